@@ -1,0 +1,74 @@
+//! The `pyz3` command line: a thin layer over the library, one file per subcommand.
+//!
+//! Exit codes: 0 clean, 1 findings or regressions, 2 usage or environment errors.
+
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// pyz3 finds bugs in Python native extension modules.
+#[derive(Parser, Debug)]
+#[command(name = "pyz3", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print generated examples of a Python type expression as Python source.
+    Sample(sample::Args),
+}
+
+/// What a subcommand reports back: the process exit code.
+pub enum Outcome {
+    /// Nothing found (exit 0).
+    Clean,
+    /// Findings or regressions (exit 1).
+    #[allow(dead_code)]
+    Found,
+}
+
+fn main() -> ExitCode {
+    // A closed stdout (e.g. `pyz3 sample ... | head`) is success, not a panic.
+    reset_sigpipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Sample(args) => sample::run(args),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Found) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("pyz3: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn reset_sigpipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc_signal();
+    }
+}
+
+#[cfg(unix)]
+unsafe fn libc_signal() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    signal(SIGPIPE, SIG_DFL);
+}

@@ -1,0 +1,44 @@
+//! pyz3 finds bugs in Python native extension modules (PyO3/Rust, C API, Cython, nanobind, Zig).
+//!
+//! This crate is the library behind the `pyz3` command-line tool, and what users call from their
+//! own Rust test suites:
+//!
+//! - [`value`]: a typed Rust model of Python values (ints of any size, strings with surrogates,
+//!   containers, `collections`, Fraction, Decimal, enums, datetimes, NumPy arrays of every dtype
+//!   and layout) that converts to and from real Python objects and renders as pasteable source;
+//! - [`strategy`]: proptest strategies for every type, biased toward edge values, shrinking to
+//!   minimal counterexamples, and built from Python type expressions (`"list[dict[str, int]]"`);
+//! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL.
+//!
+//! ```no_run
+//! use pyz3::prelude::*;
+//!
+//! let strategy = pyz3::strategy::from_type("dict[str, list[int]]").unwrap();
+//! pyz3::py_proptest(&strategy, |py, value| {
+//!     let obj = value.to_python(py)?;
+//!     assert_eq!(obj.len()?, value_len(value));
+//!     Ok(())
+//! });
+//! # fn value_len(v: &pyz3::value::Value) -> usize { match v { pyz3::value::Value::Dict(d) => d.len(), _ => 0 } }
+//! ```
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod proptest_py;
+pub mod py;
+pub mod sample;
+pub mod strategy;
+pub mod typeexpr;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use proptest_py::{py_proptest, py_proptest_with};
+
+/// The names most users need.
+pub mod prelude {
+    pub use crate::py::with_python;
+    pub use crate::strategy::{from_type, Size, ValueStrategy};
+    pub use crate::value::{PySource, Value};
+    pub use crate::{py_proptest, py_proptest_with};
+    pub use pyo3::prelude::*;
+}

@@ -1,0 +1,60 @@
+//! Starting the embedded interpreter and reaching the Python objects pyz3 needs.
+//!
+//! For everything in the crate that touches Python: [`init`] starts CPython once (adding the
+//! active virtualenv's site-packages, since an embedded interpreter does not find it by itself),
+//! [`std_type`] hands out cached classes (`collections.Counter`, `numpy.ndarray`, ...), and
+//! [`err_text`] turns a `PyErr` into one line of text.
+
+mod types;
+
+pub use types::{std_type, StdType};
+
+use pyo3::prelude::*;
+use std::sync::Once;
+
+static INIT: Once = Once::new();
+
+/// Starts the interpreter if it is not running and makes the active virtualenv importable.
+///
+/// The virtualenv is `$VIRTUAL_ENV` when set, else `$PYZ3_VENV`. Idempotent and cheap after the
+/// first call.
+pub fn init() {
+    INIT.call_once(|| {
+        Python::initialize();
+        Python::attach(|py| {
+            let venv = std::env::var("VIRTUAL_ENV")
+                .or_else(|_| std::env::var("PYZ3_VENV"))
+                .unwrap_or_default();
+            if !venv.is_empty() {
+                let code = c"import site, sys, glob, os\n\
+for d in glob.glob(os.path.join(VENV, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')):\n    site.addsitedir(d)\n";
+                let globals = pyo3::types::PyDict::new(py);
+                let _ = globals.set_item("VENV", &venv);
+                if let Err(e) = py.run(code, Some(&globals), None) {
+                    eprintln!("pyz3: could not add virtualenv {venv}: {}", err_text(py, &e));
+                }
+            }
+        });
+    });
+}
+
+/// Runs `f` with the GIL held, starting the interpreter first if needed.
+pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+    init();
+    Python::attach(f)
+}
+
+/// One line describing a Python exception: `TypeError: message`.
+pub fn err_text(py: Python<'_>, err: &PyErr) -> String {
+    let ty = err
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    if msg.is_empty() {
+        ty
+    } else {
+        format!("{ty}: {msg}")
+    }
+}

@@ -1,0 +1,66 @@
+//! Deterministic sampling of a strategy: what `pyz3 sample` prints and measures.
+//!
+//! For the CLI and for users who want example values outside a test: the same seed gives the
+//! same values, on every machine.
+
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::strategy::ValueStrategy;
+use crate::value::Value;
+
+/// A runner whose random stream depends only on `seed`.
+pub fn seeded_runner(seed: u64) -> TestRunner {
+    seeded_runner_with(Config::default(), seed)
+}
+
+/// A runner with `config` whose random stream depends only on `seed`.
+pub fn seeded_runner_with(config: Config, seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+/// `n` values drawn from `strategy` with `seed`.
+pub fn sample(strategy: &ValueStrategy, n: usize, seed: u64) -> impl Iterator<Item = Value> + '_ {
+    let mut runner = seeded_runner(seed);
+    (0..n).map_while(move |_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
+}
+
+/// Throughput of generating values and turning each into a live Python object.
+#[derive(Clone, Copy, Debug)]
+pub struct SampleStats {
+    /// Values generated and converted.
+    pub count: usize,
+    /// Wall time for all of them.
+    pub elapsed: Duration,
+}
+
+impl SampleStats {
+    /// Examples per second.
+    pub fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Generates `n` values and converts each to a Python object, timing the whole.
+pub fn measure(strategy: &ValueStrategy, n: usize, seed: u64) -> crate::Result<SampleStats> {
+    crate::py::with_python(|py| {
+        let start = Instant::now();
+        let mut count = 0;
+        for v in sample(strategy, n, seed) {
+            let obj = v.to_python(py).map_err(|e| crate::Error::Python {
+                context: "converting a generated value".into(),
+                message: crate::py::err_text(py, &e),
+            })?;
+            drop(obj);
+            count += 1;
+        }
+        Ok(SampleStats {
+            count,
+            elapsed: start.elapsed(),
+        })
+    })
+}

@@ -1,0 +1,83 @@
+//! The size parameter every strategy takes.
+//!
+//! For users tuning generation: bigger sizes give longer containers, deeper nesting, larger
+//! arrays and huge ints; `edge_weight` sets how often deliberate edge values are drawn.
+
+/// How big generated values get and how often edge values appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// Maximum length of containers and strings (long strings may reach `max_len * 16`).
+    pub max_len: usize,
+    /// Maximum nesting depth of recursive strategies.
+    pub max_depth: u32,
+    /// Maximum number of 64-bit words in a huge int.
+    pub max_int_words: usize,
+    /// Maximum number of elements in an array.
+    pub max_array_elems: usize,
+    /// Maximum number of array dimensions.
+    pub max_ndim: usize,
+    /// Relative weight (out of 100) of deliberate edge values against ordinary ones.
+    pub edge_weight: u32,
+}
+
+impl Default for Size {
+    fn default() -> Self {
+        Size {
+            max_len: 8,
+            max_depth: 3,
+            max_int_words: 4,
+            max_array_elems: 64,
+            max_ndim: 3,
+            edge_weight: 25,
+        }
+    }
+}
+
+impl Size {
+    /// Small values: quick to generate, easy to read.
+    pub fn small() -> Self {
+        Size {
+            max_len: 4,
+            max_depth: 2,
+            max_int_words: 2,
+            max_array_elems: 16,
+            max_ndim: 2,
+            edge_weight: 25,
+        }
+    }
+
+    /// Large values: long containers, deep nesting, big arrays.
+    pub fn large() -> Self {
+        Size {
+            max_len: 32,
+            max_depth: 5,
+            max_int_words: 16,
+            max_array_elems: 1024,
+            max_ndim: 4,
+            edge_weight: 25,
+        }
+    }
+
+    /// A size scaled from one number (1 = tiny, 8 = default, 32+ = large).
+    pub fn scaled(n: usize) -> Self {
+        let n = n.max(1);
+        Size {
+            max_len: n,
+            max_depth: (1 + n.ilog2()).min(6),
+            max_int_words: (n / 2).clamp(1, 32),
+            max_array_elems: (n * n).clamp(1, 4096),
+            max_ndim: (1 + n / 4).clamp(1, 5),
+            edge_weight: 25,
+        }
+    }
+
+    /// Weight of ordinary values (100 - edge).
+    pub(crate) fn normal_weight(&self) -> u32 {
+        100u32.saturating_sub(self.edge()).max(1)
+    }
+
+    /// Weight of edge values (at least 1: edge values never disappear entirely).
+    pub(crate) fn edge(&self) -> u32 {
+        self.edge_weight.clamp(1, 99)
+    }
+}

@@ -1,0 +1,20 @@
+//! The typed model of Python values: a Rust mirror of Python data with no Python objects inside.
+//!
+//! For strategies (generate and shrink without the GIL), the harness and reports. A [`Value`]
+//! converts to a real Python object of the exact type ([`Value::to_python`]), back from one
+//! ([`Value::from_python`]), and renders as pasteable source ([`Value::python_source`]).
+
+mod from_py;
+mod key;
+mod model;
+mod ndarray;
+mod source;
+mod to_py;
+
+pub use key::{dedup_by_key, HashKey, KeyKind};
+pub use model::*;
+pub use ndarray::{
+    contiguous_strides, decode, encode, ArrayData, ByteOrder, DKind, DType, Layout, NdArray,
+    Order, TimeUnit,
+};
+pub use source::{bytes_source, float_source, int_source, str_source, PySource, Renderer};

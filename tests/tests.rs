@@ -1,0 +1,28 @@
+//! The integration tests, in one binary against a real CPython and real NumPy.
+//!
+//! Modules:
+//! - `common`: interpreter set-up (project virtualenv), seeded sampling, Python helpers;
+//! - `roundtrip`: value → Python → value, and `eval(python_source)`, for every type;
+//! - `strategies`: each strategy generates, shrinks and is deterministic;
+//! - `shrinking`: planted properties shrink to their true minimum;
+//! - `edges`: each listed edge value appears within the first 1,000 samples;
+//! - `typeexpr`: strategies from type expressions, and malformed expressions;
+//! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
+//! - `cli`: the `pyz3 sample` command.
+
+#[path = "tests/common.rs"]
+mod common;
+#[path = "tests/roundtrip.rs"]
+mod roundtrip;
+#[path = "tests/strategies.rs"]
+mod strategies;
+#[path = "tests/shrinking.rs"]
+mod shrinking;
+#[path = "tests/edges.rs"]
+mod edges;
+#[path = "tests/typeexpr.rs"]
+mod typeexpr;
+#[path = "tests/property_tests.rs"]
+mod property_tests;
+#[path = "tests/cli.rs"]
+mod cli;

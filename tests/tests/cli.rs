@@ -1,0 +1,88 @@
+//! The `pyz3 sample` command: output, determinism, stats, bad input.
+
+use std::process::{Command, Output};
+
+fn pyz3(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.args(args);
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        cmd.env("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn sample_prints_n_lines_and_is_deterministic() {
+    let a = pyz3(&["sample", "list[int]", "-n", "25", "--seed", "3"]);
+    assert!(a.status.success(), "{a:?}");
+    assert_eq!(stdout(&a).lines().count(), 25);
+    let b = pyz3(&["sample", "list[int]", "-n", "25", "--seed", "3"]);
+    assert_eq!(stdout(&a), stdout(&b));
+    let c = pyz3(&["sample", "list[int]", "-n", "25", "--seed", "4"]);
+    assert_ne!(stdout(&a), stdout(&c));
+}
+
+#[test]
+fn sample_output_is_python_that_evaluates() {
+    let o = pyz3(&["sample", "collections.Counter[str] | numpy.typing.NDArray[numpy.float32]", "-n", "30", "--imports"]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    let script = format!(
+        "import sys\nlines = sys.stdin.read().splitlines()\nimports = [l for l in lines if l.startswith('import ')]\nns = {{}}\nexec('\\n'.join(imports), ns)\nexprs = [l for l in lines if not l.startswith('import ')]\nassert len(exprs) == 30, len(exprs)\nfor e in exprs:\n    eval(e, ns)\nprint('ok')\n"
+    );
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+    let mut child = Command::new(python)
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{text}");
+}
+
+#[test]
+fn stats_prints_count_elapsed_and_rate() {
+    let o = pyz3(&["sample", "dict[str, int]", "-n", "2000", "--stats"]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "count: 2000");
+    assert!(lines[1].starts_with("elapsed: ") && lines[1].ends_with(" s"), "{text}");
+    let rate: f64 = lines[2].strip_prefix("examples/s: ").unwrap().parse().unwrap();
+    assert!(rate > 0.0);
+}
+
+#[test]
+fn bad_type_expression_is_one_line_and_exit_2() {
+    let o = pyz3(&["sample", "list[int]]"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("`]`") && err.contains("column 10"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn unknown_name_warns_and_still_samples() {
+    let o = pyz3(&["sample", "list[Widget]", "-n", "3"]);
+    assert!(o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning") && err.contains("Widget"), "{err}");
+    assert_eq!(stdout(&o).lines().count(), 3);
+}
+
+#[test]
+fn bad_option_is_exit_2() {
+    let o = pyz3(&["sample", "int", "-n", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = pyz3(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
