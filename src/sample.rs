@@ -17,10 +17,14 @@ pub fn seeded_runner(seed: u64) -> TestRunner {
 }
 
 /// A runner with `config` whose random stream depends only on `seed`.
+///
+/// Uses proptest's XorShift generator: reproducible everywhere and several times cheaper per
+/// draw than ChaCha, which matters when generation is the hot loop.
 pub fn seeded_runner_with(config: Config, seed: u64) -> TestRunner {
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+    bytes[8..].copy_from_slice(&(!seed).rotate_left(17).to_le_bytes());
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::XorShift, &bytes))
 }
 
 /// `n` values drawn from `strategy` with `seed`.

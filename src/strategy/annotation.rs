@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 use super::{any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy};
 use crate::typeexpr::{parse, Literal, TypeExpr};
-use crate::value::{DKind, DType, PyStr, TimeUnit, Value};
+use crate::value::{DKind, PyStr, TimeUnit, Value};
 
 /// A strategy built from a type expression, with the warnings met on the way.
 pub struct TypeStrategy {
@@ -189,7 +189,7 @@ impl Registry {
                 };
                 match short(base) {
                     "Optional" => {
-                        prop_oneof![1 => scalar::none(), 3 => arg(0, warnings)].boxed()
+                        crate::choose![1 => scalar::none(), 3 => arg(0, warnings)]
                     }
                     "Union" => self.union(args, warnings, depth),
                     "Literal" => self.literal(args, warnings),
@@ -199,7 +199,7 @@ impl Registry {
                     "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection"
                     | "Iterator" | "Reversible" | "Container" => container::list(arg(0, warnings), n),
                     "tuple" | "Tuple" => match args.as_slice() {
-                        [] => Just(Value::Tuple(vec![])).boxed(),
+                        [] => Just(Value::Tuple(vec![])).boxed().into(),
                         [elem, TypeExpr::Ellipsis] => {
                             container::tuple_of(self.build(elem, warnings, depth + 1), n)
                         }
@@ -247,7 +247,7 @@ impl Registry {
         if strategies.is_empty() {
             return self.fallback("empty Union".into(), warnings);
         }
-        proptest::strategy::Union::new(strategies).boxed()
+        super::value_strategy::choose(strategies.into_iter().map(|s| (1, s)).collect())
     }
 
     fn literal(&self, args: &[TypeExpr], warnings: &mut Vec<String>) -> ValueStrategy {
@@ -272,7 +272,7 @@ impl Registry {
         if values.is_empty() {
             return self.fallback("Literal with no usable values".into(), warnings);
         }
-        proptest::sample::select(values).boxed()
+        proptest::sample::select(values).boxed().into()
     }
 
     fn ndarray(&self, dtype: Option<&TypeExpr>, warnings: &mut Vec<String>) -> ValueStrategy {
@@ -286,7 +286,7 @@ impl Registry {
                         .iter()
                         .map(|&u| numpy::arrays_of_kind(DKind::DateTime64(u), size))
                         .collect();
-                    proptest::strategy::Union::new(units).boxed()
+                    super::value_strategy::choose(units.into_iter().map(|s| (1, s)).collect())
                 }
                 Some(kind) => numpy::arrays_of_kind(kind, size),
                 None => {
@@ -347,17 +347,13 @@ impl Registry {
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.
                 Some(DKind::Bool) => scalar::boolean(),
-                Some(DKind::Int(_) | DKind::UInt(_)) => {
-                    numpy::arrays_with(DType::native(dtype_kind(other).unwrap()), Just(vec![]).boxed(), size)
-                        .prop_map(|v| match v {
-                            Value::Array(a) => match a.data {
-                                crate::value::ArrayData::Int(x) => Value::int(x[0]),
-                                crate::value::ArrayData::UInt(x) => Value::int(x[0]),
-                                _ => Value::None,
-                            },
-                            v => v,
-                        })
-                        .boxed()
+                Some(DKind::Int(b)) => {
+                    let half = 1i128 << (8 * b as u32 - 1);
+                    scalar::int_range((-half) as i64, (half - 1) as i64)
+                }
+                Some(DKind::UInt(b)) => {
+                    let max = ((1i128 << (8 * b as u32)) - 1).min(i64::MAX as i128);
+                    scalar::int_range(0, max as i64)
                 }
                 Some(DKind::Float(_)) => scalar::float(size),
                 Some(DKind::Complex(_)) => scalar::complex(size),

@@ -14,7 +14,7 @@ pub fn hashable_scalar(size: Size) -> ValueStrategy {
         max_len: size.max_len.min(6),
         ..size
     };
-    prop_oneof![
+    crate::choose![
         4 => scalar::int(small),
         4 => text::string(small),
         1 => scalar::none(),
@@ -22,30 +22,28 @@ pub fn hashable_scalar(size: Size) -> ValueStrategy {
         2 => scalar::float(small).prop_filter_map("NaN keys", |v| match v {
             crate::value::Value::Float(f) if f.is_nan() => None,
             v => Some(v),
-        }),
+        }).boxed(),
         1 => text::bytes(small),
         1 => scalar::complex(small),
         1 => numbers::fraction(small),
-        1 => numbers::decimal(small).prop_filter("unhashable decimals", |v| v.is_hashable()),
+        1 => numbers::decimal(small).prop_filter("unhashable decimals", |v| v.is_hashable()).boxed(),
         1 => enums::generated_member(),
         1 => datetime::date(small),
         1 => datetime::datetime(small),
         1 => datetime::time(small),
         1 => datetime::timedelta(small),
     ]
-    .boxed()
 }
 
 /// Hashable values: scalars, and tuples and frozensets of them.
 pub fn hashable(size: Size) -> ValueStrategy {
     let leaf = hashable_scalar(size);
     let n = size.max_len.min(4);
-    prop_oneof![
+    crate::choose![
         8 => leaf.clone(),
         1 => container::tuple_of(leaf.clone(), n),
         1 => container::frozenset(leaf, n),
     ]
-    .boxed()
 }
 
 /// Every scalar (leaf) type of the model, arrays included.
@@ -54,7 +52,7 @@ pub fn any_scalar(size: Size) -> ValueStrategy {
         max_array_elems: size.max_array_elems.min(16),
         ..size
     };
-    prop_oneof![
+    crate::choose![
         4 => scalar::int(size),
         3 => scalar::float(size),
         4 => text::string(size),
@@ -72,7 +70,6 @@ pub fn any_scalar(size: Size) -> ValueStrategy {
         1 => datetime::timedelta(size),
         1 => numpy::arrays(arr),
     ]
-    .boxed()
 }
 
 /// Any value: recursive over every container type with scalars (and arrays) as leaves.
@@ -85,7 +82,8 @@ pub fn any_value(size: Size) -> ValueStrategy {
             (n * n * size.max_depth as usize).max(1) as u32,
             n.max(1) as u32,
             move |inner| {
-                prop_oneof![
+                let inner = ValueStrategy::from(inner);
+                crate::one_of![
                     3 => container::list(inner.clone(), n),
                     2 => container::tuple_of(inner.clone(), n),
                     3 => container::dict(keys.clone(), inner.clone(), n),
@@ -99,4 +97,5 @@ pub fn any_value(size: Size) -> ValueStrategy {
             },
         )
         .boxed()
+        .into()
 }

@@ -7,7 +7,7 @@
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
 use proptest::strategy::{NewTree, Strategy, ValueTree};
-use proptest::test_runner::TestRunner;
+use proptest::test_runner::{TestRng, TestRunner};
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,24 +17,29 @@ pub struct BigIntTree {
     negative: bool,
     lo: BigInt,
     curr: BigInt,
-    hi: BigInt,
+    /// Upper bound of the search; `None` until the first simplification (it equals the start
+    /// value then), which saves a copy per generated int.
+    hi: Option<BigInt>,
 }
 
 impl BigIntTree {
     /// A tree starting at `start`.
     pub fn new(start: BigInt) -> Self {
         let negative = start.is_negative();
-        let mag = start.abs();
         BigIntTree {
             negative,
             lo: BigInt::zero(),
-            curr: mag.clone(),
-            hi: mag,
+            curr: if negative { -start } else { start },
+            hi: None,
         }
     }
 
+    fn hi(&self) -> &BigInt {
+        self.hi.as_ref().unwrap_or(&self.curr)
+    }
+
     fn reposition(&mut self) -> bool {
-        let mid = &self.lo + (&self.hi - &self.lo) / 2;
+        let mid = &self.lo + (self.hi() - &self.lo) / 2;
         if mid == self.curr {
             false
         } else {
@@ -56,15 +61,15 @@ impl ValueTree for BigIntTree {
     }
 
     fn simplify(&mut self) -> bool {
-        if self.hi <= self.lo {
+        if *self.hi() <= self.lo {
             return false;
         }
-        self.hi = self.curr.clone();
+        self.hi = Some(self.curr.clone());
         self.reposition()
     }
 
     fn complicate(&mut self) -> bool {
-        if self.hi <= self.lo {
+        if *self.hi() <= self.lo {
             return false;
         }
         self.lo = &self.curr + BigInt::one();
@@ -75,7 +80,7 @@ impl ValueTree for BigIntTree {
 /// A strategy that draws a start value with `gen` and shrinks it with a [`BigIntTree`].
 #[derive(Clone)]
 pub struct BigIntStrategy {
-    gen: Arc<dyn Fn(&mut TestRunner) -> BigInt + Send + Sync>,
+    gen: Arc<dyn Fn(&mut TestRng) -> BigInt + Send + Sync>,
 }
 
 impl fmt::Debug for BigIntStrategy {
@@ -86,8 +91,13 @@ impl fmt::Debug for BigIntStrategy {
 
 impl BigIntStrategy {
     /// A strategy from a start-value generator.
-    pub fn new(gen: impl Fn(&mut TestRunner) -> BigInt + Send + Sync + 'static) -> Self {
+    pub fn new(gen: impl Fn(&mut TestRng) -> BigInt + Send + Sync + 'static) -> Self {
         BigIntStrategy { gen: Arc::new(gen) }
+    }
+
+    /// Draws one start value.
+    pub fn draw(&self, rng: &mut TestRng) -> BigInt {
+        (self.gen)(rng)
     }
 }
 
@@ -96,6 +106,36 @@ impl Strategy for BigIntStrategy {
     type Value = BigInt;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        Ok(BigIntTree::new((self.gen)(runner)))
+        Ok(BigIntTree::new((self.gen)(runner.rng())))
     }
+}
+
+/// Shrink candidates for an int, simplest first: 0, then values approaching `x` from 0 by
+/// halving the distance (`x/2`, `3x/4`, ..., `x∓1`), so adopting the first that still fails is a
+/// binary search.
+pub fn int_candidates(x: &BigInt) -> Vec<BigInt> {
+    if x.is_zero() {
+        return Vec::new();
+    }
+    let mut out = vec![BigInt::zero()];
+    let mag = x.abs();
+    let mut d: BigInt = &mag >> 1usize;
+    let mut last = BigInt::zero();
+    while !d.is_zero() {
+        let c = &mag - &d;
+        if c != last {
+            out.push(if x.is_negative() { -&c } else { c.clone() });
+            last = c;
+        }
+        d >>= 1usize;
+    }
+    if x.is_negative() {
+        // A positive value of the same magnitude is simpler, if it still fails.
+        out.insert(1, mag.clone());
+    }
+    if last != &mag - 1u32 && mag > BigInt::one() {
+        let c = &mag - 1u32;
+        out.push(if x.is_negative() { -c } else { c });
+    }
+    out
 }

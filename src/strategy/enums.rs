@@ -53,6 +53,7 @@ pub fn generated_member() -> ValueStrategy {
             })
         })
         .boxed()
+        .into()
 }
 
 /// Members of a user's enum class, given as `module:Class` or `module.Class`.
@@ -92,5 +93,5 @@ pub fn member_of(py: Python<'_>, path: &str) -> PyResult<ValueStrategy> {
                 member: MemberRef::Name(n),
             })
         })
-        .boxed())
+        .boxed().into())
 }

@@ -7,24 +7,26 @@
 
 pub mod annotation;
 pub mod any;
+mod array_shrink;
 pub mod bigint;
 pub mod collections;
 pub mod container;
 pub mod datetime;
 pub mod enums;
+pub mod leaf;
 pub mod numbers;
 pub mod numpy;
 pub mod scalar;
 mod size;
 pub mod text;
 pub mod typed;
+pub mod value_strategy;
 
 pub use annotation::{from_type, from_type_expr, Registry, TypeStrategy};
 pub use any::{any_value, hashable};
 pub use size::Size;
 
-/// The type every value strategy has: boxed, so strategies compose freely.
-pub type ValueStrategy = proptest::strategy::BoxedStrategy<crate::value::Value>;
+pub use value_strategy::ValueStrategy;
 
 /// A union weight that is never zero.
 pub(crate) fn w(x: u32) -> u32 {

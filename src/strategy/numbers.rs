@@ -17,11 +17,12 @@ pub fn fraction(size: Size) -> ValueStrategy {
             Value::Fraction(Fraction::new(n, d).expect("non-zero denominator"))
         })
         .boxed()
+        .into()
 }
 
 /// Exponents: mostly small, sometimes the extremes a `Decimal` can carry.
 fn exponent(size: Size) -> BoxedStrategy<i64> {
-    prop_oneof![
+    crate::one_of![
         w(size.normal_weight()) => -10i64..=10,
         w(size.normal_weight() / 4) => -400i64..=400,
         size.edge() => proptest::sample::select(vec![
@@ -46,7 +47,7 @@ fn digits(max: usize) -> BoxedStrategy<String> {
 }
 
 fn payload() -> BoxedStrategy<String> {
-    prop_oneof![
+    crate::one_of![
         3 => Just(String::new()),
         1 => (1u32..100_000).prop_map(|n| n.to_string()),
     ]
@@ -61,15 +62,16 @@ pub fn decimal(size: Size) -> ValueStrategy {
             exponent,
         }
     });
-    let special = prop_oneof![
-        Just(DecimalKind::Infinity),
-        payload().prop_map(|payload| DecimalKind::NaN { payload }),
-        payload().prop_map(|payload| DecimalKind::SNaN { payload }),
+    let special = crate::one_of![
+        1 => Just(DecimalKind::Infinity),
+        1 => payload().prop_map(|payload| DecimalKind::NaN { payload }),
+        1 => payload().prop_map(|payload| DecimalKind::SNaN { payload }),
     ];
     (
-        prop_oneof![w(size.normal_weight()) => finite, size.edge() => special],
+        crate::one_of![w(size.normal_weight()) => finite, size.edge() => special],
         any::<bool>(),
     )
         .prop_map(|(kind, negative)| Value::Decimal(Decimal { negative, kind }))
         .boxed()
+        .into()
 }

@@ -6,11 +6,15 @@
 //! independently (data is a flat list cut or zero-padded to the shape), so arrays shrink toward
 //! one dimension, fewer elements, smaller elements and the plain C-contiguous writeable layout.
 
-use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::text::code_point;
-use super::{scalar, w, Size, ValueStrategy};
+use rand::RngExt;
+
+use proptest::test_runner::TestRng;
+
+use super::leaf::{shrink_f64, shrink_i64, shrink_u64, Leaf};
+use super::text::{self, code_point};
+use super::{scalar, Size, ValueStrategy};
 use crate::value::{
     ArrayData, ByteOrder, DKind, DType, Layout, NdArray, Order, PyStr, TimeUnit, Value,
 };
@@ -33,39 +37,53 @@ pub fn all_kinds() -> Vec<DKind> {
 pub fn dtypes() -> BoxedStrategy<DType> {
     (
         proptest::sample::select(all_kinds()),
-        prop_oneof![4 => Just(ByteOrder::Little), 1 => Just(ByteOrder::Big)],
+        crate::one_of![4 => Just(ByteOrder::Little), 1 => Just(ByteOrder::Big)],
     )
         .prop_map(|(kind, order)| DType { kind, order }.canonical())
         .boxed()
 }
 
-fn int_elems(bytes: u8, size: Size) -> BoxedStrategy<i64> {
+fn int_elems(bytes: u8, size: Size) -> Leaf<i64> {
     let bits = 8 * bytes as u32;
     let (min, max) = if bits == 64 {
         (i64::MIN, i64::MAX)
     } else {
         (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
     };
-    prop_oneof![
-        w(size.normal_weight()) => (-100i64..=100).prop_map(move |x| x.clamp(min, max)),
-        w(size.normal_weight() / 2) => min..=max,
-        size.edge() => proptest::sample::select(vec![0, 1, -1, min, max, min + 1, max - 1]),
-    ]
-    .boxed()
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            if rng.random_range(0..100u32) < edge {
+                [0, 1, -1, min, max, min + 1, max - 1][rng.random_range(0..7)]
+            } else if rng.random_range(0..3) < 2 {
+                rng.random_range(-100i64..=100).clamp(min, max)
+            } else {
+                rng.random_range(min..=max)
+            }
+        },
+        shrink_i64,
+    )
 }
 
-fn uint_elems(bytes: u8, size: Size) -> BoxedStrategy<u64> {
+fn uint_elems(bytes: u8, size: Size) -> Leaf<u64> {
     let max = if bytes == 8 {
         u64::MAX
     } else {
         (1u64 << (8 * bytes as u32)) - 1
     };
-    prop_oneof![
-        w(size.normal_weight()) => 0u64..=100u64.min(max),
-        w(size.normal_weight() / 2) => 0..=max,
-        size.edge() => proptest::sample::select(vec![0, 1, max, max - 1]),
-    ]
-    .boxed()
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            if rng.random_range(0..100u32) < edge {
+                [0, 1, max, max - 1][rng.random_range(0..4)]
+            } else if rng.random_range(0..3) < 2 {
+                rng.random_range(0..=100u64.min(max))
+            } else {
+                rng.random_range(0..=max)
+            }
+        },
+        shrink_u64,
+    )
 }
 
 /// Rounds to the nearest value the float dtype of `bytes` width holds.
@@ -77,20 +95,57 @@ fn to_width(x: f64, bytes: u8) -> f64 {
     }
 }
 
-fn float_elems(bytes: u8, size: Size) -> BoxedStrategy<f64> {
+fn float_elems(bytes: u8, size: Size) -> Leaf<f64> {
     let (max, tiny) = match bytes {
         2 => (65504.0, 5.960464477539063e-8),
         4 => (f32::MAX as f64, 1.401298464324817e-45),
         _ => (f64::MAX, 5e-324),
     };
-    prop_oneof![
-        w(size.normal_weight()) => scalar::f64s(Size { edge_weight: 1, ..size }),
-        size.edge() => proptest::sample::select(vec![
-            0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, max, -max, tiny, -tiny, 1.0, -1.0
-        ]),
-    ]
-    .prop_map(move |x| to_width(x, bytes))
-    .boxed()
+    let edges = [
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        max,
+        -max,
+        tiny,
+        -tiny,
+        1.0,
+        -1.0,
+    ];
+    let edge = size.edge();
+    let normal = scalar::f64s(Size {
+        edge_weight: 1,
+        ..size
+    });
+    Leaf::new(
+        move |rng| {
+            let x = if rng.random_range(0..100u32) < edge {
+                edges[rng.random_range(0..edges.len())]
+            } else {
+                normal.draw(rng)
+            };
+            to_width(x, bytes)
+        },
+        shrink_f64,
+    )
+}
+
+fn datetime_elems(size: Size) -> Leaf<i64> {
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            if rng.random_range(0..100u32) < edge {
+                [0, i64::MIN, i64::MIN + 1, i64::MAX, -1][rng.random_range(0..5)]
+            } else if rng.random_range(0..4) < 3 {
+                rng.random_range(-1_000_000i64..=1_000_000)
+            } else {
+                rng.random()
+            }
+        },
+        shrink_i64,
+    )
 }
 
 fn strip_nul<T: PartialEq + Default>(mut v: Vec<T>) -> Vec<T> {
@@ -100,124 +155,142 @@ fn strip_nul<T: PartialEq + Default>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-fn datetime_elems(size: Size) -> BoxedStrategy<i64> {
-    prop_oneof![
-        w(size.normal_weight()) => -1_000_000i64..=1_000_000,
-        w(size.normal_weight() / 4) => any::<i64>(),
-        size.edge() => proptest::sample::select(vec![0, i64::MIN, i64::MIN + 1, i64::MAX, -1]),
-    ]
-    .boxed()
+/// Element generators for one dtype.
+#[derive(Clone)]
+enum Elems {
+    Bool,
+    Int(Leaf<i64>),
+    UInt(Leaf<u64>),
+    Float(Leaf<f64>),
+    Complex(Leaf<f64>),
+    Unicode(Leaf<u32>, usize),
+    Bytes(Leaf<u8>, usize),
+    DateTime(Leaf<i64>),
 }
 
-/// A flat list of up to `n` elements of `dtype`, as [`ArrayData`].
-pub fn elements(dtype: DType, n: usize, size: Size) -> BoxedStrategy<ArrayData> {
-    match dtype.kind {
-        DKind::Bool => vec(any::<bool>(), 0..=n).prop_map(ArrayData::Bool).boxed(),
-        DKind::Int(b) => vec(int_elems(b, size), 0..=n).prop_map(ArrayData::Int).boxed(),
-        DKind::UInt(b) => vec(uint_elems(b, size), 0..=n).prop_map(ArrayData::UInt).boxed(),
-        DKind::Float(b) => vec(float_elems(b, size), 0..=n).prop_map(ArrayData::Float).boxed(),
-        DKind::Complex(b) => vec((float_elems(b / 2, size), float_elems(b / 2, size)), 0..=n)
-            .prop_map(ArrayData::Complex)
-            .boxed(),
-        DKind::Unicode(k) => vec(vec(code_point(size), 0..=k).prop_map(|s| PyStr(strip_nul(s))), 0..=n)
-            .prop_map(ArrayData::Unicode)
-            .boxed(),
-        DKind::Bytes(k) => vec(vec(any::<u8>(), 0..=k).prop_map(strip_nul), 0..=n)
-            .prop_map(ArrayData::Bytes)
-            .boxed(),
-        DKind::DateTime64(_) => vec(datetime_elems(size), 0..=n)
-            .prop_map(ArrayData::DateTime)
-            .boxed(),
+impl Elems {
+    fn new(dtype: DType, size: Size) -> Self {
+        match dtype.kind {
+            DKind::Bool => Elems::Bool,
+            DKind::Int(b) => Elems::Int(int_elems(b, size)),
+            DKind::UInt(b) => Elems::UInt(uint_elems(b, size)),
+            DKind::Float(b) => Elems::Float(float_elems(b, size)),
+            DKind::Complex(b) => Elems::Complex(float_elems(b / 2, size)),
+            DKind::Unicode(k) => Elems::Unicode(code_point(size), k),
+            DKind::Bytes(k) => Elems::Bytes(text::byte(size), k),
+            DKind::DateTime64(_) => Elems::DateTime(datetime_elems(size)),
+        }
+    }
+
+    /// `n` elements.
+    fn draw(&self, rng: &mut TestRng, n: usize) -> ArrayData {
+        match self {
+            Elems::Bool => ArrayData::Bool((0..n).map(|_| rng.random()).collect()),
+            Elems::Int(l) => ArrayData::Int((0..n).map(|_| l.draw(rng)).collect()),
+            Elems::UInt(l) => ArrayData::UInt((0..n).map(|_| l.draw(rng)).collect()),
+            Elems::Float(l) => ArrayData::Float((0..n).map(|_| l.draw(rng)).collect()),
+            Elems::Complex(l) => {
+                ArrayData::Complex((0..n).map(|_| (l.draw(rng), l.draw(rng))).collect())
+            }
+            Elems::Unicode(l, k) => ArrayData::Unicode(
+                (0..n)
+                    .map(|_| {
+                        let len = rng.random_range(0..=*k);
+                        PyStr(strip_nul((0..len).map(|_| l.draw(rng)).collect()))
+                    })
+                    .collect(),
+            ),
+            Elems::Bytes(l, k) => ArrayData::Bytes(
+                (0..n)
+                    .map(|_| {
+                        let len = rng.random_range(0..=*k);
+                        strip_nul((0..len).map(|_| l.draw(rng)).collect())
+                    })
+                    .collect(),
+            ),
+            Elems::DateTime(l) => ArrayData::DateTime((0..n).map(|_| l.draw(rng)).collect()),
+        }
     }
 }
 
-/// Cuts or pads (with zeros / empty strings) the flat data to exactly `n` elements.
-fn fit(data: ArrayData, n: usize) -> ArrayData {
-    fn f<T: Clone + Default>(mut v: Vec<T>, n: usize) -> Vec<T> {
-        v.resize(n, T::default());
-        v
-    }
-    match data {
-        ArrayData::Bool(v) => ArrayData::Bool(f(v, n)),
-        ArrayData::Int(v) => ArrayData::Int(f(v, n)),
-        ArrayData::UInt(v) => ArrayData::UInt(f(v, n)),
-        ArrayData::Float(v) => ArrayData::Float(f(v, n)),
-        ArrayData::Complex(v) => ArrayData::Complex(f(v, n)),
-        ArrayData::Unicode(v) => ArrayData::Unicode(f(v, n)),
-        ArrayData::Bytes(v) => ArrayData::Bytes(f(v, n)),
-        ArrayData::DateTime(v) => ArrayData::DateTime(f(v, n)),
-    }
-}
-
-/// Shapes with `min_ndim..=max_ndim` axes and at most `size.max_array_elems` elements; 1-d is the
-/// simplest, then 2-d, 0-d, 3-d...
-pub fn shapes(size: Size, min_ndim: usize, max_ndim: usize) -> BoxedStrategy<Vec<usize>> {
+/// Draws a shape with `min_ndim..=max_ndim` axes and at most `max_elems` elements; 1-d most often,
+/// then any, then the smallest allowed.
+fn draw_shape(rng: &mut TestRng, min_ndim: usize, max_ndim: usize, max_elems: usize) -> Vec<usize> {
     let max_ndim = max_ndim.max(min_ndim);
-    let first = 1usize.clamp(min_ndim, max_ndim);
-    let ndim = prop_oneof![
-        6 => Just(first),
-        3 => min_ndim..=max_ndim,
-        1 => Just(min_ndim),
-    ];
+    let nd = match rng.random_range(0..10) {
+        0..=5 => 1usize.clamp(min_ndim, max_ndim),
+        6..=8 => rng.random_range(min_ndim..=max_ndim),
+        _ => min_ndim,
+    };
+    let per_axis = if nd == 0 {
+        1
+    } else {
+        ((max_elems.max(1) as f64).powf(1.0 / nd as f64).floor() as usize).max(1)
+    };
+    (0..nd).map(|_| rng.random_range(0..=per_axis)).collect()
+}
+
+const STEPS: [isize; 5] = [1, 2, -1, 3, -2];
+
+fn draw_layout(rng: &mut TestRng, ndim: usize) -> Layout {
+    match rng.random_range(0..11) {
+        0..=5 => Layout::Contiguous(Order::C),
+        6 | 7 => Layout::Contiguous(Order::F),
+        _ => Layout::Strided {
+            base_order: if rng.random() { Order::C } else { Order::F },
+            steps: (0..ndim).map(|_| STEPS[rng.random_range(0..STEPS.len())]).collect(),
+        },
+    }
+}
+
+/// Arrays of one dtype with `min_ndim..=max_ndim` axes.
+///
+/// Direct (see [`super::value_strategy`]): shrinking makes the layout C-contiguous and
+/// writeable, drops axes and slices, then simplifies elements (see [`super::array_shrink`]).
+pub fn arrays_with(dtype: DType, min_ndim: usize, max_ndim: usize, size: Size) -> ValueStrategy {
+    let dtype = dtype.canonical();
+    let elems = Elems::new(dtype, size);
     let max_elems = size.max_array_elems.max(1);
-    ndim.prop_flat_map(move |nd| {
-        let per_axis = if nd == 0 {
-            1
-        } else {
-            ((max_elems as f64).powf(1.0 / nd as f64).floor() as usize).max(1)
-        };
-        vec(0..=per_axis, nd)
-    })
-    .boxed()
-}
-
-/// Layout choices: C (simplest), Fortran, or a strided view with per-axis steps.
-fn layouts(max_ndim: usize) -> BoxedStrategy<Layout> {
-    let step = proptest::sample::select(vec![1isize, 2, -1, 3, -2]);
-    prop_oneof![
-        6 => Just(Layout::Contiguous(Order::C)),
-        2 => Just(Layout::Contiguous(Order::F)),
-        3 => (vec(step, max_ndim), prop_oneof![Just(Order::C), Just(Order::F)])
-            .prop_map(|(steps, base_order)| Layout::Strided { base_order, steps }),
-    ]
-    .boxed()
-}
-
-/// Arrays of one dtype with shapes from `shape`.
-pub fn arrays_with(dtype: DType, shape: BoxedStrategy<Vec<usize>>, size: Size) -> ValueStrategy {
-    let max_ndim = size.max_ndim.max(8);
-    (
-        shape,
-        elements(dtype, size.max_array_elems.max(1), size),
-        layouts(max_ndim),
-        // Drawn as "read-only" so that it shrinks toward writeable.
-        prop::bool::weighted(0.15),
-    )
-        .prop_map(move |(shape, data, layout, read_only)| {
-            let n: usize = shape.iter().product();
-            let layout = match layout {
-                Layout::Strided { base_order, mut steps } => {
-                    steps.truncate(shape.len());
-                    Layout::Strided { base_order, steps }
-                }
-                l => l,
-            };
+    let simplest_shape = vec![0; min_ndim.max(1).min(max_ndim.max(min_ndim))];
+    let simplest = NdArray {
+        dtype,
+        data: super::array_shrink::select(&ArrayData::empty(dtype.kind), &[]),
+        shape: simplest_shape,
+        layout: Layout::Contiguous(Order::C),
+        writeable: true,
+    };
+    ValueStrategy::direct(
+        move |rng| {
+            let shape = draw_shape(rng, min_ndim, max_ndim, max_elems);
+            let n = shape.iter().product();
+            let data = elems.draw(rng, n);
+            let layout = draw_layout(rng, shape.len());
+            let writeable = rng.random_range(0..100) >= 15;
             let mut a = NdArray {
                 dtype,
-                data: fit(data, n),
                 shape,
+                data,
                 layout,
-                writeable: !read_only,
+                writeable,
             };
             a.canonicalize();
             Value::Array(a)
-        })
-        .boxed()
+        },
+        move |v| match v {
+            Value::Array(a) if a.dtype == dtype => super::array_shrink::candidates(a, min_ndim)
+                .into_iter()
+                .map(Value::Array)
+                .collect(),
+            _ => Vec::new(),
+        },
+        move |v| matches!(v, Value::Array(a) if a.dtype == dtype),
+        Value::Array(simplest),
+    )
 }
 
 /// Arrays of one dtype, 0..=`size.max_ndim` dimensions.
 pub fn arrays_of(dtype: DType, size: Size) -> ValueStrategy {
-    arrays_with(dtype, shapes(size, 0, size.max_ndim), size)
+    arrays_with(dtype, 0, size.max_ndim, size)
 }
 
 /// Arrays of a dtype kind in either byte order (native more often).
@@ -228,7 +301,7 @@ pub fn arrays_of_kind(kind: DKind, size: Size) -> ValueStrategy {
         order: ByteOrder::Big,
     };
     if dt.has_byte_order() {
-        prop_oneof![4 => little, 1 => arrays_of(dt, size)].boxed()
+        crate::choose![4 => little, 1 => arrays_of(dt, size)]
     } else {
         little
     }
@@ -236,5 +309,16 @@ pub fn arrays_of_kind(kind: DKind, size: Size) -> ValueStrategy {
 
 /// Arrays of any dtype.
 pub fn arrays(size: Size) -> ValueStrategy {
-    dtypes().prop_flat_map(move |dt| arrays_of(dt, size)).boxed()
+    let mut alts = Vec::new();
+    for kind in all_kinds() {
+        alts.push((4, arrays_of(DType::native(kind), size)));
+        let big = DType {
+            kind,
+            order: ByteOrder::Big,
+        };
+        if big.has_byte_order() {
+            alts.push((1, arrays_of(big, size)));
+        }
+    }
+    super::value_strategy::choose(alts)
 }

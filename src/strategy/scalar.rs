@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRng;
 use rand::RngExt;
 
-use super::bigint::BigIntStrategy;
-use super::{w, Size, ValueStrategy};
+use super::bigint::{int_candidates, BigIntStrategy};
+use super::leaf::{shrink_f64, Leaf};
+use super::{Size, ValueStrategy};
 use crate::value::Value;
 
 /// The int edge values: 0, ±1, and each of the int8..int64 / uint8..uint64 bounds with ±1 around it.
@@ -42,8 +43,7 @@ pub fn bigints(size: Size) -> BigIntStrategy {
     let edges = int_edges();
     let edge = size.edge();
     let words = size.max_int_words;
-    BigIntStrategy::new(move |runner| {
-        let rng = runner.rng();
+    BigIntStrategy::new(move |rng| {
         let roll = rng.random_range(0..100u32);
         if roll < edge {
             // Mostly the listed edges, sometimes a huge one.
@@ -64,22 +64,39 @@ pub fn bigints(size: Size) -> BigIntStrategy {
 
 /// Python `int` values.
 pub fn int(size: Size) -> ValueStrategy {
-    bigints(size).prop_map(Value::Int).boxed()
+    let ints = bigints(size);
+    ValueStrategy::direct(
+        move |rng| Value::Int(ints.draw(rng)),
+        |v| match v {
+            Value::Int(i) => int_candidates(i).into_iter().map(Value::Int).collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Int(_)),
+        Value::int(0),
+    )
 }
 
 /// Python `int` values within `[lo, hi]` (shrinking toward the bound nearest 0).
 pub fn int_range(lo: i64, hi: i64) -> ValueStrategy {
-    (lo..=hi).prop_map(Value::int).boxed()
+    (lo..=hi).prop_map(Value::int).boxed().into()
 }
 
 /// Python `bool` values (shrink toward `False`).
 pub fn boolean() -> ValueStrategy {
-    any::<bool>().prop_map(Value::Bool).boxed()
+    ValueStrategy::direct(
+        |rng| Value::Bool(rng.random()),
+        |v| match v {
+            Value::Bool(true) => vec![Value::Bool(false)],
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Bool(_)),
+        Value::Bool(false),
+    )
 }
 
 /// `None`.
 pub fn none() -> ValueStrategy {
-    Just(Value::None).boxed()
+    ValueStrategy::direct(|_| Value::None, |_| Vec::new(), |v| matches!(v, Value::None), Value::None)
 }
 
 /// The float edge values.
@@ -107,25 +124,66 @@ pub fn float_edges() -> Vec<f64> {
 }
 
 /// Floats as Rust `f64`, with edge values; shrink toward 0.0 and simple values.
-pub fn f64s(size: Size) -> BoxedStrategy<f64> {
+pub fn f64s(size: Size) -> Leaf<f64> {
     let edges = float_edges();
-    prop_oneof![
-        w(size.normal_weight() * 2 / 5) => (-1000i32..=1000).prop_map(f64::from),
-        w(size.normal_weight() * 2 / 5) => -1000.0f64..1000.0,
-        w(size.normal_weight() / 5) => any::<f64>(),
-        size.edge() => proptest::sample::select(edges),
-    ]
-    .boxed()
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            let roll = rng.random_range(0..100u32);
+            if roll < edge {
+                edges[rng.random_range(0..edges.len())]
+            } else {
+                match rng.random_range(0..5) {
+                    0 | 1 => rng.random_range(-1000i32..=1000) as f64,
+                    2 | 3 => rng.random_range(-1000.0f64..1000.0),
+                    _ => loop {
+                        // Any finite bit pattern: every magnitude and the subnormals.
+                        let f = f64::from_bits(rng.random());
+                        if f.is_finite() {
+                            break f;
+                        }
+                    },
+                }
+            }
+        },
+        shrink_f64,
+    )
 }
 
 /// Python `float` values.
 pub fn float(size: Size) -> ValueStrategy {
-    f64s(size).prop_map(Value::Float).boxed()
+    let floats = f64s(size);
+    ValueStrategy::direct(
+        move |rng| Value::Float(floats.draw(rng)),
+        |v| match v {
+            Value::Float(f) => shrink_f64(f).into_iter().map(Value::Float).collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Float(_)),
+        Value::Float(0.0),
+    )
 }
 
 /// Python `complex` values.
 pub fn complex(size: Size) -> ValueStrategy {
-    (f64s(size), f64s(size))
-        .prop_map(|(re, im)| Value::Complex { re, im })
-        .boxed()
+    let floats = f64s(size);
+    ValueStrategy::direct(
+        move |rng| Value::Complex {
+            re: floats.draw(rng),
+            im: floats.draw(rng),
+        },
+        |v| match v {
+            Value::Complex { re, im } => {
+                let mut out: Vec<Value> = shrink_f64(re)
+                    .into_iter()
+                    .map(|re| Value::Complex { re, im: *im })
+                    .collect();
+                out.extend(shrink_f64(im).into_iter().map(|im| Value::Complex { re: *re, im }));
+                out
+            }
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Complex { .. }),
+        Value::Complex { re: 0.0, im: 0.0 },
+    )
 }

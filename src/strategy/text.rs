@@ -6,7 +6,9 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::{w, Size, ValueStrategy};
+use super::leaf::{shrink_seq, shrink_u64, Leaf};
+use super::{Size, ValueStrategy};
+use rand::RngExt;
 use crate::value::{PyStr, Value};
 
 /// Printable ASCII in shrink order: digits, lowercase, uppercase, then the rest.
@@ -19,35 +21,106 @@ pub const EDGE_CHARS: &[u32] = &[
     0xFFFF, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x10000, 0x1F600, 0x10FFFF,
 ];
 
-/// One code point: ASCII, other BMP, lone surrogates, non-BMP, and edge code points.
-pub fn code_point(size: Size) -> BoxedStrategy<u32> {
-    let n = size.normal_weight();
-    prop_oneof![
-        w(n * 3) => (0..ASCII_ORDER.len()).prop_map(|i| ASCII_ORDER[i] as u32),
-        w(n / 2) => prop_oneof![0x80u32..0xD800, 0xE000u32..0x10000],
-        w(n / 4) => 0x10000u32..=0x10FFFF,
-        w(size.edge() / 2) => 0xD800u32..=0xDFFF,
-        size.edge() => proptest::sample::select(EDGE_CHARS),
-    ]
-    .boxed()
+/// Where each kind of code point starts (shrinking moves toward the start of the kind).
+const RANGES: [(u32, u32); 4] = [(0x80, 0xD7FF), (0xE000, 0xFFFF), (0xD800, 0xDFFF), (0x10000, 0x10FFFF)];
+
+fn ascii_index(c: u32) -> Option<usize> {
+    ASCII_ORDER.iter().position(|&a| a as u32 == c)
 }
 
-/// Code-point sequences of length up to `max_len`, sometimes long (up to 16×).
-pub fn code_points(size: Size) -> BoxedStrategy<Vec<u32>> {
+/// Candidates for a code point: `'0'`, then toward the start of its own kind (ASCII in shrink
+/// order, other BMP, surrogates, non-BMP, controls toward NUL).
+pub fn shrink_code_point(c: &u32) -> Vec<u32> {
+    let c = *c;
+    let zero = ASCII_ORDER[0] as u32;
+    if let Some(i) = ascii_index(c) {
+        let mut v = Vec::new();
+        for j in [0, i / 2, i.saturating_sub(1)] {
+            let d = ASCII_ORDER[j] as u32;
+            if j < i && !v.contains(&d) {
+                v.push(d);
+            }
+        }
+        return v;
+    }
+    let lo = RANGES.iter().find(|r| r.0 <= c && c <= r.1).map_or(0, |r| r.0);
+    let mut v = vec![zero];
+    for d in [lo, lo + (c - lo) / 2, c.saturating_sub(1).max(lo)] {
+        if d < c && !v.contains(&d) && ascii_index(d).is_none_or(|_| d == zero) {
+            v.push(d);
+        }
+    }
+    v
+}
+
+/// One code point: ASCII, other BMP, lone surrogates, non-BMP, and edge code points.
+pub fn code_point(size: Size) -> Leaf<u32> {
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            let roll = rng.random_range(0..100u32);
+            if roll < edge {
+                if rng.random_range(0..3) == 0 {
+                    rng.random_range(0xD800u32..=0xDFFF)
+                } else {
+                    EDGE_CHARS[rng.random_range(0..EDGE_CHARS.len())]
+                }
+            } else {
+                match rng.random_range(0..12) {
+                    0..=7 => ASCII_ORDER[rng.random_range(0..ASCII_ORDER.len())] as u32,
+                    8 => rng.random_range(0x80u32..0xD800),
+                    9 => rng.random_range(0xE000u32..0x10000),
+                    10 => rng.random_range(0x80u32..0x800),
+                    _ => rng.random_range(0x10000u32..=0x10FFFF),
+                }
+            }
+        },
+        shrink_code_point,
+    )
+}
+
+/// A length: up to `max_len`, sometimes (5%) up to 16× that.
+fn draw_len(rng: &mut proptest::test_runner::TestRng, max_len: usize) -> usize {
+    if rng.random_range(0..20) == 0 {
+        rng.random_range(0..=max_len * 16)
+    } else {
+        rng.random_range(0..=max_len)
+    }
+}
+
+fn shrink_code_points(v: &Vec<u32>) -> Vec<Vec<u32>> {
+    shrink_seq(v, shrink_code_point)
+}
+
+/// Code-point sequences of length up to `max_len`, sometimes long (up to 16×). One leaf for the
+/// whole string: cheap to generate, shrinks by dropping and simplifying characters.
+pub fn code_points(size: Size) -> Leaf<Vec<u32>> {
     let cp = code_point(size);
-    let long = (size.max_len * 16).max(1);
-    prop_oneof![
-        95 => vec(cp.clone(), 0..=size.max_len),
-        5 => vec(cp, 0..=long),
-    ]
-    .boxed()
+    let max_len = size.max_len;
+    Leaf::new(
+        move |rng| {
+            let n = draw_len(rng, max_len);
+            (0..n).map(|_| cp.draw(rng)).collect()
+        },
+        shrink_code_points,
+    )
 }
 
 /// Python `str` values.
 pub fn string(size: Size) -> ValueStrategy {
-    code_points(size)
-        .prop_map(|v| Value::Str(PyStr(v)))
-        .boxed()
+    let cps = code_points(size);
+    ValueStrategy::direct(
+        move |rng| Value::Str(PyStr(cps.draw(rng))),
+        |v| match v {
+            Value::Str(s) => shrink_code_points(&s.0)
+                .into_iter()
+                .map(|c| Value::Str(PyStr(c)))
+                .collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Str(_)),
+        Value::Str(PyStr::default()),
+    )
 }
 
 /// Python `str` values of ASCII letters and digits only (readable identifiers).
@@ -55,28 +128,65 @@ pub fn ascii_string(max_len: usize) -> ValueStrategy {
     vec(0..62usize, 0..=max_len)
         .prop_map(|v| Value::Str(PyStr(v.into_iter().map(|i| ASCII_ORDER[i] as u32).collect())))
         .boxed()
+        .into()
+}
+
+/// One byte: any value, with 0x00, 0xFF, newline, backslash and 0x80 as edges; shrinks toward 0.
+pub fn byte(size: Size) -> Leaf<u8> {
+    let edge = size.edge();
+    Leaf::new(
+        move |rng| {
+            if rng.random_range(0..100u32) < edge {
+                [0u8, 0xFF, b'\n', b'\\', 0x80][rng.random_range(0..5)]
+            } else {
+                rng.random()
+            }
+        },
+        |b| shrink_u64(&(*b as u64)).into_iter().map(|x| x as u8).collect(),
+    )
+}
+
+fn shrink_bytes(v: &Vec<u8>) -> Vec<Vec<u8>> {
+    shrink_seq(v, |b| shrink_u64(&(*b as u64)).into_iter().map(|x| x as u8).collect())
 }
 
 /// Byte strings with edge bytes, shrinking toward `b''` and `\x00`.
-pub fn byte_vec(size: Size) -> BoxedStrategy<Vec<u8>> {
-    let byte = prop_oneof![
-        size.normal_weight() => any::<u8>(),
-        size.edge() => proptest::sample::select(vec![0u8, 0xFF, b'\n', b'\\', 0x80]),
-    ];
-    let long = (size.max_len * 16).max(1);
-    prop_oneof![
-        95 => vec(byte.clone(), 0..=size.max_len),
-        5 => vec(byte, 0..=long),
-    ]
-    .boxed()
+pub fn byte_vec(size: Size) -> Leaf<Vec<u8>> {
+    let b = byte(size);
+    let max_len = size.max_len;
+    Leaf::new(
+        move |rng| {
+            let n = draw_len(rng, max_len);
+            (0..n).map(|_| b.draw(rng)).collect()
+        },
+        shrink_bytes,
+    )
 }
 
 /// Python `bytes` values.
 pub fn bytes(size: Size) -> ValueStrategy {
-    byte_vec(size).prop_map(Value::Bytes).boxed()
+    let b = byte_vec(size);
+    ValueStrategy::direct(
+        move |rng| Value::Bytes(b.draw(rng)),
+        |v| match v {
+            Value::Bytes(b) => shrink_bytes(b).into_iter().map(Value::Bytes).collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Bytes(_)),
+        Value::Bytes(Vec::new()),
+    )
 }
 
 /// Python `bytearray` values.
 pub fn bytearray(size: Size) -> ValueStrategy {
-    byte_vec(size).prop_map(Value::ByteArray).boxed()
+    let b = byte_vec(size);
+    ValueStrategy::direct(
+        move |rng| Value::ByteArray(b.draw(rng)),
+        |v| match v {
+            Value::ByteArray(b) => shrink_bytes(b).into_iter().map(Value::ByteArray).collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::ByteArray(_)),
+        Value::ByteArray(Vec::new()),
+    )
 }

@@ -136,7 +136,7 @@ pub fn i64s(size: Size) -> BoxedStrategy<i64> {
 
 /// Floats with edge values.
 pub fn floats(size: Size) -> BoxedStrategy<f64> {
-    scalar::f64s(size)
+    scalar::f64s(size).boxed()
 }
 
 /// Strings as code points (surrogates included).
@@ -173,5 +173,5 @@ where
 
 /// `None` or a value of `inner`.
 pub fn optional<T: std::fmt::Debug + Clone + 'static>(inner: BoxedStrategy<T>) -> BoxedStrategy<Option<T>> {
-    prop_oneof![1 => Just(None), 4 => inner.prop_map(Some)].boxed()
+    crate::one_of![1 => Just(None), 4 => inner.prop_map(Some)].boxed()
 }

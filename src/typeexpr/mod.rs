@@ -6,6 +6,10 @@
 //! `Display` renders it back in canonical Python syntax. The parser is purely syntactic: it
 //! does not know what `Optional` or `Literal` mean, nor whether a name exists.
 
+mod display;
+mod lex;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 pub use parse::{parse, Literal, ParseError, TypeExpr};

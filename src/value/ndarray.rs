@@ -221,6 +221,20 @@ pub enum ArrayData {
 }
 
 impl ArrayData {
+    /// No elements, of the variant that holds `kind`.
+    pub fn empty(kind: DKind) -> Self {
+        match kind {
+            DKind::Bool => ArrayData::Bool(Vec::new()),
+            DKind::Int(_) => ArrayData::Int(Vec::new()),
+            DKind::UInt(_) => ArrayData::UInt(Vec::new()),
+            DKind::Float(_) => ArrayData::Float(Vec::new()),
+            DKind::Complex(_) => ArrayData::Complex(Vec::new()),
+            DKind::Unicode(_) => ArrayData::Unicode(Vec::new()),
+            DKind::Bytes(_) => ArrayData::Bytes(Vec::new()),
+            DKind::DateTime64(_) => ArrayData::DateTime(Vec::new()),
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         match self {

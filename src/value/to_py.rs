@@ -141,7 +141,9 @@ impl Value {
             Value::Set(items) => PySet::new(py, seq(py, items)?)?.into_any(),
             Value::FrozenSet(items) => PyFrozenSet::new(py, seq(py, items)?)?.into_any(),
             Value::Counter(items) => {
-                let c = std_type(py, StdType::Counter)?.call0()?;
+                // Counter keeps all its state in the dict: skip the Python-level __init__.
+                let cls = std_type(py, StdType::Counter)?;
+                let c = cls.call_method1("__new__", (cls,))?;
                 pairs_into_dict(py, &c, items)?;
                 c
             }
