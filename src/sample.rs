@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::strategy::ValueStrategy;
@@ -30,7 +29,7 @@ pub fn seeded_runner_with(config: Config, seed: u64) -> TestRunner {
 /// `n` values drawn from `strategy` with `seed`.
 pub fn sample(strategy: &ValueStrategy, n: usize, seed: u64) -> impl Iterator<Item = Value> + '_ {
     let mut runner = seeded_runner(seed);
-    (0..n).map_while(move |_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
+    (0..n).map_while(move |_| strategy.generate(&mut runner))
 }
 
 /// Throughput of generating values and turning each into a live Python object.

@@ -7,7 +7,8 @@
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
 use proptest::strategy::{NewTree, Strategy, ValueTree};
-use proptest::test_runner::{TestRng, TestRunner};
+use super::rng::FastRng;
+use proptest::test_runner::TestRunner;
 use std::fmt;
 use std::sync::Arc;
 
@@ -80,7 +81,7 @@ impl ValueTree for BigIntTree {
 /// A strategy that draws a start value with `gen` and shrinks it with a [`BigIntTree`].
 #[derive(Clone)]
 pub struct BigIntStrategy {
-    gen: Arc<dyn Fn(&mut TestRng) -> BigInt + Send + Sync>,
+    gen: Arc<dyn Fn(&mut FastRng) -> BigInt + Send + Sync>,
 }
 
 impl fmt::Debug for BigIntStrategy {
@@ -91,12 +92,12 @@ impl fmt::Debug for BigIntStrategy {
 
 impl BigIntStrategy {
     /// A strategy from a start-value generator.
-    pub fn new(gen: impl Fn(&mut TestRng) -> BigInt + Send + Sync + 'static) -> Self {
+    pub fn new(gen: impl Fn(&mut FastRng) -> BigInt + Send + Sync + 'static) -> Self {
         BigIntStrategy { gen: Arc::new(gen) }
     }
 
     /// Draws one start value.
-    pub fn draw(&self, rng: &mut TestRng) -> BigInt {
+    pub fn draw(&self, rng: &mut FastRng) -> BigInt {
         (self.gen)(rng)
     }
 }
@@ -106,7 +107,7 @@ impl Strategy for BigIntStrategy {
     type Value = BigInt;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        Ok(BigIntTree::new((self.gen)(runner.rng())))
+        Ok(BigIntTree::new((self.gen)(&mut FastRng::from_runner(runner))))
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::TestRng;
+use super::rng::FastRng;
 use rand::RngExt;
 
 use super::value_strategy::{all_direct, shrink_items, Direct};
@@ -17,9 +17,39 @@ use super::ValueStrategy;
 use crate::value::{dedup_by_key, Value};
 
 /// Draws `0..=max_len` values with `d`.
-pub(crate) fn draw_items(d: &Direct, rng: &mut TestRng, max_len: usize) -> Vec<Value> {
+pub(crate) fn draw_items(d: &Direct, rng: &mut FastRng, max_len: usize) -> Vec<Value> {
     let n = rng.random_range(0..=max_len);
     (0..n).map(|_| (d.draw)(rng)).collect()
+}
+
+/// Inserts, after the structural candidates of `shrink_items` (empty, half, drops) and before the
+/// element simplifications, candidates that merge two numbers into one (`[55, 946]` →
+/// `[1001]`): fewer elements, same total, which is what properties over sums need to reach
+/// their true minimum.
+fn with_merges(items: &[Value], mut cands: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    let n = items.len();
+    if n < 2 {
+        return cands;
+    }
+    let structural = 1 + usize::from(n > 2) + n;
+    let mut merges = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            let merged = match (&items[i], &items[j]) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a + b),
+                (Value::Float(a), Value::Float(b)) if (a + b).is_finite() => Value::Float(a + b),
+                _ => continue,
+            };
+            let mut w = items.to_vec();
+            w.remove(j);
+            w[i] = merged;
+            merges.push(w);
+        }
+    }
+    let tail = cands.split_off(structural.min(cands.len()));
+    cands.extend(merges);
+    cands.extend(tail);
+    cands
 }
 
 /// A direct strategy for a sequence type built by `wrap` and read back by `unwrap`.
@@ -37,7 +67,7 @@ fn direct_seq(
             wrap(if unique { dedup_by_key(items, |x| x) } else { items })
         },
         move |v| match unwrap(v) {
-            Some(items) => shrink_items(items, &|x| (d2.shrink)(x))
+            Some(items) => with_merges(items, shrink_items(items, &|x| (d2.shrink)(x)))
                 .into_iter()
                 // A simplified element may now equal another one: skip those candidates.
                 .filter(|c| !unique || dedup_by_key(c.clone(), |x| x).len() == c.len())
@@ -125,7 +155,7 @@ pub(crate) fn shrink_pairs(
 }
 
 /// Draws key/value pairs with distinct keys.
-pub(crate) fn draw_pairs(k: &Direct, v: &Direct, rng: &mut TestRng, max_len: usize) -> Vec<(Value, Value)> {
+pub(crate) fn draw_pairs(k: &Direct, v: &Direct, rng: &mut FastRng, max_len: usize) -> Vec<(Value, Value)> {
     let n = rng.random_range(0..=max_len);
     let pairs: Vec<(Value, Value)> = (0..n).map(|_| ((k.draw)(rng), (v.draw)(rng))).collect();
     dedup_by_key(pairs, |p| &p.0)

@@ -10,7 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
-use proptest::test_runner::{TestRng, TestRunner};
+use super::rng::FastRng;
+use proptest::test_runner::TestRunner;
 use rand::RngExt;
 
 /// Simpler candidates for a value, simplest first; each must be strictly simpler than the value
@@ -19,7 +20,7 @@ pub type ShrinkFn<T> = fn(&T) -> Vec<T>;
 
 /// A strategy for a scalar: a generator function plus a candidate shrinker.
 pub struct Leaf<T> {
-    gen: Arc<dyn Fn(&mut TestRng) -> T + Send + Sync>,
+    gen: Arc<dyn Fn(&mut FastRng) -> T + Send + Sync>,
     shrink: ShrinkFn<T>,
 }
 
@@ -40,7 +41,7 @@ impl<T> fmt::Debug for Leaf<T> {
 
 impl<T: Clone + fmt::Debug> Leaf<T> {
     /// A leaf drawing values with `gen` and shrinking them with `shrink`.
-    pub fn new(gen: impl Fn(&mut TestRng) -> T + Send + Sync + 'static, shrink: ShrinkFn<T>) -> Self {
+    pub fn new(gen: impl Fn(&mut FastRng) -> T + Send + Sync + 'static, shrink: ShrinkFn<T>) -> Self {
         Leaf {
             gen: Arc::new(gen),
             shrink,
@@ -50,7 +51,7 @@ impl<T: Clone + fmt::Debug> Leaf<T> {
 
 impl<T> Leaf<T> {
     /// Draws one value without building a tree (for composing generators).
-    pub fn draw(&self, rng: &mut TestRng) -> T {
+    pub fn draw(&self, rng: &mut FastRng) -> T {
         (self.gen)(rng)
     }
 }
@@ -60,7 +61,7 @@ impl<T: Clone + fmt::Debug> Strategy for Leaf<T> {
     type Value = T;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        let v = (self.gen)(runner.rng());
+        let v = (self.gen)(&mut FastRng::from_runner(runner));
         Ok(LeafTree {
             base: v.clone(),
             current: v,

@@ -16,6 +16,7 @@ pub mod enums;
 pub mod leaf;
 pub mod numbers;
 pub mod numpy;
+pub mod rng;
 pub mod scalar;
 mod size;
 pub mod text;

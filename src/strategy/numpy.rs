@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use rand::RngExt;
 
-use proptest::test_runner::TestRng;
+use super::rng::FastRng;
 
 use super::leaf::{shrink_f64, shrink_i64, shrink_u64, Leaf};
 use super::text::{self, code_point};
@@ -183,7 +183,7 @@ impl Elems {
     }
 
     /// `n` elements.
-    fn draw(&self, rng: &mut TestRng, n: usize) -> ArrayData {
+    fn draw(&self, rng: &mut FastRng, n: usize) -> ArrayData {
         match self {
             Elems::Bool => ArrayData::Bool((0..n).map(|_| rng.random()).collect()),
             Elems::Int(l) => ArrayData::Int((0..n).map(|_| l.draw(rng)).collect()),
@@ -215,7 +215,7 @@ impl Elems {
 
 /// Draws a shape with `min_ndim..=max_ndim` axes and at most `max_elems` elements; 1-d most often,
 /// then any, then the smallest allowed.
-fn draw_shape(rng: &mut TestRng, min_ndim: usize, max_ndim: usize, max_elems: usize) -> Vec<usize> {
+fn draw_shape(rng: &mut FastRng, min_ndim: usize, max_ndim: usize, max_elems: usize) -> Vec<usize> {
     let max_ndim = max_ndim.max(min_ndim);
     let nd = match rng.random_range(0..10) {
         0..=5 => 1usize.clamp(min_ndim, max_ndim),
@@ -232,7 +232,7 @@ fn draw_shape(rng: &mut TestRng, min_ndim: usize, max_ndim: usize, max_elems: us
 
 const STEPS: [isize; 5] = [1, 2, -1, 3, -2];
 
-fn draw_layout(rng: &mut TestRng, ndim: usize) -> Layout {
+fn draw_layout(rng: &mut FastRng, ndim: usize) -> Layout {
     match rng.random_range(0..11) {
         0..=5 => Layout::Contiguous(Order::C),
         6 | 7 => Layout::Contiguous(Order::F),

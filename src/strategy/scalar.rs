@@ -7,7 +7,7 @@
 
 use num_bigint::{BigInt, Sign};
 use proptest::prelude::*;
-use proptest::test_runner::TestRng;
+use super::rng::FastRng;
 use rand::RngExt;
 
 use super::bigint::{int_candidates, BigIntStrategy};
@@ -31,7 +31,7 @@ pub fn int_edges() -> Vec<BigInt> {
     out
 }
 
-fn huge(rng: &mut TestRng, words: usize) -> BigInt {
+fn huge(rng: &mut FastRng, words: usize) -> BigInt {
     let n = rng.random_range(1..=words.max(1));
     let digits: Vec<u32> = (0..n * 2).map(|_| rng.random()).collect();
     let sign = if rng.random() { Sign::Plus } else { Sign::Minus };

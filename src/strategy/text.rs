@@ -7,6 +7,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::leaf::{shrink_seq, shrink_u64, Leaf};
+use super::rng::FastRng;
 use super::{Size, ValueStrategy};
 use rand::RngExt;
 use crate::value::{PyStr, Value};
@@ -80,7 +81,7 @@ pub fn code_point(size: Size) -> Leaf<u32> {
 }
 
 /// A length: up to `max_len`, sometimes (5%) up to 16× that.
-fn draw_len(rng: &mut proptest::test_runner::TestRng, max_len: usize) -> usize {
+fn draw_len(rng: &mut FastRng, max_len: usize) -> usize {
     if rng.random_range(0..20) == 0 {
         rng.random_range(0..=max_len * 16)
     } else {

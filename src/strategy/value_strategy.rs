@@ -13,11 +13,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
-use proptest::test_runner::{TestRng, TestRunner};
+use super::rng::FastRng;
+use proptest::test_runner::TestRunner;
 
 use crate::value::Value;
 
-type DrawFn = dyn Fn(&mut TestRng) -> Value + Send + Sync;
+type DrawFn = dyn Fn(&mut FastRng) -> Value + Send + Sync;
 type ShrinkFn = dyn Fn(&Value) -> Vec<Value> + Send + Sync;
 type AcceptsFn = dyn Fn(&Value) -> bool + Send + Sync;
 
@@ -55,7 +56,7 @@ impl fmt::Debug for ValueStrategy {
 impl ValueStrategy {
     /// A direct strategy from its parts (see the module docs).
     pub fn direct(
-        draw: impl Fn(&mut TestRng) -> Value + Send + Sync + 'static,
+        draw: impl Fn(&mut FastRng) -> Value + Send + Sync + 'static,
         shrink: impl Fn(&Value) -> Vec<Value> + Send + Sync + 'static,
         accepts: impl Fn(&Value) -> bool + Send + Sync + 'static,
         simplest: Value,
@@ -78,6 +79,15 @@ impl ValueStrategy {
     {
         ValueStrategy {
             repr: Repr::Tree(s.boxed()),
+        }
+    }
+
+    /// One value, without the shrinking machinery: direct strategies draw it straight from the
+    /// runner's RNG (no tree, no copy); others build a tree and take its current value.
+    pub fn generate(&self, runner: &mut TestRunner) -> Option<Value> {
+        match &self.repr {
+            Repr::Direct(d) => Some((d.draw)(&mut FastRng::from_runner(runner))),
+            Repr::Tree(s) => s.new_tree(runner).ok().map(|t| t.current()),
         }
     }
 
@@ -107,7 +117,7 @@ impl Strategy for ValueStrategy {
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
         match &self.repr {
             Repr::Direct(d) => {
-                let v = (d.draw)(runner.rng());
+                let v = (d.draw)(&mut FastRng::from_runner(runner));
                 Ok(Box::new(DirectTree {
                     gen: d.clone(),
                     base: None,

@@ -227,8 +227,43 @@ impl Value {
     }
 }
 
+/// Whether two hashable values are one key for Python (fast paths for the common types).
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Bytes(x), Value::Bytes(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Str(_), Value::Int(_) | Value::Bytes(_) | Value::Float(_))
+        | (Value::Int(_) | Value::Bytes(_) | Value::Float(_), Value::Str(_))
+        | (Value::Bytes(_), Value::Int(_) | Value::Float(_))
+        | (Value::Int(_) | Value::Float(_), Value::Bytes(_)) => false,
+        _ => match (a.hash_key(), b.hash_key()) {
+            (KeyKind::Key(x), KeyKind::Key(y)) => x == y,
+            _ => false,
+        },
+    }
+}
+
+fn hashable_fast(v: &Value) -> bool {
+    match v {
+        Value::Str(_) | Value::Bytes(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::None => true,
+        other => other.is_hashable(),
+    }
+}
+
 /// Keeps the first of each group of items whose keys Python would merge, dropping unhashable ones.
 pub fn dedup_by_key<T>(items: Vec<T>, key: impl Fn(&T) -> &Value) -> Vec<T> {
+    if items.len() <= 16 {
+        // Small containers (the usual case): pairwise comparison, no hashing or key copies.
+        let mut out: Vec<T> = Vec::with_capacity(items.len());
+        for x in items {
+            let k = key(&x);
+            if hashable_fast(k) && !out.iter().any(|y| same_key(key(y), k)) {
+                out.push(x);
+            }
+        }
+        return out;
+    }
     let mut seen = HashSet::new();
     items
         .into_iter()
