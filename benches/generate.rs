@@ -31,7 +31,9 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(*name);
         group.throughput(Throughput::Elements(1));
         let mut runner = pyz3::sample::seeded_runner(1);
-        group.bench_function("generate", |b| b.iter(|| strategy.generate(&mut runner).unwrap()));
+        group.bench_function("generate", |b| {
+            b.iter(|| strategy.generate(&mut runner).unwrap())
+        });
         let mut runner = pyz3::sample::seeded_runner(4);
         group.bench_function("generate_tree", |b| {
             b.iter(|| strategy.new_tree(&mut runner).unwrap().current())
@@ -39,7 +41,13 @@ fn bench(c: &mut Criterion) {
         let mut runner = pyz3::sample::seeded_runner(2);
         pyz3::py::with_python(|py| {
             group.bench_function("generate+convert", |b| {
-                b.iter(|| strategy.generate(&mut runner).unwrap().to_python(py).unwrap())
+                b.iter(|| {
+                    strategy
+                        .generate(&mut runner)
+                        .unwrap()
+                        .to_python(py)
+                        .unwrap()
+                })
             });
             let values: Vec<_> = pyz3::sample::sample(&strategy, 1000, 3).collect();
             let mut i = 0;

@@ -38,9 +38,7 @@ where
     }
     let mut runner = TestRunner::new(config);
     let result = runner.run(strategy, |value| {
-        with_python(|py| {
-            test(py, &value).map_err(|e| TestCaseError::fail(describe(py, &e)))
-        })
+        with_python(|py| test(py, &value).map_err(|e| TestCaseError::fail(describe(py, &e))))
     });
     match result {
         Ok(()) => {}

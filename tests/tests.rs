@@ -10,19 +10,19 @@
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
 //! - `cli`: the `pyz3 sample` command.
 
-#[path = "tests/common.rs"]
-mod common;
-#[path = "tests/roundtrip.rs"]
-mod roundtrip;
-#[path = "tests/strategies.rs"]
-mod strategies;
-#[path = "tests/shrinking.rs"]
-mod shrinking;
-#[path = "tests/edges.rs"]
-mod edges;
-#[path = "tests/typeexpr.rs"]
-mod typeexpr;
-#[path = "tests/property_tests.rs"]
-mod property_tests;
 #[path = "tests/cli.rs"]
 mod cli;
+#[path = "tests/common.rs"]
+mod common;
+#[path = "tests/edges.rs"]
+mod edges;
+#[path = "tests/property_tests.rs"]
+mod property_tests;
+#[path = "tests/roundtrip.rs"]
+mod roundtrip;
+#[path = "tests/shrinking.rs"]
+mod shrinking;
+#[path = "tests/strategies.rs"]
+mod strategies;
+#[path = "tests/typeexpr.rs"]
+mod typeexpr;

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
-use super::{any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy};
+use super::{
+    any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy,
+};
 use crate::typeexpr::{parse, Literal, TypeExpr};
 use crate::value::{DKind, PyStr, TimeUnit, Value};
 
@@ -193,11 +195,12 @@ impl Registry {
                     }
                     "Union" => self.union(args, warnings, depth),
                     "Literal" => self.literal(args, warnings),
-                    "Annotated" | "Final" | "ClassVar" | "Required" | "NotRequired" | "ReadOnly" => {
-                        arg(0, warnings)
+                    "Annotated" | "Final" | "ClassVar" | "Required" | "NotRequired"
+                    | "ReadOnly" => arg(0, warnings),
+                    "list" | "List" | "Sequence" | "MutableSequence" | "Iterable"
+                    | "Collection" | "Iterator" | "Reversible" | "Container" => {
+                        container::list(arg(0, warnings), n)
                     }
-                    "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection"
-                    | "Iterator" | "Reversible" | "Container" => container::list(arg(0, warnings), n),
                     "tuple" | "Tuple" => match args.as_slice() {
                         [] => Just(Value::Tuple(vec![])).boxed().into(),
                         [elem, TypeExpr::Ellipsis] => {
@@ -210,7 +213,9 @@ impl Registry {
                                 .collect(),
                         ),
                     },
-                    "set" | "Set" | "MutableSet" | "AbstractSet" => container::set(key(0, warnings), n),
+                    "set" | "Set" | "MutableSet" | "AbstractSet" => {
+                        container::set(key(0, warnings), n)
+                    }
                     "frozenset" | "FrozenSet" => container::frozenset(key(0, warnings), n),
                     "dict" | "Dict" | "Mapping" | "MutableMapping" => {
                         container::dict(key(0, warnings), arg(1, warnings), n)
@@ -220,7 +225,9 @@ impl Registry {
                     "defaultdict" | "DefaultDict" => {
                         collections::defaultdict(key(0, warnings), arg(1, warnings), size)
                     }
-                    "OrderedDict" => collections::ordered_dict(key(0, warnings), arg(1, warnings), size),
+                    "OrderedDict" => {
+                        collections::ordered_dict(key(0, warnings), arg(1, warnings), size)
+                    }
                     "NDArray" => self.ndarray(args.first(), warnings),
                     "ndarray" => {
                         // ndarray[shape, dtype[T]]
@@ -266,7 +273,9 @@ impl Registry {
                 TypeExpr::Name(n) if n == "True" || n == "False" => {
                     values.push(Value::Bool(n == "True"))
                 }
-                other => warnings.push(format!("Literal value `{other}` is not supported: skipped")),
+                other => {
+                    warnings.push(format!("Literal value `{other}` is not supported: skipped"))
+                }
             }
         }
         if values.is_empty() {
@@ -335,7 +344,9 @@ impl Registry {
             "defaultdict" | "DefaultDict" => {
                 collections::defaultdict(any::hashable(size), any::any_value(size), size)
             }
-            "OrderedDict" => collections::ordered_dict(any::hashable(size), any::any_value(size), size),
+            "OrderedDict" => {
+                collections::ordered_dict(any::hashable(size), any::any_value(size), size)
+            }
             "Fraction" => numbers::fraction(size),
             "Decimal" => numbers::decimal(size),
             "date" => datetime::date(size),

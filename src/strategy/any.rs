@@ -6,7 +6,9 @@
 
 use proptest::prelude::*;
 
-use super::{collections, container, datetime, enums, numbers, numpy, scalar, text, Size, ValueStrategy};
+use super::{
+    collections, container, datetime, enums, numbers, numpy, scalar, text, Size, ValueStrategy,
+};
 
 /// Every hashable scalar type (no NaN floats and no sNaN decimals, which cannot be equal keys).
 pub fn hashable_scalar(size: Size) -> ValueStrategy {

@@ -45,7 +45,12 @@ fn strip<T: PartialEq + Default>(mut v: Vec<T>) -> Vec<T> {
 
 /// Copies of `data` with element `i` replaced by each of its simpler candidates.
 fn element_candidates(data: &ArrayData, kind: DKind, i: usize) -> Vec<ArrayData> {
-    fn each<T: Clone>(v: &[T], i: usize, cands: Vec<T>, wrap: fn(Vec<T>) -> ArrayData) -> Vec<ArrayData> {
+    fn each<T: Clone>(
+        v: &[T],
+        i: usize,
+        cands: Vec<T>,
+        wrap: fn(Vec<T>) -> ArrayData,
+    ) -> Vec<ArrayData> {
         cands
             .into_iter()
             .map(|c| {
@@ -88,7 +93,10 @@ fn element_candidates(data: &ArrayData, kind: DKind, i: usize) -> Vec<ArrayData>
         }
         ArrayData::Bytes(v) => {
             let c = shrink_items(&v[i], &|b: &u8| {
-                shrink_u64(&(*b as u64)).into_iter().map(|x| x as u8).collect()
+                shrink_u64(&(*b as u64))
+                    .into_iter()
+                    .map(|x| x as u8)
+                    .collect()
             })
             .into_iter()
             .map(strip)
@@ -119,7 +127,9 @@ fn reshaped(a: &NdArray, shape: Vec<usize>, indices: &[usize], keep_layout: bool
 fn along(shape: &[usize], axis: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
     let inner: usize = shape[axis + 1..].iter().product();
     let n: usize = shape.iter().product();
-    (0..n).filter(|f| keep((f / inner.max(1)) % shape[axis])).collect()
+    (0..n)
+        .filter(|f| keep((f / inner.max(1)) % shape[axis]))
+        .collect()
 }
 
 /// Simpler arrays than `a`, simplest first, never with fewer than `min_ndim` axes.

@@ -4,10 +4,10 @@
 //! toward zero from any start value, so edge values (`2**63`, `-2**64 - 1`, ...) and huge ints
 //! shrink to the smallest failing magnitude, keeping their sign.
 
+use super::rng::FastRng;
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
 use proptest::strategy::{NewTree, Strategy, ValueTree};
-use super::rng::FastRng;
 use proptest::test_runner::TestRunner;
 use std::fmt;
 use std::sync::Arc;
@@ -107,7 +107,9 @@ impl Strategy for BigIntStrategy {
     type Value = BigInt;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        Ok(BigIntTree::new((self.gen)(&mut FastRng::from_runner(runner))))
+        Ok(BigIntTree::new((self.gen)(&mut FastRng::from_runner(
+            runner,
+        ))))
     }
 }
 

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
+use super::rng::FastRng;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use super::rng::FastRng;
 use rand::RngExt;
 
 use super::value_strategy::{all_direct, shrink_items, Direct};
@@ -64,7 +64,11 @@ fn direct_seq(
     ValueStrategy::direct(
         move |rng| {
             let items = draw_items(&d, rng, max_len);
-            wrap(if unique { dedup_by_key(items, |x| x) } else { items })
+            wrap(if unique {
+                dedup_by_key(items, |x| x)
+            } else {
+                items
+            })
         },
         move |v| match unwrap(v) {
             Some(items) => with_merges(items, shrink_items(items, &|x| (d2.shrink)(x)))
@@ -83,10 +87,16 @@ fn direct_seq(
 /// `list` of elements from `elem`, with 0..=`max_len` elements.
 pub fn list(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
     match elem.as_direct() {
-        Some(d) => direct_seq(d.clone(), max_len, Value::List, |v| match v {
-            Value::List(x) => Some(x),
-            _ => None,
-        }, false),
+        Some(d) => direct_seq(
+            d.clone(),
+            max_len,
+            Value::List,
+            |v| match v {
+                Value::List(x) => Some(x),
+                _ => None,
+            },
+            false,
+        ),
         None => vec(elem, 0..=max_len).prop_map(Value::List).boxed().into(),
     }
 }
@@ -94,10 +104,16 @@ pub fn list(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
 /// Variable-length `tuple` (`tuple[T, ...]`).
 pub fn tuple_of(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
     match elem.as_direct() {
-        Some(d) => direct_seq(d.clone(), max_len, Value::Tuple, |v| match v {
-            Value::Tuple(x) => Some(x),
-            _ => None,
-        }, false),
+        Some(d) => direct_seq(
+            d.clone(),
+            max_len,
+            Value::Tuple,
+            |v| match v {
+                Value::Tuple(x) => Some(x),
+                _ => None,
+            },
+            false,
+        ),
         None => vec(elem, 0..=max_len).prop_map(Value::Tuple).boxed().into(),
     }
 }
@@ -155,19 +171,29 @@ pub(crate) fn shrink_pairs(
 }
 
 /// Draws key/value pairs with distinct keys.
-pub(crate) fn draw_pairs(k: &Direct, v: &Direct, rng: &mut FastRng, max_len: usize) -> Vec<(Value, Value)> {
+pub(crate) fn draw_pairs(
+    k: &Direct,
+    v: &Direct,
+    rng: &mut FastRng,
+    max_len: usize,
+) -> Vec<(Value, Value)> {
     let n = rng.random_range(0..=max_len);
     let pairs: Vec<(Value, Value)> = (0..n).map(|_| ((k.draw)(rng), (v.draw)(rng))).collect();
     dedup_by_key(pairs, |p| &p.0)
 }
+
+/// Builds a mapping value from its entries.
+pub(crate) type WrapPairs = Arc<dyn Fn(Vec<(Value, Value)>) -> Value + Send + Sync>;
+/// Reads the entries of a mapping value (`None` for other types).
+pub(crate) type UnwrapPairs = fn(&Value) -> Option<&Vec<(Value, Value)>>;
 
 /// A direct strategy for a mapping type built by `wrap` and read back by `unwrap`.
 pub(crate) fn direct_map(
     k: Arc<Direct>,
     v: Arc<Direct>,
     max_len: usize,
-    wrap: Arc<dyn Fn(Vec<(Value, Value)>) -> Value + Send + Sync>,
-    unwrap: fn(&Value) -> Option<&Vec<(Value, Value)>>,
+    wrap: WrapPairs,
+    unwrap: UnwrapPairs,
 ) -> ValueStrategy {
     let (k2, v2) = (k.clone(), v.clone());
     let (w1, w2) = (wrap.clone(), wrap.clone());
@@ -209,7 +235,10 @@ pub fn dict(key: ValueStrategy, value: ValueStrategy, max_len: usize) -> ValueSt
                 _ => None,
             },
         ),
-        None => pairs(key, value, max_len).prop_map(Value::Dict).boxed().into(),
+        None => pairs(key, value, max_len)
+            .prop_map(Value::Dict)
+            .boxed()
+            .into(),
     }
 }
 
@@ -222,10 +251,16 @@ fn unique(elem: ValueStrategy, max_len: usize) -> BoxedStrategy<Vec<Value>> {
 /// `set` of hashable elements.
 pub fn set(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
     match elem.as_direct() {
-        Some(d) => direct_seq(d.clone(), max_len, Value::Set, |v| match v {
-            Value::Set(x) => Some(x),
-            _ => None,
-        }, true),
+        Some(d) => direct_seq(
+            d.clone(),
+            max_len,
+            Value::Set,
+            |v| match v {
+                Value::Set(x) => Some(x),
+                _ => None,
+            },
+            true,
+        ),
         None => unique(elem, max_len).prop_map(Value::Set).boxed().into(),
     }
 }
@@ -233,10 +268,19 @@ pub fn set(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
 /// `frozenset` of hashable elements.
 pub fn frozenset(elem: ValueStrategy, max_len: usize) -> ValueStrategy {
     match elem.as_direct() {
-        Some(d) => direct_seq(d.clone(), max_len, Value::FrozenSet, |v| match v {
-            Value::FrozenSet(x) => Some(x),
-            _ => None,
-        }, true),
-        None => unique(elem, max_len).prop_map(Value::FrozenSet).boxed().into(),
+        Some(d) => direct_seq(
+            d.clone(),
+            max_len,
+            Value::FrozenSet,
+            |v| match v {
+                Value::FrozenSet(x) => Some(x),
+                _ => None,
+            },
+            true,
+        ),
+        None => unique(elem, max_len)
+            .prop_map(Value::FrozenSet)
+            .boxed()
+            .into(),
     }
 }

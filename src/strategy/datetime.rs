@@ -56,7 +56,14 @@ pub fn tzs(size: Size) -> BoxedStrategy<Tz> {
 pub fn times(size: Size) -> BoxedStrategy<Time> {
     let micro = crate::one_of![3 => Just(0u32), 2 => 0u32..1_000_000, 1 => Just(999_999u32)];
     let tz = crate::one_of![2 => Just(None), 1 => tzs(size).prop_map(Some)];
-    (0u8..24, 0u8..60, 0u8..60, micro, tz, prop::bool::weighted(0.1))
+    (
+        0u8..24,
+        0u8..60,
+        0u8..60,
+        micro,
+        tz,
+        prop::bool::weighted(0.1),
+    )
         .prop_map(|(hour, minute, second, microsecond, tz, fold)| Time {
             hour,
             minute,
@@ -70,14 +77,12 @@ pub fn times(size: Size) -> BoxedStrategy<Time> {
 
 /// `datetime.date` values.
 pub fn date(size: Size) -> ValueStrategy {
-    dates(size).prop_map(Value::Date).boxed()
-    .into()
+    dates(size).prop_map(Value::Date).boxed().into()
 }
 
 /// `datetime.time` values.
 pub fn time(size: Size) -> ValueStrategy {
-    times(size).prop_map(Value::Time).boxed()
-    .into()
+    times(size).prop_map(Value::Time).boxed().into()
 }
 
 /// `datetime.datetime` values, naive and aware.

@@ -75,9 +75,18 @@ pub fn member_of(py: Python<'_>, path: &str) -> PyResult<ValueStrategy> {
     let cls = class.class(py)?;
     // Aliases (`B = A`) are skipped: `Cls['B']` is the member named `A`.
     let mut names = Vec::new();
-    for item in cls.getattr("__members__")?.call_method0("items")?.try_iter()? {
+    for item in cls
+        .getattr("__members__")?
+        .call_method0("items")?
+        .try_iter()?
+    {
         let (name, member): (String, Bound<'_, PyAny>) = item?.extract()?;
-        if member.getattr("_name_")?.extract::<Option<String>>()?.as_deref() == Some(&name) {
+        if member
+            .getattr("_name_")?
+            .extract::<Option<String>>()?
+            .as_deref()
+            == Some(&name)
+        {
             names.push(name);
         }
     }
@@ -93,5 +102,6 @@ pub fn member_of(py: Python<'_>, path: &str) -> PyResult<ValueStrategy> {
                 member: MemberRef::Name(n),
             })
         })
-        .boxed().into())
+        .boxed()
+        .into())
 }

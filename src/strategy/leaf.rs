@@ -9,8 +9,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
 use super::rng::FastRng;
+use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use rand::RngExt;
 
@@ -41,7 +41,10 @@ impl<T> fmt::Debug for Leaf<T> {
 
 impl<T: Clone + fmt::Debug> Leaf<T> {
     /// A leaf drawing values with `gen` and shrinking them with `shrink`.
-    pub fn new(gen: impl Fn(&mut FastRng) -> T + Send + Sync + 'static, shrink: ShrinkFn<T>) -> Self {
+    pub fn new(
+        gen: impl Fn(&mut FastRng) -> T + Send + Sync + 'static,
+        shrink: ShrinkFn<T>,
+    ) -> Self {
         Leaf {
             gen: Arc::new(gen),
             shrink,
@@ -142,7 +145,9 @@ macro_rules! one_of {
 }
 
 /// A weighted choice between strategies that shrinks toward earlier alternatives.
-pub fn one_of<T: Clone + fmt::Debug + 'static>(options: Vec<(u32, BoxedStrategy<T>)>) -> BoxedStrategy<T> {
+pub fn one_of<T: Clone + fmt::Debug + 'static>(
+    options: Vec<(u32, BoxedStrategy<T>)>,
+) -> BoxedStrategy<T> {
     assert!(!options.is_empty(), "one_of needs at least one alternative");
     let total = options.iter().map(|o| o.0.max(1)).sum();
     OneOf {

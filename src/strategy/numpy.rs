@@ -28,7 +28,12 @@ pub fn all_kinds() -> Vec<DKind> {
     }
     v.extend([DKind::Float(2), DKind::Float(4), DKind::Float(8)]);
     v.extend([DKind::Complex(8), DKind::Complex(16)]);
-    v.extend([DKind::Unicode(1), DKind::Unicode(5), DKind::Bytes(1), DKind::Bytes(5)]);
+    v.extend([
+        DKind::Unicode(1),
+        DKind::Unicode(5),
+        DKind::Bytes(1),
+        DKind::Bytes(5),
+    ]);
     v.extend(TimeUnit::ALL.iter().map(|&u| DKind::DateTime64(u)));
     v
 }
@@ -238,7 +243,9 @@ fn draw_layout(rng: &mut FastRng, ndim: usize) -> Layout {
         6 | 7 => Layout::Contiguous(Order::F),
         _ => Layout::Strided {
             base_order: if rng.random() { Order::C } else { Order::F },
-            steps: (0..ndim).map(|_| STEPS[rng.random_range(0..STEPS.len())]).collect(),
+            steps: (0..ndim)
+                .map(|_| STEPS[rng.random_range(0..STEPS.len())])
+                .collect(),
         },
     }
 }

@@ -5,9 +5,9 @@
 //! the int32/int64/uint64 bounds and ±1 around them, huge ints, nan, ±inf, -0.0, subnormals —
 //! are drawn with the size's edge weight.
 
+use super::rng::FastRng;
 use num_bigint::{BigInt, Sign};
 use proptest::prelude::*;
-use super::rng::FastRng;
 use rand::RngExt;
 
 use super::bigint::{int_candidates, BigIntStrategy};
@@ -34,7 +34,11 @@ pub fn int_edges() -> Vec<BigInt> {
 fn huge(rng: &mut FastRng, words: usize) -> BigInt {
     let n = rng.random_range(1..=words.max(1));
     let digits: Vec<u32> = (0..n * 2).map(|_| rng.random()).collect();
-    let sign = if rng.random() { Sign::Plus } else { Sign::Minus };
+    let sign = if rng.random() {
+        Sign::Plus
+    } else {
+        Sign::Minus
+    };
     BigInt::from_slice(sign, &digits)
 }
 
@@ -96,7 +100,12 @@ pub fn boolean() -> ValueStrategy {
 
 /// `None`.
 pub fn none() -> ValueStrategy {
-    ValueStrategy::direct(|_| Value::None, |_| Vec::new(), |v| matches!(v, Value::None), Value::None)
+    ValueStrategy::direct(
+        |_| Value::None,
+        |_| Vec::new(),
+        |v| matches!(v, Value::None),
+        Value::None,
+    )
 }
 
 /// The float edge values.
@@ -178,7 +187,11 @@ pub fn complex(size: Size) -> ValueStrategy {
                     .into_iter()
                     .map(|re| Value::Complex { re, im: *im })
                     .collect();
-                out.extend(shrink_f64(im).into_iter().map(|im| Value::Complex { re: *re, im }));
+                out.extend(
+                    shrink_f64(im)
+                        .into_iter()
+                        .map(|im| Value::Complex { re: *re, im }),
+                );
                 out
             }
             _ => Vec::new(),

@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use super::leaf::{shrink_seq, shrink_u64, Leaf};
 use super::rng::FastRng;
 use super::{Size, ValueStrategy};
-use rand::RngExt;
 use crate::value::{PyStr, Value};
+use rand::RngExt;
 
 /// Printable ASCII in shrink order: digits, lowercase, uppercase, then the rest.
 const ASCII_ORDER: &[u8] =
@@ -23,7 +23,12 @@ pub const EDGE_CHARS: &[u32] = &[
 ];
 
 /// Where each kind of code point starts (shrinking moves toward the start of the kind).
-const RANGES: [(u32, u32); 4] = [(0x80, 0xD7FF), (0xE000, 0xFFFF), (0xD800, 0xDFFF), (0x10000, 0x10FFFF)];
+const RANGES: [(u32, u32); 4] = [
+    (0x80, 0xD7FF),
+    (0xE000, 0xFFFF),
+    (0xD800, 0xDFFF),
+    (0x10000, 0x10FFFF),
+];
 
 fn ascii_index(c: u32) -> Option<usize> {
     ASCII_ORDER.iter().position(|&a| a as u32 == c)
@@ -44,7 +49,10 @@ pub fn shrink_code_point(c: &u32) -> Vec<u32> {
         }
         return v;
     }
-    let lo = RANGES.iter().find(|r| r.0 <= c && c <= r.1).map_or(0, |r| r.0);
+    let lo = RANGES
+        .iter()
+        .find(|r| r.0 <= c && c <= r.1)
+        .map_or(0, |r| r.0);
     let mut v = vec![zero];
     for d in [lo, lo + (c - lo) / 2, c.saturating_sub(1).max(lo)] {
         if d < c && !v.contains(&d) && ascii_index(d).is_none_or(|_| d == zero) {
@@ -89,6 +97,8 @@ fn draw_len(rng: &mut FastRng, max_len: usize) -> usize {
     }
 }
 
+// `&Vec` because shrinkers are `fn(&T)` with `T = Vec<u32>`.
+#[allow(clippy::ptr_arg)]
 fn shrink_code_points(v: &Vec<u32>) -> Vec<Vec<u32>> {
     shrink_seq(v, shrink_code_point)
 }
@@ -127,7 +137,11 @@ pub fn string(size: Size) -> ValueStrategy {
 /// Python `str` values of ASCII letters and digits only (readable identifiers).
 pub fn ascii_string(max_len: usize) -> ValueStrategy {
     vec(0..62usize, 0..=max_len)
-        .prop_map(|v| Value::Str(PyStr(v.into_iter().map(|i| ASCII_ORDER[i] as u32).collect())))
+        .prop_map(|v| {
+            Value::Str(PyStr(
+                v.into_iter().map(|i| ASCII_ORDER[i] as u32).collect(),
+            ))
+        })
         .boxed()
         .into()
 }
@@ -143,12 +157,23 @@ pub fn byte(size: Size) -> Leaf<u8> {
                 rng.random()
             }
         },
-        |b| shrink_u64(&(*b as u64)).into_iter().map(|x| x as u8).collect(),
+        |b| {
+            shrink_u64(&(*b as u64))
+                .into_iter()
+                .map(|x| x as u8)
+                .collect()
+        },
     )
 }
 
+#[allow(clippy::ptr_arg)]
 fn shrink_bytes(v: &Vec<u8>) -> Vec<Vec<u8>> {
-    shrink_seq(v, |b| shrink_u64(&(*b as u64)).into_iter().map(|x| x as u8).collect())
+    shrink_seq(v, |b| {
+        shrink_u64(&(*b as u64))
+            .into_iter()
+            .map(|x| x as u8)
+            .collect()
+    })
 }
 
 /// Byte strings with edge bytes, shrinking toward `b''` and `\x00`.

@@ -158,20 +158,32 @@ pub fn lists<T: std::fmt::Debug + Clone + 'static>(
 }
 
 /// Dicts with keys unique under Python's equality.
-pub fn dicts<K, V>(key: BoxedStrategy<K>, value: BoxedStrategy<V>, max_len: usize) -> BoxedStrategy<Dict<K, V>>
+pub fn dicts<K, V>(
+    key: BoxedStrategy<K>,
+    value: BoxedStrategy<V>,
+    max_len: usize,
+) -> BoxedStrategy<Dict<K, V>>
 where
     K: IntoValue + std::fmt::Debug + Clone + 'static,
     V: std::fmt::Debug + Clone + 'static,
 {
     vec((key, value), 0..=max_len)
         .prop_map(|pairs| {
-            let tagged: Vec<(Value, (K, V))> = pairs.into_iter().map(|p| (p.0.to_value(), p)).collect();
-            Dict(dedup_by_key(tagged, |t| &t.0).into_iter().map(|t| t.1).collect())
+            let tagged: Vec<(Value, (K, V))> =
+                pairs.into_iter().map(|p| (p.0.to_value(), p)).collect();
+            Dict(
+                dedup_by_key(tagged, |t| &t.0)
+                    .into_iter()
+                    .map(|t| t.1)
+                    .collect(),
+            )
         })
         .boxed()
 }
 
 /// `None` or a value of `inner`.
-pub fn optional<T: std::fmt::Debug + Clone + 'static>(inner: BoxedStrategy<T>) -> BoxedStrategy<Option<T>> {
+pub fn optional<T: std::fmt::Debug + Clone + 'static>(
+    inner: BoxedStrategy<T>,
+) -> BoxedStrategy<Option<T>> {
     crate::one_of![1 => Just(None), 4 => inner.prop_map(Some)].boxed()
 }

@@ -12,8 +12,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
 use super::rng::FastRng;
+use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
 use crate::value::Value;
@@ -106,7 +106,9 @@ pub(crate) fn all_direct(items: &[&ValueStrategy]) -> Option<Vec<Arc<Direct>>> {
 
 impl From<BoxedStrategy<Value>> for ValueStrategy {
     fn from(s: BoxedStrategy<Value>) -> Self {
-        ValueStrategy { repr: Repr::Tree(s) }
+        ValueStrategy {
+            repr: Repr::Tree(s),
+        }
     }
 }
 

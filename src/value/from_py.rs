@@ -39,9 +39,7 @@ impl PyStr {
 }
 
 fn items_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Value>> {
-    obj.try_iter()?
-        .map(|x| Value::from_python(&x?))
-        .collect()
+    obj.try_iter()?.map(|x| Value::from_python(&x?)).collect()
 }
 
 fn pairs_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(Value, Value)>> {
@@ -70,7 +68,9 @@ fn tz_of(tz: Option<Bound<'_, pyo3::types::PyTzInfo>>) -> PyResult<Option<Tz>> {
     let offset_us = (delta.get_days() as i64 * 86_400 + delta.get_seconds() as i64) * 1_000_000
         + delta.get_microseconds() as i64;
     let name = tz.call_method1("tzname", (py.None(),))?;
-    let default = timezone.call1((delta,))?.call_method1("tzname", (py.None(),))?;
+    let default = timezone
+        .call1((delta,))?
+        .call_method1("tzname", (py.None(),))?;
     let name = if name.eq(&default)? {
         None
     } else {

@@ -193,7 +193,9 @@ impl Value {
                 if let EnumClass::Generated(g) = &m.class {
                     if g.kind == EnumKind::IntEnum {
                         let v = match &m.member {
-                            MemberRef::Name(n) => g.members.iter().find(|(k, _)| k == n).map(|x| x.1),
+                            MemberRef::Name(n) => {
+                                g.members.iter().find(|(k, _)| k == n).map(|x| x.1)
+                            }
                             MemberRef::Value(v) => Some(*v),
                         };
                         if let Some(v) = v {
@@ -209,8 +211,8 @@ impl Value {
                 Some(tz) => Key(HashKey::AwareTime(time_us(t) - tz.offset_us)),
             },
             Value::DateTime(dt) => {
-                let us = days_from_civil(&dt.date) as i128 * 86_400_000_000
-                    + time_us(&dt.time) as i128;
+                let us =
+                    days_from_civil(&dt.date) as i128 * 86_400_000_000 + time_us(&dt.time) as i128;
                 match &dt.time.tz {
                     None => Key(HashKey::NaiveDateTime(us)),
                     Some(tz) => Key(HashKey::AwareDateTime(us - tz.offset_us as i128)),
@@ -246,7 +248,12 @@ fn same_key(a: &Value, b: &Value) -> bool {
 
 fn hashable_fast(v: &Value) -> bool {
     match v {
-        Value::Str(_) | Value::Bytes(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::None => true,
+        Value::Str(_)
+        | Value::Bytes(_)
+        | Value::Int(_)
+        | Value::Float(_)
+        | Value::Bool(_)
+        | Value::None => true,
         other => other.is_hashable(),
     }
 }

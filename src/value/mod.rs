@@ -14,7 +14,7 @@ mod to_py;
 pub use key::{dedup_by_key, HashKey, KeyKind};
 pub use model::*;
 pub use ndarray::{
-    contiguous_strides, decode, encode, ArrayData, ByteOrder, DKind, DType, Layout, NdArray,
-    Order, TimeUnit,
+    contiguous_strides, decode, encode, ArrayData, ByteOrder, DKind, DType, Layout, NdArray, Order,
+    TimeUnit,
 };
 pub use source::{bytes_source, float_source, int_source, str_source, PySource, Renderer};

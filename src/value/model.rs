@@ -376,15 +376,14 @@ fn unordered_same(a: &[Value], b: &[Value]) -> bool {
         return false;
     }
     let mut used = vec![false; b.len()];
-    a.iter().all(|x| {
-        match (0..b.len()).find(|&i| !used[i] && b[i] == *x) {
+    a.iter()
+        .all(|x| match (0..b.len()).find(|&i| !used[i] && b[i] == *x) {
             Some(i) => {
                 used[i] = true;
                 true
             }
             None => false,
-        }
-    })
+        })
 }
 
 impl PartialEq for Value {

@@ -265,8 +265,7 @@ impl PartialEq for ArrayData {
             }
             (Complex(a), Complex(b)) => {
                 a.len() == b.len()
-                    && a
-                        .iter()
+                    && a.iter()
                         .zip(b)
                         .all(|(x, y)| float_same(x.0, y.0) && float_same(x.1, y.1))
             }
@@ -340,7 +339,9 @@ impl NdArray {
         let item = self.dtype.itemsize() as isize;
         let (order, base, steps): (Order, Vec<usize>, Vec<isize>) = match &self.layout {
             Layout::Contiguous(o) => (*o, self.shape.clone(), vec![1; self.shape.len()]),
-            Layout::Strided { base_order, steps } => (*base_order, self.base_shape(), steps.clone()),
+            Layout::Strided { base_order, steps } => {
+                (*base_order, self.base_shape(), steps.clone())
+            }
         };
         let base_strides = contiguous_strides(&base, item, order);
         base_strides.iter().zip(steps).map(|(b, s)| b * s).collect()
@@ -401,7 +402,12 @@ impl NdArray {
     }
 }
 
-fn infer_steps(shape: &[usize], strides: &[isize], item: isize, order: Order) -> Option<Vec<isize>> {
+fn infer_steps(
+    shape: &[usize],
+    strides: &[isize],
+    item: isize,
+    order: Order,
+) -> Option<Vec<isize>> {
     let n = shape.len();
     let axes: Vec<usize> = match order {
         Order::C => (0..n).rev().collect(),
@@ -544,7 +550,11 @@ pub fn encode(dtype: &DType, data: &ArrayData) -> Vec<u8> {
 pub fn decode(dtype: &DType, bytes: &[u8]) -> ArrayData {
     let big = dtype.order == ByteOrder::Big;
     let item = dtype.itemsize();
-    let chunks = if item == 0 { [].chunks(1) } else { bytes.chunks(item) };
+    let chunks = if item == 0 {
+        [].chunks(1)
+    } else {
+        bytes.chunks(item)
+    };
     macro_rules! get {
         ($t:ty, $c:expr) => {{
             let arr: [u8; std::mem::size_of::<$t>()] = $c.try_into().unwrap();
@@ -595,7 +605,11 @@ pub fn decode(dtype: &DType, bytes: &[u8]) -> ArrayData {
         DKind::Float(n) => ArrayData::Float(chunks.map(|c| float(c, n as usize)).collect()),
         DKind::Complex(n) => {
             let h = n as usize / 2;
-            ArrayData::Complex(chunks.map(|c| (float(&c[..h], h), float(&c[h..], h))).collect())
+            ArrayData::Complex(
+                chunks
+                    .map(|c| (float(&c[..h], h), float(&c[h..], h)))
+                    .collect(),
+            )
         }
         DKind::Unicode(_) => ArrayData::Unicode(
             chunks

@@ -372,7 +372,11 @@ fn element_source(data: &ArrayData, i: usize) -> String {
         ArrayData::Int(v) | ArrayData::DateTime(v) => v[i].to_string(),
         ArrayData::UInt(v) => v[i].to_string(),
         ArrayData::Float(v) => float_source(v[i]),
-        ArrayData::Complex(v) => format!("complex({}, {})", float_source(v[i].0), float_source(v[i].1)),
+        ArrayData::Complex(v) => format!(
+            "complex({}, {})",
+            float_source(v[i].0),
+            float_source(v[i].1)
+        ),
         ArrayData::Unicode(v) => str_source(&v[i].0),
         ArrayData::Bytes(v) => bytes_source(&v[i]),
     }

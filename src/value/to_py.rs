@@ -209,10 +209,14 @@ impl Value {
                 )?
                 .into_any()
             }
-            Value::TimeDelta(td) => {
-                PyDelta::new(py, td.days, td.seconds as i32, td.microseconds as i32, false)?
-                    .into_any()
-            }
+            Value::TimeDelta(td) => PyDelta::new(
+                py,
+                td.days,
+                td.seconds as i32,
+                td.microseconds as i32,
+                false,
+            )?
+            .into_any(),
             Value::Array(a) => a.to_python(py)?,
         })
     }
@@ -256,7 +260,11 @@ impl NdArray {
                 let index = PyTuple::new(
                     py,
                     steps.iter().map(|&s| {
-                        let (start, stop) = if s > 0 { (0, isize::MAX) } else { (isize::MAX, isize::MIN) };
+                        let (start, stop) = if s > 0 {
+                            (0, isize::MAX)
+                        } else {
+                            (isize::MAX, isize::MIN)
+                        };
                         pyo3::types::PySlice::new(py, start, stop, s)
                     }),
                 )?;

@@ -28,21 +28,30 @@ fn sample_prints_n_lines_and_is_deterministic() {
 
 #[test]
 fn sample_output_is_python_that_evaluates() {
-    let o = pyz3(&["sample", "collections.Counter[str] | numpy.typing.NDArray[numpy.float32]", "-n", "30", "--imports"]);
+    let o = pyz3(&[
+        "sample",
+        "collections.Counter[str] | numpy.typing.NDArray[numpy.float32]",
+        "-n",
+        "30",
+        "--imports",
+    ]);
     assert!(o.status.success(), "{o:?}");
     let text = stdout(&o);
-    let script = format!(
-        "import sys\nlines = sys.stdin.read().splitlines()\nimports = [l for l in lines if l.startswith('import ')]\nns = {{}}\nexec('\\n'.join(imports), ns)\nexprs = [l for l in lines if not l.startswith('import ')]\nassert len(exprs) == 30, len(exprs)\nfor e in exprs:\n    eval(e, ns)\nprint('ok')\n"
-    );
+    let script = "import sys\nlines = sys.stdin.read().splitlines()\nimports = [l for l in lines if l.startswith('import ')]\nns = {}\nexec('\\n'.join(imports), ns)\nexprs = [l for l in lines if not l.startswith('import ')]\nassert len(exprs) == 30, len(exprs)\nfor e in exprs:\n    eval(e, ns)\nprint('ok')\n";
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
     let mut child = Command::new(python)
-        .args(["-c", &script])
+        .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{text}");
 }
@@ -55,8 +64,15 @@ fn stats_prints_count_elapsed_and_rate() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0], "count: 2000");
-    assert!(lines[1].starts_with("elapsed: ") && lines[1].ends_with(" s"), "{text}");
-    let rate: f64 = lines[2].strip_prefix("examples/s: ").unwrap().parse().unwrap();
+    assert!(
+        lines[1].starts_with("elapsed: ") && lines[1].ends_with(" s"),
+        "{text}"
+    );
+    let rate: f64 = lines[2]
+        .strip_prefix("examples/s: ")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(rate > 0.0);
 }
 

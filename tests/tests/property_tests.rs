@@ -68,17 +68,23 @@ fn py_proptest_failure_prints_python_source_and_persists() {
         }))
     };
     let err = run().unwrap_err();
-    let msg = err
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("ValueError: negative count"), "{msg}");
     assert!(msg.contains("import collections"), "{msg}");
-    assert!(msg.contains("value = collections.Counter({'': -1})"), "{msg}");
+    assert!(
+        msg.contains("value = collections.Counter({'': -1})"),
+        "{msg}"
+    );
     let saved = std::fs::read_to_string(&file).unwrap();
-    assert!(saved.lines().any(|l| l.starts_with("cc ")), "no persisted seed in {saved}");
+    assert!(
+        saved.lines().any(|l| l.starts_with("cc ")),
+        "no persisted seed in {saved}"
+    );
     // A rerun replays the persisted case first and fails the same way.
     let err = run().unwrap_err();
     let msg2 = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(msg2.contains("value = collections.Counter({'': -1})"), "{msg2}");
+    assert!(
+        msg2.contains("value = collections.Counter({'': -1})"),
+        "{msg2}"
+    );
 }

@@ -7,11 +7,28 @@ use crate::common::{all_strategies, eval_source, python, sample};
 
 fn check_array_object(obj: &Bound<'_, PyAny>, a: &NdArray, what: &str) {
     let strides: Vec<isize> = obj.getattr("strides").unwrap().extract().unwrap();
-    let dtype: String = obj.getattr("dtype").unwrap().getattr("str").unwrap().extract().unwrap();
-    let writeable: bool = obj.getattr("flags").unwrap().getattr("writeable").unwrap().extract().unwrap();
+    let dtype: String = obj
+        .getattr("dtype")
+        .unwrap()
+        .getattr("str")
+        .unwrap()
+        .extract()
+        .unwrap();
+    let writeable: bool = obj
+        .getattr("flags")
+        .unwrap()
+        .getattr("writeable")
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(dtype, a.dtype.numpy_str(), "{what}: dtype of {a:?}");
     if a.size() > 0 {
-        assert_eq!(strides, a.strides(), "{what}: strides of {:?}", Value::Array(a.clone()));
+        assert_eq!(
+            strides,
+            a.strides(),
+            "{what}: strides of {:?}",
+            Value::Array(a.clone())
+        );
     }
     assert_eq!(writeable, a.writeable, "{what}: writeable");
 }
@@ -28,7 +45,9 @@ fn every_type_round_trips_through_python() {
     python(|py| {
         for (name, s) in all_strategies() {
             for v in sample(&s, 300, 1) {
-                let obj = v.to_python(py).unwrap_or_else(|e| panic!("{name}: to_python({v:?}): {e}"));
+                let obj = v
+                    .to_python(py)
+                    .unwrap_or_else(|e| panic!("{name}: to_python({v:?}): {e}"));
                 let expected_type = match &v {
                     Value::Enum(_) => None,
                     other => Some(other.type_name()),
@@ -37,7 +56,11 @@ fn every_type_round_trips_through_python() {
                     let ty = obj.get_type();
                     let module: String = ty.getattr("__module__").unwrap().extract().unwrap();
                     let qual: String = ty.getattr("__qualname__").unwrap().extract().unwrap();
-                    let full = if module == "builtins" { qual } else { format!("{module}.{qual}") };
+                    let full = if module == "builtins" {
+                        qual
+                    } else {
+                        format!("{module}.{qual}")
+                    };
                     assert_eq!(full, t, "{name}: exact type of {v:?}");
                 }
                 let back = Value::from_python(&obj)
@@ -59,7 +82,10 @@ fn python_source_evaluates_to_an_equal_object() {
                     .unwrap_or_else(|e| panic!("{name}: eval of `{v:?}` failed: {e}"));
                 let back = Value::from_python(&obj)
                     .unwrap_or_else(|e| panic!("{name}: from_python of eval(`{v:?}`): {e}"));
-                assert_eq!(back, v, "{name}: eval(python_source) differs; source: {v:?}");
+                assert_eq!(
+                    back, v,
+                    "{name}: eval(python_source) differs; source: {v:?}"
+                );
                 check_nested_arrays(py, &obj, &v, name);
             }
         }
@@ -70,20 +96,36 @@ fn python_source_evaluates_to_an_equal_object() {
 fn python_source_examples_from_the_docs() {
     use pyz3::value::*;
     let counter = Value::Counter(vec![(Value::str("a"), Value::int(-2))]);
-    assert_eq!(counter.python_source().expr, "collections.Counter({'a': -2})");
     assert_eq!(
-        counter.python_source().imports.into_iter().collect::<Vec<_>>(),
+        counter.python_source().expr,
+        "collections.Counter({'a': -2})"
+    );
+    assert_eq!(
+        counter
+            .python_source()
+            .imports
+            .into_iter()
+            .collect::<Vec<_>>(),
         vec!["collections".to_string()]
     );
-    assert_eq!(Value::Str(PyStr(vec![0xD800])).python_source().expr, "'\\ud800'");
+    assert_eq!(
+        Value::Str(PyStr(vec![0xD800])).python_source().expr,
+        "'\\ud800'"
+    );
     assert_eq!(Value::Float(-0.0).python_source().expr, "-0.0");
     assert_eq!(Value::Float(f64::NAN).python_source().expr, "float('nan')");
-    assert_eq!(Value::Tuple(vec![Value::int(1)]).python_source().expr, "(1,)");
+    assert_eq!(
+        Value::Tuple(vec![Value::int(1)]).python_source().expr,
+        "(1,)"
+    );
     let strided = Value::Array(NdArray {
         dtype: DType::native(DKind::Int(8)),
         shape: vec![4],
         data: ArrayData::Int(vec![0, 3, 6, 9]),
-        layout: Layout::Strided { base_order: Order::C, steps: vec![3] },
+        layout: Layout::Strided {
+            base_order: Order::C,
+            steps: vec![3],
+        },
         writeable: true,
     });
     assert_eq!(
@@ -103,8 +145,14 @@ fn arrays_built_by_numpy_itself_are_read_faithfully() {
     python(|py| {
         let cases = [
             ("numpy.arange(12, dtype='<i8')[::3]", vec![24isize]),
-            ("numpy.arange(12, dtype='>i4').reshape(3, 4)[:, ::-2]", vec![16, -8]),
-            ("numpy.asfortranarray(numpy.arange(6.0).reshape(2, 3))", vec![8, 16]),
+            (
+                "numpy.arange(12, dtype='>i4').reshape(3, 4)[:, ::-2]",
+                vec![16, -8],
+            ),
+            (
+                "numpy.asfortranarray(numpy.arange(6.0).reshape(2, 3))",
+                vec![8, 16],
+            ),
             ("numpy.zeros((0, 3), dtype='<f4')", vec![12, 4]),
             ("numpy.array(5, dtype='|u1')", vec![]),
         ];
@@ -116,9 +164,12 @@ fn arrays_built_by_numpy_itself_are_read_faithfully() {
             let v = Value::from_python(&obj).unwrap();
             let again = v.to_python(py).unwrap();
             let eq: bool = py
-                .import("numpy").unwrap()
-                .call_method1("array_equal", (&obj, &again)).unwrap()
-                .extract().unwrap();
+                .import("numpy")
+                .unwrap()
+                .call_method1("array_equal", (&obj, &again))
+                .unwrap()
+                .extract()
+                .unwrap();
             assert!(eq, "{src}: elements differ after a round trip");
             let got: Vec<isize> = again.getattr("strides").unwrap().extract().unwrap();
             if !strides.is_empty() && v.python_source().expr.contains("numpy.empty") {

@@ -22,7 +22,11 @@ fn minimal(strategy: &ValueStrategy, holds: &'static str, seed: u64) -> Value {
             let globals = pyo3::types::PyDict::new(py);
             globals.set_item("x", v.to_python(py).unwrap()).unwrap();
             py.run(c"import numpy", Some(&globals), None).unwrap();
-            let ok: bool = py.eval(&code, Some(&globals), None).unwrap().extract().unwrap();
+            let ok: bool = py
+                .eval(&code, Some(&globals), None)
+                .unwrap()
+                .extract()
+                .unwrap();
             if ok {
                 Ok(())
             } else {
@@ -50,7 +54,9 @@ fn negative_element_shrinks_to_a_one_element_array() {
     let s = from_type("numpy.typing.NDArray[numpy.int64]").unwrap();
     for seed in 1..=8 {
         let v = minimal(&s, "not (x < 0).any()", seed);
-        let Value::Array(a) = &v else { panic!("not an array: {v:?}") };
+        let Value::Array(a) = &v else {
+            panic!("not an array: {v:?}")
+        };
         assert_eq!(a.shape, vec![1], "seed {seed}: {v:?}");
         assert_eq!(a.data, ArrayData::Int(vec![-1]), "seed {seed}: {v:?}");
         assert_eq!(a.layout, Layout::Contiguous(Order::C), "seed {seed}: {v:?}");

@@ -25,7 +25,11 @@ fn every_strategy_generates_distinct_values_and_shrinks() {
         if name == "none" {
             continue;
         }
-        let distinct = values.iter().enumerate().filter(|(i, v)| !values[..*i].contains(v)).count();
+        let distinct = values
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| !values[..*i].contains(v))
+            .count();
         assert!(distinct >= 2, "{name}: only {distinct} distinct values");
         // Some tree must simplify to a different value.
         let mut runner = pyz3::sample::seeded_runner(11);

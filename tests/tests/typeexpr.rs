@@ -8,7 +8,11 @@ use crate::common::{python, sample};
 
 fn values(expr: &str) -> Vec<Value> {
     let ts = Registry::new(Size::default()).resolve(expr).unwrap();
-    assert!(ts.warnings.is_empty(), "{expr}: unexpected warnings {:?}", ts.warnings);
+    assert!(
+        ts.warnings.is_empty(),
+        "{expr}: unexpected warnings {:?}",
+        ts.warnings
+    );
     sample(&ts.strategy, 200, 9)
 }
 
@@ -25,7 +29,11 @@ fn all_satisfy(expr: &str, predicate: &str) {
             )
             .unwrap();
             globals.set_item("x", v.to_python(py).unwrap()).unwrap();
-            let ok: bool = py.eval(&code, Some(&globals), None).unwrap().extract().unwrap();
+            let ok: bool = py
+                .eval(&code, Some(&globals), None)
+                .unwrap()
+                .extract()
+                .unwrap();
             assert!(ok, "{expr}: {v:?} fails `{predicate}`");
         }
     });
@@ -38,28 +46,61 @@ fn builtin_and_generic_forms() {
     all_satisfy("typing.Optional[int]", "x is None or type(x) is int");
     all_satisfy("Union[int, str]", "type(x) in (int, str)");
     all_satisfy("int | None", "x is None or type(x) is int");
-    all_satisfy("tuple[int, ...]", "type(x) is tuple and all(type(i) is int for i in x)");
-    all_satisfy("tuple[int, str]", "type(x) is tuple and len(x) == 2 and type(x[0]) is int and type(x[1]) is str");
+    all_satisfy(
+        "tuple[int, ...]",
+        "type(x) is tuple and all(type(i) is int for i in x)",
+    );
+    all_satisfy(
+        "tuple[int, str]",
+        "type(x) is tuple and len(x) == 2 and type(x[0]) is int and type(x[1]) is str",
+    );
     all_satisfy("tuple[()]", "x == ()");
-    all_satisfy("typing.Sequence[float]", "type(x) is list and all(type(i) is float for i in x)");
-    all_satisfy("Mapping[str, Any]", "type(x) is dict and all(type(k) is str for k in x)");
-    all_satisfy("set[bytes]", "type(x) is set and all(type(i) is bytes for i in x)");
+    all_satisfy(
+        "typing.Sequence[float]",
+        "type(x) is list and all(type(i) is float for i in x)",
+    );
+    all_satisfy(
+        "Mapping[str, Any]",
+        "type(x) is dict and all(type(k) is str for k in x)",
+    );
+    all_satisfy(
+        "set[bytes]",
+        "type(x) is set and all(type(i) is bytes for i in x)",
+    );
     all_satisfy("frozenset[int]", "type(x) is frozenset");
     all_satisfy("Literal['a', 1, None, True]", "x in ('a', 1, None, True)");
     all_satisfy("collections.Counter[str]", "type(x) is collections.Counter and all(type(k) is str and type(v) is int for k, v in x.items())");
-    all_satisfy("collections.deque[int]", "type(x) is collections.deque and (x.maxlen is None or len(x) <= x.maxlen)");
-    all_satisfy("collections.defaultdict[str, list[int]]", "type(x) is collections.defaultdict and x.default_factory in (int, list, set, str, None)");
-    all_satisfy("collections.OrderedDict[int, str]", "type(x) is collections.OrderedDict");
+    all_satisfy(
+        "collections.deque[int]",
+        "type(x) is collections.deque and (x.maxlen is None or len(x) <= x.maxlen)",
+    );
+    all_satisfy(
+        "collections.defaultdict[str, list[int]]",
+        "type(x) is collections.defaultdict and x.default_factory in (int, list, set, str, None)",
+    );
+    all_satisfy(
+        "collections.OrderedDict[int, str]",
+        "type(x) is collections.OrderedDict",
+    );
     all_satisfy("fractions.Fraction", "type(x) is fractions.Fraction");
     all_satisfy("decimal.Decimal", "type(x) is decimal.Decimal");
     all_satisfy("datetime.datetime", "type(x) is datetime.datetime");
     all_satisfy("datetime.date", "type(x) is datetime.date");
     all_satisfy("datetime.time", "type(x) is datetime.time");
     all_satisfy("datetime.timedelta", "type(x) is datetime.timedelta");
-    all_satisfy("numpy.typing.NDArray[numpy.int64]", "type(x) is numpy.ndarray and x.dtype.type is numpy.int64");
-    all_satisfy("npt.NDArray[np.float32]", "type(x) is numpy.ndarray and x.dtype.type is numpy.float32");
+    all_satisfy(
+        "numpy.typing.NDArray[numpy.int64]",
+        "type(x) is numpy.ndarray and x.dtype.type is numpy.int64",
+    );
+    all_satisfy(
+        "npt.NDArray[np.float32]",
+        "type(x) is numpy.ndarray and x.dtype.type is numpy.float32",
+    );
     all_satisfy("np.ndarray", "type(x) is numpy.ndarray");
-    all_satisfy("numpy.ndarray[typing.Any, numpy.dtype[numpy.uint8]]", "x.dtype == numpy.uint8");
+    all_satisfy(
+        "numpy.ndarray[typing.Any, numpy.dtype[numpy.uint8]]",
+        "x.dtype == numpy.uint8",
+    );
     all_satisfy("NDArray[np.datetime64]", "x.dtype.kind == 'M'");
     all_satisfy("'list[int]'", "type(x) is list");
     all_satisfy("Any", "True");
@@ -69,7 +110,10 @@ fn builtin_and_generic_forms() {
 #[test]
 fn registry_supplies_user_classes() {
     let mut reg = Registry::new(Size::default());
-    reg.register("mymod.Celsius", pyz3::strategy::scalar::int_range(-273, 1000));
+    reg.register(
+        "mymod.Celsius",
+        pyz3::strategy::scalar::int_range(-273, 1000),
+    );
     let ts = reg.resolve("list[mymod.Celsius]").unwrap();
     assert!(ts.warnings.is_empty());
     for v in sample(&ts.strategy, 100, 1) {
@@ -94,10 +138,14 @@ fn user_enum_class_members() {
         .unwrap();
         let s = pyz3::strategy::enums::member_of(py, "pyz3_test_colors:Color").unwrap();
         let values = sample(&s, 50, 1);
-        let sources: std::collections::BTreeSet<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        let sources: std::collections::BTreeSet<String> =
+            values.iter().map(|v| format!("{v:?}")).collect();
         assert_eq!(
             sources.into_iter().collect::<Vec<_>>(),
-            vec!["pyz3_test_colors.Color['GREEN']", "pyz3_test_colors.Color['RED']"]
+            vec![
+                "pyz3_test_colors.Color['GREEN']",
+                "pyz3_test_colors.Color['RED']"
+            ]
         );
         for v in values {
             let obj = v.to_python(py).unwrap();
@@ -109,13 +157,19 @@ fn user_enum_class_members() {
 
 #[test]
 fn unknown_names_fall_back_with_a_warning() {
-    let ts = Registry::new(Size::default()).resolve("list[Frobnicator]").unwrap();
+    let ts = Registry::new(Size::default())
+        .resolve("list[Frobnicator]")
+        .unwrap();
     assert_eq!(ts.warnings.len(), 1, "{:?}", ts.warnings);
     assert!(ts.warnings[0].contains("Frobnicator"), "{:?}", ts.warnings);
     assert_eq!(sample(&ts.strategy, 50, 1).len(), 50);
-    let ts = Registry::new(Size::default()).resolve("NDArray[np.float128]").unwrap();
+    let ts = Registry::new(Size::default())
+        .resolve("NDArray[np.float128]")
+        .unwrap();
     assert!(ts.warnings[0].contains("float128"), "{:?}", ts.warnings);
-    let ts = Registry::new(Size::default()).resolve("Callable[[int], str]").unwrap();
+    let ts = Registry::new(Size::default())
+        .resolve("Callable[[int], str]")
+        .unwrap();
     assert!(ts.warnings[0].contains("Callable"), "{:?}", ts.warnings);
 }
 
@@ -132,7 +186,10 @@ fn malformed_expressions_are_rejected_with_the_offending_part() {
         ("int || str", "|"),
         ("", "empty"),
     ] {
-        let err = Registry::new(Size::default()).resolve(expr).unwrap_err().to_string();
+        let err = Registry::new(Size::default())
+            .resolve(expr)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(part), "`{expr}`: {err}");
         assert!(!err.contains('\n'), "`{expr}`: multi-line error {err}");
     }
@@ -140,8 +197,17 @@ fn malformed_expressions_are_rejected_with_the_offending_part() {
 
 #[test]
 fn numpy_scalar_dtypes_map_to_their_kinds() {
-    assert_eq!(pyz3::strategy::annotation::dtype_kind("np.int8"), Some(DKind::Int(1)));
-    assert_eq!(pyz3::strategy::annotation::dtype_kind("numpy.complex64"), Some(DKind::Complex(8)));
-    assert_eq!(pyz3::strategy::annotation::dtype_kind("np.float16"), Some(DKind::Float(2)));
+    assert_eq!(
+        pyz3::strategy::annotation::dtype_kind("np.int8"),
+        Some(DKind::Int(1))
+    );
+    assert_eq!(
+        pyz3::strategy::annotation::dtype_kind("numpy.complex64"),
+        Some(DKind::Complex(8))
+    );
+    assert_eq!(
+        pyz3::strategy::annotation::dtype_kind("np.float16"),
+        Some(DKind::Float(2))
+    );
     assert_eq!(pyz3::strategy::annotation::dtype_kind("np.thing"), None);
 }
