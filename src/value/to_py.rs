@@ -15,7 +15,7 @@ use pyo3::types::{
 };
 
 use super::model::*;
-use super::ndarray::{encode, reverse_data, Layout, NdArray, Order};
+use super::ndarray::{encode, reverse_data, ArrayData, Layout, NdArray, Order};
 use crate::py::{std_type, StdType};
 
 impl PyStr {
@@ -230,6 +230,14 @@ impl NdArray {
                 "array data has {} elements for shape {:?}",
                 self.data.len(),
                 self.shape
+            )));
+        }
+        if std::mem::discriminant(&self.data)
+            != std::mem::discriminant(&ArrayData::empty(self.dtype.kind))
+        {
+            return Err(PyValueError::new_err(format!(
+                "array elements do not match dtype {}",
+                self.dtype.numpy_str()
             )));
         }
         let dtype = self.dtype.numpy_str();

@@ -32,8 +32,6 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    // A closed stdout (e.g. `pyz3 sample ... | head`) is success, not a panic.
-    reset_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -48,6 +46,8 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Found) => ExitCode::from(1),
+        // A closed stdout (`pyz3 sample ... | head`) is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pyz3: error: {e:#}");
             ExitCode::from(2)
@@ -55,20 +55,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn reset_sigpipe() {
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    #[cfg(unix)]
-    unsafe {
-        libc_signal();
-    }
-}
-
-#[cfg(unix)]
-unsafe fn libc_signal() {
-    extern "C" {
-        fn signal(signum: i32, handler: usize) -> usize;
-    }
-    const SIGPIPE: i32 = 13;
-    const SIG_DFL: usize = 0;
-    signal(SIGPIPE, SIG_DFL);
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
