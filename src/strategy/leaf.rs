@@ -65,38 +65,72 @@ impl<T: Clone + fmt::Debug> Strategy for Leaf<T> {
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
         let v = (self.gen)(&mut FastRng::from_runner(runner));
-        Ok(LeafTree {
-            base: v.clone(),
-            current: v,
-            candidates: None,
-            trying: false,
-            shrink: self.shrink,
-        })
+        Ok(LeafTree::new(v, Shrinker::Plain(self.shrink)))
     }
 }
 
-/// The value tree of a [`Leaf`]: tries candidates simplest-first, adopting the first that still
-/// fails and starting again from it.
-#[derive(Clone, Debug)]
+/// How a [`LeafTree`] finds simpler candidates.
+#[derive(Clone)]
+pub enum Shrinker<T> {
+    /// A plain function (scalars).
+    Plain(ShrinkFn<T>),
+    /// A closure shared by all trees of one strategy (composite direct strategies).
+    Shared(Arc<dyn Fn(&T) -> Vec<T> + Send + Sync>),
+}
+
+impl<T> Shrinker<T> {
+    fn candidates(&self, v: &T) -> Vec<T> {
+        match self {
+            Shrinker::Plain(f) => f(v),
+            Shrinker::Shared(f) => f(v),
+        }
+    }
+}
+
+/// A value tree that shrinks from the value itself: tries candidates simplest-first, adopting the
+/// first that still fails and starting again from it. Used by [`Leaf`] and by the direct value
+/// strategies.
+#[derive(Clone)]
 pub struct LeafTree<T> {
-    base: T,
+    /// Last value known to fail (`None`: still the generated value, in `current`), so that
+    /// generating costs no copy.
+    base: Option<T>,
     current: T,
-    /// Untried candidates for `base`, simplest last (a stack).
+    /// Untried candidates for the base, simplest last (a stack).
     candidates: Option<Vec<T>>,
     /// `current` is a candidate under test (not yet known to fail).
     trying: bool,
-    shrink: ShrinkFn<T>,
+    shrink: Shrinker<T>,
+}
+
+impl<T: fmt::Debug> fmt::Debug for LeafTree<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LeafTree({:?})", self.current)
+    }
 }
 
 impl<T: Clone + fmt::Debug> LeafTree<T> {
+    /// A tree whose first value is `v`.
+    pub fn new(v: T, shrink: Shrinker<T>) -> Self {
+        LeafTree {
+            base: None,
+            current: v,
+            candidates: None,
+            trying: false,
+            shrink,
+        }
+    }
+
     fn next(&mut self) -> bool {
-        let shrink = self.shrink;
-        let base = &self.base;
-        let stack = self.candidates.get_or_insert_with(|| {
-            let mut c = shrink(base);
-            c.reverse();
-            c
-        });
+        let base = self.base.get_or_insert_with(|| self.current.clone());
+        let stack = match &mut self.candidates {
+            Some(s) => s,
+            None => {
+                let mut c = self.shrink.candidates(base);
+                c.reverse();
+                self.candidates.insert(c)
+            }
+        };
         match stack.pop() {
             Some(c) => {
                 self.current = c;
@@ -104,7 +138,7 @@ impl<T: Clone + fmt::Debug> LeafTree<T> {
                 true
             }
             None => {
-                self.current = self.base.clone();
+                self.current = base.clone();
                 self.trying = false;
                 false
             }
@@ -122,7 +156,7 @@ impl<T: Clone + fmt::Debug> ValueTree for LeafTree<T> {
     fn simplify(&mut self) -> bool {
         if self.trying {
             // The candidate still fails: it becomes the new base.
-            self.base = self.current.clone();
+            self.base = Some(self.current.clone());
             self.candidates = None;
         }
         self.next()

@@ -12,6 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::leaf::{LeafTree, Shrinker};
 use super::rng::FastRng;
 use proptest::strategy::{BoxedStrategy, NewTree, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -37,7 +38,7 @@ enum Repr {
 /// The parts of a direct strategy.
 pub(crate) struct Direct {
     pub(crate) draw: Box<DrawFn>,
-    pub(crate) shrink: Box<ShrinkFn>,
+    pub(crate) shrink: Arc<ShrinkFn>,
     /// Whether a value could have come from this strategy (decides which shrinker applies in a union).
     pub(crate) accepts: Box<AcceptsFn>,
     /// The simplest value this strategy generates.
@@ -64,7 +65,7 @@ impl ValueStrategy {
         ValueStrategy {
             repr: Repr::Direct(Arc::new(Direct {
                 draw: Box::new(draw),
-                shrink: Box::new(shrink),
+                shrink: Arc::new(shrink),
                 accepts: Box::new(accepts),
                 simplest,
             })),
@@ -120,85 +121,13 @@ impl Strategy for ValueStrategy {
         match &self.repr {
             Repr::Direct(d) => {
                 let v = (d.draw)(&mut FastRng::from_runner(runner));
-                Ok(Box::new(DirectTree {
-                    gen: d.clone(),
-                    base: None,
-                    current: v,
-                    candidates: None,
-                    trying: false,
-                }))
+                Ok(Box::new(LeafTree::new(
+                    v,
+                    Shrinker::Shared(d.shrink.clone()),
+                )))
             }
             Repr::Tree(s) => s.new_tree(runner),
         }
-    }
-}
-
-/// Value tree of a direct strategy: candidates simplest first, adopting the first that still fails.
-struct DirectTree {
-    gen: Arc<Direct>,
-    /// Last value known to fail (`None`: still the generated value, in `current`).
-    base: Option<Value>,
-    current: Value,
-    /// Untried candidates for the base, simplest last.
-    candidates: Option<Vec<Value>>,
-    trying: bool,
-}
-
-impl DirectTree {
-    fn next(&mut self) -> bool {
-        if self.base.is_none() {
-            self.base = Some(self.current.clone());
-        }
-        let base = self.base.as_ref().expect("set above");
-        let stack = match &mut self.candidates {
-            Some(s) => s,
-            None => {
-                let mut c = (self.gen.shrink)(base);
-                c.reverse();
-                self.candidates.insert(c)
-            }
-        };
-        match stack.pop() {
-            Some(c) => {
-                self.current = c;
-                self.trying = true;
-                true
-            }
-            None => {
-                self.current = base.clone();
-                self.trying = false;
-                false
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DirectTree {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DirectTree({:?})", self.current)
-    }
-}
-
-impl ValueTree for DirectTree {
-    type Value = Value;
-
-    fn current(&self) -> Value {
-        self.current.clone()
-    }
-
-    fn simplify(&mut self) -> bool {
-        if self.trying {
-            self.base = Some(self.current.clone());
-            self.candidates = None;
-        }
-        self.next()
-    }
-
-    fn complicate(&mut self) -> bool {
-        if !self.trying {
-            return false;
-        }
-        self.next()
     }
 }
 
