@@ -69,13 +69,16 @@ impl<T: Clone + fmt::Debug> Strategy for Leaf<T> {
     }
 }
 
+/// A shrinker closure shared between trees.
+pub type SharedShrinkFn<T> = Arc<dyn Fn(&T) -> Vec<T> + Send + Sync>;
+
 /// How a [`LeafTree`] finds simpler candidates.
 #[derive(Clone)]
 pub enum Shrinker<T> {
     /// A plain function (scalars).
     Plain(ShrinkFn<T>),
     /// A closure shared by all trees of one strategy (composite direct strategies).
-    Shared(Arc<dyn Fn(&T) -> Vec<T> + Send + Sync>),
+    Shared(SharedShrinkFn<T>),
 }
 
 impl<T> Shrinker<T> {
