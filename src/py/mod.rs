@@ -46,9 +46,10 @@ pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
 
 /// One line describing a Python exception: `TypeError: message`.
 pub fn err_text(py: Python<'_>, err: &PyErr) -> String {
+    // `struct.error`, not just `error`; builtins keep their bare name.
     let ty = err
         .get_type(py)
-        .name()
+        .fully_qualified_name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "Exception".into());
     let msg = err

@@ -83,6 +83,12 @@ fn short(name: &str) -> &str {
 pub fn dtype_kind(name: &str) -> Option<DKind> {
     Some(match short(name) {
         "bool_" | "bool" => DKind::Bool,
+        // Builtin scalar types as dtypes (`NDArray[float]`): NumPy's defaults for them.
+        "int" => DKind::Int(8),
+        "float" => DKind::Float(8),
+        "complex" => DKind::Complex(16),
+        "str" => DKind::Unicode(8),
+        "bytes" => DKind::Bytes(8),
         "int8" | "byte" => DKind::Int(1),
         "int16" | "short" => DKind::Int(2),
         "int32" | "intc" => DKind::Int(4),
@@ -137,15 +143,27 @@ impl Registry {
         TypeStrategy { strategy, warnings }
     }
 
+    /// Exact name first; a bare name (`Point`) also finds `mymod.Point`, and a dotted name finds a
+    /// class registered bare. A dotted name never matches another module's class of the same
+    /// name (`datetime.date` is not `mymod.date`). Ties go to the first name in sorted order.
     fn lookup(&self, name: &str) -> Option<ValueStrategy> {
         if let Some(s) = self.entries.get(name) {
             return Some(s.clone());
         }
-        let last = name.rsplit('.').next().unwrap_or(name);
-        self.entries
-            .iter()
-            .find(|(k, _)| k.rsplit('.').next() == Some(last))
-            .map(|(_, s)| s.clone())
+        let last = |n: &str| n.rsplit('.').next().unwrap_or(n).to_string();
+        let mut matches: Vec<&String> = self
+            .entries
+            .keys()
+            .filter(|k| {
+                if name.contains('.') {
+                    !k.contains('.') && **k == last(name)
+                } else {
+                    last(k) == name
+                }
+            })
+            .collect();
+        matches.sort();
+        matches.first().map(|k| self.entries[*k].clone())
     }
 
     fn fallback(&self, what: String, warnings: &mut Vec<String>) -> ValueStrategy {
@@ -181,6 +199,11 @@ impl Registry {
                     }
                 };
                 let key = |i: usize, w: &mut Vec<String>| -> ValueStrategy {
+                    if let Some(a) = args.get(i) {
+                        if unhashable(a) {
+                            w.push(format!("`{a}` is not hashable: `{e}` will always be empty"));
+                        }
+                    }
                     match args.get(i) {
                         Some(TypeExpr::Name(a)) if matches!(short(a), "Any" | "object") => {
                             any::hashable(size)
@@ -330,9 +353,8 @@ impl Registry {
             "None" | "NoneType" => scalar::none(),
             "Any" | "object" => any::any_value(size),
             "Hashable" => any::hashable(size),
-            "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection" => {
-                container::list(any::any_value(size), n)
-            }
+            "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection"
+            | "Iterator" | "Reversible" | "Container" => container::list(any::any_value(size), n),
             "tuple" | "Tuple" => container::tuple_of(any::any_value(size), n),
             "dict" | "Dict" | "Mapping" | "MutableMapping" => {
                 container::dict(any::hashable(size), any::any_value(size), n)
@@ -353,18 +375,20 @@ impl Registry {
             "time" => datetime::time(size),
             "datetime" => datetime::datetime(size),
             "timedelta" => datetime::timedelta(size),
-            "Enum" | "IntEnum" | "Flag" => super::enums::generated_member(),
+            "Enum" => super::enums::generated_member_of(crate::value::EnumKind::Enum),
+            "IntEnum" => super::enums::generated_member_of(crate::value::EnumKind::IntEnum),
+            "Flag" => super::enums::generated_member_of(crate::value::EnumKind::Flag),
             "ndarray" | "NDArray" | "ArrayLike" => numpy::arrays(size),
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.
                 Some(DKind::Bool) => scalar::boolean(),
                 Some(DKind::Int(b)) => {
-                    let half = 1i128 << (8 * b as u32 - 1);
-                    scalar::int_range((-half) as i64, (half - 1) as i64)
+                    let half = num_bigint::BigInt::from(1) << (8 * b as usize - 1);
+                    scalar::int_between(-half.clone(), half - 1, size)
                 }
                 Some(DKind::UInt(b)) => {
-                    let max = ((1i128 << (8 * b as u32)) - 1).min(i64::MAX as i128);
-                    scalar::int_range(0, max as i64)
+                    let max = (num_bigint::BigInt::from(1) << (8 * b as usize)) - 1;
+                    scalar::int_between(0.into(), max, size)
                 }
                 Some(DKind::Float(_)) => scalar::float(size),
                 Some(DKind::Complex(_)) => scalar::complex(size),
@@ -374,6 +398,34 @@ impl Registry {
             },
         }
     }
+}
+
+/// Whether values of this type can never be dict keys or set elements.
+fn unhashable(e: &TypeExpr) -> bool {
+    let base = match e {
+        TypeExpr::Name(n) => n.as_str(),
+        TypeExpr::Subscript { base, .. } => base.as_str(),
+        _ => return false,
+    };
+    matches!(
+        short(base),
+        "list"
+            | "List"
+            | "dict"
+            | "Dict"
+            | "set"
+            | "Set"
+            | "bytearray"
+            | "Counter"
+            | "deque"
+            | "defaultdict"
+            | "OrderedDict"
+            | "ndarray"
+            | "NDArray"
+            | "MutableSequence"
+            | "MutableMapping"
+            | "MutableSet"
+    )
 }
 
 /// Builds a strategy from a type expression with the default size, printing any fallback

@@ -34,7 +34,16 @@ pub fn generated_enum(kind: EnumKind) -> BoxedStrategy<Arc<GeneratedEnum>> {
 
 /// Members of generated Enum, IntEnum and Flag classes (Flag values include combinations and 0).
 pub fn generated_member() -> ValueStrategy {
-    let kind = proptest::sample::select(vec![EnumKind::Enum, EnumKind::IntEnum, EnumKind::Flag]);
+    members_of_kinds(vec![EnumKind::Enum, EnumKind::IntEnum, EnumKind::Flag])
+}
+
+/// Members of generated classes of one kind (`enum.IntEnum` gives IntEnum members only).
+pub fn generated_member_of(kind: EnumKind) -> ValueStrategy {
+    members_of_kinds(vec![kind])
+}
+
+fn members_of_kinds(kinds: Vec<EnumKind>) -> ValueStrategy {
+    let kind = proptest::sample::select(kinds);
     (kind.prop_flat_map(generated_enum), any::<u64>())
         .prop_map(|(def, pick)| {
             let n = def.members.len();

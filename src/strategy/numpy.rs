@@ -2,9 +2,9 @@
 //!
 //! Covers bool, int8–int64, uint8–uint64, float16/32/64, complex64/128, `U<n>`, `S<n>` and
 //! datetime64; 0-d arrays and zero-length axes; C and Fortran order; strided views with positive
-//! and negative steps; both byte orders; writeable and read-only. Shape, data and layout are drawn
-//! independently (data is a flat list cut or zero-padded to the shape), so arrays shrink toward
-//! one dimension, fewer elements, smaller elements and the plain C-contiguous writeable layout.
+//! and negative steps; both byte orders; writeable and read-only. Arrays shrink toward the plain
+//! C-contiguous writeable layout, one dimension, fewer slices and simpler elements
+//! (see [`super::array_shrink`]).
 
 use proptest::prelude::*;
 

@@ -7,7 +7,6 @@
 
 use super::rng::FastRng;
 use num_bigint::{BigInt, Sign};
-use proptest::prelude::*;
 use rand::RngExt;
 
 use super::bigint::{int_candidates, BigIntStrategy};
@@ -82,7 +81,68 @@ pub fn int(size: Size) -> ValueStrategy {
 
 /// Python `int` values within `[lo, hi]` (shrinking toward the bound nearest 0).
 pub fn int_range(lo: i64, hi: i64) -> ValueStrategy {
-    (lo..=hi).prop_map(Value::int).boxed().into()
+    int_between(lo.into(), hi.into(), Size::default())
+}
+
+/// Python `int` values within `[lo, hi]` of any size, with the bounds, ±1 inside them, 0 and ±1 as
+/// edge values; shrinking moves toward the value in range nearest 0.
+pub fn int_between(lo: BigInt, hi: BigInt, size: Size) -> ValueStrategy {
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+    let inside = |x: &BigInt| *x >= lo && *x <= hi;
+    let anchor = if inside(&BigInt::from(0)) {
+        BigInt::from(0)
+    } else if lo > BigInt::from(0) {
+        lo.clone()
+    } else {
+        hi.clone()
+    };
+    let mut edges: Vec<BigInt> = [
+        &lo + 1,
+        &hi - 1,
+        BigInt::from(0),
+        BigInt::from(1),
+        BigInt::from(-1),
+    ]
+    .into_iter()
+    .filter(|x| inside(x))
+    .collect();
+    edges.extend([lo.clone(), hi.clone()]);
+    let span = &hi - &lo;
+    let edge = size.edge();
+    let (lo2, hi2, anchor2, simplest) = (lo.clone(), hi.clone(), anchor.clone(), anchor.clone());
+    ValueStrategy::direct(
+        move |rng| {
+            if rng.random_range(0..100u32) < edge {
+                return Value::Int(edges[rng.random_range(0..edges.len())].clone());
+            }
+            // Mostly near the anchor, sometimes anywhere in the range.
+            let offset = if rng.random_range(0..2) == 0 {
+                BigInt::from(rng.random_range(-1000i64..=1000))
+            } else {
+                let words: Vec<u32> = (0..(span.bits() / 32 + 1)).map(|_| rng.random()).collect();
+                BigInt::from_slice(Sign::Plus, &words) % (&span + 1) + &lo - &anchor
+            };
+            let x = &anchor + offset;
+            Value::Int(if x < lo {
+                lo.clone()
+            } else if x > hi {
+                hi.clone()
+            } else {
+                x
+            })
+        },
+        move |v| match v {
+            Value::Int(i) => int_candidates(&(i - &anchor2))
+                .into_iter()
+                .map(|d| &anchor2 + d)
+                .filter(|x| *x >= lo2 && *x <= hi2)
+                .map(Value::Int)
+                .collect(),
+            _ => Vec::new(),
+        },
+        |v| matches!(v, Value::Int(_)),
+        Value::Int(simplest),
+    )
 }
 
 /// Python `bool` values (shrink toward `False`).
@@ -125,7 +185,7 @@ pub fn float_edges() -> Vec<f64> {
         f64::MIN,
         f64::EPSILON,
         9007199254740992.0,
-        9007199254740993.0,
+        9007199254740991.0,
         0.1,
         1e16,
         -1e-300,

@@ -40,26 +40,43 @@ pub fn shrink_code_point(c: &u32) -> Vec<u32> {
     let c = *c;
     let zero = ASCII_ORDER[0] as u32;
     if let Some(i) = ascii_index(c) {
-        let mut v = Vec::new();
-        for j in [0, i / 2, i.saturating_sub(1)] {
-            let d = ASCII_ORDER[j] as u32;
-            if j < i && !v.contains(&d) {
-                v.push(d);
-            }
-        }
-        return v;
+        return halving_toward(0, i as u32)
+            .into_iter()
+            .map(|j| ASCII_ORDER[j as usize] as u32)
+            .collect();
     }
     let lo = RANGES
         .iter()
         .find(|r| r.0 <= c && c <= r.1)
         .map_or(0, |r| r.0);
     let mut v = vec![zero];
-    for d in [lo, lo + (c - lo) / 2, c.saturating_sub(1).max(lo)] {
-        if d < c && !v.contains(&d) && ascii_index(d).is_none_or(|_| d == zero) {
-            v.push(d);
-        }
-    }
+    v.extend(
+        halving_toward(lo, c)
+            .into_iter()
+            .filter(|&d| ascii_index(d).is_none()),
+    );
     v
+}
+
+/// `lo`, then values approaching `x` by halving the distance, then `x - 1` (all below `x`).
+fn halving_toward(lo: u32, x: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if x <= lo {
+        return out;
+    }
+    out.push(lo);
+    let mut d = (x - lo) / 2;
+    while d > 0 {
+        let c = x - d;
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+        d /= 2;
+    }
+    if out.last() != Some(&(x - 1)) {
+        out.push(x - 1);
+    }
+    out
 }
 
 /// One code point: ASCII, other BMP, lone surrogates, non-BMP, and edge code points.

@@ -75,7 +75,7 @@ impl ValueStrategy {
     /// Wraps any proptest strategy of values.
     pub fn from_strategy<S>(s: S) -> Self
     where
-        S: Strategy<Value = Value> + Send + Sync + 'static,
+        S: Strategy<Value = Value> + 'static,
         S::Tree: 'static,
     {
         ValueStrategy {

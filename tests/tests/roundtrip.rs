@@ -191,3 +191,16 @@ fn objects_outside_the_model_are_named_in_the_error() {
         assert!(err.contains("range"), "{err}");
     });
 }
+
+#[test]
+fn exception_text_names_the_module_of_non_builtin_exceptions() {
+    python(|py| {
+        let err = py
+            .run(c"import struct; struct.pack('b', 1000)", None, None)
+            .unwrap_err();
+        let text = pyz3::py::err_text(py, &err);
+        assert!(text.starts_with("struct.error: "), "{text}");
+        let err = py.run(c"int('x')", None, None).unwrap_err();
+        assert!(pyz3::py::err_text(py, &err).starts_with("ValueError: "));
+    });
+}

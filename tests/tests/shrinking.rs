@@ -93,3 +93,10 @@ fn string_with_a_surrogate_shrinks_to_the_lowest_surrogate() {
     let v = minimal(&s, "not any(0xD800 <= ord(c) <= 0xDFFF for c in x)", 6);
     assert_eq!(v, Value::Str(pyz3::value::PyStr(vec![0xD800])));
 }
+
+#[test]
+fn non_bmp_character_shrinks_to_the_first_one() {
+    let s = from_type("str").unwrap();
+    let v = minimal(&s, "all(ord(c) <= 0xFFFF for c in x)", 7);
+    assert_eq!(v, Value::Str(pyz3::value::PyStr(vec![0x10000])));
+}

@@ -211,3 +211,41 @@ fn numpy_scalar_dtypes_map_to_their_kinds() {
     );
     assert_eq!(pyz3::strategy::annotation::dtype_kind("np.thing"), None);
 }
+
+#[test]
+fn review_fixes_for_type_names() {
+    // Builtin scalar types as dtypes.
+    all_satisfy("NDArray[float]", "x.dtype.type is numpy.float64");
+    all_satisfy("NDArray[int]", "x.dtype.type is numpy.int64");
+    // Each enum base gives members of that kind only.
+    all_satisfy("enum.IntEnum", "isinstance(x, enum.IntEnum)");
+    all_satisfy("enum.Flag", "isinstance(x, enum.Flag)");
+    all_satisfy("Iterator", "type(x) is list");
+    // NumPy unsigned scalars reach their whole range.
+    let ts = Registry::new(Size::default()).resolve("np.uint64").unwrap();
+    let big = sample(&ts.strategy, 1000, 1)
+        .into_iter()
+        .any(|v| matches!(v, Value::Int(i) if i > num_bigint::BigInt::from(i64::MAX)));
+    assert!(big, "np.uint64 never above 2**63 - 1");
+    // Unhashable key types warn instead of silently giving empty dicts.
+    let ts = Registry::new(Size::default())
+        .resolve("dict[list[int], int]")
+        .unwrap();
+    assert!(
+        ts.warnings.iter().any(|w| w.contains("not hashable")),
+        "{:?}",
+        ts.warnings
+    );
+    // A registered `mymod.date` does not capture `datetime.date`, but `date` alone finds it.
+    let mut reg = Registry::new(Size::default());
+    reg.register("mymod.date", pyz3::strategy::scalar::int_range(0, 0));
+    python(|py| {
+        for v in sample(&reg.resolve("datetime.date").unwrap().strategy, 20, 1) {
+            assert_eq!(v.to_python(py).unwrap().get_type().name().unwrap(), "date");
+        }
+    });
+    assert_eq!(
+        sample(&reg.resolve("date").unwrap().strategy, 3, 1),
+        vec![Value::int(0); 3]
+    );
+}
