@@ -124,6 +124,8 @@ impl<T: Clone + fmt::Debug> LeafTree<T> {
         }
     }
 
+    /// Moves to the next untried candidate; when none is left, back to the base (the last value
+    /// known to fail). Returns whether `current` changed.
     fn next(&mut self) -> bool {
         let base = self.base.get_or_insert_with(|| self.current.clone());
         let stack = match &mut self.candidates {
@@ -141,9 +143,10 @@ impl<T: Clone + fmt::Debug> LeafTree<T> {
                 true
             }
             None => {
+                let moved = self.trying;
                 self.current = base.clone();
                 self.trying = false;
-                false
+                moved
             }
         }
     }
@@ -166,6 +169,9 @@ impl<T: Clone + fmt::Debug> ValueTree for LeafTree<T> {
     }
 
     fn complicate(&mut self) -> bool {
+        // The candidate passed. Like proptest's own trees, answer true when moving back to the
+        // last failing value, so the runner re-tests it and then asks `simplify`, which moves
+        // on (answering false here would end the whole shrink, siblings included).
         if !self.trying {
             return false;
         }
@@ -228,6 +234,7 @@ impl<T: Clone + fmt::Debug + 'static> Strategy for OneOf<T> {
             pick,
             tree,
             trying: None,
+            alternatives_done: false,
         })
     }
 }
@@ -240,6 +247,8 @@ pub struct OneOfTree<T> {
     tree: Box<dyn ValueTree<Value = T>>,
     /// While trying an earlier alternative `j`: `(j, the tree it replaced)`.
     trying: Option<(usize, Box<dyn ValueTree<Value = T>>)>,
+    /// Every earlier alternative has been tried.
+    alternatives_done: bool,
 }
 
 impl<T> fmt::Debug for OneOfTree<T> {
@@ -264,13 +273,15 @@ impl<T: Clone + fmt::Debug + 'static> ValueTree for OneOfTree<T> {
 
     fn simplify(&mut self) -> bool {
         if let Some((j, _saved)) = self.trying.take() {
-            // The simpler alternative still fails: adopt it.
+            // The simpler alternative still fails: adopt it (its own alternatives are earlier
+            // still, and untried).
             self.pick = j;
+            self.alternatives_done = false;
         }
         if self.tree.simplify() {
             return true;
         }
-        if self.pick > 0 {
+        if self.pick > 0 && !self.alternatives_done {
             if let Some(t) = self.fresh(0) {
                 let saved = std::mem::replace(&mut self.tree, t);
                 self.trying = Some((0, saved));
@@ -291,8 +302,10 @@ impl<T: Clone + fmt::Debug + 'static> ValueTree for OneOfTree<T> {
                         return true;
                     }
                 }
+                // Back to the last failing value; re-tested, then `simplify` moves on.
                 self.tree = saved;
-                false
+                self.alternatives_done = true;
+                true
             }
         }
     }

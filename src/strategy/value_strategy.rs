@@ -92,6 +92,13 @@ impl ValueStrategy {
         }
     }
 
+    /// A value tree that starts at `value` and shrinks it, for direct strategies (`None` for
+    /// wrapped proptest strategies, whose trees only come from generation).
+    pub fn tree_from(&self, value: Value) -> Option<Box<dyn ValueTree<Value = Value>>> {
+        self.as_direct()
+            .map(|d| Box::new(LeafTree::new(value, Shrinker::Shared(d.shrink.clone()))) as _)
+    }
+
     pub(crate) fn as_direct(&self) -> Option<&Arc<Direct>> {
         match &self.repr {
             Repr::Direct(d) => Some(d),

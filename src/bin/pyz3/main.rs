@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 clean, 1 findings or regressions, 2 usage or environment errors.
 
+mod check;
 mod sample;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Check an extension module's functions for crashes, leaks, SystemErrors and wrong results.
+    Check(Box<check::Args>),
     /// Print generated examples of a Python type expression as Python source.
     Sample(sample::Args),
 }
@@ -27,11 +30,14 @@ pub enum Outcome {
     /// Nothing found (exit 0).
     Clean,
     /// Findings or regressions (exit 1).
-    #[allow(dead_code)]
     Found,
 }
 
 fn main() -> ExitCode {
+    // Worker processes of the harness are this same executable.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
+        return ExitCode::from(pyz3::check::worker::main() as u8);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -41,6 +47,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Check(args) => check::run(*args),
         Command::Sample(args) => sample::run(args),
     };
     match result {

@@ -1,0 +1,279 @@
+//! `pyz3 check MODULE[:FUNC]`: find bugs in an extension's functions with zero code.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use pyz3::check::discover::{describe, ModuleSpec};
+use pyz3::check::report::CheckReport;
+use pyz3::check::{check_function, CheckOptions, FunctionTarget};
+
+use crate::Outcome;
+
+/// Arguments of `pyz3 check`.
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// The module: an importable name (`pkg.mod`) or a path to its `.so`/`.py`; `:FUNC` checks one
+    /// function.
+    #[arg(value_name = "MODULE[:FUNC]")]
+    pub target: String,
+    /// Check only this function (repeatable).
+    #[arg(long = "function", value_name = "F")]
+    pub functions: Vec<String>,
+    /// A `.pyi` stub file or a directory of stubs (PEP 561 layout) to read signatures from.
+    #[arg(long, value_name = "PATH")]
+    pub stubs: Option<PathBuf>,
+    /// Compare F's results with a reference callable: `F=module:callable` (repeatable).
+    #[arg(long = "oracle", value_name = "F=MODULE:CALLABLE")]
+    pub oracles: Vec<String>,
+    /// A Python expression that must be true after each call of F, over its parameters, `args`,
+    /// `result` and `exception`: `F=<expression>` (repeatable).
+    #[arg(long = "property", value_name = "F=EXPR")]
+    pub properties: Vec<String>,
+    /// F is meant to mutate its arguments (no input-mutation check).
+    #[arg(long = "mutates", value_name = "F")]
+    pub mutates: Vec<String>,
+    /// F is meant to be nondeterministic (no nondeterminism check).
+    #[arg(long = "nondeterministic", value_name = "F")]
+    pub nondeterministic: Vec<String>,
+    /// Cases per function [default: 200].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Seed: the same seed checks the same cases [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Per-call time limit in milliseconds [default: 1000].
+    #[arg(long = "timeout-ms")]
+    pub timeout_ms: Option<u64>,
+    /// Write the report as JSON (schema in docs/check.md).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Where reproducers go [default: .pyz3/repro].
+    #[arg(long = "repro-dir", value_name = "DIR")]
+    pub repro_dir: Option<PathBuf>,
+    /// Relative and absolute tolerance for float comparisons with oracles.
+    #[arg(long = "float-tolerance", default_value_t = 0.0)]
+    pub float_tolerance: f64,
+    /// Size scale of generated values: 1 tiny, 8 default, 32 large.
+    #[arg(long, default_value_t = 8)]
+    pub size: usize,
+    /// Run the memory-growth check on every N-th case (0: off).
+    #[arg(long = "memory-every", default_value_t = 25)]
+    pub memory_every: u64,
+}
+
+/// `[tool.pyz3.check]` in pyproject.toml.
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    cases: Option<u64>,
+    seed: Option<u64>,
+    timeout_ms: Option<u64>,
+    functions: Option<Vec<String>>,
+    stubs: Option<PathBuf>,
+    repro_dir: Option<PathBuf>,
+    #[serde(default)]
+    oracle: BTreeMap<String, String>,
+    #[serde(default)]
+    property: BTreeMap<String, String>,
+    #[serde(default)]
+    mutates: Vec<String>,
+    #[serde(default)]
+    nondeterministic: Vec<String>,
+}
+
+fn file_config() -> anyhow::Result<FileConfig> {
+    let path = PathBuf::from("pyproject.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(FileConfig::default());
+    };
+    let value: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
+    let section = value
+        .get("tool")
+        .and_then(|t| t.get("pyz3"))
+        .and_then(|t| t.get("check"));
+    match section {
+        None => Ok(FileConfig::default()),
+        Some(s) => s
+            .clone()
+            .try_into()
+            .context("pyproject.toml [tool.pyz3.check]"),
+    }
+}
+
+fn split_pairs(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Some((f, v)) = item.split_once('=') else {
+            bail!(
+                "--{what} `{item}` must be written F={}",
+                what.to_uppercase()
+            );
+        };
+        out.insert(f.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Runs `pyz3 check`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let config = file_config()?;
+    let (module_text, func) = match args.target.rsplit_once(':') {
+        Some((m, f)) if !f.contains('/') => (m.to_string(), Some(f.to_string())),
+        _ => (args.target.clone(), None),
+    };
+    let spec = ModuleSpec::parse(&module_text)?;
+    let exe = std::env::current_exe().context("locating the pyz3 executable")?;
+    let stubs = args.stubs.clone().or(config.stubs.clone());
+    if let Some(s) = &stubs {
+        if !s.exists() {
+            bail!("stub path {} does not exist", s.display());
+        }
+    }
+    let found = describe(&exe, &spec, stubs.as_deref())?;
+    let mut wanted: Vec<String> = args.functions.clone();
+    wanted.extend(func);
+    if wanted.is_empty() {
+        wanted = config.functions.clone().unwrap_or_default();
+    }
+    let known: Vec<&str> = found.functions.iter().map(|f| f.name.as_str()).collect();
+    for w in &wanted {
+        if !known.contains(&w.as_str()) {
+            bail!(
+                "`{}` has no public callable `{w}` (it has: {})",
+                spec.module,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
+    // Where the module was imported from, so reproducers run from anywhere.
+    let import_root = spec.path.clone().or_else(|| {
+        let file = found.file.as_ref()?;
+        let mut root = file.parent()?.to_path_buf();
+        let package = file.file_name()?.to_str()?.starts_with("__init__.");
+        for _ in 0..spec.module.matches('.').count() + usize::from(package) {
+            root = root.parent()?.to_path_buf();
+        }
+        Some(root)
+    });
+    let mut oracles = config.oracle.clone();
+    oracles.extend(split_pairs(&args.oracles, "oracle")?);
+    let mut properties = config.property.clone();
+    properties.extend(split_pairs(&args.properties, "property")?);
+    let mutates: Vec<String> = args
+        .mutates
+        .iter()
+        .chain(&config.mutates)
+        .cloned()
+        .collect();
+    let nondet: Vec<String> = args
+        .nondeterministic
+        .iter()
+        .chain(&config.nondeterministic)
+        .cloned()
+        .collect();
+    for name in oracles
+        .keys()
+        .chain(properties.keys())
+        .chain(&mutates)
+        .chain(&nondet)
+    {
+        if !known.contains(&name.as_str()) {
+            bail!(
+                "option names `{name}`, which `{}` does not have",
+                spec.module
+            );
+        }
+    }
+    let mut options = CheckOptions::new(exe);
+    options.cases = args.cases.or(config.cases).unwrap_or(200);
+    options.seed = args.seed.or(config.seed).unwrap_or(0);
+    options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
+    options.size = args.size;
+    options.memory_every = args.memory_every;
+    options.repro_dir = Some(
+        args.repro_dir
+            .clone()
+            .or(config.repro_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(".pyz3/repro")),
+    );
+    let tty = std::io::stderr().is_terminal();
+    if let Some(stub) = &found.stub {
+        eprintln!("pyz3: signatures from {}", stub.display());
+    }
+    let mut reports = Vec::new();
+    for info in &found.functions {
+        if !wanted.is_empty() && !wanted.contains(&info.name) {
+            continue;
+        }
+        let Some(params) = &info.params else {
+            eprintln!(
+                "pyz3: warning: {}: signature unknown, skipped (add a stub)",
+                info.name
+            );
+            continue;
+        };
+        let target = FunctionTarget {
+            module: spec.module.clone(),
+            path: import_root.clone(),
+            function: info.name.clone(),
+            param_names: params.iter().map(|p| p.0.clone()).collect(),
+            param_types: params
+                .iter()
+                .map(|p| p.1.clone().unwrap_or_else(|| "Any".into()))
+                .collect(),
+            oracle: oracles.get(&info.name).cloned(),
+            property: properties.get(&info.name).cloned(),
+            mutates: mutates.contains(&info.name),
+            nondeterministic: nondet.contains(&info.name),
+            float_tolerance: args.float_tolerance,
+        };
+        let total = options.cases;
+        let name = info.name.clone();
+        let mut progress = |done: u64| {
+            if tty && (done % 8 == 0 || done == total) {
+                let filled = (done * 30 / total.max(1)) as usize;
+                eprint!(
+                    "\r{name:<24} [{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled.min(30))
+                );
+                let _ = std::io::stderr().flush();
+            }
+        };
+        if !tty {
+            eprintln!("pyz3: checking {} ({} cases)", info.name, total);
+        }
+        let report = check_function(&target, &options, &mut progress)?;
+        if tty {
+            eprintln!();
+        }
+        for w in &report.warnings {
+            eprintln!("pyz3: warning: {}: {w}", info.name);
+        }
+        reports.push(report);
+    }
+    let report = CheckReport::new(&spec.module, &reports);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    report.write_text(&mut out).context("writing to stdout")?;
+    if let Some(path) = &args.json {
+        let tmp = path.with_extension("json.tmp");
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        report
+            .write_json(&mut f)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if report.has_findings() {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}

@@ -1,0 +1,111 @@
+//! Discovery: which callables a module has and the signatures pyz3 will generate arguments for.
+//!
+//! For `pyz3 check`. Importing happens in a worker process, so a module whose import crashes
+//! cannot take pyz3 down. Signatures come, in order, from a `.pyi` stub (beside the module, or
+//! `--stubs`, PEP 561 layouts included), annotations from `inspect.signature`, or parameter
+//! names from `__text_signature__` (whose types are then unknown: the any-value strategy).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::pool::{Event, Worker};
+use super::protocol::{FunctionInfo, Reply, Request};
+use crate::Error;
+
+/// A module given on the command line: an importable name, or a path to a `.so`/`.py` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleSpec {
+    /// The name to import.
+    pub module: String,
+    /// Directory to put first on `sys.path` (for a path).
+    pub path: Option<PathBuf>,
+}
+
+impl ModuleSpec {
+    /// Parses `pkg.mod`, `path/to/mod.cpython-311-x86_64-linux-gnu.so` or `path/to/mod.py`.
+    pub fn parse(text: &str) -> crate::Result<ModuleSpec> {
+        let looks_like_path =
+            text.contains('/') || [".so", ".py", ".pyd"].iter().any(|e| text.ends_with(e));
+        if looks_like_path {
+            let p = Path::new(text);
+            if !p.is_file() {
+                return Err(Error::Usage(format!("module file {text} does not exist")));
+            }
+            let file = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            let module = file.split('.').next().unwrap_or_default().to_string();
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            return Ok(ModuleSpec {
+                module,
+                path: Some(dir),
+            });
+        }
+        let valid = !text.is_empty()
+            && text
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        if !valid {
+            return Err(Error::Usage(format!(
+                "`{text}` is not a module name or path"
+            )));
+        }
+        Ok(ModuleSpec {
+            module: text.to_string(),
+            path: None,
+        })
+    }
+}
+
+/// What discovery found.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    /// Public callables with their signatures.
+    pub functions: Vec<FunctionInfo>,
+    /// The stub used, if any.
+    pub stub: Option<PathBuf>,
+    /// The module's file.
+    pub file: Option<PathBuf>,
+}
+
+/// Imports the module in a worker and lists its callables.
+pub fn describe(exe: &Path, spec: &ModuleSpec, stubs: Option<&Path>) -> crate::Result<Discovery> {
+    let mut w = Worker::spawn(exe)
+        .map_err(|e| Error::Usage(format!("cannot start the worker {}: {e}", exe.display())))?;
+    w.send(&Request::Describe {
+        module: spec.module.clone(),
+        path: spec.path.clone(),
+        stubs: stubs.map(Path::to_path_buf),
+    });
+    match w.recv(Duration::from_secs(120)) {
+        Event::Reply(Reply::Functions {
+            functions,
+            stub,
+            file,
+        }) => Ok(Discovery {
+            functions,
+            stub,
+            file,
+        }),
+        Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
+        Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
+        Event::Exited { how, stderr } => {
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(" ({})", l.trim()))
+                .unwrap_or_default();
+            Err(Error::Usage(format!(
+                "importing `{}` crashed the interpreter: it {how}{last}",
+                spec.module
+            )))
+        }
+        Event::Silent => Err(Error::Usage(format!(
+            "importing `{}` did not finish within 120 s",
+            spec.module
+        ))),
+    }
+}

@@ -1,0 +1,114 @@
+//! Findings: what the harness reports, in the vocabulary shared by check, fuzz and sanitize.
+//!
+//! For every consumer of results (terminal, JSON, reproducers). A finding is data, not an error:
+//! `Result::Err` stays for pyz3's own failures (a module that does not import, a bad option).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of finding. The names (`kind` in JSON) are a contract other tools rely on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum FindingKind {
+    /// The process died (SIGSEGV, SIGABRT, SIGBUS, stack overflow, ...).
+    #[serde(rename = "crash")]
+    Crash,
+    /// A call exceeded the time limit.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// An argument's (or a contained object's) reference count changed consistently per call.
+    #[serde(rename = "refcount")]
+    Refcount,
+    /// Memory kept growing over repeated calls with the same input.
+    #[serde(rename = "memory-leak")]
+    MemoryLeak,
+    /// `SystemError`, e.g. "returned NULL without setting an exception".
+    #[serde(rename = "system-error")]
+    SystemError,
+    /// An argument differed after the call.
+    #[serde(rename = "input-mutation")]
+    InputMutation,
+    /// Two calls with equal inputs behaved differently.
+    #[serde(rename = "nondeterministic")]
+    Nondeterministic,
+    /// The result differed from the reference callable's.
+    #[serde(rename = "oracle-mismatch")]
+    OracleMismatch,
+    /// A user property was false.
+    #[serde(rename = "property-failed")]
+    PropertyFailed,
+}
+
+impl FindingKind {
+    /// Every kind, in report order.
+    pub const ALL: [FindingKind; 9] = [
+        FindingKind::Crash,
+        FindingKind::Timeout,
+        FindingKind::Refcount,
+        FindingKind::MemoryLeak,
+        FindingKind::SystemError,
+        FindingKind::InputMutation,
+        FindingKind::Nondeterministic,
+        FindingKind::OracleMismatch,
+        FindingKind::PropertyFailed,
+    ];
+
+    /// The contract name (`"memory-leak"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Crash => "crash",
+            FindingKind::Timeout => "timeout",
+            FindingKind::Refcount => "refcount",
+            FindingKind::MemoryLeak => "memory-leak",
+            FindingKind::SystemError => "system-error",
+            FindingKind::InputMutation => "input-mutation",
+            FindingKind::Nondeterministic => "nondeterministic",
+            FindingKind::OracleMismatch => "oracle-mismatch",
+            FindingKind::PropertyFailed => "property-failed",
+        }
+    }
+
+    /// Whether the worker process is gone after a finding of this kind.
+    pub fn kills_worker(self) -> bool {
+        matches!(self, FindingKind::Crash | FindingKind::Timeout)
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a worker observed on one case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The kind.
+    pub kind: FindingKind,
+    /// One or more lines saying what went wrong.
+    pub message: String,
+    /// The Python traceback (or the native crash output), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
+}
+
+/// A finding: the kind, the shrunk input as Python source, what went wrong, and a reproducer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The kind.
+    pub kind: FindingKind,
+    /// The shrunk arguments as Python source: `f(<input>)` reproduces it.
+    pub input: String,
+    /// Modules the input needs imported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    /// What went wrong (for an oracle mismatch, a diff of expected vs actual).
+    pub message: String,
+    /// The Python traceback or native crash output, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
+    /// A standalone script that reproduces the finding (`python3 <file>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducer: Option<PathBuf>,
+}

@@ -1,0 +1,151 @@
+# Python-side helpers of the pyz3 worker: result comparison and signature discovery.
+# Executed once per worker into a private namespace; nothing here is imported by user code.
+import ast
+import importlib
+import inspect
+import math
+import os
+import sys
+
+
+def pyz3_eq(a, b, tol=0.0):
+    """NaN-aware deep equality with an optional relative/absolute float tolerance."""
+    if a is b:
+        return True
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        if a == b:
+            return True
+        return tol > 0 and math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+    if isinstance(a, complex) and isinstance(b, complex):
+        return pyz3_eq(a.real, b.real, tol) and pyz3_eq(a.imag, b.imag, tol)
+    np = sys.modules.get("numpy")
+    if np is not None and (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        try:
+            if a.dtype.kind in "fc":
+                if tol > 0:
+                    return bool(np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+                return bool(np.array_equal(a, b, equal_nan=True))
+            return bool(np.array_equal(a, b))
+        except Exception:
+            return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(
+            pyz3_eq(x, y, tol) for x, y in zip(a, b)
+        )
+    if isinstance(a, dict) and isinstance(b, dict):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        try:
+            return all(k in b and pyz3_eq(v, b[k], tol) for k, v in a.items())
+        except Exception:
+            return repr(a) == repr(b)
+    try:
+        return bool(a == b)
+    except Exception:
+        # e.g. Decimal('sNaN') refuses to compare: fall back to the text.
+        return type(a) is type(b) and repr(a) == repr(b)
+
+
+def pyz3_show(x, limit=2000):
+    try:
+        text = repr(x)
+    except Exception as e:  # a broken __repr__ is itself worth seeing
+        text = "<repr failed: %s: %s>" % (type(e).__name__, e)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _parse_stub(path):
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as e:
+        raise ValueError("stub %s does not parse: line %s: %s" % (path, e.lineno, e.msg))
+    sigs = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            positional = list(args.posonlyargs) + list(args.args)
+            if args.defaults:
+                positional = positional[: len(positional) - len(args.defaults)]
+            params = [(a.arg, ast.unparse(a.annotation) if a.annotation else None) for a in positional]
+            sigs.setdefault(node.name, params)
+    return sigs
+
+
+def _find_stub(modname, module_file, stubs):
+    parts = modname.split(".")
+    if stubs:
+        if os.path.isdir(stubs):
+            candidates = [
+                os.path.join(stubs, *parts) + ".pyi",
+                os.path.join(stubs, *parts, "__init__.pyi"),
+                os.path.join(stubs, parts[0] + "-stubs", *parts[1:]) + ".pyi",
+                os.path.join(stubs, parts[0] + "-stubs", *parts[1:], "__init__.pyi"),
+            ]
+            for c in candidates:
+                if os.path.isfile(c):
+                    return c
+            raise ValueError("no stub for %s under %s" % (modname, stubs))
+        if not os.path.isfile(stubs):
+            raise ValueError("stub %s does not exist" % stubs)
+        return stubs
+    if module_file:
+        d = os.path.dirname(module_file)
+        base = os.path.basename(module_file)
+        if base.startswith("__init__."):
+            c = os.path.join(d, "__init__.pyi")
+        else:
+            c = os.path.join(d, base.split(".")[0] + ".pyi")
+        if os.path.isfile(c):
+            return c
+        # PEP 561 stub-only package beside the package.
+        c = os.path.join(os.path.dirname(d), parts[0] + "-stubs", *parts[1:]) + ".pyi"
+        if len(parts) > 1 and os.path.isfile(c):
+            return c
+    return None
+
+
+def pyz3_describe(modname, stubs=None):
+    mod = importlib.import_module(modname)
+    module_file = getattr(mod, "__file__", None)
+    stub = _find_stub(modname, module_file, stubs)
+    stub_sigs = _parse_stub(stub) if stub else {}
+    names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+    out = []
+    for name in names:
+        obj = getattr(mod, name, None)
+        if obj is None or inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
+            continue
+        owner = getattr(obj, "__module__", None)
+        if owner not in (None, modname) and name not in stub_sigs:
+            continue  # imported from elsewhere
+        if name in stub_sigs:
+            out.append((name, stub_sigs[name], "stub"))
+            continue
+        try:
+            sig = inspect.signature(obj)
+        except (TypeError, ValueError):
+            out.append((name, None, "none"))
+            continue
+        params = []
+        annotated = False
+        for p in sig.parameters.values():
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.default is not p.empty:
+                continue
+            if p.annotation is p.empty:
+                params.append((p.name, None))
+            else:
+                annotated = True
+                ann = p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
+                params.append((p.name, ann))
+        source = "annotations" if annotated else (
+            "text_signature" if getattr(obj, "__text_signature__", None) else "none")
+        out.append((name, params, source))
+    return out, stub, module_file

@@ -1,0 +1,179 @@
+//! The reference-count check: leaks and over-releases of arguments and what they contain.
+//!
+//! For the worker. Arguments are fresh objects built for the call, so nothing else holds them;
+//! the watch takes an extra reference to each (an over-release then cannot free them) and skips
+//! objects the interpreter shares (small ints, one-character strings, `None`, enum members, ...).
+//! Like CPython's own refleak hunter it only reports a change that repeats: two calls on equal
+//! arguments must show the same non-zero deltas, and a third call (after `gc.collect()`) again, so
+//! first-call caches and cycles waiting for the collector are not findings.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+
+use super::finding::{FindingKind, Observation};
+
+/// Reference counts of the objects reachable from a call's arguments.
+pub struct Watch<'py> {
+    objects: Vec<(String, Bound<'py, PyAny>, isize)>,
+}
+
+fn shared(obj: &Bound<'_, PyAny>) -> bool {
+    if obj.is_none() || obj.is_exact_instance_of::<pyo3::types::PyBool>() {
+        return true;
+    }
+    if obj.is_exact_instance_of::<PyInt>() {
+        return matches!(obj.extract::<i64>(), Ok(i) if (-5..=256).contains(&i));
+    }
+    if obj.is_exact_instance_of::<PyString>() {
+        return obj.len().map_or(true, |n| n <= 1);
+    }
+    if let Ok(b) = obj.cast::<pyo3::types::PyBytes>() {
+        return b.as_bytes().len() <= 1;
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        if t.is_empty() {
+            return true;
+        }
+    }
+    // Enum members, classes and modules are shared by design.
+    let py = obj.py();
+    if let Ok(e) = crate::py::std_type(py, crate::py::StdType::Enum) {
+        if obj.is_instance(e).unwrap_or(false) {
+            return true;
+        }
+    }
+    obj.is_instance_of::<pyo3::types::PyType>() || obj.is_instance_of::<pyo3::types::PyModule>()
+}
+
+fn refcnt(obj: &Bound<'_, PyAny>) -> isize {
+    // SAFETY: reading the reference count of a live object we hold a reference to.
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
+}
+
+fn walk<'py>(
+    label: String,
+    obj: &Bound<'py, PyAny>,
+    out: &mut Vec<(String, Bound<'py, PyAny>, isize)>,
+    depth: usize,
+) {
+    if depth > 32 || out.len() > 10_000 || shared(obj) {
+        return;
+    }
+    out.push((label.clone(), obj.clone(), 0));
+    if let Ok(d) = obj.cast::<PyDict>() {
+        for (i, (k, v)) in d.iter().enumerate() {
+            walk(format!("{label} key #{i}"), &k, out, depth + 1);
+            walk(format!("{label}[{}]", short_repr(&k)), &v, out, depth + 1);
+        }
+    } else if obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>()
+        || obj.is_instance_of::<PySet>()
+        || obj.is_instance_of::<PyFrozenSet>()
+        || is_deque(obj)
+    {
+        if let Ok(it) = obj.try_iter() {
+            for (i, x) in it.enumerate() {
+                if let Ok(x) = x {
+                    walk(format!("{label}[{i}]"), &x, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+fn is_deque(obj: &Bound<'_, PyAny>) -> bool {
+    crate::py::std_type(obj.py(), crate::py::StdType::Deque)
+        .map(|d| obj.get_type().is(d))
+        .unwrap_or(false)
+}
+
+fn short_repr(obj: &Bound<'_, PyAny>) -> String {
+    let r = obj
+        .repr()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    if r.chars().count() > 24 {
+        format!("{}...", r.chars().take(24).collect::<String>())
+    } else {
+        r
+    }
+}
+
+impl<'py> Watch<'py> {
+    /// Records the reference counts of everything reachable from `args`.
+    pub fn new(args: &Bound<'py, PyTuple>) -> Self {
+        let mut objects = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            walk(format!("args[{i}]"), &a, &mut objects, 0);
+        }
+        for o in objects.iter_mut() {
+            o.2 = refcnt(&o.1);
+        }
+        Watch { objects }
+    }
+
+    fn deltas(&self) -> Vec<isize> {
+        self.objects
+            .iter()
+            .map(|(_, o, before)| refcnt(o) - before)
+            .collect()
+    }
+}
+
+fn collect(py: Python<'_>) -> PyResult<()> {
+    py.import("gc")?.call_method0("collect")?;
+    Ok(())
+}
+
+/// Judges two watched calls; confirms a repeated change with a third call.
+pub fn judge<'py>(
+    py: Python<'py>,
+    _f: &Bound<'py, PyAny>,
+    args1: &Bound<'py, PyTuple>,
+    first: Watch<'py>,
+    second: Watch<'py>,
+    call_again: impl Fn(&Bound<'py, PyTuple>),
+) -> PyResult<Option<Observation>> {
+    let (d1, d2) = (first.deltas(), second.deltas());
+    if d1.iter().all(|&d| d == 0) || d1 != d2 {
+        return Ok(None);
+    }
+    // Something changed the same way twice: let the collector run, then look again.
+    collect(py)?;
+    let (d1, d2) = (first.deltas(), second.deltas());
+    if d1.iter().all(|&d| d == 0) || d1 != d2 {
+        return Ok(None);
+    }
+    let third = Watch::new(args1);
+    call_again(args1);
+    collect(py)?;
+    let d3 = third.deltas();
+    if d3 != d1 {
+        return Ok(None);
+    }
+    let lines: Vec<String> = first
+        .objects
+        .iter()
+        .zip(&d1)
+        .filter(|(_, &d)| d != 0)
+        .take(5)
+        .map(|((label, obj, _), &d)| {
+            let ty = obj
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            if d > 0 {
+                format!("{label} ({ty}): reference count +{d} per call (a leaked reference)")
+            } else {
+                format!("{label} ({ty}): reference count {d} per call (an over-release)")
+            }
+        })
+        .collect();
+    Ok(Some(Observation {
+        kind: FindingKind::Refcount,
+        message: lines.join("\n"),
+        traceback: None,
+    }))
+}

@@ -1,0 +1,129 @@
+//! The check report: data, a JSON writer (versioned schema) and a terminal writer.
+//!
+//! Writers are generic over `io::Write` so output can be tested. JSON schema, version 1:
+//! `{"version": 1, "module": "...", "functions": [{"name": "...", "cases": N, "findings":
+//! [{"kind": "...", "input": "<python source>", "message": "...", "reproducer": "<path>",
+//! "traceback": "...", "imports": [...]}]}]}` — `kind` is one of the [`super::FindingKind`] names.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::finding::Finding;
+use super::runner::FunctionReport;
+
+/// The report of one `pyz3 check` run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// Schema version.
+    pub version: u32,
+    /// The module checked.
+    pub module: String,
+    /// One entry per function.
+    pub functions: Vec<FunctionEntry>,
+}
+
+/// One function in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct FunctionEntry {
+    /// Function name.
+    pub name: String,
+    /// Cases run.
+    pub cases: u64,
+    /// Findings (shrunk).
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    /// A report over these function results.
+    pub fn new(module: &str, functions: &[FunctionReport]) -> Self {
+        CheckReport {
+            version: 1,
+            module: module.to_string(),
+            functions: functions
+                .iter()
+                .map(|f| FunctionEntry {
+                    name: f.name.clone(),
+                    cases: f.cases,
+                    findings: f.findings.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether anything was found.
+    pub fn has_findings(&self) -> bool {
+        self.functions.iter().any(|f| !f.findings.is_empty())
+    }
+
+    /// Writes the JSON form.
+    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        writeln!(out)
+    }
+
+    /// Writes the human form: a table of functions, then each finding.
+    pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
+        let width = self
+            .functions
+            .iter()
+            .map(|f| f.name.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        writeln!(
+            out,
+            "{:<width$}  {:>6}  {:<7}  findings",
+            "function", "cases", "verdict"
+        )?;
+        for f in &self.functions {
+            let kinds: Vec<&str> = f.findings.iter().map(|x| x.kind.name()).collect();
+            let verdict = if kinds.is_empty() { "ok" } else { "FOUND" };
+            writeln!(
+                out,
+                "{:<width$}  {:>6}  {:<7}  {}",
+                f.name,
+                f.cases,
+                verdict,
+                if kinds.is_empty() {
+                    "-".to_string()
+                } else {
+                    kinds.join(", ")
+                }
+            )?;
+        }
+        for f in &self.functions {
+            for x in &f.findings {
+                writeln!(out)?;
+                writeln!(out, "{} in {}.{}", x.kind, self.module, f.name)?;
+                for m in &x.imports {
+                    writeln!(out, "  import {m}")?;
+                }
+                writeln!(out, "  {}{}", f.name, x.input_call())?;
+                for line in x.message.lines() {
+                    writeln!(out, "  | {line}")?;
+                }
+                if let Some(tb) = &x.traceback {
+                    let lines: Vec<&str> = tb.lines().collect();
+                    for line in &lines[lines.len().saturating_sub(12)..] {
+                        writeln!(out, "  > {line}")?;
+                    }
+                }
+                if let Some(p) = &x.reproducer {
+                    writeln!(out, "  reproducer: python3 {}", p.display())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Finding {
+    /// The input as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
+    pub fn input_call(&self) -> String {
+        match self.input.strip_suffix(",)") {
+            Some(one) => format!("{one})"),
+            None => self.input.clone(),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Standalone reproducer scripts: `python3 <file>` with nothing of pyz3 installed.
+//!
+//! For users holding a finding. The script imports the module, builds the shrunk arguments,
+//! repeats the failing call with the check that caught it, prints what went wrong and exits 1 if
+//! it reproduced (0 if not).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::finding::{Finding, FindingKind};
+use super::runner::FunctionTarget;
+use crate::value::str_source;
+
+fn py_str(s: &str) -> String {
+    str_source(&s.chars().map(|c| c as u32).collect::<Vec<_>>())
+}
+
+/// The body that checks one kind; `f`, `args`, `fresh()` and `show()` are defined before it.
+fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
+    match kind {
+        FindingKind::Crash => "print('calling; a crash here (e.g. Segmentation fault) reproduces the finding', flush=True)\n\
+             f(*args)\n\
+             print('no crash')\n\
+             sys.exit(0)\n"
+            .to_string(),
+        FindingKind::Timeout => "import threading, time\n\
+             t = threading.Thread(target=lambda: f(*args), daemon=True)\n\
+             start = time.perf_counter()\n\
+             t.start()\n\
+             t.join(LIMIT_S)\n\
+             if t.is_alive():\n    print('still running after %.1f s: reproduced' % LIMIT_S)\n    os._exit(1)\n\
+             print('finished in %.3f s' % (time.perf_counter() - start))\n\
+             sys.exit(0)\n"
+            .to_string(),
+        FindingKind::SystemError => "try:\n    f(*args)\nexcept SystemError as e:\n    print('SystemError:', e)\n    sys.exit(1)\n\
+             print('no SystemError')\nsys.exit(0)\n"
+            .to_string(),
+        FindingKind::InputMutation => "import copy\n\
+             before = repr(args)\n\
+             try:\n    f(*args)\nexcept Exception as e:\n    print('raised', type(e).__name__, e)\n\
+             after = repr(args)\n\
+             if before != after:\n    print('arguments before:', before)\n    print('arguments after: ', after)\n    sys.exit(1)\n\
+             print('arguments unchanged')\nsys.exit(0)\n"
+            .to_string(),
+        FindingKind::Nondeterministic => "a = outcome(f, fresh())\nb = outcome(f, fresh())\n\
+             print('first call: ', a)\nprint('second call:', b)\n\
+             sys.exit(1 if a != b else 0)\n"
+            .to_string(),
+        FindingKind::OracleMismatch => {
+            let (m, c) = t
+                .oracle
+                .as_deref()
+                .and_then(|o| o.split_once(':'))
+                .unwrap_or(("builtins", "repr"));
+            format!(
+                "import {m} as _oracle_module\n\
+                 oracle = _oracle_module\n\
+                 for part in {c:?}.split('.'):\n    oracle = getattr(oracle, part)\n\
+                 expected = outcome(oracle, fresh())\nactual = outcome(f, fresh())\n\
+                 print('expected:', expected)\nprint('actual:  ', actual)\n\
+                 sys.exit(1 if expected != actual else 0)\n"
+            )
+        }
+        FindingKind::PropertyFailed => {
+            let expr = t.property.as_deref().unwrap_or("True");
+            let names: Vec<String> = t
+                .param_names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{}: args[{i}]", py_str(n)))
+                .collect();
+            format!(
+                "ns = {{{}}}\nns['args'] = args\nns['exception'] = None\n\
+                 try:\n    ns['result'] = f(*args)\nexcept Exception as e:\n    ns['result'] = None\n    ns['exception'] = e\n\
+                 ok = eval({}, ns)\n\
+                 print('property', {}, 'is', ok, 'for result', repr(ns['result']))\n\
+                 sys.exit(0 if ok else 1)\n",
+                names.join(", "),
+                py_str(expr),
+                py_str(expr)
+            )
+        }
+        FindingKind::Refcount => "import gc\n\
+             def walk(x, out):\n\
+             \x20   out.append(x)\n\
+             \x20   if isinstance(x, dict):\n\
+             \x20       for k, v in x.items(): walk(k, out); walk(v, out)\n\
+             \x20   elif isinstance(x, (list, tuple, set, frozenset)):\n\
+             \x20       for v in x: walk(v, out)\n\
+             \x20   return out\n\
+             objs = walk(args, [])[1:]\n\
+             def counts(): return [sys.getrefcount(o) for o in objs]\n\
+             f(*args); gc.collect()\n\
+             before = counts()\n\
+             for _ in range(10):\n    try:\n        f(*args)\n    except Exception:\n        pass\n\
+             gc.collect()\n\
+             after = counts()\n\
+             changed = [(i, type(o).__name__, a - b) for i, (o, a, b) in enumerate(zip(objs, after, before)) if a != b]\n\
+             for i, ty, d in changed:\n    print('object #%d (%s): reference count %+d over 10 calls' % (i, ty, d))\n\
+             sys.exit(1 if changed else 0)\n"
+            .to_string(),
+        FindingKind::MemoryLeak => "import ctypes, gc\n\
+             class MallInfo2(ctypes.Structure):\n\
+             \x20   _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n\
+             libc = ctypes.CDLL(None)\n\
+             libc.mallinfo2.restype = MallInfo2\n\
+             def in_use():\n    m = libc.mallinfo2()\n    return m.uordblks + m.hblkhd\n\
+             # Run with PYTHONMALLOC=malloc so Python objects are counted too.\n\
+             for _ in range(50): f(*args)\n\
+             gc.collect()\n\
+             last = in_use(); start = last; growth = []\n\
+             for _ in range(5):\n    for _ in range(200): f(*args)\n    gc.collect()\n    now = in_use(); growth.append(now - last); last = now\n\
+             print('growth per round of 200 calls (bytes):', growth)\n\
+             sys.exit(1 if all(g > 0 for g in growth) and (last - start) / 1000 >= 16 else 0)\n"
+            .to_string(),
+    }
+}
+
+/// The reproducer script for a finding.
+pub fn script(t: &FunctionTarget, finding: &Finding) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# pyz3 reproducer: {} in {}.{}\n# Run with: python3 {{this file}}   (exit 1: reproduced)\n",
+        finding.kind, t.module, t.function
+    ));
+    for line in finding.message.lines().take(12) {
+        s.push_str(&format!("#   {line}\n"));
+    }
+    s.push_str("import os, sys\n");
+    match &t.path {
+        Some(dir) => s.push_str(&format!(
+            "try:\n    import {m} as _module\nexcept ImportError:\n    sys.path.insert(0, {})\n    import {m} as _module\n",
+            py_str(&dir.to_string_lossy()),
+            m = t.module
+        )),
+        None => s.push_str(&format!("import {} as _module\n", t.module)),
+    }
+    for m in &finding.imports {
+        s.push_str(&format!("import {m}\n"));
+    }
+    s.push_str(&format!(
+        "f = _module\nfor part in {}.split('.'):\n    f = getattr(f, part)\n",
+        py_str(&t.function)
+    ));
+    s.push_str(&format!(
+        "LIMIT_S = 1.0\ndef fresh():\n    return {}\n",
+        finding.input
+    ));
+    s.push_str("args = fresh()\n");
+    s.push_str(
+        "def outcome(fn, a):\n    try:\n        return ('returned', repr(fn(*a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
+    );
+    s.push_str(&format!(
+        "print('{}({{}})'.format(', '.join(map(repr, args))))\n",
+        t.function
+    ));
+    s.push_str(&check_body(finding.kind, t));
+    s
+}
+
+/// Writes the reproducer into `dir` and returns its path.
+pub fn write(dir: &Path, t: &FunctionTarget, finding: &Finding) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let name = format!(
+        "{}.{}.{}.py",
+        t.module.replace('.', "_"),
+        t.function.replace('.', "_"),
+        finding.kind
+    );
+    let path = dir.join(name);
+    let tmp = path.with_extension("py.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(script(t, finding).as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}

@@ -1,0 +1,385 @@
+//! The runner: checks one function over many cases, survives crashes, shrinks each finding.
+//!
+//! For library users and `pyz3 check`. Cases go to a worker process in batches; the worker
+//! generates them itself (see [`super::cases`]) and answers per case. When a worker crashes or
+//! hangs, the case it was on becomes a finding and a fresh worker continues after it. At the end
+//! each kind of finding is shrunk from its first failing case, replaying candidates one by one
+//! (in fresh workers when they crash), and written out as a reproducer.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+use super::cases::{arg_strategies, args_source, case_tree};
+use super::finding::{Finding, FindingKind, Observation};
+use super::pool::{Event, Worker};
+use super::protocol::{Reply, Request, Setup};
+use super::repro;
+use crate::value::Value;
+use crate::Error;
+
+/// How to run the checks.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Cases per function.
+    pub cases: u64,
+    /// Seed of the run: the same seed checks the same cases.
+    pub seed: u64,
+    /// Per-call time limit.
+    pub timeout_ms: u64,
+    /// Run the memory check on every n-th case (0: never).
+    pub memory_every: u64,
+    /// Size scale of generated values (0: default).
+    pub size: usize,
+    /// Where reproducers go (`None`: not written).
+    pub repro_dir: Option<PathBuf>,
+    /// The executable run as `EXE __worker`.
+    pub worker_exe: PathBuf,
+    /// Longest time spent shrinking one finding.
+    pub max_shrink_time: Duration,
+    /// Skip the reference-count check.
+    pub no_refcount: bool,
+}
+
+impl CheckOptions {
+    /// Defaults: 200 cases, seed 0, 1000 ms, memory check every 25th case, reproducers in
+    /// `.pyz3/repro`, the current executable as worker.
+    pub fn new(worker_exe: PathBuf) -> Self {
+        CheckOptions {
+            cases: 200,
+            seed: 0,
+            timeout_ms: 1000,
+            memory_every: 25,
+            size: 0,
+            repro_dir: Some(PathBuf::from(".pyz3/repro")),
+            worker_exe,
+            max_shrink_time: Duration::from_secs(30),
+            no_refcount: false,
+        }
+    }
+}
+
+/// One function to check: where it is, its parameters, and what is declared about it.
+#[derive(Clone, Debug, Default)]
+pub struct FunctionTarget {
+    /// Module name.
+    pub module: String,
+    /// Directory to put first on `sys.path`.
+    pub path: Option<PathBuf>,
+    /// Function name in the module.
+    pub function: String,
+    /// Parameter names.
+    pub param_names: Vec<String>,
+    /// Parameter type expressions.
+    pub param_types: Vec<String>,
+    /// `module:callable` giving the expected result.
+    pub oracle: Option<String>,
+    /// Python expression that must hold (names: parameters, `args`, `result`, `exception`).
+    pub property: Option<String>,
+    /// Declared to mutate its arguments.
+    pub mutates: bool,
+    /// Declared nondeterministic.
+    pub nondeterministic: bool,
+    /// Float tolerance for oracle comparisons.
+    pub float_tolerance: f64,
+}
+
+/// The outcome for one function.
+#[derive(Clone, Debug)]
+pub struct FunctionReport {
+    /// Function name.
+    pub name: String,
+    /// Cases run.
+    pub cases: u64,
+    /// Findings, one per kind, shrunk.
+    pub findings: Vec<Finding>,
+    /// Strategy fallback warnings.
+    pub warnings: Vec<String>,
+}
+
+fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
+    Setup {
+        module: t.module.clone(),
+        path: t.path.clone(),
+        function: t.function.clone(),
+        param_names: t.param_names.clone(),
+        param_types: t.param_types.clone(),
+        size: o.size,
+        oracle: t.oracle.clone(),
+        property: t.property.clone(),
+        mutates: t.mutates,
+        nondeterministic: t.nondeterministic,
+        float_tolerance: t.float_tolerance,
+        timeout_ms: o.timeout_ms,
+        memory_every: o.memory_every,
+        no_refcount: o.no_refcount,
+    }
+}
+
+/// Starts a worker and sets it up; `Err` names the problem (module not importable, ...).
+fn start(setup: &Setup, exe: &std::path::Path) -> crate::Result<Worker> {
+    let mut w = Worker::spawn(exe)
+        .map_err(|e| Error::Usage(format!("cannot start the worker {}: {e}", exe.display())))?;
+    w.send(&Request::Setup(setup.clone()));
+    match w.recv(Duration::from_secs(120)) {
+        Event::Reply(Reply::Ready) => Ok(w),
+        Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
+        Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
+        Event::Exited { how, stderr } => Err(Error::Usage(format!(
+            "the worker {how} while importing `{}`{}",
+            setup.module,
+            last_line(&stderr)
+        ))),
+        Event::Silent => Err(Error::Usage(format!(
+            "importing `{}` did not finish within 120 s",
+            setup.module
+        ))),
+    }
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default()
+}
+
+fn crash_observation(how: &str, stderr: &str) -> Observation {
+    Observation {
+        kind: FindingKind::Crash,
+        message: format!("the process {how}"),
+        traceback: if stderr.trim().is_empty() {
+            None
+        } else {
+            Some(stderr.to_string())
+        },
+    }
+}
+
+fn timeout_observation(elapsed_ms: u64, limit: u64) -> Observation {
+    Observation {
+        kind: FindingKind::Timeout,
+        message: format!("a call was still running after {elapsed_ms} ms (limit {limit} ms)"),
+        traceback: None,
+    }
+}
+
+/// A generous backstop per case; the worker's watchdog reports hangs much sooner.
+fn case_deadline(o: &CheckOptions) -> Duration {
+    Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
+}
+
+/// Checks one function; `progress` is called with the number of cases done.
+pub fn check_function(
+    target: &FunctionTarget,
+    options: &CheckOptions,
+    progress: &mut dyn FnMut(u64),
+) -> crate::Result<FunctionReport> {
+    let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+    let setup = setup_for(target, options);
+    let mut worker = start(&setup, &options.worker_exe)?;
+    let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
+    let deadline = case_deadline(options);
+    let (mut next, mut done) = (0u64, 0u64);
+    const BATCH: u64 = 64;
+    while next < options.cases {
+        let count = BATCH.min(options.cases - next);
+        let end = next + count;
+        if !worker.send(&Request::Batch {
+            seed: options.seed,
+            start: next,
+            count,
+        }) {
+            worker = start(&setup, &options.worker_exe)?;
+            continue;
+        }
+        let mut expected = next;
+        let mut lost: Option<Observation> = None;
+        while expected < end {
+            match worker.recv(deadline) {
+                Event::Reply(Reply::Case { index, finding }) => {
+                    if let Some(o) = finding {
+                        first.entry(o.kind).or_insert((index, o));
+                    }
+                    expected = index + 1;
+                    done += 1;
+                    progress(done);
+                }
+                Event::Reply(Reply::Timeout { elapsed_ms }) => {
+                    lost = Some(timeout_observation(elapsed_ms, options.timeout_ms));
+                    break;
+                }
+                Event::Exited { how, stderr } => {
+                    lost = Some(crash_observation(&how, &stderr));
+                    break;
+                }
+                Event::Silent => {
+                    lost = Some(timeout_observation(
+                        deadline.as_millis() as u64,
+                        options.timeout_ms,
+                    ));
+                    break;
+                }
+                Event::Reply(Reply::Error { message }) => return Err(Error::Usage(message)),
+                Event::Reply(other) => {
+                    return Err(Error::Usage(format!("unexpected reply {other:?}")))
+                }
+            }
+        }
+        next = expected;
+        if let Some(o) = lost {
+            // The case in progress took the worker down: it is the finding; go on after it.
+            first.entry(o.kind).or_insert((expected, o));
+            done += 1;
+            progress(done);
+            next = expected + 1;
+            worker.kill();
+            worker = start(&setup, &options.worker_exe)?;
+        }
+    }
+    drop(worker);
+    let mut findings = Vec::new();
+    for (kind, (index, observation)) in first {
+        findings.push(shrink(
+            target,
+            &setup,
+            options,
+            &args.strategies,
+            kind,
+            index,
+            observation,
+        )?);
+    }
+    Ok(FunctionReport {
+        name: target.function.clone(),
+        cases: done,
+        findings,
+        warnings: args.warnings,
+    })
+}
+
+/// Replays one explicit case in `slot`'s worker (starting one if needed).
+fn replay(
+    slot: &RefCell<Option<Worker>>,
+    setup: &Setup,
+    options: &CheckOptions,
+    args: &[Value],
+    memory: bool,
+) -> crate::Result<Option<Observation>> {
+    let mut slot = slot.borrow_mut();
+    if slot.is_none() {
+        *slot = Some(start(setup, &options.worker_exe)?);
+    }
+    let worker = slot.as_mut().expect("set above");
+    let (tuple, imports) = args_source(args);
+    let imports: String = imports.iter().map(|m| format!("import {m}\n")).collect();
+    worker.send(&Request::Explicit {
+        imports,
+        args: tuple,
+        memory,
+    });
+    let outcome = match worker.recv(case_deadline(options)) {
+        Event::Reply(Reply::Case { finding, .. }) => return Ok(finding),
+        Event::Reply(Reply::Timeout { elapsed_ms }) => {
+            Some(timeout_observation(elapsed_ms, options.timeout_ms))
+        }
+        Event::Exited { how, stderr } => Some(crash_observation(&how, &stderr)),
+        Event::Silent => Some(timeout_observation(
+            case_deadline(options).as_millis() as u64,
+            options.timeout_ms,
+        )),
+        Event::Reply(Reply::Error { message }) => return Err(Error::Usage(message)),
+        Event::Reply(other) => return Err(Error::Usage(format!("unexpected reply {other:?}"))),
+    };
+    // The worker is gone (crash or hang): the next replay starts a fresh one.
+    *slot = None;
+    Ok(outcome)
+}
+
+/// Shrinks the first failing case of one kind and builds the finding.
+fn shrink(
+    target: &FunctionTarget,
+    setup: &Setup,
+    options: &CheckOptions,
+    strategies: &[crate::strategy::ValueStrategy],
+    kind: FindingKind,
+    index: u64,
+    observation: Observation,
+) -> crate::Result<Finding> {
+    let slot = RefCell::new(None);
+    let last = RefCell::new(observation.clone());
+    let failure: RefCell<Option<Error>> = RefCell::new(None);
+    let memory = kind == FindingKind::MemoryLeak;
+    let mut minimal = None;
+    if let Some(tree) = case_tree(strategies, options.seed, index) {
+        let original = proptest::strategy::ValueTree::current(&tree);
+        let config = Config {
+            failure_persistence: None,
+            max_shrink_iters: 2000,
+            max_shrink_time: options.max_shrink_time.as_millis() as u32,
+            ..Config::default()
+        };
+        let mut runner = TestRunner::new(config);
+        let result = runner.run_one(tree, |args: Vec<Value>| {
+            if failure.borrow().is_some() {
+                return Ok(());
+            }
+            // Findings that need luck to show (flaky results, races) get a few tries.
+            let tries = if kind == FindingKind::Nondeterministic {
+                4
+            } else {
+                1
+            };
+            for _ in 0..tries {
+                match replay(&slot, setup, options, &args, memory) {
+                    Ok(Some(o)) if o.kind == kind => {
+                        *last.borrow_mut() = o;
+                        return Err(TestCaseError::fail(kind.name()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        *failure.borrow_mut() = Some(e);
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        minimal = Some(match result {
+            Err(TestError::Fail(_, v)) => v,
+            // The finding did not come back on replay (flaky): report the original case.
+            _ => {
+                let mut o = last.borrow_mut();
+                o.message = format!("{}\n(did not reproduce when replayed alone)", o.message);
+                original
+            }
+        });
+    }
+    let args = minimal.unwrap_or_default();
+    let (input, imports) = args_source(&args);
+    let observation = last.into_inner();
+    let mut finding = Finding {
+        kind,
+        input,
+        imports,
+        message: observation.message,
+        traceback: observation.traceback,
+        reproducer: None,
+    };
+    if let Some(dir) = &options.repro_dir {
+        finding.reproducer = Some(repro::write(dir, target, &finding).map_err(|e| {
+            Error::Usage(format!(
+                "cannot write a reproducer in {}: {e}",
+                dir.display()
+            ))
+        })?);
+    }
+    Ok(finding)
+}
