@@ -8,8 +8,11 @@
 //! - `edges`: each listed edge value appears within the first 1,000 samples;
 //! - `typeexpr`: strategies from type expressions, and malformed expressions;
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
-//! - `cli`: the `pyz3 sample` command.
+//! - `cli`: the `pyz3 sample` command;
+//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input.
 
+#[path = "tests/check.rs"]
+mod check;
 #[path = "tests/cli.rs"]
 mod cli;
 #[path = "tests/common.rs"]

@@ -31,6 +31,9 @@ def pyz3_eq(a, b, tol=0.0):
                 if tol > 0:
                     return bool(np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
                 return bool(np.array_equal(a, b, equal_nan=True))
+            if a.dtype.kind in "mM":
+                # NaT equals NaT here, like NaN.
+                return bool(np.array_equal(a.view("i8"), b.view("i8")))
             return bool(np.array_equal(a, b))
         except Exception:
             return False
@@ -41,11 +44,35 @@ def pyz3_eq(a, b, tol=0.0):
     if isinstance(a, dict) and isinstance(b, dict):
         if type(a) is not type(b) or len(a) != len(b):
             return False
+        # In order first (NaN keys are only equal to themselves), then by lookup.
+        if all(pyz3_eq(k1, k2, tol) and pyz3_eq(v1, v2, tol)
+               for (k1, v1), (k2, v2) in zip(a.items(), b.items())):
+            return True
         try:
             return all(k in b and pyz3_eq(v, b[k], tol) for k, v in a.items())
         except Exception:
             return repr(a) == repr(b)
+    if isinstance(a, (set, frozenset)) and isinstance(b, (set, frozenset)):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        if a == b:
+            return True
+        rest = list(b)
+        for x in a:
+            for i, y in enumerate(rest):
+                if pyz3_eq(x, y, tol):
+                    del rest[i]
+                    break
+            else:
+                return False
+        return True
+    if type(a) is type(b) and type(a).__eq__ is object.__eq__:
+        # Identity equality says nothing about behaviour: two fresh objects always differ.
+        return True
     try:
+        if a != a and b != b:
+            # NaN-like values (Decimal('NaN'), numpy NaN scalars) equal themselves here.
+            return type(a) is type(b)
         return bool(a == b)
     except Exception:
         # e.g. Decimal('sNaN') refuses to compare: fall back to the text.

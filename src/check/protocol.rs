@@ -45,7 +45,8 @@ pub struct Setup {
     pub float_tolerance: f64,
     /// Per-call time limit.
     pub timeout_ms: u64,
-    /// Run the memory-growth check on every n-th case (0: never).
+    /// Which cases get the memory-growth check: every n-th; 0 never; `u64::MAX` cases 0, 1, 2,
+    /// 4, 8, 16, ... (the default).
     pub memory_every: u64,
     /// Skip the reference-count check.
     #[serde(default)]

@@ -21,6 +21,8 @@ use super::repro;
 use crate::value::Value;
 use crate::Error;
 
+const NOT_REPRODUCED: &str = "(did not reproduce when replayed alone)";
+
 /// How to run the checks.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -30,7 +32,8 @@ pub struct CheckOptions {
     pub seed: u64,
     /// Per-call time limit.
     pub timeout_ms: u64,
-    /// Run the memory check on every n-th case (0: never).
+    /// Which cases get the memory check: every n-th; 0 never; `u64::MAX` (default) cases
+    /// 0, 1, 2, 4, 8, 16, ...
     pub memory_every: u64,
     /// Size scale of generated values (0: default).
     pub size: usize,
@@ -45,14 +48,14 @@ pub struct CheckOptions {
 }
 
 impl CheckOptions {
-    /// Defaults: 200 cases, seed 0, 1000 ms, memory check every 25th case, reproducers in
+    /// Defaults: 200 cases, seed 0, 1000 ms, memory check on cases 0, 1, 2, 4, 8, ..., reproducers in
     /// `.pyz3/repro`, the current executable as worker.
     pub fn new(worker_exe: PathBuf) -> Self {
         CheckOptions {
             cases: 200,
             seed: 0,
             timeout_ms: 1000,
-            memory_every: 25,
+            memory_every: u64::MAX,
             size: 0,
             repro_dir: Some(PathBuf::from(".pyz3/repro")),
             worker_exe,
@@ -357,7 +360,7 @@ fn shrink(
             // The finding did not come back on replay (flaky): report the original case.
             _ => {
                 let mut o = last.borrow_mut();
-                o.message = format!("{}\n(did not reproduce when replayed alone)", o.message);
+                o.message = format!("{}\n{NOT_REPRODUCED}", o.message);
                 original
             }
         });

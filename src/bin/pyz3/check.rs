@@ -58,9 +58,9 @@ pub struct Args {
     /// Size scale of generated values: 1 tiny, 8 default, 32 large.
     #[arg(long, default_value_t = 8)]
     pub size: usize,
-    /// Run the memory-growth check on every N-th case (0: off).
-    #[arg(long = "memory-every", default_value_t = 25)]
-    pub memory_every: u64,
+    /// Run the memory-growth check on every N-th case (0: off) [default: cases 0, 1, 2, 4, 8, ...].
+    #[arg(long = "memory-every")]
+    pub memory_every: Option<u64>,
 }
 
 /// `[tool.pyz3.check]` in pyproject.toml.
@@ -195,7 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     options.seed = args.seed.or(config.seed).unwrap_or(0);
     options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
     options.size = args.size;
-    options.memory_every = args.memory_every;
+    options.memory_every = args.memory_every.unwrap_or(u64::MAX);
     options.repro_dir = Some(
         args.repro_dir
             .clone()

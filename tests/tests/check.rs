@@ -1,0 +1,416 @@
+//! `pyz3 check` end to end: the demo extension's planted defects, a C extension compiled here,
+//! reproducers in a fresh python3, exit codes, the JSON report, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value as Json;
+
+fn venv_python() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+}
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.args(args).current_dir(dir);
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        cmd.env("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Builds the demo extension once per test run (its own target dir: no lock on ours).
+fn demo() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = root.join("target/test-demo");
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-demo.sh"))
+            .arg(&out)
+            .env("CARGO_TARGET_DIR", root.join("target/demo-build"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the demo extension failed");
+        out
+    })
+}
+
+/// (function, cases, [(kind, input)]) for each function of a JSON report.
+type Summary = Vec<(String, u64, Vec<(String, String)>)>;
+
+fn findings_by_function(report: &Json) -> Summary {
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let findings = f["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    (
+                        x["kind"].as_str().unwrap().to_string(),
+                        x["input"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["cases"].as_u64().unwrap(),
+                findings,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn demo_defects_are_found_shrunk_and_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let so = demo().join("pyz3_demo.so");
+    let out = pyz3(
+        tmp.path(),
+        &[
+            "check",
+            so.to_str().unwrap(),
+            "--oracle",
+            "bad_abs=builtins:abs",
+            "--oracle",
+            "checked_abs=builtins:abs",
+            "--property",
+            "bad_clamp=lo > hi or lo <= result <= hi",
+            "--property",
+            "clamp=lo > hi or lo <= result <= hi",
+            "--json",
+            "report.json",
+            "--repro-dir",
+            "repro",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["module"], "pyz3_demo");
+    let by_fn = findings_by_function(&report);
+    let get = |name: &str| {
+        by_fn
+            .iter()
+            .find(|f| f.0 == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let expect = [
+        ("crash_when_negative_third", "crash", Some("([0, 0, -1],)")),
+        ("hang_on_nul", "timeout", Some("('\\x00',)")),
+        ("leak_reference", "refcount", Some("([],)")),
+        ("over_release", "refcount", None),
+        ("leak_memory", "memory-leak", Some("(1,)")),
+        ("null_without_error", "system-error", Some("(7,)")),
+        ("result_with_error", "system-error", None),
+        ("sort_in_place", "input-mutation", None),
+        ("flaky_len", "nondeterministic", Some("([],)")),
+        ("bad_abs", "oracle-mismatch", Some("(-1001,)")),
+        ("bad_clamp", "property-failed", Some("(101, 0, 0)")),
+    ];
+    for (name, kind, input) in expect {
+        let (_, cases, findings) = get(name);
+        assert_eq!(*cases, 200, "{name}");
+        let kinds: Vec<&str> = findings.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(kinds, vec![kind], "{name}: {text}");
+        if let Some(input) = input {
+            assert_eq!(findings[0].1, input, "{name}: shrunk input");
+        }
+    }
+    // Shrunk, not just any failing input.
+    let (_, _, f) = get("over_release");
+    assert!(
+        f[0].1.len() < 30,
+        "over_release input not shrunk: {}",
+        f[0].1
+    );
+    let (_, _, f) = get("sort_in_place");
+    assert!(
+        f[0].1.matches(',').count() <= 2,
+        "sort_in_place input not shrunk: {}",
+        f[0].1
+    );
+    for name in [
+        "add",
+        "reverse",
+        "word_count",
+        "mean",
+        "clamp",
+        "checked_abs",
+    ] {
+        assert!(
+            get(name).2.is_empty(),
+            "{name} is correct but got {:?}",
+            get(name).2
+        );
+    }
+    assert!(
+        text.contains("crash_when_negative_third([0, 0, -1])"),
+        "{text}"
+    );
+    // Every reproducer reproduces its finding in a fresh interpreter.
+    for f in report["functions"].as_array().unwrap() {
+        for x in f["findings"].as_array().unwrap() {
+            let path = tmp.path().join(x["reproducer"].as_str().unwrap());
+            assert!(path.exists(), "{}", path.display());
+            let run = Command::new(venv_python())
+                .arg(&path)
+                .env("PYTHONMALLOC", "malloc")
+                .current_dir("/")
+                .output()
+                .unwrap();
+            let reproduced = match x["kind"].as_str().unwrap() {
+                "crash" => run.status.code().is_none(),
+                _ => run.status.code() == Some(1),
+            };
+            assert!(
+                reproduced,
+                "{}: {:?}\n{}\n{}",
+                path.display(),
+                run.status,
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn correct_functions_have_no_findings_over_2000_cases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let so = demo().join("pyz3_demo.so");
+    let mut args = vec![
+        "check".to_string(),
+        so.to_string_lossy().into_owned(),
+        "--cases".into(),
+        "2000".into(),
+        "--oracle".into(),
+        "checked_abs=builtins:abs".into(),
+        "--property".into(),
+        "clamp=lo > hi or lo <= result <= hi".into(),
+        "--json".into(),
+        "r.json".into(),
+    ];
+    for f in [
+        "add",
+        "reverse",
+        "word_count",
+        "mean",
+        "clamp",
+        "checked_abs",
+    ] {
+        args.push("--function".into());
+        args.push(f.into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = pyz3(tmp.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
+    for (name, cases, findings) in findings_by_function(&report) {
+        assert_eq!(cases, 2000, "{name}");
+        assert!(findings.is_empty(), "{name}: {findings:?}");
+    }
+}
+
+const C_SOURCE: &str = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject *good(PyObject *self, PyObject *arg) {
+    Py_INCREF(arg);
+    return arg;
+}
+
+static PyObject *crash_on_big(PyObject *self, PyObject *arg) {
+    long x = PyLong_AsLong(arg);
+    if (x == -1 && PyErr_Occurred()) return NULL;
+    if (x > 1000) { volatile int *p = NULL; *p = 1; }
+    return PyLong_FromLong(x);
+}
+
+static PyObject *leaky(PyObject *self, PyObject *arg) {
+    if (!PyList_Check(arg)) { PyErr_SetString(PyExc_TypeError, "list"); return NULL; }
+    Py_INCREF(arg); /* the planted leak */
+    return PyLong_FromSsize_t(PyList_GET_SIZE(arg));
+}
+
+static PyMethodDef methods[] = {
+    {"good", good, METH_O, NULL},
+    {"crash_on_big", crash_on_big, METH_O, NULL},
+    {"leaky", leaky, METH_O, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "cdemo", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit_cdemo(void) { return PyModule_Create(&def); }
+"#;
+
+const C_STUB: &str = "def good(x: int, /) -> int: ...\ndef crash_on_big(x: int, /) -> int: ...\ndef leaky(xs: list[int], /) -> int: ...\n";
+
+#[test]
+fn c_extension_built_here_crash_and_leak_are_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("cdemo.c"), C_SOURCE).unwrap();
+    std::fs::write(dir.join("cdemo.pyi"), C_STUB).unwrap();
+    let include = Command::new(venv_python())
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include'])",
+        ])
+        .output()
+        .unwrap();
+    let include = String::from_utf8(include.stdout).unwrap();
+    let cc = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-o", "cdemo.so", "cdemo.c"])
+        .arg(format!("-I{}", include.trim()))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let out = pyz3(dir, &["check", "cdemo", "--json", "r.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let by_fn = findings_by_function(&report);
+    let kinds =
+        |n: &str| -> Vec<(String, String)> { by_fn.iter().find(|f| f.0 == n).unwrap().2.clone() };
+    assert_eq!(
+        kinds("crash_on_big"),
+        vec![("crash".into(), "(1001,)".into())]
+    );
+    assert_eq!(kinds("leaky"), vec![("refcount".into(), "([],)".into())]);
+    assert!(kinds("good").is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let one_line = |o: &Output, needle: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+        let err = stderr(o);
+        let last = err
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        assert!(last.starts_with("pyz3: error: "), "{err}");
+        assert!(last.contains(needle), "expected `{needle}` in: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    one_line(
+        &pyz3(dir, &["check", "no_such_module_xyz"]),
+        "no_such_module_xyz",
+    );
+    let so = demo().join("pyz3_demo.so");
+    let so = so.to_str().unwrap();
+    one_line(&pyz3(dir, &["check", &format!("{so}:nope")]), "nope");
+    one_line(&pyz3(dir, &["check", so, "--function", "nope2"]), "nope2");
+    one_line(
+        &pyz3(
+            dir,
+            &[
+                "check",
+                &format!("{so}:bad_abs"),
+                "--oracle",
+                "bad_abs=no_such_mod:abs",
+            ],
+        ),
+        "no_such_mod",
+    );
+    one_line(
+        &pyz3(
+            dir,
+            &[
+                "check",
+                &format!("{so}:bad_abs"),
+                "--oracle",
+                "bad_abs=builtins:no_such_fn",
+            ],
+        ),
+        "no_such_fn",
+    );
+    one_line(
+        &pyz3(
+            dir,
+            &[
+                "check",
+                &format!("{so}:add"),
+                "--oracle",
+                "typo=builtins:abs",
+            ],
+        ),
+        "typo",
+    );
+    std::fs::write(
+        dir.join("broken.pyi"),
+        "def add(a: int, b: int -> int: ...\n",
+    )
+    .unwrap();
+    one_line(
+        &pyz3(dir, &["check", so, "--stubs", "broken.pyi"]),
+        "does not parse",
+    );
+    one_line(
+        &pyz3(dir, &["check", so, "--stubs", "missing.pyi"]),
+        "missing.pyi",
+    );
+    // A module whose import crashes the interpreter.
+    std::fs::write(
+        dir.join("segv_on_import.py"),
+        "import ctypes\nctypes.string_at(0)\n",
+    )
+    .unwrap();
+    one_line(&pyz3(dir, &["check", "segv_on_import"]), "crashed");
+}
+
+#[test]
+fn unknown_stub_type_falls_back_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("plain.py"), "def ident(x):\n    return x\n").unwrap();
+    std::fs::write(
+        dir.join("plain.pyi"),
+        "def ident(x: Frobnicator) -> Frobnicator: ...\n",
+    )
+    .unwrap();
+    let out = pyz3(dir, &["check", "plain", "--cases", "100"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning") && err.contains("Frobnicator"),
+        "{err}"
+    );
+}
