@@ -1,23 +1,21 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: build pyz3 and generate Python values from type expressions.
+# The main job on the bundled default: build pyz3 and the demo extension (harness/demo), then run
+# `pyz3 check` on it with zero code: every planted defect is found, shrunk and given a
+# reproducer, and the correct functions come out clean.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/setup.sh
 cargo build --release --quiet --bin pyz3
-pyz3=target/release/pyz3
-show() {
-  echo
-  echo "\$ pyz3 sample '$1' -n $2 --seed 1 --imports"
-  "$pyz3" sample "$1" -n "$2" --seed 1 --imports
-}
-show 'int' 8
-show 'str' 6
-show 'list[dict[str, int]]' 4
-show 'collections.Counter[str] | collections.deque[int]' 4
-show 'decimal.Decimal' 6
-show 'datetime.datetime' 4
-show 'numpy.typing.NDArray[numpy.float32]' 4
+demo="$(scripts/build-demo.sh "$root/target/demo" | tail -n 1)"
+echo "\$ pyz3 check $demo/pyz3_demo.so --oracle ... --property ..."
+status=0
+target/release/pyz3 check "$demo/pyz3_demo.so" \
+  --oracle 'bad_abs=builtins:abs' --oracle 'checked_abs=builtins:abs' \
+  --property 'bad_clamp=lo > hi or lo <= result <= hi' \
+  --property 'clamp=lo > hi or lo <= result <= hi' \
+  --json target/demo/report.json || status=$?
 echo
-echo "\$ pyz3 sample 'list[dict[str, list[int | float | str]]]' -n 20000 --stats"
-"$pyz3" sample 'list[dict[str, list[int | float | str]]]' -n 20000 --stats
+echo "pyz3 check exited with $status (1 = findings: the demo's planted defects)."
+echo "JSON report: target/demo/report.json; reproducers: .pyz3/repro/"
+[ "$status" -eq 1 ]

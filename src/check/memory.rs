@@ -3,7 +3,8 @@
 //! For the worker, which runs with `PYTHONMALLOC=malloc` so that Python objects and native
 //! (Rust, C) allocations all go through malloc; glibc's `mallinfo2` then counts both. After a
 //! warm-up and `gc.collect()`, the heap in use is sampled after each of several rounds of calls;
-//! only growth in every round, of at least a few bytes per call, is a leak.
+//! only growth in every round, of at least a few bytes per call, that doubles when the calls per
+//! round double, is a leak.
 
 use std::time::Duration;
 
@@ -88,8 +89,13 @@ pub fn check<'py>(
     let Some((total, calls)) = grows(py, args, per_round, &call)? else {
         return Ok(None);
     };
-    // Caches fill up and stop; leaks go on. Confirm with twice as many calls per round.
-    if grows(py, args, per_round * 2, &call)?.is_none() {
+    // Caches fill up and stop; leaks go on. Confirm with twice as many calls per round: a leak
+    // grows twice as much per round, while growth that comes with each round (the collector's
+    // own bookkeeping, say) does not.
+    let Some((total2, calls2)) = grows(py, args, per_round * 2, &call)? else {
+        return Ok(None);
+    };
+    if total2 / calls2 < 0.75 * (total / calls) {
         return Ok(None);
     }
     Ok(Some(Observation {
