@@ -126,16 +126,24 @@ def _find_stub(modname, module_file, stubs):
     if module_file:
         d = os.path.dirname(module_file)
         base = os.path.basename(module_file)
-        if base.startswith("__init__."):
+        package = base.startswith("__init__.")
+        if package:
             c = os.path.join(d, "__init__.pyi")
         else:
             c = os.path.join(d, base.split(".")[0] + ".pyi")
         if os.path.isfile(c):
             return c
-        # PEP 561 stub-only package beside the package.
-        c = os.path.join(os.path.dirname(d), parts[0] + "-stubs", *parts[1:]) + ".pyi"
-        if len(parts) > 1 and os.path.isfile(c):
-            return c
+    # PEP 561 stub-only packages (`<top>-stubs`) on any sys.path entry.
+    for root in sys.path:
+        top = os.path.join(root or ".", parts[0] + "-stubs")
+        if not os.path.isdir(top):
+            continue
+        for c in (
+            os.path.join(top, *parts[1:]) + ".pyi" if len(parts) > 1 else None,
+            os.path.join(top, *parts[1:], "__init__.pyi"),
+        ):
+            if c and os.path.isfile(c):
+                return c
     return None
 
 

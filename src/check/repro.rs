@@ -15,9 +15,10 @@ fn py_str(s: &str) -> String {
     str_source(&s.chars().map(|c| c as u32).collect::<Vec<_>>())
 }
 
-/// The body that checks one kind; `f`, `args`, `fresh()` and `show()` are defined before it.
+/// The body that checks one kind; `f`, `args`, `fresh()`, `call()` and `outcome()` are defined
+/// before it.
 fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
-    match kind {
+    let body = match kind {
         FindingKind::Crash => "print('calling; a crash here (e.g. Segmentation fault) reproduces the finding', flush=True)\n\
              f(*args)\n\
              print('no crash')\n\
@@ -114,11 +115,13 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              print('growth per round of 200 calls (bytes):', growth)\n\
              sys.exit(1 if all(g > 0 for g in growth) and (last - start) / 1000 >= 16 else 0)\n"
             .to_string(),
-    }
+    };
+    // `f(*args)` skips CPython's result check on some versions; `call` spells the arguments out.
+    body.replace("f(*args)", "call(f, args)")
 }
 
-/// The reproducer script for a finding.
-pub fn script(t: &FunctionTarget, finding: &Finding) -> String {
+/// The reproducer script for a finding; `timeout_ms` is the limit the check ran with.
+pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "# pyz3 reproducer: {} in {}.{}\n# Run with: python3 {{this file}}   (exit 1: reproduced)\n",
@@ -144,12 +147,22 @@ pub fn script(t: &FunctionTarget, finding: &Finding) -> String {
         py_str(&t.function)
     ));
     s.push_str(&format!(
-        "LIMIT_S = 1.0\ndef fresh():\n    return {}\n",
+        "LIMIT_S = {}\ndef fresh():\n    return {}\n",
+        timeout_ms as f64 / 1000.0,
         finding.input
+    ));
+    // A call spelled out with positional arguments goes through the interpreter's checked call
+    // path, so a NULL-without-exception or result-with-exception shows as SystemError.
+    let spelled: Vec<String> = (0..t.param_names.len())
+        .map(|i| format!("a[{i}]"))
+        .collect();
+    s.push_str(&format!(
+        "def call(fn, a):\n    return fn({})\n",
+        spelled.join(", ")
     ));
     s.push_str("args = fresh()\n");
     s.push_str(
-        "def outcome(fn, a):\n    try:\n        return ('returned', repr(fn(*a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
+        "def outcome(fn, a):\n    try:\n        return ('returned', repr(call(fn, a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
     );
     s.push_str(&format!(
         "print('{}({{}})'.format(', '.join(map(repr, args))))\n",
@@ -160,7 +173,12 @@ pub fn script(t: &FunctionTarget, finding: &Finding) -> String {
 }
 
 /// Writes the reproducer into `dir` and returns its path.
-pub fn write(dir: &Path, t: &FunctionTarget, finding: &Finding) -> std::io::Result<PathBuf> {
+pub fn write(
+    dir: &Path,
+    t: &FunctionTarget,
+    finding: &Finding,
+    timeout_ms: u64,
+) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let name = format!(
         "{}.{}.{}.py",
@@ -171,7 +189,7 @@ pub fn write(dir: &Path, t: &FunctionTarget, finding: &Finding) -> std::io::Resu
     let path = dir.join(name);
     let tmp = path.with_extension("py.tmp");
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(script(t, finding).as_bytes())?;
+    f.write_all(script(t, finding, timeout_ms).as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, &path)?;
     Ok(path)

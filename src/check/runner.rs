@@ -176,6 +176,16 @@ fn case_deadline(o: &CheckOptions) -> Duration {
     Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
 }
 
+/// Imports the module in a worker and sets up `target` (its oracle imported, its property
+/// compiled) without running any case: `Err` names what is wrong.
+pub fn validate(target: &FunctionTarget, options: &CheckOptions) -> crate::Result<()> {
+    let mut setup = setup_for(target, options);
+    // Parameters do not matter here; none are generated.
+    setup.param_names.clear();
+    setup.param_types.clear();
+    start(&setup, &options.worker_exe).map(drop)
+}
+
 /// Checks one function; `progress` is called with the number of cases done.
 pub fn check_function(
     target: &FunctionTarget,
@@ -247,15 +257,34 @@ pub fn check_function(
     drop(worker);
     let mut findings = Vec::new();
     for (kind, (index, observation)) in first {
-        findings.push(shrink(
-            target,
-            &setup,
-            options,
-            &args.strategies,
-            kind,
-            index,
-            observation,
-        )?);
+        let (finding, minimal) =
+            shrink(&setup, options, &args.strategies, kind, index, observation)?;
+        // Leak measurements must come back on a replay, and again in a fresh worker (state
+        // built up by earlier cases can look like growth): otherwise they are noise.
+        if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {
+            let fresh = RefCell::new(None);
+            let again = replay(
+                &fresh,
+                &setup,
+                options,
+                &minimal,
+                kind == FindingKind::MemoryLeak,
+            )?;
+            if finding.message.ends_with(NOT_REPRODUCED) || again.map(|o| o.kind) != Some(kind) {
+                continue;
+            }
+        }
+        let mut finding = finding;
+        if let Some(dir) = &options.repro_dir {
+            let path = repro::write(dir, target, &finding, options.timeout_ms).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot write a reproducer in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            finding.reproducer = Some(path);
+        }
+        findings.push(finding);
     }
     Ok(FunctionReport {
         name: target.function.clone(),
@@ -303,16 +332,15 @@ fn replay(
     Ok(outcome)
 }
 
-/// Shrinks the first failing case of one kind and builds the finding.
+/// Shrinks the first failing case of one kind; the finding and its minimal arguments.
 fn shrink(
-    target: &FunctionTarget,
     setup: &Setup,
     options: &CheckOptions,
     strategies: &[crate::strategy::ValueStrategy],
     kind: FindingKind,
     index: u64,
     observation: Observation,
-) -> crate::Result<Finding> {
+) -> crate::Result<(Finding, Vec<Value>)> {
     let slot = RefCell::new(None);
     let last = RefCell::new(observation.clone());
     let failure: RefCell<Option<Error>> = RefCell::new(None);
@@ -368,7 +396,7 @@ fn shrink(
     let args = minimal.unwrap_or_default();
     let (input, imports) = args_source(&args);
     let observation = last.into_inner();
-    let mut finding = Finding {
+    let finding = Finding {
         kind,
         input,
         imports,
@@ -376,13 +404,5 @@ fn shrink(
         traceback: observation.traceback,
         reproducer: None,
     };
-    if let Some(dir) = &options.repro_dir {
-        finding.reproducer = Some(repro::write(dir, target, &finding).map_err(|e| {
-            Error::Usage(format!(
-                "cannot write a reproducer in {}: {e}",
-                dir.display()
-            ))
-        })?);
-    }
-    Ok(finding)
+    Ok((finding, args))
 }

@@ -202,6 +202,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .or(config.repro_dir.clone())
             .unwrap_or_else(|| PathBuf::from(".pyz3/repro")),
     );
+    // Options that name callables or code are checked before any function runs, so a typo
+    // cannot cost the work already done.
+    for info in &found.functions {
+        if oracles.contains_key(&info.name) || properties.contains_key(&info.name) {
+            let target = FunctionTarget {
+                module: spec.module.clone(),
+                path: import_root.clone(),
+                function: info.name.clone(),
+                oracle: oracles.get(&info.name).cloned(),
+                property: properties.get(&info.name).cloned(),
+                ..FunctionTarget::default()
+            };
+            pyz3::check::runner::validate(&target, &options)?;
+        }
+    }
     let tty = std::io::stderr().is_terminal();
     if let Some(stub) = &found.stub {
         eprintln!("pyz3: signatures from {}", stub.display());
