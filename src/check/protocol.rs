@@ -67,6 +67,10 @@ pub enum Request {
         start: u64,
         /// Number of cases.
         count: u64,
+        /// Send each case's reply at once (needed to tell which case crashed); otherwise
+        /// replies are sent in groups, which is much cheaper.
+        #[serde(default)]
+        flush_each: bool,
     },
     /// Check one case given as Python source of the argument tuple.
     Explicit {
@@ -113,6 +117,9 @@ pub enum Reply {
     Timeout {
         /// How long the call had run.
         elapsed_ms: u64,
+        /// The batch case being checked (`None` for an explicit case).
+        #[serde(default)]
+        index: Option<u64>,
     },
     /// The module's callables (answer to `Describe`).
     Functions {

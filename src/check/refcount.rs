@@ -15,7 +15,7 @@ use super::finding::{FindingKind, Observation};
 
 /// Reference counts of the objects reachable from a call's arguments.
 pub struct Watch<'py> {
-    objects: Vec<(String, Bound<'py, PyAny>, isize)>,
+    objects: Vec<(Bound<'py, PyAny>, isize)>,
 }
 
 fn shared(obj: &Bound<'_, PyAny>) -> bool {
@@ -51,20 +51,37 @@ fn refcnt(obj: &Bound<'_, PyAny>) -> isize {
     unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
 }
 
+/// Collects the objects reachable from `obj` (pre-order); with `labels`, also where each is.
 fn walk<'py>(
-    label: String,
+    label: &dyn Fn() -> String,
     obj: &Bound<'py, PyAny>,
-    out: &mut Vec<(String, Bound<'py, PyAny>, isize)>,
+    out: &mut Vec<Bound<'py, PyAny>>,
+    labels: &mut Option<Vec<String>>,
     depth: usize,
 ) {
     if depth > 32 || out.len() > 10_000 || shared(obj) {
         return;
     }
-    out.push((label.clone(), obj.clone(), 0));
+    out.push(obj.clone());
+    if let Some(l) = labels.as_mut() {
+        l.push(label());
+    }
     if let Ok(d) = obj.cast::<PyDict>() {
         for (i, (k, v)) in d.iter().enumerate() {
-            walk(format!("{label} key #{i}"), &k, out, depth + 1);
-            walk(format!("{label}[{}]", short_repr(&k)), &v, out, depth + 1);
+            walk(
+                &|| format!("{} key #{i}", label()),
+                &k,
+                out,
+                labels,
+                depth + 1,
+            );
+            walk(
+                &|| format!("{}[{}]", label(), short_repr(&k)),
+                &v,
+                out,
+                labels,
+                depth + 1,
+            );
         }
     } else if obj.is_instance_of::<PyList>()
         || obj.is_instance_of::<PyTuple>()
@@ -75,11 +92,24 @@ fn walk<'py>(
         if let Ok(it) = obj.try_iter() {
             for (i, x) in it.enumerate() {
                 if let Ok(x) = x {
-                    walk(format!("{label}[{i}]"), &x, out, depth + 1);
+                    walk(&|| format!("{}[{i}]", label()), &x, out, labels, depth + 1);
                 }
             }
         }
     }
+}
+
+/// The objects reachable from a call's arguments, and (if asked) their labels.
+fn reachable<'py>(
+    args: &Bound<'py, PyTuple>,
+    with_labels: bool,
+) -> (Vec<Bound<'py, PyAny>>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut labels = with_labels.then(Vec::new);
+    for (i, a) in args.iter().enumerate() {
+        walk(&|| format!("args[{i}]"), &a, &mut out, &mut labels, 0);
+    }
+    (out, labels.unwrap_or_default())
 }
 
 fn is_deque(obj: &Bound<'_, PyAny>) -> bool {
@@ -103,20 +133,21 @@ fn short_repr(obj: &Bound<'_, PyAny>) -> String {
 impl<'py> Watch<'py> {
     /// Records the reference counts of everything reachable from `args`.
     pub fn new(args: &Bound<'py, PyTuple>) -> Self {
-        let mut objects = Vec::new();
-        for (i, a) in args.iter().enumerate() {
-            walk(format!("args[{i}]"), &a, &mut objects, 0);
-        }
-        for o in objects.iter_mut() {
-            o.2 = refcnt(&o.1);
-        }
+        let (objects, _) = reachable(args, false);
+        let objects = objects
+            .into_iter()
+            .map(|o| {
+                let n = refcnt(&o);
+                (o, n)
+            })
+            .collect();
         Watch { objects }
     }
 
     fn deltas(&self) -> Vec<isize> {
         self.objects
             .iter()
-            .map(|(_, o, before)| refcnt(o) - before)
+            .map(|(o, before)| refcnt(o) - before)
             .collect()
     }
 }
@@ -152,13 +183,16 @@ pub fn judge<'py>(
     if d3 != d1 {
         return Ok(None);
     }
+    // Labels are only worth computing now that there is something to report.
+    let (_, labels) = reachable(args1, true);
     let lines: Vec<String> = first
         .objects
         .iter()
         .zip(&d1)
-        .filter(|(_, &d)| d != 0)
+        .zip(labels)
+        .filter(|((_, &d), _)| d != 0)
         .take(5)
-        .map(|((label, obj, _), &d)| {
+        .map(|(((obj, _), &d), label)| {
             let ty = obj
                 .get_type()
                 .name()

@@ -198,20 +198,29 @@ pub fn check_function(
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
     let deadline = case_deadline(options);
     let (mut next, mut done) = (0u64, 0u64);
-    const BATCH: u64 = 64;
+    // After a crash, the rest of that batch runs again with a reply per case, so the crashing
+    // case is known exactly (replies are otherwise sent in groups).
+    let mut careful_until = 0u64;
+    const BATCH: u64 = 256;
     while next < options.cases {
-        let count = BATCH.min(options.cases - next);
+        let flush_each = next < careful_until;
+        let count = if flush_each {
+            careful_until - next
+        } else {
+            BATCH.min(options.cases - next)
+        };
         let end = next + count;
         if !worker.send(&Request::Batch {
             seed: options.seed,
             start: next,
             count,
+            flush_each,
         }) {
             worker = start(&setup, &options.worker_exe)?;
             continue;
         }
         let mut expected = next;
-        let mut lost: Option<Observation> = None;
+        let mut lost: Option<(u64, Observation)> = None;
         while expected < end {
             match worker.recv(deadline) {
                 Event::Reply(Reply::Case { index, finding }) => {
@@ -222,19 +231,23 @@ pub fn check_function(
                     done += 1;
                     progress(done);
                 }
-                Event::Reply(Reply::Timeout { elapsed_ms }) => {
-                    lost = Some(timeout_observation(elapsed_ms, options.timeout_ms));
+                Event::Reply(Reply::Timeout { elapsed_ms, index }) => {
+                    let at = index.unwrap_or(expected);
+                    lost = Some((at, timeout_observation(elapsed_ms, options.timeout_ms)));
                     break;
                 }
                 Event::Exited { how, stderr } => {
-                    lost = Some(crash_observation(&how, &stderr));
+                    if flush_each {
+                        lost = Some((expected, crash_observation(&how, &stderr)));
+                    } else {
+                        // Which case crashed is not known yet: run the rest again, carefully.
+                        careful_until = end;
+                    }
                     break;
                 }
                 Event::Silent => {
-                    lost = Some(timeout_observation(
-                        deadline.as_millis() as u64,
-                        options.timeout_ms,
-                    ));
+                    let limit = deadline.as_millis() as u64;
+                    lost = Some((expected, timeout_observation(limit, options.timeout_ms)));
                     break;
                 }
                 Event::Reply(Reply::Error { message }) => return Err(Error::Usage(message)),
@@ -244,12 +257,16 @@ pub fn check_function(
             }
         }
         next = expected;
-        if let Some(o) = lost {
+        let was_lost = lost.is_some();
+        if let Some((at, o)) = lost {
             // The case in progress took the worker down: it is the finding; go on after it.
-            first.entry(o.kind).or_insert((expected, o));
+            // (A timeout reply may skip ahead of unsent replies: those cases run again.)
+            first.entry(o.kind).or_insert((at, o));
             done += 1;
             progress(done);
-            next = expected + 1;
+            next = at.max(expected) + 1;
+        }
+        if next < end || was_lost {
             worker.kill();
             worker = start(&setup, &options.worker_exe)?;
         }
@@ -316,7 +333,7 @@ fn replay(
     });
     let outcome = match worker.recv(case_deadline(options)) {
         Event::Reply(Reply::Case { finding, .. }) => return Ok(finding),
-        Event::Reply(Reply::Timeout { elapsed_ms }) => {
+        Event::Reply(Reply::Timeout { elapsed_ms, .. }) => {
             Some(timeout_observation(elapsed_ms, options.timeout_ms))
         }
         Event::Exited { how, stderr } => Some(crash_observation(&how, &stderr)),

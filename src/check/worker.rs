@@ -27,6 +27,10 @@ use crate::strategy::ValueStrategy;
 use crate::value::Value;
 
 static OUT: OnceLock<Mutex<File>> = OnceLock::new();
+/// Replies not yet written (batches send them in groups).
+static PENDING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The batch case being checked (`u64::MAX`: none).
+static CURRENT_CASE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Start of the running call in ms since the epoch (0: no call running).
 static CALL_START_MS: AtomicU64 = AtomicU64::new(0);
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -39,10 +43,24 @@ fn now_ms() -> u64 {
 }
 
 fn send(reply: &Reply) {
+    queue(reply);
+    flush();
+}
+
+/// Adds a reply to the pending group.
+fn queue(reply: &Reply) {
+    let line = serde_json::to_string(reply).expect("replies serialize");
+    PENDING.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+}
+
+/// Writes every pending reply.
+fn flush() {
+    let lines = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
     if let Some(out) = OUT.get() {
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-        let line = serde_json::to_string(reply).expect("replies serialize");
-        let _ = writeln!(out, "{line}");
+        let mut text = lines.join("\n");
+        text.push('\n');
+        let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
 }
@@ -91,8 +109,11 @@ fn watchdog() {
         if start != 0 {
             let elapsed = now_ms().saturating_sub(start);
             if elapsed > limit {
+                // The cases finished before this one go out first, then the timeout.
+                let index = CURRENT_CASE.load(Ordering::Relaxed);
                 send(&Reply::Timeout {
                     elapsed_ms: elapsed,
+                    index: (index != u64::MAX).then_some(index),
                 });
                 // SAFETY: ends the process without unwinding or running Python's exit handlers
                 // (the stuck call holds the GIL).
@@ -116,7 +137,12 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
             path,
             stubs,
         } => send(&describe(py, &module, path.as_deref(), stubs.as_deref())),
-        Request::Batch { seed, start, count } => {
+        Request::Batch {
+            seed,
+            start,
+            count,
+            flush_each,
+        } => {
             let Some(c) = state.as_ref() else {
                 send(&Reply::Error {
                     message: "batch before setup".into(),
@@ -124,11 +150,18 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
                 return;
             };
             for index in start..start + count {
+                CURRENT_CASE.store(index, Ordering::Relaxed);
                 let args = generate_case(&c.strategies, seed, index);
                 let memory = memory_case(c.setup.memory_every, index);
                 let finding = c.check(py, &args, memory);
-                send(&Reply::Case { index, finding });
+                let urgent = finding.is_some();
+                queue(&Reply::Case { index, finding });
+                if flush_each || urgent {
+                    flush();
+                }
             }
+            CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);
+            flush();
         }
         Request::Explicit {
             imports,

@@ -101,6 +101,10 @@ impl Value {
             return Ok(Value::Bool(obj.is_truthy()?));
         }
         if obj.is_exact_instance_of::<PyInt>() {
+            // Most ints fit a machine word: skip the big-int conversion for them.
+            if let Ok(small) = obj.extract::<i64>() {
+                return Ok(Value::int(small));
+            }
             return Ok(Value::Int(obj.extract()?));
         }
         if obj.is_exact_instance_of::<PyFloat>() {

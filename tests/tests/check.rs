@@ -414,3 +414,48 @@ fn unknown_stub_type_falls_back_with_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn pyproject_settings_and_stub_packages_are_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("sums.py"),
+        "def total(xs):\n    return sum(xs)\n\ndef bad_total(xs):\n    return sum(xs) + (1 if len(xs) > 2 else 0)\n",
+    )
+    .unwrap();
+    // A PEP 561 stub-only package for a top-level module.
+    std::fs::create_dir(dir.join("sums-stubs")).unwrap();
+    std::fs::write(
+        dir.join("sums-stubs/__init__.pyi"),
+        "def total(xs: list[int]) -> int: ...\ndef bad_total(xs: list[int]) -> int: ...\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[tool.pyz3.check]\ncases = 150\noracle = { bad_total = \"builtins:sum\", total = \"builtins:sum\" }\n",
+    )
+    .unwrap();
+    let out = pyz3(dir, &["check", "sums", "--json", "r.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sums-stubs"), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let by_fn = findings_by_function(&report);
+    let get = |n: &str| by_fn.iter().find(|f| f.0 == n).unwrap().clone();
+    assert_eq!(get("total").1, 150);
+    assert!(get("total").2.is_empty());
+    assert_eq!(
+        get("bad_total").2,
+        vec![("oracle-mismatch".to_string(), "([0, 0, 0],)".to_string())]
+    );
+    // A bad setting in pyproject.toml is a one-line error, exit 2.
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[tool.pyz3.check]\ncasess = 3\n",
+    )
+    .unwrap();
+    let out = pyz3(dir, &["check", "sums"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
+}
