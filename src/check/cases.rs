@@ -176,3 +176,14 @@ pub fn args_source(args: &[Value]) -> (String, Vec<String>) {
     };
     (tuple, r.into_imports().into_iter().collect())
 }
+
+/// Whether case `index` gets the (costly) memory check: with `every == u64::MAX` (the default)
+/// cases 0, 1, 2, 4, 8, 16, ... — leaks usually show on most inputs, so a logarithmic sample
+/// finds them at a fraction of the cost; with another `every`, each `every`-th case; 0: none.
+pub fn memory_case(every: u64, index: u64) -> bool {
+    match every {
+        0 => false,
+        u64::MAX => index < 3 || index.is_power_of_two(),
+        n => index % n == 0,
+    }
+}

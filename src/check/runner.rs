@@ -18,6 +18,7 @@ use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{Event, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
+use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
 
@@ -88,6 +89,10 @@ pub struct FunctionTarget {
     pub nondeterministic: bool,
     /// Float tolerance for oracle comparisons.
     pub float_tolerance: f64,
+    /// Strategies for the arguments, overriding `param_types`. Cases are then generated here
+    /// and sent to the worker one by one as Python source (slower than letting the worker
+    /// generate them from type expressions, but any [`ValueStrategy`] works).
+    pub strategies: Option<Vec<ValueStrategy>>,
 }
 
 /// The outcome for one function.
@@ -192,10 +197,77 @@ pub fn check_function(
     options: &CheckOptions,
     progress: &mut dyn FnMut(u64),
 ) -> crate::Result<FunctionReport> {
-    let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
-    let setup = setup_for(target, options);
-    let mut worker = start(&setup, &options.worker_exe)?;
+    let mut setup = setup_for(target, options);
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
+    let (strategies, warnings, done) = match &target.strategies {
+        Some(strategies) => {
+            // The worker cannot rebuild these: it gets each case's arguments.
+            setup.param_types = vec!["Any".to_string(); strategies.len()];
+            let slot = RefCell::new(None);
+            let mut done = 0;
+            for index in 0..options.cases {
+                let case = super::cases::generate_case(strategies, options.seed, index);
+                let memory = super::cases::memory_case(options.memory_every, index);
+                if let Some(o) = replay(&slot, &setup, options, &case, memory)? {
+                    first.entry(o.kind).or_insert((index, o));
+                }
+                done += 1;
+                progress(done);
+            }
+            (strategies.clone(), Vec::new(), done)
+        }
+        None => {
+            let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+            let done = run_batches(&setup, options, &mut first, progress)?;
+            (args.strategies, args.warnings, done)
+        }
+    };
+    let mut findings = Vec::new();
+    for (kind, (index, observation)) in first {
+        let (finding, minimal) = shrink(&setup, options, &strategies, kind, index, observation)?;
+        // Leak measurements must come back on a replay, and again in a fresh worker (state
+        // built up by earlier cases can look like growth): otherwise they are noise.
+        if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {
+            let fresh = RefCell::new(None);
+            let again = replay(
+                &fresh,
+                &setup,
+                options,
+                &minimal,
+                kind == FindingKind::MemoryLeak,
+            )?;
+            if finding.message.ends_with(NOT_REPRODUCED) || again.map(|o| o.kind) != Some(kind) {
+                continue;
+            }
+        }
+        let mut finding = finding;
+        if let Some(dir) = &options.repro_dir {
+            let path = repro::write(dir, target, &finding, options.timeout_ms).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot write a reproducer in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            finding.reproducer = Some(path);
+        }
+        findings.push(finding);
+    }
+    Ok(FunctionReport {
+        name: target.function.clone(),
+        cases: done,
+        findings,
+        warnings,
+    })
+}
+
+/// Runs the cases in batches the worker generates itself; returns the number of cases run.
+fn run_batches(
+    setup: &Setup,
+    options: &CheckOptions,
+    first: &mut BTreeMap<FindingKind, (u64, Observation)>,
+    progress: &mut dyn FnMut(u64),
+) -> crate::Result<u64> {
+    let mut worker = start(setup, &options.worker_exe)?;
     let deadline = case_deadline(options);
     let (mut next, mut done) = (0u64, 0u64);
     // After a crash, the rest of that batch runs again with a reply per case, so the crashing
@@ -216,7 +288,7 @@ pub fn check_function(
             count,
             flush_each,
         }) {
-            worker = start(&setup, &options.worker_exe)?;
+            worker = start(setup, &options.worker_exe)?;
             continue;
         }
         let mut expected = next;
@@ -268,47 +340,11 @@ pub fn check_function(
         }
         if next < end || was_lost {
             worker.kill();
-            worker = start(&setup, &options.worker_exe)?;
+            worker = start(setup, &options.worker_exe)?;
         }
     }
     drop(worker);
-    let mut findings = Vec::new();
-    for (kind, (index, observation)) in first {
-        let (finding, minimal) =
-            shrink(&setup, options, &args.strategies, kind, index, observation)?;
-        // Leak measurements must come back on a replay, and again in a fresh worker (state
-        // built up by earlier cases can look like growth): otherwise they are noise.
-        if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {
-            let fresh = RefCell::new(None);
-            let again = replay(
-                &fresh,
-                &setup,
-                options,
-                &minimal,
-                kind == FindingKind::MemoryLeak,
-            )?;
-            if finding.message.ends_with(NOT_REPRODUCED) || again.map(|o| o.kind) != Some(kind) {
-                continue;
-            }
-        }
-        let mut finding = finding;
-        if let Some(dir) = &options.repro_dir {
-            let path = repro::write(dir, target, &finding, options.timeout_ms).map_err(|e| {
-                Error::Usage(format!(
-                    "cannot write a reproducer in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            finding.reproducer = Some(path);
-        }
-        findings.push(finding);
-    }
-    Ok(FunctionReport {
-        name: target.function.clone(),
-        cases: done,
-        findings,
-        warnings: args.warnings,
-    })
+    Ok(done)
 }
 
 /// Replays one explicit case in `slot`'s worker (starting one if needed).

@@ -17,7 +17,7 @@ use pyo3::exceptions::PySystemError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use super::cases::{arg_strategies, generate_case};
+use super::cases::{arg_strategies, generate_case, memory_case};
 use super::finding::{FindingKind, Observation};
 use super::memory;
 use super::protocol::{FunctionInfo, Reply, Request, Setup};
@@ -185,17 +185,6 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
                 Err(message) => send(&Reply::Error { message }),
             }
         }
-    }
-}
-
-/// Whether case `index` gets the (costly) memory check: with `every == u64::MAX` (the default)
-/// cases 0, 1, 2, 4, 8, 16, ... — leaks usually show on most inputs, so a logarithmic sample
-/// finds them at a fraction of the cost; with another `every`, each `every`-th case; 0: none.
-fn memory_case(every: u64, index: u64) -> bool {
-    match every {
-        0 => false,
-        u64::MAX => index < 3 || index.is_power_of_two(),
-        n => index % n == 0,
     }
 }
 

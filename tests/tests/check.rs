@@ -459,3 +459,39 @@ fn pyproject_settings_and_stub_packages_are_used() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
 }
+
+#[test]
+fn library_harness_takes_strategies_per_argument() {
+    use pyz3::check::{check_function, CheckOptions, FindingKind, FunctionTarget};
+    use pyz3::strategy::{container, scalar, Size};
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("libtarget.py"),
+        "def first_negative_crashes(xs):\n    if xs and xs[0] < -5:\n        raise SystemError('negative head')\n    return len(xs)\n",
+    )
+    .unwrap();
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        // SAFETY: only read by worker processes started below.
+        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
+    }
+    let mut options = CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
+    options.cases = 150;
+    options.repro_dir = Some(tmp.path().join("repro"));
+    let target = FunctionTarget {
+        module: "libtarget".into(),
+        path: Some(tmp.path().to_path_buf()),
+        function: "first_negative_crashes".into(),
+        param_names: vec!["xs".into()],
+        strategies: Some(vec![container::list(scalar::int(Size::default()), 6)]),
+        ..FunctionTarget::default()
+    };
+    let mut seen = 0;
+    let report = check_function(&target, &options, &mut |n| seen = n).unwrap();
+    assert_eq!(report.cases, 150);
+    assert_eq!(seen, 150);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.kind, FindingKind::SystemError);
+    assert_eq!(f.input, "([-6],)");
+    assert!(f.reproducer.as_ref().unwrap().exists());
+}

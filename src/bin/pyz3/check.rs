@@ -247,6 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             mutates: mutates.contains(&info.name),
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
+            strategies: None,
         };
         let total = options.cases;
         let name = info.name.clone();
