@@ -19,4 +19,4 @@ pub mod runner;
 pub mod worker;
 
 pub use finding::{Finding, FindingKind, Observation};
-pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget};
+pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget, RustProperty};

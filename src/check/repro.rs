@@ -62,6 +62,13 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
                  sys.exit(1 if expected != actual else 0)\n"
             )
         }
+        FindingKind::PropertyFailed if t.property.is_none() => {
+            // A Rust property cannot run here: show the call and what it gave.
+            "print('the property is Rust code; this is what the call gave:')\n\
+             print(outcome(f, fresh()))\n\
+             sys.exit(2)\n"
+                .to_string()
+        }
         FindingKind::PropertyFailed => {
             let expr = t.property.as_deref().unwrap_or("True");
             let names: Vec<String> = t

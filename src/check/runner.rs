@@ -18,6 +18,10 @@ use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{Event, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
@@ -89,10 +93,86 @@ pub struct FunctionTarget {
     pub nondeterministic: bool,
     /// Float tolerance for oracle comparisons.
     pub float_tolerance: f64,
+    /// A property written in Rust: given the arguments and what the call returned (or raised),
+    /// `Err(message)` is a `property-failed` finding. It runs in the calling process, after the
+    /// worker has run the same case safely; cases are then sent one by one.
+    pub rust_property: Option<RustProperty>,
     /// Strategies for the arguments, overriding `param_types`. Cases are then generated here
     /// and sent to the worker one by one as Python source (slower than letting the worker
     /// generate them from type expressions, but any [`ValueStrategy`] works).
     pub strategies: Option<Vec<ValueStrategy>>,
+}
+
+/// The signature of a Rust property.
+pub type RustPropertyFn = dyn for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
+    + Send
+    + Sync;
+
+/// A property written in Rust (see [`FunctionTarget::rust_property`]).
+#[derive(Clone)]
+pub struct RustProperty(pub Arc<RustPropertyFn>);
+
+impl RustProperty {
+    /// Wraps a closure: `Ok(())` when the property holds, `Err(why)` when it does not.
+    pub fn new(
+        f: impl for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        RustProperty(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for RustProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RustProperty")
+    }
+}
+
+/// Runs a Rust property in this process on one case.
+fn rust_property_check(
+    target: &FunctionTarget,
+    prop: &RustProperty,
+    args: &[Value],
+) -> crate::Result<Option<Observation>> {
+    crate::py::with_python(|py| {
+        let python_error = |e: PyErr| Error::Python {
+            context: format!("running the Rust property of {}", target.function),
+            message: crate::py::err_text(py, &e),
+        };
+        if let Some(dir) = &target.path {
+            let sys_path = py
+                .import("sys")
+                .and_then(|s| s.getattr("path"))
+                .map_err(python_error)?;
+            let dir = dir.to_string_lossy().to_string();
+            if !sys_path.contains(&dir).map_err(python_error)? {
+                sys_path
+                    .call_method1("insert", (0, dir))
+                    .map_err(python_error)?;
+            }
+        }
+        let mut f = py
+            .import(target.module.as_str())
+            .map_err(python_error)?
+            .into_any();
+        for part in target.function.split('.') {
+            f = f.getattr(part).map_err(python_error)?;
+        }
+        let objs = args
+            .iter()
+            .map(|a| a.to_python(py))
+            .collect::<PyResult<Vec<_>>>()
+            .map_err(python_error)?;
+        let tuple = pyo3::types::PyTuple::new(py, objs).map_err(python_error)?;
+        let result = f.call1(tuple);
+        Ok((prop.0)(py, args, &result).err().map(|why| Observation {
+            kind: FindingKind::PropertyFailed,
+            message: format!("the Rust property failed: {why}"),
+            traceback: None,
+        }))
+    })
 }
 
 /// The outcome for one function.
@@ -199,22 +279,33 @@ pub fn check_function(
 ) -> crate::Result<FunctionReport> {
     let mut setup = setup_for(target, options);
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
-    let (strategies, warnings, done) = match &target.strategies {
-        Some(strategies) => {
-            // The worker cannot rebuild these: it gets each case's arguments.
-            setup.param_types = vec!["Any".to_string(); strategies.len()];
+    let explicit = match (&target.strategies, &target.rust_property) {
+        (Some(s), _) => Some((s.clone(), Vec::new())),
+        (None, Some(_)) => {
+            let a = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+            Some((a.strategies, a.warnings))
+        }
+        (None, None) => None,
+    };
+    let (strategies, warnings, done) = match explicit {
+        Some((strategies, warnings)) => {
+            // The worker gets each case's arguments (it cannot rebuild custom strategies, and
+            // a Rust property needs the arguments here).
+            if target.strategies.is_some() {
+                setup.param_types = vec!["Any".to_string(); strategies.len()];
+            }
             let slot = RefCell::new(None);
             let mut done = 0;
             for index in 0..options.cases {
-                let case = super::cases::generate_case(strategies, options.seed, index);
+                let case = super::cases::generate_case(&strategies, options.seed, index);
                 let memory = super::cases::memory_case(options.memory_every, index);
-                if let Some(o) = replay(&slot, &setup, options, &case, memory)? {
+                if let Some(o) = check_case(&slot, &setup, options, target, &case, memory)? {
                     first.entry(o.kind).or_insert((index, o));
                 }
                 done += 1;
                 progress(done);
             }
-            (strategies.clone(), Vec::new(), done)
+            (strategies, warnings, done)
         }
         None => {
             let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
@@ -224,7 +315,15 @@ pub fn check_function(
     };
     let mut findings = Vec::new();
     for (kind, (index, observation)) in first {
-        let (finding, minimal) = shrink(&setup, options, &strategies, kind, index, observation)?;
+        let (finding, minimal) = shrink(
+            target,
+            &setup,
+            options,
+            &strategies,
+            kind,
+            index,
+            observation,
+        )?;
         // Leak measurements must come back on a replay, and again in a fresh worker (state
         // built up by earlier cases can look like growth): otherwise they are noise.
         if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {
@@ -347,6 +446,22 @@ fn run_batches(
     Ok(done)
 }
 
+/// One explicit case: the worker's checks, then (when it found nothing) the Rust property.
+fn check_case(
+    slot: &RefCell<Option<Worker>>,
+    setup: &Setup,
+    options: &CheckOptions,
+    target: &FunctionTarget,
+    args: &[Value],
+    memory: bool,
+) -> crate::Result<Option<Observation>> {
+    let found = replay(slot, setup, options, args, memory)?;
+    match (&found, &target.rust_property) {
+        (None, Some(prop)) => rust_property_check(target, prop, args),
+        _ => Ok(found),
+    }
+}
+
 /// Replays one explicit case in `slot`'s worker (starting one if needed).
 fn replay(
     slot: &RefCell<Option<Worker>>,
@@ -386,7 +501,9 @@ fn replay(
 }
 
 /// Shrinks the first failing case of one kind; the finding and its minimal arguments.
+#[allow(clippy::too_many_arguments)]
 fn shrink(
+    target: &FunctionTarget,
     setup: &Setup,
     options: &CheckOptions,
     strategies: &[crate::strategy::ValueStrategy],
@@ -419,7 +536,7 @@ fn shrink(
                 1
             };
             for _ in 0..tries {
-                match replay(&slot, setup, options, &args, memory) {
+                match check_case(&slot, setup, options, target, &args, memory) {
                     Ok(Some(o)) if o.kind == kind => {
                         *last.borrow_mut() = o;
                         return Err(TestCaseError::fail(kind.name()));

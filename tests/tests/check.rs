@@ -495,3 +495,55 @@ fn library_harness_takes_strategies_per_argument() {
     assert_eq!(f.input, "([-6],)");
     assert!(f.reproducer.as_ref().unwrap().exists());
 }
+
+#[test]
+fn rust_property_closures_are_checked_and_shrunk() {
+    use pyo3::prelude::*;
+    use pyz3::check::{check_function, CheckOptions, FindingKind, FunctionTarget, RustProperty};
+    use pyz3::value::Value;
+    let so = demo().join("pyz3_demo.so");
+    let tmp = tempfile::tempdir().unwrap();
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        // SAFETY: set before the interpreter starts in this process; workers inherit it.
+        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
+    }
+    let mut options = CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
+    options.repro_dir = Some(tmp.path().join("repro"));
+    // bad_abs must agree with a Rust computation of |x|.
+    let prop = RustProperty::new(|_py, args, result| {
+        let Value::Int(x) = &args[0] else {
+            return Ok(());
+        };
+        let Ok(r) = result else { return Ok(()) };
+        let got: num_bigint::BigInt = r.extract().map_err(|e: PyErr| e.to_string())?;
+        let want = num_traits::Signed::abs(x);
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("abs({x}) gave {got}, expected {want}"))
+        }
+    });
+    let target = FunctionTarget {
+        module: "pyz3_demo".into(),
+        path: Some(so.parent().unwrap().to_path_buf()),
+        function: "bad_abs".into(),
+        param_names: vec!["x".into()],
+        param_types: vec!["int".into()],
+        rust_property: Some(prop),
+        ..FunctionTarget::default()
+    };
+    let report = check_function(&target, &options, &mut |_| {}).unwrap();
+    let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![FindingKind::PropertyFailed],
+        "{:?}",
+        report.findings
+    );
+    assert_eq!(report.findings[0].input, "(-1001,)");
+    assert!(
+        report.findings[0].message.contains("expected 1001"),
+        "{}",
+        report.findings[0].message
+    );
+}

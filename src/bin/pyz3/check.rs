@@ -248,6 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
             strategies: None,
+            rust_property: None,
         };
         let total = options.cases;
         let name = info.name.clone();
