@@ -460,9 +460,20 @@ fn pyproject_settings_and_stub_packages_are_used() {
     assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
 }
 
+/// Options for calling the library harness from this test binary (workers are `pyz3`).
+fn library_options(dir: &Path) -> pyz3::check::CheckOptions {
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        // SAFETY: set before this process starts its interpreter; workers inherit it.
+        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
+    }
+    let mut options = pyz3::check::CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
+    options.repro_dir = Some(dir.join("repro"));
+    options
+}
+
 #[test]
 fn library_harness_takes_strategies_per_argument() {
-    use pyz3::check::{check_function, CheckOptions, FindingKind, FunctionTarget};
+    use pyz3::check::{check_function, FindingKind, FunctionTarget};
     use pyz3::strategy::{container, scalar, Size};
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -470,13 +481,8 @@ fn library_harness_takes_strategies_per_argument() {
         "def first_negative_crashes(xs):\n    if xs and xs[0] < -5:\n        raise SystemError('negative head')\n    return len(xs)\n",
     )
     .unwrap();
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        // SAFETY: only read by worker processes started below.
-        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
-    }
-    let mut options = CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
+    let mut options = library_options(tmp.path());
     options.cases = 150;
-    options.repro_dir = Some(tmp.path().join("repro"));
     let target = FunctionTarget {
         module: "libtarget".into(),
         path: Some(tmp.path().to_path_buf()),
@@ -499,16 +505,11 @@ fn library_harness_takes_strategies_per_argument() {
 #[test]
 fn rust_property_closures_are_checked_and_shrunk() {
     use pyo3::prelude::*;
-    use pyz3::check::{check_function, CheckOptions, FindingKind, FunctionTarget, RustProperty};
+    use pyz3::check::{check_function, FindingKind, FunctionTarget, RustProperty};
     use pyz3::value::Value;
     let so = demo().join("pyz3_demo.so");
     let tmp = tempfile::tempdir().unwrap();
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        // SAFETY: set before the interpreter starts in this process; workers inherit it.
-        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
-    }
-    let mut options = CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
-    options.repro_dir = Some(tmp.path().join("repro"));
+    let options = library_options(tmp.path());
     // bad_abs must agree with a Rust computation of |x|.
     let prop = RustProperty::new(|_py, args, result| {
         let Value::Int(x) = &args[0] else {
