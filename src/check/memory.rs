@@ -82,7 +82,8 @@ pub fn check<'py>(
     call: impl Fn(&Bound<'py, PyTuple>),
 ) -> PyResult<Option<Observation>> {
     let per_call = one_call.as_secs_f64().max(1e-7);
-    let per_round = ((0.04 / per_call) as usize).clamp(8, 200);
+    // About 40 ms per round; slow functions get few calls (and a short check).
+    let per_round = ((0.04 / per_call) as usize).clamp(3, 200);
     for _ in 0..per_round.min(50) {
         call(args);
     }

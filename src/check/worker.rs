@@ -149,6 +149,9 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
                 });
                 return;
             };
+            // Replies go out in groups, but at least every 50 ms, so the runner hears from a
+            // worker busy with slow cases long before its silence deadline.
+            let mut last_flush = Instant::now();
             for index in start..start + count {
                 CURRENT_CASE.store(index, Ordering::Relaxed);
                 let args = generate_case(&c.strategies, seed, index);
@@ -156,8 +159,9 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
                 let finding = c.check(py, &args, memory);
                 let urgent = finding.is_some();
                 queue(&Reply::Case { index, finding });
-                if flush_each || urgent {
+                if flush_each || urgent || last_flush.elapsed() > Duration::from_millis(50) {
                     flush();
+                    last_flush = Instant::now();
                 }
             }
             CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);

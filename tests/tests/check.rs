@@ -548,3 +548,35 @@ fn rust_property_closures_are_checked_and_shrunk() {
         report.findings[0].message
     );
 }
+
+#[test]
+fn slow_functions_are_not_mistaken_for_hangs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("slowish.py"),
+        "import time\ndef slow(x: int) -> int:\n    time.sleep(0.02)\n    return x\n",
+    )
+    .unwrap();
+    // Whole batches take far longer than the per-case silence deadline would allow.
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "slowish",
+            "--cases",
+            "60",
+            "--timeout-ms",
+            "100",
+            "--memory-every",
+            "0",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+}

@@ -233,6 +233,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             );
             continue;
         };
+        let untyped: Vec<&str> = params
+            .iter()
+            .filter(|p| p.1.is_none())
+            .map(|p| p.0.as_str())
+            .collect();
+        if !untyped.is_empty() {
+            eprintln!(
+                "pyz3: note: {}: no type for {} (from {}): generating any value; a stub narrows it",
+                info.name,
+                untyped.join(", "),
+                info.source
+            );
+        }
         let target = FunctionTarget {
             module: spec.module.clone(),
             path: import_root.clone(),
