@@ -1,11 +1,11 @@
 # Python-side helpers of the pyz3 worker: result comparison and signature discovery.
 # Executed once per worker into a private namespace; nothing here is imported by user code.
-import ast
-import importlib
-import inspect
 import math
 import os
 import sys
+
+# `ast`, `importlib` and `inspect` are imported where used: only discovery needs them, and
+# importing them costs more than the rest of a worker's start-up.
 
 
 def pyz3_eq(a, b, tol=0.0):
@@ -88,6 +88,8 @@ def pyz3_show(x, limit=2000):
 
 
 def _parse_stub(path):
+    import ast
+
     with open(path, encoding="utf-8") as f:
         source = f.read()
     try:
@@ -148,6 +150,9 @@ def _find_stub(modname, module_file, stubs):
 
 
 def pyz3_describe(modname, stubs=None):
+    import importlib
+    import inspect
+
     mod = importlib.import_module(modname)
     module_file = getattr(mod, "__file__", None)
     stub = _find_stub(modname, module_file, stubs)

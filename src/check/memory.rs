@@ -43,8 +43,11 @@ pub fn heap_in_use() -> usize {
     m.uordblks + m.hblkhd
 }
 
+/// Collects the young generations: garbage made by the calls of one round is there, and a full
+/// collection (which walks every object the interpreter and its modules hold) would cost more
+/// than the calls themselves.
 fn collect(py: Python<'_>) -> PyResult<()> {
-    py.import("gc")?.call_method0("collect")?;
+    py.import("gc")?.call_method1("collect", (1,))?;
     Ok(())
 }
 

@@ -20,11 +20,31 @@ static INIT: Once = Once::new();
 /// first call.
 pub fn init() {
     INIT.call_once(|| {
+        let venv = std::env::var("VIRTUAL_ENV")
+            .or_else(|_| std::env::var("PYZ3_VENV"))
+            .unwrap_or_default();
+        // A virtualenv made without system site-packages must not see them (another numpy, say),
+        // and their .pth files can cost more than the rest of start-up: skip the interpreter's
+        // own `site` then, and add only the virtualenv's site-packages, as its python would.
+        let isolated = !venv.is_empty()
+            && std::fs::read_to_string(std::path::Path::new(&venv).join("pyvenv.cfg"))
+                .map(|cfg| {
+                    cfg.lines().any(|l| {
+                        let l = l.replace(' ', "").to_ascii_lowercase();
+                        l == "include-system-site-packages=false"
+                    })
+                })
+                .unwrap_or(false);
+        if isolated {
+            // SAFETY: written once, before the interpreter starts. (Deprecated from 3.12 in
+            // favour of PyConfig, which the embedding API used here does not expose.)
+            #[allow(deprecated)]
+            unsafe {
+                pyo3::ffi::Py_NoSiteFlag = 1;
+            }
+        }
         Python::initialize();
         Python::attach(|py| {
-            let venv = std::env::var("VIRTUAL_ENV")
-                .or_else(|_| std::env::var("PYZ3_VENV"))
-                .unwrap_or_default();
             if !venv.is_empty() {
                 let code = c"import site, sys, glob, os\n\
 for d in glob.glob(os.path.join(VENV, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')):\n    site.addsitedir(d)\n";
