@@ -160,7 +160,6 @@ fn collect(py: Python<'_>) -> PyResult<()> {
 /// Judges two watched calls; confirms a repeated change with a third call.
 pub fn judge<'py>(
     py: Python<'py>,
-    _f: &Bound<'py, PyAny>,
     args1: &Bound<'py, PyTuple>,
     first: Watch<'py>,
     second: Watch<'py>,

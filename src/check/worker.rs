@@ -143,12 +143,7 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
             count,
             flush_each,
         } => {
-            let Some(c) = state.as_ref() else {
-                send(&Reply::Error {
-                    message: "batch before setup".into(),
-                });
-                return;
-            };
+            let Some(c) = checker(state) else { return };
             // Replies go out in groups, but at least every 50 ms, so the runner hears from a
             // worker busy with slow cases long before its silence deadline.
             let mut last_flush = Instant::now();
@@ -172,12 +167,7 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
             args,
             memory,
         } => {
-            let Some(c) = state.as_ref() else {
-                send(&Reply::Error {
-                    message: "case before setup".into(),
-                });
-                return;
-            };
+            let Some(c) = checker(state) else { return };
             match eval_args(py, &imports, &args) {
                 Ok(values) => {
                     let finding = c.check(py, &values, memory);
@@ -190,6 +180,16 @@ fn handle(py: Python<'_>, request: Request, state: &mut Option<Checker>) {
             }
         }
     }
+}
+
+/// The checker set up by the first request, or an error reply when there is none.
+fn checker(state: &Option<Checker>) -> Option<&Checker> {
+    if state.is_none() {
+        send(&Reply::Error {
+            message: "a case request came before setup".into(),
+        });
+    }
+    state.as_ref()
 }
 
 fn run_code(py: Python<'_>, code: &str, globals: &Bound<'_, PyDict>) -> PyResult<()> {
@@ -553,7 +553,7 @@ impl Checker {
         }
         drop((r1, r2));
         if !self.setup.no_refcount {
-            if let Some(found) = refcount::judge(py, f, &objs1, watch1, watch2, |objs| {
+            if let Some(found) = refcount::judge(py, &objs1, watch1, watch2, |objs| {
                 let (_, r) = self.call(f, objs);
                 drop(r);
             })? {

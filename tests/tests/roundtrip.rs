@@ -33,11 +33,10 @@ fn check_array_object(obj: &Bound<'_, PyAny>, a: &NdArray, what: &str) {
     assert_eq!(writeable, a.writeable, "{what}: writeable");
 }
 
-fn check_nested_arrays(py: Python<'_>, obj: &Bound<'_, PyAny>, v: &Value, what: &str) {
+fn check_nested_arrays(obj: &Bound<'_, PyAny>, v: &Value, what: &str) {
     if let Value::Array(a) = v {
         check_array_object(obj, a, what);
     }
-    let _ = py;
 }
 
 #[test]
@@ -66,7 +65,7 @@ fn every_type_round_trips_through_python() {
                 let back = Value::from_python(&obj)
                     .unwrap_or_else(|e| panic!("{name}: from_python of {v:?}: {e}"));
                 assert_eq!(back, v, "{name}: round trip");
-                check_nested_arrays(py, &obj, &v, name);
+                check_nested_arrays(&obj, &v, name);
             }
         }
     });
@@ -86,7 +85,7 @@ fn python_source_evaluates_to_an_equal_object() {
                     back, v,
                     "{name}: eval(python_source) differs; source: {v:?}"
                 );
-                check_nested_arrays(py, &obj, &v, name);
+                check_nested_arrays(&obj, &v, name);
             }
         }
     });
@@ -153,7 +152,8 @@ fn arrays_built_by_numpy_itself_are_read_faithfully() {
                 "numpy.asfortranarray(numpy.arange(6.0).reshape(2, 3))",
                 vec![8, 16],
             ),
-            ("numpy.zeros((0, 3), dtype='<f4')", vec![12, 4]),
+            // NumPy gives arrays without elements all-zero strides.
+            ("numpy.zeros((0, 3), dtype='<f4')", vec![0, 0]),
             ("numpy.array(5, dtype='|u1')", vec![]),
         ];
         for (src, strides) in cases {
@@ -171,10 +171,9 @@ fn arrays_built_by_numpy_itself_are_read_faithfully() {
                 .extract()
                 .unwrap();
             assert!(eq, "{src}: elements differ after a round trip");
+            let original: Vec<isize> = obj.getattr("strides").unwrap().extract().unwrap();
+            assert_eq!(original, strides, "{src}: NumPy's own strides");
             let got: Vec<isize> = again.getattr("strides").unwrap().extract().unwrap();
-            if !strides.is_empty() && v.python_source().expr.contains("numpy.empty") {
-                continue;
-            }
             assert_eq!(got, strides, "{src}: strides after a round trip ({v:?})");
         }
     });

@@ -43,7 +43,7 @@ fn every_strategy_generates_distinct_values_and_shrinks() {
 }
 
 #[test]
-fn shrinking_terminates_and_reaches_a_simplest_value() {
+fn shrinking_an_always_failing_case_terminates() {
     // Always-failing property: shrinking walks to the strategy's simplest value.
     for (name, s) in all_strategies() {
         let mut runner = pyz3::sample::seeded_runner(5);
@@ -53,6 +53,5 @@ fn shrinking_terminates_and_reaches_a_simplest_value() {
             steps += 1;
             assert!(steps < 100_000, "{name}: shrinking does not terminate");
         }
-        let _ = tree.current();
     }
 }
