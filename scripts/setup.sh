@@ -27,6 +27,27 @@ if ! "$root/.venv/bin/python" -c 'import numpy, pytest, hypothesis' >/dev/null 2
   "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements.txt"
 fi
 
+# Fuzzing and sanitizers: LLVM 22 (matching rustc's LLVM) for the sanitizer and libFuzzer
+# runtimes and llvm-symbolizer, the nightly toolchain, and cargo-fuzz.
+if ! [ -e /usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a ] || ! command -v llvm-symbolizer-22 >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "pyz3 setup: installing clang-22 llvm-22 libclang-rt-22-dev (apt)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-22 llvm-22 libclang-rt-22-dev >/dev/null
+  else
+    echo "pyz3 setup: warning: install clang-22 llvm-22 libclang-rt-22-dev for fuzzing and sanitizers" >&2
+  fi
+fi
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "pyz3 setup: warning: no nightly Rust toolchain: fuzzing needs it (rustup toolchain install nightly)" >&2
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "pyz3 setup: installing cargo-fuzz (a few minutes, once)" >&2
+  cargo install --quiet --locked cargo-fuzz
+fi
+
+if [ -x /usr/lib/llvm-22/bin/llvm-symbolizer ]; then
+  export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-22/bin/llvm-symbolizer
+fi
 export PYO3_PYTHON
 export VIRTUAL_ENV="$root/.venv"
 export PATH="$root/.venv/bin:$PATH"

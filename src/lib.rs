@@ -8,6 +8,8 @@
 //!   and layout) that converts to and from real Python objects and renders as pasteable source;
 //! - [`strategy`]: proptest strategies for every type, biased toward edge values, shrinking to
 //!   minimal counterexamples, and built from Python type expressions (`"list[dict[str, int]]"`);
+//! - [`fuzz`]: structure-aware decoding of fuzzer bytes into typed arguments, and the runtime of
+//!   libFuzzer targets ([`fuzz_target!`]);
 //! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL.
 //!
 //! ```no_run
@@ -25,6 +27,7 @@
 
 pub mod check;
 pub mod error;
+pub mod fuzz;
 pub mod proptest_py;
 pub mod py;
 pub mod sample;
@@ -33,7 +36,10 @@ pub mod typeexpr;
 pub mod value;
 
 pub use error::{Error, Result};
+
 pub use proptest_py::{py_proptest, py_proptest_with};
+#[doc(hidden)]
+pub use pyo3 as __pyo3;
 
 /// The names most users need.
 pub mod prelude {

@@ -9,7 +9,8 @@
 //! - `typeexpr`: strategies from type expressions, and malformed expressions;
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
 //! - `cli`: the `pyz3 sample` command;
-//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input.
+//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
+//! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension.
 
 #[path = "tests/check.rs"]
 mod check;
@@ -19,6 +20,8 @@ mod cli;
 mod common;
 #[path = "tests/edges.rs"]
 mod edges;
+#[path = "tests/fuzz.rs"]
+mod fuzz;
 #[path = "tests/property_tests.rs"]
 mod property_tests;
 #[path = "tests/roundtrip.rs"]

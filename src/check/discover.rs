@@ -70,6 +70,22 @@ pub struct Discovery {
     pub file: Option<PathBuf>,
 }
 
+impl Discovery {
+    /// The directory the module was imported from (its package root), so that reproducers and
+    /// fuzz targets import the same module from anywhere.
+    pub fn import_root(&self, spec: &ModuleSpec) -> Option<PathBuf> {
+        spec.path.clone().or_else(|| {
+            let file = self.file.as_ref()?;
+            let mut root = file.parent()?.to_path_buf();
+            let package = file.file_name()?.to_str()?.starts_with("__init__.");
+            for _ in 0..spec.module.matches('.').count() + usize::from(package) {
+                root = root.parent()?.to_path_buf();
+            }
+            Some(root)
+        })
+    }
+}
+
 /// Imports the module in a worker and lists its callables.
 pub fn describe(exe: &Path, spec: &ModuleSpec, stubs: Option<&Path>) -> crate::Result<Discovery> {
     let mut w = Worker::spawn(exe)

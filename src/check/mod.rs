@@ -12,7 +12,7 @@ pub mod finding;
 mod memory;
 pub mod pool;
 pub mod protocol;
-mod refcount;
+pub(crate) mod refcount;
 pub mod report;
 pub mod repro;
 pub mod runner;

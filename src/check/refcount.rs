@@ -144,6 +144,11 @@ impl<'py> Watch<'py> {
         Watch { objects }
     }
 
+    /// Whether any watched reference count differs from when the watch started.
+    pub fn changed(&self) -> bool {
+        self.objects.iter().any(|(o, before)| refcnt(o) != *before)
+    }
+
     fn deltas(&self) -> Vec<isize> {
         self.objects
             .iter()

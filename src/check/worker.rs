@@ -229,7 +229,7 @@ fn helpers(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         .map(|d| d.bind(py).clone())
 }
 
-fn import_target<'py>(
+pub(crate) fn import_target<'py>(
     py: Python<'py>,
     module: &str,
     path: Option<&std::path::Path>,
@@ -248,7 +248,7 @@ fn import_target<'py>(
         .map_err(|e| format!("cannot import `{module}`: {}", err_text(py, &e)))
 }
 
-fn resolve(module: &Bound<'_, PyAny>, dotted: &str) -> PyResult<Py<PyAny>> {
+pub(crate) fn resolve(module: &Bound<'_, PyAny>, dotted: &str) -> PyResult<Py<PyAny>> {
     let mut obj = module.clone();
     for part in dotted.split('.') {
         obj = obj.getattr(part)?;
@@ -622,7 +622,7 @@ impl Checker {
 ///
 /// # Safety
 /// Must be called with the GIL held (guaranteed by `py`).
-unsafe fn checked_call<'py>(
+pub(crate) unsafe fn checked_call<'py>(
     py: Python<'py>,
     f: &Bound<'py, PyAny>,
     args: &Bound<'py, PyTuple>,
@@ -654,7 +654,7 @@ unsafe fn checked_call<'py>(
     }
 }
 
-fn traceback(py: Python<'_>, err: &PyErr) -> Option<String> {
+pub(crate) fn traceback(py: Python<'_>, err: &PyErr) -> Option<String> {
     err.traceback(py)
         .and_then(|tb| tb.format().ok())
         .map(|tb| format!("{tb}{}", err_text(py, err)))

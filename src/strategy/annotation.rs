@@ -9,13 +9,12 @@
 
 use std::collections::HashMap;
 
-use proptest::prelude::*;
+use num_bigint::BigInt;
 
-use super::{
-    any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy,
-};
+use super::shape::{ArrayKind, Shape};
+use super::{Size, ValueStrategy};
 use crate::typeexpr::{parse, Literal, TypeExpr};
-use crate::value::{DKind, PyStr, TimeUnit, Value};
+use crate::value::{DKind, EnumKind, PyStr, TimeUnit, Value};
 
 /// A strategy built from a type expression, with the warnings met on the way.
 pub struct TypeStrategy {
@@ -138,17 +137,32 @@ impl Registry {
 
     /// Resolves an already parsed expression.
     pub fn resolve_expr(&self, expr: &TypeExpr) -> TypeStrategy {
+        let (shape, warnings) = self.shape_expr(expr);
+        TypeStrategy {
+            strategy: shape.strategy(self.size),
+            warnings,
+        }
+    }
+
+    /// The [`Shape`] of an already parsed expression, with the warnings met on the way (the
+    /// parts that fell back to any value).
+    pub fn shape_expr(&self, expr: &TypeExpr) -> (Shape, Vec<String>) {
         let mut warnings = Vec::new();
-        let strategy = self.build(expr, &mut warnings, 0);
-        TypeStrategy { strategy, warnings }
+        let shape = self.build(expr, &mut warnings, 0);
+        (shape, warnings)
+    }
+
+    /// Parses `expr` and returns its [`Shape`] and warnings.
+    pub fn shape(&self, expr: &str) -> crate::Result<(Shape, Vec<String>)> {
+        Ok(self.shape_expr(&parse(expr)?))
     }
 
     /// Exact name first; a bare name (`Point`) also finds `mymod.Point`, and a dotted name finds a
     /// class registered bare. A dotted name never matches another module's class of the same
     /// name (`datetime.date` is not `mymod.date`). Ties go to the first name in sorted order.
-    fn lookup(&self, name: &str) -> Option<ValueStrategy> {
+    fn lookup(&self, name: &str) -> Option<Shape> {
         if let Some(s) = self.entries.get(name) {
-            return Some(s.clone());
+            return Some(Shape::Custom(name.to_string(), s.clone()));
         }
         let last = |n: &str| n.rsplit('.').next().unwrap_or(n).to_string();
         let mut matches: Vec<&String> = self
@@ -163,20 +177,20 @@ impl Registry {
             })
             .collect();
         matches.sort();
-        matches.first().map(|k| self.entries[*k].clone())
+        matches
+            .first()
+            .map(|k| Shape::Custom(k.to_string(), self.entries[*k].clone()))
     }
 
-    fn fallback(&self, what: String, warnings: &mut Vec<String>) -> ValueStrategy {
+    fn fallback(&self, what: String, warnings: &mut Vec<String>) -> Shape {
         warnings.push(format!("{what}: using the any-value strategy"));
-        any::any_value(self.size)
+        Shape::Any
     }
 
-    fn build(&self, e: &TypeExpr, warnings: &mut Vec<String>, depth: u32) -> ValueStrategy {
+    fn build(&self, e: &TypeExpr, warnings: &mut Vec<String>, depth: u32) -> Shape {
         if depth > 64 {
             return self.fallback("type expression nested too deeply".into(), warnings);
         }
-        let size = self.size;
-        let n = size.max_len;
         match e {
             TypeExpr::Name(name) => self.named(name, warnings),
             TypeExpr::Union(members) => self.union(members, warnings, depth),
@@ -192,65 +206,59 @@ impl Registry {
                 if let Some(s) = self.lookup(base) {
                     return s;
                 }
-                let arg = |i: usize, w: &mut Vec<String>| -> ValueStrategy {
-                    match args.get(i) {
+                let arg = |i: usize, w: &mut Vec<String>| -> Box<Shape> {
+                    Box::new(match args.get(i) {
                         Some(a) => self.build(a, w, depth + 1),
-                        None => any::any_value(size),
-                    }
+                        None => Shape::Any,
+                    })
                 };
-                let key = |i: usize, w: &mut Vec<String>| -> ValueStrategy {
+                let key = |i: usize, w: &mut Vec<String>| -> Box<Shape> {
                     if let Some(a) = args.get(i) {
                         if unhashable(a) {
                             w.push(format!("`{a}` is not hashable: `{e}` will always be empty"));
                         }
                     }
-                    match args.get(i) {
+                    Box::new(match args.get(i) {
                         Some(TypeExpr::Name(a)) if matches!(short(a), "Any" | "object") => {
-                            any::hashable(size)
+                            Shape::Hashable
                         }
                         Some(a) => self.build(a, w, depth + 1),
-                        None => any::hashable(size),
-                    }
+                        None => Shape::Hashable,
+                    })
                 };
                 match short(base) {
-                    "Optional" => {
-                        crate::choose![1 => scalar::none(), 3 => arg(0, warnings)]
-                    }
+                    "Optional" => Shape::Optional(arg(0, warnings)),
                     "Union" => self.union(args, warnings, depth),
                     "Literal" => self.literal(args, warnings),
                     "Annotated" | "Final" | "ClassVar" | "Required" | "NotRequired"
-                    | "ReadOnly" => arg(0, warnings),
+                    | "ReadOnly" => *arg(0, warnings),
                     "list" | "List" | "Sequence" | "MutableSequence" | "Iterable"
                     | "Collection" | "Iterator" | "Reversible" | "Container" => {
-                        container::list(arg(0, warnings), n)
+                        Shape::List(arg(0, warnings))
                     }
                     "tuple" | "Tuple" => match args.as_slice() {
-                        [] => Just(Value::Tuple(vec![])).boxed().into(),
+                        [] => Shape::Tuple(vec![]),
                         [elem, TypeExpr::Ellipsis] => {
-                            container::tuple_of(self.build(elem, warnings, depth + 1), n)
+                            Shape::TupleOf(Box::new(self.build(elem, warnings, depth + 1)))
                         }
-                        items => container::tuple(
+                        items => Shape::Tuple(
                             items
                                 .iter()
                                 .map(|a| self.build(a, warnings, depth + 1))
                                 .collect(),
                         ),
                     },
-                    "set" | "Set" | "MutableSet" | "AbstractSet" => {
-                        container::set(key(0, warnings), n)
-                    }
-                    "frozenset" | "FrozenSet" => container::frozenset(key(0, warnings), n),
+                    "set" | "Set" | "MutableSet" | "AbstractSet" => Shape::Set(key(0, warnings)),
+                    "frozenset" | "FrozenSet" => Shape::FrozenSet(key(0, warnings)),
                     "dict" | "Dict" | "Mapping" | "MutableMapping" => {
-                        container::dict(key(0, warnings), arg(1, warnings), n)
+                        Shape::Dict(key(0, warnings), arg(1, warnings))
                     }
-                    "Counter" => collections::counter(key(0, warnings), size),
-                    "deque" | "Deque" => collections::deque(arg(0, warnings), size),
+                    "Counter" => Shape::Counter(key(0, warnings)),
+                    "deque" | "Deque" => Shape::Deque(arg(0, warnings)),
                     "defaultdict" | "DefaultDict" => {
-                        collections::defaultdict(key(0, warnings), arg(1, warnings), size)
+                        Shape::DefaultDict(key(0, warnings), arg(1, warnings))
                     }
-                    "OrderedDict" => {
-                        collections::ordered_dict(key(0, warnings), arg(1, warnings), size)
-                    }
+                    "OrderedDict" => Shape::OrderedDict(key(0, warnings), arg(1, warnings)),
                     "NDArray" => self.ndarray(args.first(), warnings),
                     "ndarray" => {
                         // ndarray[shape, dtype[T]]
@@ -269,18 +277,18 @@ impl Registry {
         }
     }
 
-    fn union(&self, members: &[TypeExpr], warnings: &mut Vec<String>, depth: u32) -> ValueStrategy {
-        let strategies: Vec<ValueStrategy> = members
+    fn union(&self, members: &[TypeExpr], warnings: &mut Vec<String>, depth: u32) -> Shape {
+        let alts: Vec<Shape> = members
             .iter()
             .map(|m| self.build(m, warnings, depth + 1))
             .collect();
-        if strategies.is_empty() {
+        if alts.is_empty() {
             return self.fallback("empty Union".into(), warnings);
         }
-        super::value_strategy::choose(strategies.into_iter().map(|s| (1, s)).collect())
+        Shape::OneOf(alts)
     }
 
-    fn literal(&self, args: &[TypeExpr], warnings: &mut Vec<String>) -> ValueStrategy {
+    fn literal(&self, args: &[TypeExpr], warnings: &mut Vec<String>) -> Shape {
         let mut values = Vec::new();
         for a in args {
             match a {
@@ -304,96 +312,83 @@ impl Registry {
         if values.is_empty() {
             return self.fallback("Literal with no usable values".into(), warnings);
         }
-        proptest::sample::select(values).boxed().into()
+        Shape::Literal(values)
     }
 
-    fn ndarray(&self, dtype: Option<&TypeExpr>, warnings: &mut Vec<String>) -> ValueStrategy {
-        let size = self.size;
-        match dtype {
-            None => numpy::arrays(size),
-            Some(TypeExpr::Name(n)) if matches!(short(n), "Any" | "generic") => numpy::arrays(size),
+    fn ndarray(&self, dtype: Option<&TypeExpr>, warnings: &mut Vec<String>) -> Shape {
+        Shape::Array(match dtype {
+            None => ArrayKind::Any,
+            Some(TypeExpr::Name(n)) if matches!(short(n), "Any" | "generic") => ArrayKind::Any,
             Some(TypeExpr::Name(n)) => match dtype_kind(n) {
-                Some(DKind::DateTime64(_)) => {
-                    let units: Vec<ValueStrategy> = TimeUnit::ALL
-                        .iter()
-                        .map(|&u| numpy::arrays_of_kind(DKind::DateTime64(u), size))
-                        .collect();
-                    super::value_strategy::choose(units.into_iter().map(|s| (1, s)).collect())
-                }
-                Some(kind) => numpy::arrays_of_kind(kind, size),
+                Some(DKind::DateTime64(_)) => ArrayKind::AnyDateTime,
+                Some(kind) => ArrayKind::Kind(kind),
                 None => {
                     warnings.push(format!("unknown dtype `{n}`: using any dtype"));
-                    numpy::arrays(size)
+                    ArrayKind::Any
                 }
             },
             Some(TypeExpr::Subscript { base, args }) if short(base) == "dtype" => {
-                self.ndarray(args.first(), warnings)
+                return self.ndarray(args.first(), warnings)
             }
             Some(other) => {
                 warnings.push(format!("unsupported dtype `{other}`: using any dtype"));
-                numpy::arrays(size)
+                ArrayKind::Any
             }
-        }
+        })
     }
 
-    fn named(&self, name: &str, warnings: &mut Vec<String>) -> ValueStrategy {
+    fn named(&self, name: &str, warnings: &mut Vec<String>) -> Shape {
         if let Some(s) = self.lookup(name) {
             return s;
         }
-        let size = self.size;
-        let n = size.max_len;
+        let any = || Box::new(Shape::Any);
+        let hashable = || Box::new(Shape::Hashable);
         match short(name) {
-            "int" => scalar::int(size),
-            "float" => scalar::float(size),
-            "complex" => scalar::complex(size),
-            "bool" => scalar::boolean(),
-            "str" => text::string(size),
-            "bytes" => text::bytes(size),
-            "bytearray" => text::bytearray(size),
-            "None" | "NoneType" => scalar::none(),
-            "Any" | "object" => any::any_value(size),
-            "Hashable" => any::hashable(size),
+            "int" => Shape::Int,
+            "float" => Shape::Float,
+            "complex" => Shape::Complex,
+            "bool" => Shape::Bool,
+            "str" => Shape::Str,
+            "bytes" => Shape::Bytes,
+            "bytearray" => Shape::ByteArray,
+            "None" | "NoneType" => Shape::None,
+            "Any" | "object" => Shape::Any,
+            "Hashable" => Shape::Hashable,
             "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection"
-            | "Iterator" | "Reversible" | "Container" => container::list(any::any_value(size), n),
-            "tuple" | "Tuple" => container::tuple_of(any::any_value(size), n),
-            "dict" | "Dict" | "Mapping" | "MutableMapping" => {
-                container::dict(any::hashable(size), any::any_value(size), n)
-            }
-            "set" | "Set" | "MutableSet" | "AbstractSet" => container::set(any::hashable(size), n),
-            "frozenset" | "FrozenSet" => container::frozenset(any::hashable(size), n),
-            "Counter" => collections::counter(any::hashable(size), size),
-            "deque" | "Deque" => collections::deque(any::any_value(size), size),
-            "defaultdict" | "DefaultDict" => {
-                collections::defaultdict(any::hashable(size), any::any_value(size), size)
-            }
-            "OrderedDict" => {
-                collections::ordered_dict(any::hashable(size), any::any_value(size), size)
-            }
-            "Fraction" => numbers::fraction(size),
-            "Decimal" => numbers::decimal(size),
-            "date" => datetime::date(size),
-            "time" => datetime::time(size),
-            "datetime" => datetime::datetime(size),
-            "timedelta" => datetime::timedelta(size),
-            "Enum" => super::enums::generated_member_of(crate::value::EnumKind::Enum),
-            "IntEnum" => super::enums::generated_member_of(crate::value::EnumKind::IntEnum),
-            "Flag" => super::enums::generated_member_of(crate::value::EnumKind::Flag),
-            "ndarray" | "NDArray" | "ArrayLike" => numpy::arrays(size),
+            | "Iterator" | "Reversible" | "Container" => Shape::List(any()),
+            "tuple" | "Tuple" => Shape::TupleOf(any()),
+            "dict" | "Dict" | "Mapping" | "MutableMapping" => Shape::Dict(hashable(), any()),
+            "set" | "Set" | "MutableSet" | "AbstractSet" => Shape::Set(hashable()),
+            "frozenset" | "FrozenSet" => Shape::FrozenSet(hashable()),
+            "Counter" => Shape::Counter(hashable()),
+            "deque" | "Deque" => Shape::Deque(any()),
+            "defaultdict" | "DefaultDict" => Shape::DefaultDict(hashable(), any()),
+            "OrderedDict" => Shape::OrderedDict(hashable(), any()),
+            "Fraction" => Shape::Fraction,
+            "Decimal" => Shape::Decimal,
+            "date" => Shape::Date,
+            "time" => Shape::Time,
+            "datetime" => Shape::DateTime,
+            "timedelta" => Shape::TimeDelta,
+            "Enum" => Shape::GeneratedEnum(EnumKind::Enum),
+            "IntEnum" => Shape::GeneratedEnum(EnumKind::IntEnum),
+            "Flag" => Shape::GeneratedEnum(EnumKind::Flag),
+            "ndarray" | "NDArray" | "ArrayLike" => Shape::Array(ArrayKind::Any),
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.
-                Some(DKind::Bool) => scalar::boolean(),
+                Some(DKind::Bool) => Shape::Bool,
                 Some(DKind::Int(b)) => {
-                    let half = num_bigint::BigInt::from(1) << (8 * b as usize - 1);
-                    scalar::int_between(-half.clone(), half - 1, size)
+                    let half = BigInt::from(1) << (8 * b as usize - 1);
+                    Shape::IntRange(-half.clone(), half - 1)
                 }
                 Some(DKind::UInt(b)) => {
-                    let max = (num_bigint::BigInt::from(1) << (8 * b as usize)) - 1;
-                    scalar::int_between(0.into(), max, size)
+                    let max = (BigInt::from(1) << (8 * b as usize)) - 1;
+                    Shape::IntRange(0.into(), max)
                 }
-                Some(DKind::Float(_)) => scalar::float(size),
-                Some(DKind::Complex(_)) => scalar::complex(size),
-                Some(DKind::Unicode(_)) => text::string(size),
-                Some(DKind::Bytes(_)) => text::bytes(size),
+                Some(DKind::Float(_)) => Shape::Float,
+                Some(DKind::Complex(_)) => Shape::Complex,
+                Some(DKind::Unicode(_)) => Shape::Str,
+                Some(DKind::Bytes(_)) => Shape::Bytes,
                 _ => self.fallback(format!("unknown type `{name}`"), warnings),
             },
         }

@@ -18,6 +18,7 @@ pub mod numbers;
 pub mod numpy;
 pub mod rng;
 pub mod scalar;
+pub mod shape;
 mod size;
 pub mod text;
 pub mod typed;
@@ -25,6 +26,7 @@ pub mod value_strategy;
 
 pub use annotation::{from_type, from_type_expr, Registry, TypeStrategy};
 pub use any::{any_value, hashable};
+pub use shape::{ArrayKind, Shape};
 pub use size::Size;
 
 pub use value_strategy::ValueStrategy;

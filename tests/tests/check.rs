@@ -24,6 +24,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The built demo extension's directory (for other test modules).
+pub fn demo_dir() -> &'static Path {
+    demo()
+}
+
 /// Builds the demo extension once per test run (its own target dir: no lock on ours).
 fn demo() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -152,15 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     // Where the module was imported from, so reproducers run from anywhere.
-    let import_root = spec.path.clone().or_else(|| {
-        let file = found.file.as_ref()?;
-        let mut root = file.parent()?.to_path_buf();
-        let package = file.file_name()?.to_str()?.starts_with("__init__.");
-        for _ in 0..spec.module.matches('.').count() + usize::from(package) {
-            root = root.parent()?.to_path_buf();
-        }
-        Some(root)
-    });
+    let import_root = found.import_root(&spec);
     let mut oracles = config.oracle.clone();
     oracles.extend(split_pairs(&args.oracles, "oracle")?);
     let mut properties = config.property.clone();

@@ -3,6 +3,7 @@
 //! Exit codes: 0 clean, 1 findings or regressions, 2 usage or environment errors.
 
 mod check;
+mod fuzz;
 mod sample;
 
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Check an extension module's functions for crashes, leaks, SystemErrors and wrong results.
     Check(Box<check::Args>),
+    /// Fuzz an extension function with libFuzzer, structure-aware from its signature
+    /// (`pyz3 fuzz MODULE:FUNC`); `repro` and `cmin` work on artifacts and corpora.
+    Fuzz(Box<fuzz::Args>),
     /// Print generated examples of a Python type expression as Python source.
     Sample(sample::Args),
 }
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(*args),
+        Command::Fuzz(args) => fuzz::run(*args),
         Command::Sample(args) => sample::run(args),
     };
     match result {

@@ -1,0 +1,932 @@
+//! `pyz3 fuzz MODULE:FUNC`: zero-code libFuzzer fuzzing of an extension function, plus
+//! `pyz3 fuzz repro` (artifact → Python source and reproducer) and `pyz3 fuzz cmin`.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use pyz3::check::discover::{describe, ModuleSpec};
+use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
+use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+
+use crate::Outcome;
+
+const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+const GENERIC: &str = "pyz3_generic";
+
+/// Arguments of `pyz3 fuzz`.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    /// The function to fuzz: an importable module (or a path to its `.so`) and a function name.
+    #[arg(value_name = "MODULE:FUNC", required = true)]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of a fuzzing run.
+#[derive(clap::Args, Debug, Default)]
+pub struct RunArgs {
+    /// A `.pyi` stub file or a directory of stubs to read the signature from.
+    #[arg(long, value_name = "PATH")]
+    pub stubs: Option<PathBuf>,
+    /// Stop after this many seconds (0: run until a finding or Ctrl-C) [default: 60].
+    #[arg(long = "max-time", value_name = "S", default_value_t = 60)]
+    pub max_time: u64,
+    /// Fuzzing processes (libFuzzer `-fork`) [default: 1].
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: u32,
+    /// Sanitizer the target is built with: `address` or `none` (faster, finds less).
+    #[arg(long, value_name = "S", default_value = "address")]
+    pub sanitize: String,
+    /// A call running longer than this many seconds is a `timeout` finding.
+    #[arg(long = "timeout", value_name = "S", default_value_t = 10)]
+    pub timeout: u64,
+    /// A Python expression that must hold after each call (names: the parameters, `args`,
+    /// `result`, `exception`).
+    #[arg(long, value_name = "EXPR")]
+    pub property: Option<String>,
+    /// Corpus directory (grows as the fuzzer finds new coverage) [default:
+    /// .pyz3/fuzz/corpus/MODULE.FUNC].
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Extra read-only seed directories (repeatable); `corpora/FUNC` is used when it exists.
+    #[arg(long = "seeds", value_name = "DIR")]
+    pub seeds: Vec<PathBuf>,
+    /// Where reproducers go [default: .pyz3/repro].
+    #[arg(long = "repro-dir", value_name = "DIR")]
+    pub repro_dir: Option<PathBuf>,
+    /// Extra libFuzzer flags, after `--` (e.g. `-- -dict=words.txt -max_len=256`).
+    #[arg(last = true, value_name = "LIBFUZZER-ARGS")]
+    pub libfuzzer: Vec<String>,
+}
+
+/// Subcommands of `pyz3 fuzz`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Sub {
+    /// Decode a saved input (artifact) into Python source and write a reproducer.
+    Repro {
+        /// The artifact (e.g. fuzz/artifacts/parse_string/crash-...).
+        artifact: PathBuf,
+        /// The target it belongs to: a `cargo fuzz` target name or MODULE:FUNC.
+        #[arg(long, value_name = "T")]
+        target: String,
+        /// The cargo-fuzz crate directory [default: fuzz].
+        #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
+        fuzz_dir: PathBuf,
+        /// Stub path for a MODULE:FUNC target.
+        #[arg(long, value_name = "PATH")]
+        stubs: Option<PathBuf>,
+        /// Where the reproducer goes [default: .pyz3/repro].
+        #[arg(long = "repro-dir", value_name = "DIR")]
+        repro_dir: Option<PathBuf>,
+    },
+    /// Minimize a corpus: keep the smallest set of inputs with the same coverage. The original
+    /// directory is kept beside it as CORPUS.orig-<time>.
+    Cmin {
+        /// A `cargo fuzz` target name or MODULE:FUNC.
+        target: String,
+        /// The corpus [default: fuzz/corpus/T, or .pyz3/fuzz/corpus/MODULE.FUNC].
+        corpus: Option<PathBuf>,
+        /// The cargo-fuzz crate directory [default: fuzz].
+        #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
+        fuzz_dir: PathBuf,
+        /// Stub path for a MODULE:FUNC target.
+        #[arg(long, value_name = "PATH")]
+        stubs: Option<PathBuf>,
+        /// Sanitizer of the build to use for a MODULE:FUNC target.
+        #[arg(long, value_name = "S", default_value = "address")]
+        sanitize: String,
+    },
+}
+
+/// Runs `pyz3 fuzz`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    match args.command {
+        Some(Sub::Repro {
+            artifact,
+            target,
+            fuzz_dir,
+            stubs,
+            repro_dir,
+        }) => repro_cmd(&artifact, &target, &fuzz_dir, stubs.as_deref(), repro_dir),
+        Some(Sub::Cmin {
+            target,
+            corpus,
+            fuzz_dir,
+            stubs,
+            sanitize,
+        }) => cmin_cmd(&target, corpus, &fuzz_dir, stubs.as_deref(), &sanitize),
+        None => {
+            let target = args.target.unwrap_or_default();
+            fuzz_cmd(&target, args.run)
+        }
+    }
+}
+
+/// A resolved `MODULE:FUNC`: its spec and the Rust crate to link in, if any.
+struct Resolved {
+    spec: TargetSpec,
+    link: Option<LinkedCrate>,
+    name: String,
+}
+
+/// A cdylib+rlib crate of the current cargo workspace that builds the module.
+struct LinkedCrate {
+    package: String,
+    lib: String,
+    dir: PathBuf,
+}
+
+fn resolve_target(
+    text: &str,
+    stubs: Option<&Path>,
+    property: Option<String>,
+) -> anyhow::Result<Resolved> {
+    let Some((module_text, func)) = text
+        .rsplit_once(':')
+        .filter(|(_, f)| !f.is_empty() && !f.contains('/'))
+    else {
+        bail!("`{text}` must be MODULE:FUNC (e.g. mymod:parse)");
+    };
+    let spec = ModuleSpec::parse(module_text)?;
+    if let Some(s) = stubs {
+        if !s.exists() {
+            bail!("stub path {} does not exist", s.display());
+        }
+    }
+    let exe = std::env::current_exe().context("locating the pyz3 executable")?;
+    let found = describe(&exe, &spec, stubs)?;
+    let Some(info) = found.functions.iter().find(|f| f.name == func) else {
+        let known: Vec<&str> = found.functions.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "`{}` has no public callable `{func}` (it has: {})",
+            spec.module,
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let Some(params) = &info.params else {
+        bail!("the signature of `{func}` is unknown: give a stub with --stubs");
+    };
+    let mut target = TargetSpec {
+        module: spec.module.clone(),
+        function: func.to_string(),
+        path: found.import_root(&spec),
+        param_names: params.iter().map(|p| p.0.clone()).collect(),
+        param_types: params
+            .iter()
+            .map(|p| p.1.clone().unwrap_or_else(|| "Any".into()))
+            .collect(),
+        property,
+        no_refcount: false,
+    };
+    if let Some(stub) = &found.stub {
+        eprintln!("pyz3: signature from {}", stub.display());
+    }
+    let top = spec
+        .module
+        .rsplit('.')
+        .next()
+        .unwrap_or(&spec.module)
+        .to_string();
+    let link = workspace_crate(&top);
+    if link.is_some() {
+        // Linked in, the module is a built-in: no path needed (and none must shadow it).
+        target.path = None;
+    }
+    Ok(Resolved {
+        name: format!("{}.{func}", spec.module),
+        spec: target,
+        link,
+    })
+}
+
+/// The PyO3 crate of the current cargo workspace whose library is `module`, when it can be
+/// linked into a fuzz binary (`crate-type` has `rlib`). Says so when it cannot.
+fn workspace_crate(module: &str) -> Option<LinkedCrate> {
+    if !Path::new("Cargo.toml").exists() {
+        return None;
+    }
+    let out = cargo()
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    for pkg in meta["packages"].as_array()? {
+        let uses_pyo3 = pkg["dependencies"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["name"] == "pyo3"));
+        for t in pkg["targets"].as_array()? {
+            let kinds: Vec<&str> = t["crate_types"]
+                .as_array()
+                .map(|k| k.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            if t["name"].as_str() != Some(module) || !kinds.contains(&"cdylib") || !uses_pyo3 {
+                continue;
+            }
+            let manifest = PathBuf::from(pkg["manifest_path"].as_str()?);
+            if kinds.contains(&"rlib") || kinds.contains(&"lib") {
+                return Some(LinkedCrate {
+                    package: pkg["name"].as_str()?.to_string(),
+                    lib: module.to_string(),
+                    dir: manifest.parent()?.to_path_buf(),
+                });
+            }
+            eprintln!(
+                "pyz3: note: crate `{}` builds `{module}` as a cdylib only; add \"rlib\" to its \
+                 crate-type to have its code linked into the fuzzer and coverage-guided",
+                pkg["name"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    None
+}
+
+/// The cargo to run: `$PYZ3_CARGO`, else `cargo` on PATH.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("PYZ3_CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Checks for cargo-fuzz and the nightly toolchain.
+fn check_toolchain() -> anyhow::Result<()> {
+    let ok = |cmd: &mut Command| {
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok(cargo().args(["fuzz", "--version"])) {
+        bail!("cargo-fuzz is not installed: run `cargo install cargo-fuzz`");
+    }
+    if !ok(cargo().args(["+nightly", "--version"])) {
+        bail!("the nightly Rust toolchain is needed for libFuzzer builds: run `rustup toolchain install nightly`");
+    }
+    Ok(())
+}
+
+fn sanitizer(s: &str) -> anyhow::Result<&'static str> {
+    match s {
+        "address" => Ok("address"),
+        "none" => Ok("none"),
+        other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
+    }
+}
+
+/// Writes `text` to `path` unless it already holds exactly that (keeps cargo's caches warm).
+fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn toml_str(p: &Path) -> String {
+    serde_json::to_string(&p.to_string_lossy()).unwrap_or_default()
+}
+
+/// Generates (or refreshes) the generic cargo-fuzz crate under `.pyz3/fuzz/project`.
+fn generic_project(link: Option<&LinkedCrate>) -> anyhow::Result<PathBuf> {
+    let source =
+        PathBuf::from(option_env!("PYZ3_SOURCE_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR")));
+    if !source.join("Cargo.toml").exists() {
+        bail!(
+            "the pyz3 sources this binary was built from are gone ({}): reinstall pyz3 from its sources",
+            source.display()
+        );
+    }
+    let dir = std::env::current_dir()?.join(".pyz3/fuzz/project");
+    let mut deps = format!(
+        "libfuzzer-sys = \"0.4\"\npyz3 = {{ path = {} }}\n",
+        toml_str(&source)
+    );
+    let mut links = String::new();
+    if let Some(l) = link {
+        deps.push_str(&format!(
+            "{} = {{ path = {}, default-features = false }}\n",
+            l.package,
+            toml_str(&l.dir)
+        ));
+        links = format!(", link: {:?} => {}", l.lib, l.lib);
+    }
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "# Generated by `pyz3 fuzz`; rewritten on each run.\n[package]\nname = \"pyz3-generic-fuzz\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata]\ncargo-fuzz = true\n\n[dependencies]\n{deps}\n[workspace]\nmembers = [\".\"]\n\n[profile.release]\ndebug = 1\n\n[[bin]]\nname = \"{GENERIC}\"\npath = \"fuzz_targets/{GENERIC}.rs\"\ntest = false\ndoc = false\nbench = false\n"
+        ),
+    )?;
+    write_if_changed(
+        &dir.join("build.rs"),
+        "// Generated by `pyz3 fuzz`: an rpath to the interpreter's libpython, and exported symbols\n\
+         // so a separately built extension finds the sanitizer and coverage runtime.\n\
+         fn main() {\n\
+         \x20   println!(\"cargo:rerun-if-env-changed=PYO3_PYTHON\");\n\
+         \x20   let python = std::env::var(\"PYO3_PYTHON\").unwrap_or_else(|_| \"python3\".into());\n\
+         \x20   if let Ok(out) = std::process::Command::new(python)\n\
+         \x20       .args([\"-c\", \"import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')\"])\n\
+         \x20       .output()\n\
+         \x20   {\n\
+         \x20       let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();\n\
+         \x20       if !libdir.is_empty() {\n\
+         \x20           println!(\"cargo:rustc-link-arg=-Wl,-rpath,{libdir}\");\n\
+         \x20       }\n\
+         \x20   }\n\
+         \x20   println!(\"cargo:rustc-link-arg=-Wl,--export-dynamic\");\n\
+         }\n",
+    )?;
+    write_if_changed(
+        &dir.join(format!("fuzz_targets/{GENERIC}.rs")),
+        &format!(
+            "// Generated by `pyz3 fuzz`: the target is read from ${SPEC_ENV} at start-up.\n#![no_main]\npyz3::fuzz_target!(generic{links});\n"
+        ),
+    )?;
+    Ok(dir)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("PYZ3_FUZZ_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".pyz3/fuzz/target"))
+}
+
+/// Builds the generic target and returns the binary.
+fn build_generic(link: Option<&LinkedCrate>, sanitize: &str) -> anyhow::Result<PathBuf> {
+    check_toolchain()?;
+    let project = generic_project(link)?;
+    let tdir = std::env::current_dir()?.join(target_dir()).join(sanitize);
+    eprintln!(
+        "pyz3: building the fuzz target ({} sanitizer{}); the first build takes a few minutes",
+        sanitize,
+        link.map(|l| format!(", linking crate `{}`", l.package))
+            .unwrap_or_default()
+    );
+    let mut cmd = cargo();
+    cmd.args([
+        "+nightly",
+        "fuzz",
+        "build",
+        "-O",
+        "--sanitizer",
+        sanitize,
+        "--fuzz-dir",
+    ])
+    .arg(&project)
+    .arg("--target-dir")
+    .arg(&tdir)
+    .arg(GENERIC);
+    let rt = Path::new("/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a");
+    if rt.exists() && std::env::var_os("CUSTOM_LIBFUZZER_PATH").is_none() {
+        // LLVM's prebuilt libFuzzer: optimized and not itself sanitized, so faster per input.
+        cmd.env("CUSTOM_LIBFUZZER_PATH", rt);
+    }
+    let out = cmd.output().context("running cargo fuzz build")?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        for l in tail.iter().rev() {
+            eprintln!("{l}");
+        }
+        bail!("building the fuzz target failed (cargo fuzz build, output above)");
+    }
+    Ok(tdir.join(TRIPLE).join("release").join(GENERIC))
+}
+
+/// What one fuzzing process reported.
+#[derive(Default)]
+struct RunResult {
+    artifact: Option<PathBuf>,
+    report: Option<serde_json::Value>,
+    crash_lines: Vec<String>,
+    execs: u64,
+    exec_s: u64,
+    cov: u64,
+    corpus: String,
+    status: Option<i32>,
+    tail: Vec<String>,
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let i = line.find(key)? + key.len();
+    line[i..].split_whitespace().next()
+}
+
+/// Runs the fuzz binary, showing progress, until it stops.
+fn run_fuzzer(
+    bin: &Path,
+    envs: &[(&str, String)],
+    args: &[String],
+    quiet_name: &str,
+) -> anyhow::Result<RunResult> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stderr = child.stderr.take().context("fuzzer stderr")?;
+    let tty = std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let mut last_print = Instant::now() - Duration::from_secs(60);
+    let mut r = RunResult::default();
+    let mut in_crash = false;
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if let Some(json) = line.strip_prefix(REPORT_PREFIX) {
+            r.report = serde_json::from_str(json).ok();
+            in_crash = true;
+            continue;
+        }
+        if let Some(p) = line.split("Test unit written to ").nth(1) {
+            r.artifact = Some(PathBuf::from(p.trim()));
+        }
+        if line.contains("==ERROR:")
+            || line.contains("deadly signal")
+            || line.contains("ALARM: working on the last Unit")
+        {
+            in_crash = true;
+        }
+        if in_crash && r.crash_lines.len() < 200 {
+            r.crash_lines.push(line.clone());
+        }
+        if line.starts_with('#') {
+            if let Some(n) = line[1..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+            {
+                r.execs = n;
+            }
+            if let Some(c) = field(&line, "cov: ") {
+                r.cov = c.parse().unwrap_or(r.cov);
+            }
+            if let Some(c) = field(&line, "corp: ") {
+                r.corpus = c.to_string();
+            }
+            if let Some(e) = field(&line, "exec/s: ") {
+                r.exec_s = e.parse().unwrap_or(r.exec_s);
+            }
+            let every = if tty {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(10)
+            };
+            if last_print.elapsed() >= every {
+                last_print = Instant::now();
+                let msg = format!(
+                    "pyz3: {quiet_name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
+                    start.elapsed().as_secs_f64(),
+                    r.execs,
+                    r.exec_s,
+                    r.cov,
+                    r.corpus
+                );
+                if tty {
+                    eprint!("\r{msg}\x1b[K");
+                    let _ = std::io::stderr().flush();
+                } else {
+                    eprintln!("{msg}");
+                }
+            }
+        }
+        r.tail.push(line);
+        if r.tail.len() > 60 {
+            r.tail.remove(0);
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    r.status = child.wait()?.code();
+    Ok(r)
+}
+
+fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
+    let sanitize = sanitizer(&a.sanitize)?;
+    let resolved = resolve_target(text, a.stubs.as_deref(), a.property.clone())?;
+    if resolved.link.is_none() {
+        eprintln!(
+            "pyz3: note: `{}` is a prebuilt extension: coverage guidance comes only from instrumented \
+             code (pyz3's decoding, and the extension only if it was compiled with \
+             -fsanitize=fuzzer-no-link); a Rust crate of this cargo workspace with an rlib is linked in instead",
+            resolved.spec.module
+        );
+    }
+    let bin = build_generic(resolved.link.as_ref(), sanitize)?;
+    let name = resolved.name.clone();
+    let corpus = a
+        .corpus
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".pyz3/fuzz/corpus").join(&name));
+    let artifacts = PathBuf::from(".pyz3/fuzz/artifacts").join(&name);
+    std::fs::create_dir_all(&corpus)
+        .with_context(|| format!("cannot create {}", corpus.display()))?;
+    std::fs::create_dir_all(&artifacts)?;
+    let mut seeds = a.seeds.clone();
+    for s in &seeds {
+        if !s.is_dir() {
+            bail!("seed directory {} does not exist", s.display());
+        }
+    }
+    for auto in [
+        PathBuf::from("corpora").join(&resolved.spec.function),
+        PathBuf::from("corpora").join(&name),
+    ] {
+        if auto.is_dir() && !seeds.contains(&auto) {
+            eprintln!("pyz3: seeds from {}", auto.display());
+            seeds.push(auto);
+        }
+    }
+    let mut args: Vec<String> = vec![corpus.to_string_lossy().into()];
+    args.extend(seeds.iter().map(|s| s.to_string_lossy().to_string()));
+    args.push(format!("-artifact_prefix={}/", artifacts.display()));
+    args.push(format!("-timeout={}", a.timeout.max(1)));
+    if a.max_time > 0 {
+        args.push(format!("-max_total_time={}", a.max_time));
+    }
+    if a.jobs > 1 {
+        args.push(format!("-fork={}", a.jobs));
+    }
+    args.push("-print_final_stats=1".into());
+    args.extend(a.libfuzzer.iter().cloned());
+    let envs = fuzz_env(&resolved.spec)?;
+    eprintln!(
+        "pyz3: fuzzing {name}({}) for {}",
+        resolved.spec.param_types.join(", "),
+        if a.max_time > 0 {
+            format!("{} s", a.max_time)
+        } else {
+            "ever".into()
+        }
+    );
+    let r = run_fuzzer(&bin, &envs, &args, &name)?;
+    match (&r.artifact, &r.report) {
+        (Some(artifact), _) => {
+            report_finding(&resolved.spec, artifact, &r, a.repro_dir.clone(), a.timeout)?;
+            Ok(Outcome::Found)
+        }
+        (None, _) if r.status == Some(0) => {
+            println!(
+                "pyz3: {name}: no findings ({} execs, {} exec/s, coverage {}, corpus {} in {})",
+                r.execs,
+                r.exec_s,
+                r.cov,
+                r.corpus,
+                corpus.display()
+            );
+            Ok(Outcome::Clean)
+        }
+        _ => {
+            for l in &r.tail {
+                eprintln!("{l}");
+            }
+            bail!(
+                "the fuzzer stopped with status {:?} and no artifact (output above)",
+                r.status
+            )
+        }
+    }
+}
+
+fn fuzz_env(spec: &TargetSpec) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(vec![
+        (SPEC_ENV, serde_json::to_string(spec)?),
+        ("PYTHONMALLOC", "malloc".into()),
+        (
+            "ASAN_OPTIONS",
+            std::env::var("ASAN_OPTIONS").unwrap_or_else(|_| {
+                "detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0".into()
+            }),
+        ),
+    ])
+}
+
+fn kind_of(report: Option<&serde_json::Value>, artifact: &Path) -> FindingKind {
+    let by_name = report
+        .and_then(|r| r["kind"].as_str())
+        .and_then(|k| FindingKind::ALL.into_iter().find(|x| x.name() == k));
+    by_name.unwrap_or_else(|| {
+        let file = artifact.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        if file.starts_with("timeout-") {
+            FindingKind::Timeout
+        } else {
+            FindingKind::Crash
+        }
+    })
+}
+
+fn function_target(spec: &TargetSpec) -> FunctionTarget {
+    FunctionTarget {
+        module: spec.module.clone(),
+        path: spec.path.clone(),
+        function: spec.function.clone(),
+        param_names: spec.param_names.clone(),
+        param_types: spec.param_types.clone(),
+        property: spec.property.clone(),
+        ..FunctionTarget::default()
+    }
+}
+
+/// Decodes the artifact, prints it as Python source and writes the reproducer and a sidecar
+/// naming the target.
+fn report_finding(
+    spec: &TargetSpec,
+    artifact: &Path,
+    r: &RunResult,
+    repro_dir: Option<PathBuf>,
+    timeout_s: u64,
+) -> anyhow::Result<()> {
+    let kind = kind_of(r.report.as_ref(), artifact);
+    let finding = write_repro(spec, artifact, kind, r, repro_dir, timeout_s)?;
+    let side = sidecar(artifact);
+    let meta = serde_json::json!({"target": spec, "kind": kind.name()});
+    std::fs::write(&side, serde_json::to_string_pretty(&meta)?)?;
+    println!("pyz3: {} in {}.{}", kind.name(), spec.module, spec.function);
+    for i in &finding.imports {
+        println!("  import {i}");
+    }
+    println!(
+        "  {}",
+        spec.call_source(&spec.decode(&std::fs::read(artifact)?)?).0
+    );
+    for l in finding.message.lines().take(8) {
+        println!("  {l}");
+    }
+    println!("  artifact:   {}", artifact.display());
+    if let Some(p) = &finding.reproducer {
+        println!("  reproducer: python3 {}", p.display());
+    }
+    Ok(())
+}
+
+fn sidecar(artifact: &Path) -> PathBuf {
+    let mut s = artifact.as_os_str().to_owned();
+    s.push(".pyz3.json");
+    PathBuf::from(s)
+}
+
+fn write_repro(
+    spec: &TargetSpec,
+    artifact: &Path,
+    kind: FindingKind,
+    r: &RunResult,
+    repro_dir: Option<PathBuf>,
+    timeout_s: u64,
+) -> anyhow::Result<Finding> {
+    let data =
+        std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
+    let args = spec.decode(&data)?;
+    let (_, imports) = spec.call_source(&args);
+    let input = format!(
+        "({},)",
+        args.iter()
+            .map(|a| a.python_source().expr)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let message = r
+        .report
+        .as_ref()
+        .and_then(|j| j["message"].as_str().map(str::to_string))
+        .or_else(|| {
+            r.crash_lines
+                .iter()
+                .find(|l| l.contains("SUMMARY:"))
+                .cloned()
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "{} (libFuzzer artifact {})",
+                kind.name(),
+                artifact.display()
+            )
+        });
+    let mut finding = Finding {
+        kind,
+        input,
+        imports,
+        message,
+        traceback: (!r.crash_lines.is_empty()).then(|| r.crash_lines.join("\n")),
+        reproducer: None,
+    };
+    let dir = repro_dir.unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
+    finding.reproducer = Some(
+        repro::write(&dir, &function_target(spec), &finding, timeout_s * 1000)
+            .with_context(|| format!("cannot write a reproducer into {}", dir.display()))?,
+    );
+    Ok(finding)
+}
+
+/// The binary and spec of a target named on the command line: MODULE:FUNC (generic) or a
+/// cargo-fuzz target of `fuzz_dir`.
+fn locate(
+    target: &str,
+    fuzz_dir: &Path,
+    stubs: Option<&Path>,
+    sanitize: &str,
+    build: bool,
+) -> anyhow::Result<(Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>)> {
+    if target.contains(':') {
+        let resolved = resolve_target(target, stubs, None)?;
+        let envs = fuzz_env(&resolved.spec)?;
+        let bin = if build {
+            Some(build_generic(resolved.link.as_ref(), sanitizer(sanitize)?)?)
+        } else {
+            None
+        };
+        return Ok((bin, resolved.spec, envs));
+    }
+    let manifest = fuzz_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).with_context(|| {
+        format!(
+            "no cargo-fuzz crate at {} (use --fuzz-dir, or MODULE:FUNC)",
+            fuzz_dir.display()
+        )
+    })?;
+    if !text.contains(&format!("name = \"{target}\"")) {
+        bail!(
+            "unknown fuzz target `{target}` (see `cargo fuzz list` in {})",
+            fuzz_dir.display()
+        );
+    }
+    let bin = [
+        fuzz_dir.join("target"),
+        PathBuf::from("target/fuzz"),
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+    ]
+    .iter()
+    .map(|d| d.join(TRIPLE).join("release").join(target))
+    .filter(|p| p.is_file())
+    .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    let Some(bin) = bin else {
+        bail!("fuzz target `{target}` is not built: run `cargo fuzz build {target}`");
+    };
+    let tmp = std::env::temp_dir().join(format!("pyz3-describe-{}.json", std::process::id()));
+    let status = Command::new(&bin)
+        .env(DESCRIBE_ENV, &tmp)
+        .arg("-runs=0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("running {}", bin.display()))?;
+    let text = std::fs::read_to_string(&tmp).ok();
+    let _ = std::fs::remove_file(&tmp);
+    let spec: TargetSpec = match (status.success(), text) {
+        (true, Some(t)) => serde_json::from_str(&t)?,
+        _ => bail!("fuzz target `{target}` is not a pyz3 target (it did not describe itself)"),
+    };
+    Ok((Some(bin), spec, vec![("PYTHONMALLOC", "malloc".into())]))
+}
+
+fn repro_cmd(
+    artifact: &Path,
+    target: &str,
+    fuzz_dir: &Path,
+    stubs: Option<&Path>,
+    repro_dir: Option<PathBuf>,
+) -> anyhow::Result<Outcome> {
+    if !artifact.is_file() {
+        bail!("artifact {} does not exist", artifact.display());
+    }
+    let (_, spec, _) = locate(target, fuzz_dir, stubs, "address", false)?;
+    // Whose artifact is it? The sidecar says; else the directory libFuzzer put it in.
+    let side = std::fs::read_to_string(sidecar(artifact))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let mut kind = None;
+    if let Some(meta) = &side {
+        let owner: TargetSpec = serde_json::from_value(meta["target"].clone())?;
+        if owner.module != spec.module || owner.function != spec.function {
+            bail!(
+                "artifact {} comes from {}:{}, not from target `{target}`",
+                artifact.display(),
+                owner.module,
+                owner.function
+            );
+        }
+        kind = meta["kind"]
+            .as_str()
+            .and_then(|k| FindingKind::ALL.into_iter().find(|x| x.name() == k));
+    } else if let Some(dir) = artifact
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|d| d.to_str())
+    {
+        let own = [
+            target.to_string(),
+            format!("{}.{}", spec.module, spec.function),
+        ];
+        let in_artifacts = artifact
+            .parent()
+            .and_then(|d| d.parent())
+            .and_then(|d| d.file_name())
+            .is_some_and(|d| d == "artifacts");
+        if in_artifacts && !own.iter().any(|o| o == dir) {
+            bail!(
+                "artifact {} is in the artifacts of target `{dir}`, not `{target}`",
+                artifact.display()
+            );
+        }
+    }
+    let kind = kind.unwrap_or_else(|| kind_of(None, artifact));
+    let r = RunResult::default();
+    let finding = write_repro(&spec, artifact, kind, &r, repro_dir, 10)?;
+    for i in &finding.imports {
+        println!("import {i}");
+    }
+    println!(
+        "{}",
+        spec.call_source(&spec.decode(&std::fs::read(artifact)?)?).0
+    );
+    if let Some(p) = &finding.reproducer {
+        eprintln!(
+            "pyz3: reproducer ({}): python3 {}",
+            kind.name(),
+            p.display()
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+fn count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+fn cmin_cmd(
+    target: &str,
+    corpus: Option<PathBuf>,
+    fuzz_dir: &Path,
+    stubs: Option<&Path>,
+    sanitize: &str,
+) -> anyhow::Result<Outcome> {
+    let (bin, spec, envs) = locate(target, fuzz_dir, stubs, sanitize, true)?;
+    let bin = bin.context("no fuzz binary")?;
+    let corpus = corpus.unwrap_or_else(|| {
+        if target.contains(':') {
+            PathBuf::from(".pyz3/fuzz/corpus").join(format!("{}.{}", spec.module, spec.function))
+        } else {
+            fuzz_dir.join("corpus").join(target)
+        }
+    });
+    if !corpus.is_dir() {
+        bail!("corpus {} does not exist", corpus.display());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = corpus
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("corpus")
+        .to_string();
+    let fresh = corpus.with_file_name(format!("{name}.cmin-{stamp}"));
+    let kept = corpus.with_file_name(format!("{name}.orig-{stamp}"));
+    std::fs::create_dir_all(&fresh)?;
+    let args = vec![
+        "-merge=1".to_string(),
+        fresh.to_string_lossy().into(),
+        corpus.to_string_lossy().into(),
+    ];
+    let before = count(&corpus);
+    let r = run_fuzzer(&bin, &envs, &args, target)?;
+    if r.status != Some(0) {
+        let _ = std::fs::remove_dir_all(&fresh);
+        for l in &r.tail {
+            eprintln!("{l}");
+        }
+        bail!(
+            "corpus minimization failed; {} is unchanged",
+            corpus.display()
+        );
+    }
+    std::fs::rename(&corpus, &kept)?;
+    std::fs::rename(&fresh, &corpus)?;
+    println!(
+        "pyz3: {}: {before} → {} inputs; the original is kept in {}",
+        corpus.display(),
+        count(&corpus),
+        kept.display()
+    );
+    Ok(Outcome::Clean)
+}

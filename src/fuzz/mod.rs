@@ -1,0 +1,502 @@
+//! Fuzzing extension functions with libFuzzer: typed decoding of fuzz inputs and the runtime
+//! behind every pyz3 fuzz target.
+//!
+//! For `cargo fuzz` targets (written with [`fuzz_target!`](crate::fuzz_target)) and for
+//! `pyz3 fuzz MODULE:FUNC`, whose generic target is the same runtime configured from the
+//! environment. A target:
+//!
+//! - starts the interpreter once, with `PYTHONMALLOC=malloc` (so AddressSanitizer sees Python
+//!   objects) and `PYTHONHASHSEED=0` (so an input replays the same way), after registering any
+//!   Rust extension linked into the binary as a built-in module: its code is then compiled with
+//!   the fuzzer's coverage instrumentation;
+//! - decodes each input into typed arguments ([`decode`]), calls the function the way the
+//!   interpreter does, and turns what the harness calls a finding (`system-error`, `refcount`,
+//!   `property-failed`) into a libFuzzer crash after printing it with the input as Python source.
+//!   A crash of the extension itself is caught by libFuzzer (and the sanitizer) directly.
+//!   Ordinary Python exceptions are not findings: rejecting bad input is what a function should do.
+
+pub mod decode;
+pub mod mutate;
+
+use std::cell::OnceCell;
+use std::ffi::CString;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use serde::{Deserialize, Serialize};
+
+use crate::check::refcount;
+use crate::check::worker::{checked_call, import_target, resolve, traceback};
+use crate::check::{FindingKind, Observation};
+use crate::py::err_text;
+use crate::strategy::{Registry, Shape, Size};
+use crate::value::Value;
+
+pub use decode::{decode_args, Reader};
+
+/// Environment variable holding a [`TargetSpec`] as JSON, for the generic target.
+pub const SPEC_ENV: &str = "PYZ3_FUZZ_SPEC";
+/// When set to a path, a target writes its [`TargetSpec`] there as JSON and exits (for
+/// `pyz3 fuzz repro`, which needs the signature to decode an artifact).
+pub const DESCRIBE_ENV: &str = "PYZ3_FUZZ_DESCRIBE";
+/// Line prefix of a finding report on stderr; `pyz3 fuzz` reads the JSON that follows it.
+pub const REPORT_PREFIX: &str = "==pyz3-finding== ";
+
+/// What a fuzz target calls and how its arguments are typed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetSpec {
+    /// Module to import.
+    pub module: String,
+    /// Function (dotted attribute path) in the module.
+    pub function: String,
+    /// Directory to put first on `sys.path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Parameter names (for messages and reproducers).
+    #[serde(default)]
+    pub param_names: Vec<String>,
+    /// Parameter type expressions (`"str"`, `"list[int]"`, ...).
+    pub param_types: Vec<String>,
+    /// Python expression that must hold (names: parameters, `args`, `result`, `exception`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// Skip the reference-count check.
+    #[serde(default)]
+    pub no_refcount: bool,
+}
+
+impl TargetSpec {
+    /// A target calling `module.function` with arguments of the given type expressions.
+    pub fn new(module: &str, function: &str, types: &[&str]) -> Self {
+        TargetSpec {
+            module: module.into(),
+            function: function.into(),
+            param_names: (0..types.len()).map(|i| format!("arg{i}")).collect(),
+            param_types: types.iter().map(|t| t.to_string()).collect(),
+            ..TargetSpec::default()
+        }
+    }
+
+    /// Adds a property (see [`TargetSpec::property`]).
+    pub fn with_property(mut self, expr: &str) -> Self {
+        self.property = Some(expr.into());
+        self
+    }
+
+    /// The argument shapes, with the warnings of any part that fell back to any value.
+    pub fn shapes(&self) -> crate::Result<(Vec<Shape>, Vec<String>)> {
+        let registry = Registry::new(Size::default());
+        let mut shapes = Vec::new();
+        let mut warnings = Vec::new();
+        for t in &self.param_types {
+            let (s, w) = registry.shape(t)?;
+            shapes.push(s);
+            warnings.extend(w);
+        }
+        Ok((shapes, warnings))
+    }
+
+    /// Decodes a fuzz input into this target's arguments.
+    pub fn decode(&self, data: &[u8]) -> crate::Result<Vec<Value>> {
+        Ok(decode_args(&self.shapes()?.0, data))
+    }
+
+    /// The call as Python source (`parse_string('[[{}]]')`) and the imports it needs.
+    pub fn call_source(&self, args: &[Value]) -> (String, Vec<String>) {
+        let mut imports = Vec::new();
+        let parts: Vec<String> = args
+            .iter()
+            .map(|a| {
+                let src = a.python_source();
+                for i in src.imports {
+                    if !imports.contains(&i) {
+                        imports.push(i);
+                    }
+                }
+                src.expr
+            })
+            .collect();
+        let name = self.function.rsplit('.').next().unwrap_or(&self.function);
+        (format!("{name}({})", parts.join(", ")), imports)
+    }
+}
+
+/// A Rust extension module linked into the fuzz binary: its name and its `PyInit_` function.
+pub type Builtin = (
+    &'static str,
+    unsafe extern "C" fn() -> *mut pyo3::ffi::PyObject,
+);
+
+/// A started target: the function, its argument shapes and its checks.
+pub struct FuzzTarget {
+    spec: TargetSpec,
+    shapes: Vec<Shape>,
+    function: Py<PyAny>,
+    property: Option<Py<PyAny>>,
+}
+
+thread_local! {
+    // libFuzzer runs every input on the thread that initialized it (`-fork` and `-jobs` use
+    // processes), and a shape may hold a strategy, which is not `Send`.
+    static TARGET: OnceCell<FuzzTarget> = const { OnceCell::new() };
+}
+
+impl FuzzTarget {
+    /// Starts the interpreter (registering `builtins` first) and resolves the function.
+    pub fn start(spec: TargetSpec, builtins: &[Builtin]) -> Result<FuzzTarget, String> {
+        prepare_interpreter(builtins)?;
+        let (shapes, warnings) = spec.shapes().map_err(|e| e.to_string())?;
+        for w in warnings {
+            eprintln!("pyz3: warning: {w}");
+        }
+        Python::attach(|py| {
+            let module = import_target(py, &spec.module, spec.path.as_deref())?;
+            let function = resolve(&module, &spec.function)
+                .map_err(|_| format!("`{}` has no attribute `{}`", spec.module, spec.function))?;
+            let property = match &spec.property {
+                None => None,
+                Some(expr) => Some(
+                    py.import("builtins")
+                        .and_then(|b| b.getattr("compile"))
+                        .and_then(|c| c.call1((expr.as_str(), "<property>", "eval")))
+                        .map_err(|e| {
+                            format!("property `{expr}` does not compile: {}", err_text(py, &e))
+                        })?
+                        .unbind(),
+                ),
+            };
+            Ok(FuzzTarget {
+                spec,
+                shapes,
+                function,
+                property,
+            })
+        })
+    }
+
+    /// The target's description.
+    pub fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    /// Runs one input: `Some` when it is a finding (crashes are not returned: they end the
+    /// process, as they should under libFuzzer).
+    pub fn run(&self, data: &[u8]) -> Option<Observation> {
+        let args = decode_args(&self.shapes, data);
+        Python::attach(|py| match self.check(py, &args) {
+            Ok(found) => found,
+            // The value model converts every value it can decode; this would be a pyz3 bug.
+            Err(e) => {
+                eprintln!("pyz3: could not build the arguments: {}", err_text(py, &e));
+                None
+            }
+        })
+    }
+
+    fn objects<'py>(&self, py: Python<'py>, args: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
+        let objs: Vec<Bound<'py, PyAny>> = args
+            .iter()
+            .map(|a| a.to_python(py))
+            .collect::<PyResult<_>>()?;
+        PyTuple::new(py, objs)
+    }
+
+    fn call<'py>(
+        &self,
+        f: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: the GIL is held; `f` and `args` are live.
+        unsafe { checked_call(f.py(), f, args) }
+    }
+
+    fn check(&self, py: Python<'_>, args: &[Value]) -> PyResult<Option<Observation>> {
+        let f = self.function.bind(py);
+        let objs1 = self.objects(py, args)?;
+        let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
+        let result = self.call(f, &objs1);
+        if let Err(e) = &result {
+            if e.is_instance_of::<pyo3::exceptions::PySystemError>(py) {
+                return Ok(Some(Observation {
+                    kind: FindingKind::SystemError,
+                    message: err_text(py, e),
+                    traceback: traceback(py, e),
+                }));
+            }
+        }
+        if let Some(code) = &self.property {
+            if let Some(found) = self.property_check(py, code.bind(py), &objs1, &result)? {
+                return Ok(Some(found));
+            }
+        }
+        drop(result);
+        // Reference counts: one cheap look per input; a change is confirmed the harness's way
+        // (the same change on fresh arguments, surviving a collection, and on a third call).
+        if let Some(watch1) = watch1 {
+            if watch1.changed() {
+                let objs2 = self.objects(py, args)?;
+                let watch2 = refcount::Watch::new(&objs2);
+                drop(self.call(f, &objs2));
+                return refcount::judge(py, &objs1, watch1, watch2, |objs| {
+                    drop(self.call(f, objs));
+                });
+            }
+        }
+        Ok(None)
+    }
+
+    fn property_check(
+        &self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        result: &PyResult<Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Observation>> {
+        let globals = PyDict::new(py);
+        globals.set_item("__builtins__", py.import("builtins")?)?;
+        for (name, obj) in self.spec.param_names.iter().zip(args.iter()) {
+            globals.set_item(name, obj)?;
+        }
+        globals.set_item("args", args)?;
+        match result {
+            Ok(r) => {
+                globals.set_item("result", r)?;
+                globals.set_item("exception", py.None())?;
+            }
+            Err(e) => {
+                globals.set_item("result", py.None())?;
+                globals.set_item("exception", e.value(py))?;
+            }
+        }
+        let expr = self.spec.property.as_deref().unwrap_or("");
+        let eval = py.import("builtins")?.getattr("eval")?;
+        Ok(match eval.call1((code, &globals)) {
+            Ok(v) if v.is_truthy().unwrap_or(false) => None,
+            Ok(_) => Some(Observation {
+                kind: FindingKind::PropertyFailed,
+                message: format!(
+                    "property `{expr}` is false for result {}",
+                    match result {
+                        Ok(r) => r.repr().map(|s| s.to_string()).unwrap_or_default(),
+                        Err(e) => format!("(raised {})", err_text(py, e)),
+                    }
+                ),
+                traceback: None,
+            }),
+            Err(e) => Some(Observation {
+                kind: FindingKind::PropertyFailed,
+                message: format!("property `{expr}` raised {}", err_text(py, &e)),
+                traceback: traceback(py, &e),
+            }),
+        })
+    }
+
+    /// Prints a finding and the input that caused it, as one JSON line after
+    /// [`REPORT_PREFIX`] and as readable text.
+    pub fn report(&self, data: &[u8], found: &Observation) {
+        let args = decode_args(&self.shapes, data);
+        let (call, imports) = self.spec.call_source(&args);
+        let json = serde_json::json!({
+            "kind": found.kind.name(),
+            "message": found.message,
+            "traceback": found.traceback,
+            "input": call,
+            "imports": imports,
+        });
+        eprintln!("\n{REPORT_PREFIX}{json}");
+        eprintln!(
+            "pyz3: {} in {}.{}\npyz3: input: {call}\n{}",
+            found.kind.name(),
+            self.spec.module,
+            self.spec.function,
+            found.message
+        );
+        if let Some(tb) = &found.traceback {
+            eprintln!("{tb}");
+        }
+    }
+}
+
+fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
+    // SAFETY: reading a flag of the C API; no interpreter state is touched.
+    let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
+    if !running {
+        // Read by the interpreter at start-up: Python objects in malloc'ed memory (where the
+        // sanitizers see them), and string hashing that replays the same way for an artifact.
+        for (k, v) in [("PYTHONMALLOC", "malloc"), ("PYTHONHASHSEED", "0")] {
+            if std::env::var_os(k).is_none() {
+                std::env::set_var(k, v);
+            }
+        }
+        for (name, init) in builtins {
+            let cname = CString::new(*name).map_err(|_| format!("bad module name {name:?}"))?;
+            // SAFETY: before initialization, with a name that lives for the whole process.
+            let rc = unsafe { pyo3::ffi::PyImport_AppendInittab(cname.into_raw(), Some(*init)) };
+            if rc != 0 {
+                return Err(format!("could not register the built-in module `{name}`"));
+            }
+        }
+    } else if !builtins.is_empty() {
+        return Err("the interpreter started before the extension could be linked in".into());
+    }
+    crate::py::init();
+    Ok(())
+}
+
+/// Starts the process-wide target once (the `init` of a libFuzzer target). With
+/// [`DESCRIBE_ENV`] set it writes the spec and exits instead; on an error it prints one line and
+/// exits with status 2.
+pub fn install(spec: TargetSpec, builtins: &[Builtin]) {
+    if let Some(path) = std::env::var_os(DESCRIBE_ENV) {
+        let json = serde_json::to_string(&spec).unwrap_or_default();
+        let code = match std::fs::write(&path, json) {
+            Ok(()) => 0,
+            Err(_) => 2,
+        };
+        std::process::exit(code);
+    }
+    match FuzzTarget::start(spec, builtins) {
+        Ok(t) => TARGET.with(|cell| {
+            let _ = cell.set(t);
+        }),
+        Err(e) => {
+            eprintln!("pyz3: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The spec of the generic target, from [`SPEC_ENV`]; exits with status 2 when it is missing or
+/// malformed.
+pub fn spec_from_env() -> TargetSpec {
+    let text = std::env::var(SPEC_ENV).unwrap_or_default();
+    match serde_json::from_str(&text) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!(
+                "pyz3: {SPEC_ENV} must hold the target as JSON ({e}); run through `pyz3 fuzz`"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Runs one input on the installed target; a finding is reported and aborts the process, which
+/// libFuzzer records as a crash with the input saved as an artifact.
+pub fn fuzz_one(data: &[u8]) {
+    TARGET.with(|cell| {
+        let Some(target) = cell.get() else {
+            eprintln!("pyz3: no fuzz target installed");
+            std::process::abort();
+        };
+        if let Some(found) = target.run(data) {
+            target.report(data, &found);
+            std::process::abort();
+        }
+    })
+}
+
+/// A fuzz input: the raw bytes, whose `Debug` is the decoded call as Python source (what
+/// `cargo fuzz run` and `cargo fuzz fmt` print for a failing input).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Input(pub Vec<u8>);
+
+impl<'a> arbitrary::Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input(u.bytes(u.len())?.to_vec()))
+    }
+
+    fn arbitrary_take_rest(u: arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input(u.take_rest().to_vec()))
+    }
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        TARGET.with(|cell| match cell.get() {
+            Some(t) => {
+                let args = decode_args(&t.shapes, &self.0);
+                let (call, imports) = t.spec.call_source(&args);
+                for i in imports {
+                    writeln!(f, "import {i}")?;
+                }
+                write!(f, "{call}")
+            }
+            None => write!(f, "{:?}", self.0),
+        })
+    }
+}
+
+/// Declares a libFuzzer target (in a `cargo fuzz` crate) that fuzzes one Python function with
+/// typed arguments.
+///
+/// ```ignore
+/// #![no_main]
+/// pyz3::fuzz_target!(
+///     module: "pyz3_demo",            // the module to import
+///     function: "parse_string",       // the function (a dotted path is fine)
+///     args: ["str"],                  // one Python type expression per argument
+///     link: pyz3_demo,                // optional: a Rust extension crate to link in
+///     property: "exception is None or isinstance(exception, ValueError)", // optional
+/// );
+/// ```
+///
+/// With `link`, the crate (a dependency with `crate-type` including `rlib`) is compiled into
+/// the fuzz binary and registered as a built-in module before the interpreter starts, so the
+/// fuzzer sees the coverage of its code. `generic` instead reads the target from
+/// [`SPEC_ENV`] (what `pyz3 fuzz` uses). The fuzz crate needs `libfuzzer-sys` and an rpath to
+/// the interpreter's library directory (see `docs/fuzzing.md`).
+#[macro_export]
+macro_rules! fuzz_target {
+    (generic $(, link: $module:literal => $krate:ident)* $(,)?) => {
+        $crate::fuzz_target!(@body $crate::fuzz::spec_from_env(), [$($module => $krate),*]);
+    };
+    (module: $module:literal, function: $function:expr, args: [$($ty:expr),* $(,)?]
+     $(, link: $krate:ident)? $(, property: $property:expr)? $(,)?) => {
+        $crate::fuzz_target!(@body {
+            #[allow(unused_mut)]
+            let mut spec = $crate::fuzz::TargetSpec::new($module, $function, &[$($ty),*]);
+            $(spec = spec.with_property($property);)?
+            spec
+        }, [$($module => $krate)?]);
+    };
+    (@body $spec:expr, [$($module:literal => $krate:ident),*]) => {
+        $(extern crate $krate;)*
+
+        /// CPython's own allocations at exit are not the extension's leaks.
+        #[no_mangle]
+        pub extern "C" fn __asan_default_options() -> *const ::std::os::raw::c_char {
+            c"detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0".as_ptr()
+        }
+
+        // libFuzzer's own mutations, then (one time in four) a UTF-32/UTF-16 run spliced in
+        // from a traced comparison is rewritten as the UTF-8 that decodes to the same text.
+        ::libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+            let size = ::libfuzzer_sys::fuzzer_mutate(data, size, max_size);
+            if seed % 4 == 0 {
+                $crate::fuzz::mutate::narrow_wide_text(data, size, seed / 4)
+            } else {
+                size
+            }
+        });
+
+        ::libfuzzer_sys::fuzz_target!(
+            init: {
+                #[allow(unused_mut)]
+                let mut builtins: ::std::vec::Vec<$crate::fuzz::Builtin> = ::std::vec::Vec::new();
+                $({
+                    extern "C" {
+                        #[link_name = concat!("PyInit_", $module)]
+                        fn init() -> *mut $crate::__pyo3::ffi::PyObject;
+                    }
+                    builtins.push(($module, init));
+                })*
+                $crate::fuzz::install($spec, &builtins);
+            },
+            |input: $crate::fuzz::Input| {
+                $crate::fuzz::fuzz_one(&input.0);
+            }
+        );
+    };
+}

@@ -1,0 +1,107 @@
+//! A mutation step that knows how Python stores text.
+//!
+//! CPython keeps a `str` as one, two or four bytes per code point (PEP 393), and extensions
+//! often compare text in those forms (`PyUnicode_AsUCS4`, `str.encode('utf-32')`, arrays of
+//! `u32`/`wchar_t`). libFuzzer records the operands of those comparisons and splices them into
+//! inputs as they were compared: as UTF-32 or UTF-16 bytes. pyz3 decodes text from UTF-8, so a
+//! spliced `"\0\0\0\0p\0\0\0y\0\0\0"` would never become the string `"\0py"`.
+//! [`narrow_wide_text`] rewrites one such run into the UTF-8 that decodes to those code points.
+
+use super::decode::encode_text;
+
+/// Finds a run of at least three UTF-32LE code units (two or more of them non-zero) in
+/// `data[..size]`, starting the search at an offset chosen by `seed`, and replaces it by the
+/// encoding [`super::decode::decode_text`] reads as the same code points. Failing that, does
+/// the same for a UTF-16LE run of at least three ASCII characters. Returns the new size (at most
+/// `size`); with no run found, `data` is unchanged.
+pub fn narrow_wide_text(data: &mut [u8], size: usize, seed: u32) -> usize {
+    let size = size.min(data.len());
+    if size < 6 {
+        return size;
+    }
+    let start = seed as usize % size;
+    for width in [4, 2] {
+        for offset in (start..size).chain(0..start) {
+            if wide_run(&data[offset..size], width).is_none() {
+                continue;
+            }
+            // The same bytes read at a neighbouring alignment may also pass: keep the
+            // alignment whose code points look most like text (most non-zero ASCII).
+            let best = (offset..(offset + width).min(size))
+                .filter_map(|o| wide_run(&data[o..size], width).map(|r| (o, r)))
+                .max_by_key(|(_, (len, cps))| {
+                    let ascii = cps.iter().filter(|&&c| c != 0 && c < 0x80).count();
+                    (ascii, *len)
+                });
+            if let Some((o, (len, cps))) = best {
+                return splice(data, size, o, len, &cps);
+            }
+        }
+    }
+    size
+}
+
+/// The longest run of `width`-byte little-endian code units at the start of `bytes`: its length
+/// in bytes and its code points, when it has at least three units and two non-zero ones.
+fn wide_run(bytes: &[u8], width: usize) -> Option<(usize, Vec<u32>)> {
+    let mut cps = Vec::new();
+    for unit in bytes.chunks_exact(width) {
+        let cp = if width == 4 {
+            u32::from_le_bytes([unit[0], unit[1], unit[2], unit[3]])
+        } else {
+            // UTF-16: ASCII only, so random binary rarely qualifies.
+            if unit[1] != 0 || unit[0] >= 0x80 {
+                break;
+            }
+            unit[0] as u32
+        };
+        if cp > 0x10_ffff || (width == 4 && cp >= 0x80 && cps.is_empty()) {
+            break;
+        }
+        cps.push(cp);
+    }
+    let nonzero = cps.iter().filter(|&&c| c != 0).count();
+    (cps.len() >= 3 && nonzero >= 2).then(|| (cps.len() * width, cps))
+}
+
+fn splice(data: &mut [u8], size: usize, offset: usize, len: usize, cps: &[u32]) -> usize {
+    let narrow = encode_text(cps);
+    debug_assert!(narrow.len() <= len);
+    data[offset..offset + narrow.len()].copy_from_slice(&narrow);
+    data.copy_within(offset + len..size, offset + narrow.len());
+    size - len + narrow.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf32_run_becomes_utf8() {
+        let mut data = b"[[{\"".to_vec();
+        for c in "\0pyz3".chars() {
+            data.extend((c as u32).to_le_bytes());
+        }
+        data.extend(b"\":1}]]");
+        let n = data.len();
+        let m = narrow_wide_text(&mut data, n, 0);
+        assert_eq!(&data[..m], b"[[{\"\0pyz3\":1}]]");
+    }
+
+    #[test]
+    fn utf16_run_becomes_utf8() {
+        let mut data = b"x".to_vec();
+        data.extend([b'a', 0, b'b', 0, b'c', 0]);
+        let n = data.len();
+        let m = narrow_wide_text(&mut data, n, 0);
+        assert_eq!(&data[..m], b"xabc");
+    }
+
+    #[test]
+    fn plain_text_is_left_alone() {
+        let mut data = b"hello, world".to_vec();
+        let n = data.len();
+        assert_eq!(narrow_wide_text(&mut data, n, 3), n);
+        assert_eq!(&data, b"hello, world");
+    }
+}

@@ -1,0 +1,191 @@
+//! The shape of a type expression: what values of that type look like, independent of how they
+//! are produced.
+//!
+//! For [`super::annotation`] (which resolves names into a [`Shape`]) and for both of its consumers:
+//! [`Shape::strategy`] builds the proptest strategy, and [`crate::fuzz::decode`] turns fuzzer bytes
+//! into values of the same type.
+
+use num_bigint::BigInt;
+use proptest::prelude::*;
+
+use super::{
+    any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy,
+};
+use crate::value::{DKind, EnumKind, TimeUnit, Value};
+
+/// The element type of an array shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayKind {
+    /// Any dtype.
+    Any,
+    /// Exactly this dtype kind (native byte order or either, as the generator chooses).
+    Kind(DKind),
+    /// `datetime64` of any unit.
+    AnyDateTime,
+}
+
+/// What values of a type look like.
+#[derive(Clone)]
+pub enum Shape {
+    /// `None`.
+    None,
+    /// `bool`.
+    Bool,
+    /// `int` of any size.
+    Int,
+    /// `int` in `lo..=hi` (NumPy scalar types used as annotations).
+    IntRange(BigInt, BigInt),
+    /// `float`.
+    Float,
+    /// `complex`.
+    Complex,
+    /// `str`.
+    Str,
+    /// `bytes`.
+    Bytes,
+    /// `bytearray`.
+    ByteArray,
+    /// Any value.
+    Any,
+    /// Any hashable value.
+    Hashable,
+    /// `list[T]`.
+    List(Box<Shape>),
+    /// `tuple[T, ...]`.
+    TupleOf(Box<Shape>),
+    /// `tuple[A, B, ...]` (fixed length; `tuple[()]` is empty).
+    Tuple(Vec<Shape>),
+    /// `set[T]`.
+    Set(Box<Shape>),
+    /// `frozenset[T]`.
+    FrozenSet(Box<Shape>),
+    /// `dict[K, V]`.
+    Dict(Box<Shape>, Box<Shape>),
+    /// `Counter[K]`.
+    Counter(Box<Shape>),
+    /// `deque[T]`.
+    Deque(Box<Shape>),
+    /// `defaultdict[K, V]`.
+    DefaultDict(Box<Shape>, Box<Shape>),
+    /// `OrderedDict[K, V]`.
+    OrderedDict(Box<Shape>, Box<Shape>),
+    /// `fractions.Fraction`.
+    Fraction,
+    /// `decimal.Decimal`.
+    Decimal,
+    /// `datetime.date`.
+    Date,
+    /// `datetime.time`.
+    Time,
+    /// `datetime.datetime`.
+    DateTime,
+    /// `datetime.timedelta`.
+    TimeDelta,
+    /// A member of a generated Enum/IntEnum/Flag class.
+    GeneratedEnum(EnumKind),
+    /// A NumPy array.
+    Array(ArrayKind),
+    /// `Optional[T]`: `None` one time in four.
+    Optional(Box<Shape>),
+    /// One of the alternatives, equally likely.
+    OneOf(Vec<Shape>),
+    /// One of these values (`Literal[...]`).
+    Literal(Vec<Value>),
+    /// A registered strategy (user classes), named.
+    Custom(String, ValueStrategy),
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use Shape::*;
+        match self {
+            IntRange(lo, hi) => write!(f, "IntRange({lo}, {hi})"),
+            List(s) => f.debug_tuple("List").field(s).finish(),
+            TupleOf(s) => f.debug_tuple("TupleOf").field(s).finish(),
+            Tuple(s) => f.debug_tuple("Tuple").field(s).finish(),
+            Set(s) => f.debug_tuple("Set").field(s).finish(),
+            FrozenSet(s) => f.debug_tuple("FrozenSet").field(s).finish(),
+            Dict(k, v) => f.debug_tuple("Dict").field(k).field(v).finish(),
+            Counter(s) => f.debug_tuple("Counter").field(s).finish(),
+            Deque(s) => f.debug_tuple("Deque").field(s).finish(),
+            DefaultDict(k, v) => f.debug_tuple("DefaultDict").field(k).field(v).finish(),
+            OrderedDict(k, v) => f.debug_tuple("OrderedDict").field(k).field(v).finish(),
+            GeneratedEnum(k) => f.debug_tuple("GeneratedEnum").field(k).finish(),
+            Array(k) => f.debug_tuple("Array").field(k).finish(),
+            Optional(s) => f.debug_tuple("Optional").field(s).finish(),
+            OneOf(s) => f.debug_tuple("OneOf").field(s).finish(),
+            Literal(v) => f.debug_tuple("Literal").field(v).finish(),
+            Custom(name, _) => f.debug_tuple("Custom").field(name).finish(),
+            None => f.write_str("None"),
+            Bool => f.write_str("Bool"),
+            Int => f.write_str("Int"),
+            Float => f.write_str("Float"),
+            Complex => f.write_str("Complex"),
+            Str => f.write_str("Str"),
+            Bytes => f.write_str("Bytes"),
+            ByteArray => f.write_str("ByteArray"),
+            Any => f.write_str("Any"),
+            Hashable => f.write_str("Hashable"),
+            Fraction => f.write_str("Fraction"),
+            Decimal => f.write_str("Decimal"),
+            Date => f.write_str("Date"),
+            Time => f.write_str("Time"),
+            DateTime => f.write_str("DateTime"),
+            TimeDelta => f.write_str("TimeDelta"),
+        }
+    }
+}
+
+impl Shape {
+    /// The proptest strategy for this shape at `size`.
+    pub fn strategy(&self, size: Size) -> ValueStrategy {
+        let n = size.max_len;
+        let s = |x: &Shape| x.strategy(size);
+        match self {
+            Shape::None => scalar::none(),
+            Shape::Bool => scalar::boolean(),
+            Shape::Int => scalar::int(size),
+            Shape::IntRange(lo, hi) => scalar::int_between(lo.clone(), hi.clone(), size),
+            Shape::Float => scalar::float(size),
+            Shape::Complex => scalar::complex(size),
+            Shape::Str => text::string(size),
+            Shape::Bytes => text::bytes(size),
+            Shape::ByteArray => text::bytearray(size),
+            Shape::Any => any::any_value(size),
+            Shape::Hashable => any::hashable(size),
+            Shape::List(e) => container::list(s(e), n),
+            Shape::TupleOf(e) => container::tuple_of(s(e), n),
+            Shape::Tuple(items) if items.is_empty() => Just(Value::Tuple(vec![])).boxed().into(),
+            Shape::Tuple(items) => container::tuple(items.iter().map(s).collect()),
+            Shape::Set(e) => container::set(s(e), n),
+            Shape::FrozenSet(e) => container::frozenset(s(e), n),
+            Shape::Dict(k, v) => container::dict(s(k), s(v), n),
+            Shape::Counter(k) => collections::counter(s(k), size),
+            Shape::Deque(e) => collections::deque(s(e), size),
+            Shape::DefaultDict(k, v) => collections::defaultdict(s(k), s(v), size),
+            Shape::OrderedDict(k, v) => collections::ordered_dict(s(k), s(v), size),
+            Shape::Fraction => numbers::fraction(size),
+            Shape::Decimal => numbers::decimal(size),
+            Shape::Date => datetime::date(size),
+            Shape::Time => datetime::time(size),
+            Shape::DateTime => datetime::datetime(size),
+            Shape::TimeDelta => datetime::timedelta(size),
+            Shape::GeneratedEnum(kind) => super::enums::generated_member_of(*kind),
+            Shape::Array(ArrayKind::Any) => numpy::arrays(size),
+            Shape::Array(ArrayKind::Kind(kind)) => numpy::arrays_of_kind(*kind, size),
+            Shape::Array(ArrayKind::AnyDateTime) => {
+                let units: Vec<ValueStrategy> = TimeUnit::ALL
+                    .iter()
+                    .map(|&u| numpy::arrays_of_kind(DKind::DateTime64(u), size))
+                    .collect();
+                super::value_strategy::choose(units.into_iter().map(|s| (1, s)).collect())
+            }
+            Shape::Optional(inner) => crate::choose![1 => scalar::none(), 3 => s(inner)],
+            Shape::OneOf(alts) => {
+                super::value_strategy::choose(alts.iter().map(|a| (1, s(a))).collect())
+            }
+            Shape::Literal(values) => proptest::sample::select(values.clone()).boxed().into(),
+            Shape::Custom(_, strategy) => strategy.clone(),
+        }
+    }
+}

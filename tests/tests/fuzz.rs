@@ -1,0 +1,523 @@
+//! Fuzzing: the typed decoder (total, local, direct, round-tripping through real Python), the
+//! cargo-fuzz targets over the demo extension, `pyz3 fuzz` on a C extension compiled here,
+//! artifacts → reproducers in a fresh python3, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use num_bigint::BigInt;
+use proptest::prelude::*;
+use pyz3::fuzz::decode::{decode, decode_args, decode_str, str_input, Reader};
+use pyz3::strategy::{Registry, Shape, Size};
+use pyz3::value::Value;
+
+use super::common::python;
+
+fn shape(t: &str) -> Shape {
+    Registry::new(Size::default()).shape(t).unwrap().0
+}
+
+const TYPES: &[&str] = &[
+    "Any",
+    "int",
+    "float",
+    "str",
+    "bytes",
+    "list[int]",
+    "dict[str, list[float]]",
+    "tuple[int, str, bytes]",
+    "set[frozenset[int]]",
+    "Optional[datetime.datetime]",
+    "decimal.Decimal",
+    "fractions.Fraction",
+    "collections.Counter[str]",
+    "collections.deque[int]",
+    "collections.defaultdict[str, int]",
+    "datetime.time",
+    "datetime.timedelta",
+    "numpy.typing.NDArray[numpy.float32]",
+    "numpy.typing.NDArray[numpy.datetime64]",
+    "numpy.ndarray",
+    "Literal['a', 1, None]",
+    "int | str | None",
+    "enum.IntEnum",
+    "numpy.uint16",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// Any bytes decode, for every shape, into values that become Python objects and come back
+    /// equal.
+    #[test]
+    fn decoding_is_total_and_round_trips(data in proptest::collection::vec(any::<u8>(), 0..300), which in 0..TYPES.len()) {
+        let s = shape(TYPES[which]);
+        let values = decode_args(std::slice::from_ref(&s), &data);
+        prop_assert_eq!(values.len(), 1);
+        python(|py| -> Result<(), TestCaseError> {
+            let obj = values[0].to_python(py).map_err(|e| TestCaseError::fail(format!("{} {:?}: {e}", TYPES[which], values[0])))?;
+            let back = Value::from_python(&obj).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            prop_assert_eq!(&back, &values[0], "{}", TYPES[which]);
+            Ok(())
+        })?;
+    }
+
+    /// `Arbitrary for Value` consumes what it decodes and never fails.
+    #[test]
+    fn arbitrary_values_convert(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut u = arbitrary::Unstructured::new(&data);
+        let v: Value = u.arbitrary().unwrap();
+        python(|py| v.to_python(py).map(|_| ()).unwrap());
+    }
+}
+
+#[test]
+fn decoding_is_direct() {
+    // The last `str`/`bytes` argument is the rest of the input, byte for byte.
+    let text = decode_args(&[shape("str")], b"[[{\"k\": 1}]]");
+    assert_eq!(text, vec![Value::Str("[[{\"k\": 1}]]".into())]);
+    let raw = decode_args(&[shape("bytes")], b"\x00\xffab");
+    assert_eq!(raw, vec![Value::Bytes(b"\x00\xffab".to_vec())]);
+    // Every code point has an encoding, lone surrogates included.
+    let s = "a\u{0}é\u{10348}";
+    assert_eq!(
+        decode_args(&[shape("str")], &str_input(s)),
+        vec![Value::Str(s.into())]
+    );
+    assert_eq!(decode_str(b"\xed\xa0\x80"), vec![0xd800]);
+    // Text in CPython's wider storage forms.
+    let mut wide = vec![0xff];
+    wide.extend(
+        "\u{0}pyz3"
+            .encode_utf16()
+            .flat_map(|u| (u as u32).to_le_bytes()),
+    );
+    assert_eq!(
+        decode_str(&wide),
+        vec![0, 'p' as u32, 'y' as u32, 'z' as u32, '3' as u32]
+    );
+    // Ints are little-endian bytes after a width tag.
+    let ints = decode_args(&[shape("int")], &[4, 0x39, 0x30, 0, 0]);
+    assert_eq!(ints, vec![Value::Int(BigInt::from(12345))]);
+}
+
+#[test]
+fn decoding_is_local() {
+    // list[int]: one "more?" byte, then the element (tag 0: one signed byte).
+    let s = [shape("list[int]")];
+    let ints = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(BigInt::from(i))).collect());
+    let base = [1, 0, 5, 1, 0, 7, 1, 0, 9];
+    assert_eq!(decode_args(&s, &base), vec![ints(&[5, 7, 9])]);
+    // One byte changed: one element changed.
+    let mut changed = base;
+    changed[5] = 8;
+    assert_eq!(decode_args(&s, &changed), vec![ints(&[5, 8, 9])]);
+    // Bytes deleted: the element they held is gone, the others stay.
+    let mut deleted = base.to_vec();
+    deleted.drain(3..6);
+    assert_eq!(decode_args(&s, &deleted), vec![ints(&[5, 9])]);
+    // Truncated input: a shorter list, never an error.
+    assert_eq!(decode_args(&s, &base[..4]), vec![ints(&[5, 0])]);
+    assert_eq!(decode_args(&s, &[]), vec![ints(&[])]);
+}
+
+#[test]
+fn empty_input_decodes_to_simple_values() {
+    for t in TYPES {
+        let mut r = Reader::new(&[]);
+        let v = decode(&shape(t), &mut r);
+        python(|py| v.to_python(py).map(|_| ()).unwrap());
+    }
+}
+
+// ----- cargo-fuzz targets and `pyz3 fuzz` (real libFuzzer, nightly, AddressSanitizer) -----
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One fuzz build at a time: they share target directories.
+fn fuzz_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fuzz_target_dir() -> PathBuf {
+    root().join("target/fuzz")
+}
+
+/// `cargo fuzz build` of every target of fuzz/ (once per run); returns the binaries' directory.
+fn fuzz_binaries() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let list = Command::new("cargo")
+            .args(["fuzz", "list", "--fuzz-dir"])
+            .arg(root().join("fuzz"))
+            .output()
+            .unwrap();
+        let names = String::from_utf8_lossy(&list.stdout).to_string();
+        for t in [
+            "parse_string",
+            "word_count",
+            "leak_reference",
+            "null_without_error",
+            "decode_any",
+        ] {
+            assert!(
+                names.lines().any(|l| l.trim() == t),
+                "cargo fuzz list: {names}"
+            );
+        }
+        let status = Command::new("cargo")
+            .args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir"])
+            .arg(root().join("fuzz"))
+            .arg("--target-dir")
+            .arg(fuzz_target_dir())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo fuzz build failed");
+        fuzz_target_dir().join("x86_64-unknown-linux-gnu/release")
+    })
+}
+
+fn venv() -> PathBuf {
+    std::env::var_os("VIRTUAL_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv"))
+}
+
+/// Runs a fuzz binary with libFuzzer flags in `dir`.
+fn run_target(name: &str, dir: &Path, flags: &[&str]) -> Output {
+    Command::new(fuzz_binaries().join(name))
+        .args(flags)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv())
+        .output()
+        .unwrap()
+}
+
+fn artifacts(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| !p.to_string_lossy().ends_with(".json"));
+    v.sort();
+    v
+}
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv())
+        .env("PYZ3_FUZZ_TARGET_DIR", root().join("target/fuzz-generic"))
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn decoder_fuzzes_itself_without_failures() {
+    let _g = fuzz_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_target("decode_any", tmp.path(), &["-runs=20000", "-seed=1"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn parse_string_planted_defect_is_found_and_reproduced() {
+    let _g = fuzz_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    let art = tmp.path().join("artifacts/parse_string");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::create_dir_all(&art).unwrap();
+    let seeds = root().join("corpora/parse_string");
+    let out = run_target(
+        "parse_string",
+        tmp.path(),
+        &[
+            corpus.to_str().unwrap(),
+            seeds.to_str().unwrap(),
+            &format!("-artifact_prefix={}/", art.display()),
+            "-max_total_time=600",
+            "-seed=7",
+        ],
+    );
+    let log = text(&out);
+    assert!(!out.status.success(), "no finding: {log}");
+    assert!(log.contains("AddressSanitizer: SEGV"), "{log}");
+    assert!(
+        log.contains("write_through_null"),
+        "the extension's frame: {log}"
+    );
+    let found = artifacts(&art);
+    assert_eq!(found.len(), 1, "{log}");
+    // The artifact decodes to a call that crashes a fresh python3 importing the built demo.
+    let repro_dir = tmp.path().join("repro");
+    let r = pyz3(
+        tmp.path(),
+        &[
+            "fuzz",
+            "repro",
+            found[0].to_str().unwrap(),
+            "--target",
+            "parse_string",
+            "--fuzz-dir",
+            root().join("fuzz").to_str().unwrap(),
+            "--repro-dir",
+            repro_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r));
+    let source = String::from_utf8_lossy(&r.stdout).to_string();
+    assert!(
+        source.contains("parse_string(") && source.contains("\\x00pyz3"),
+        "{source}"
+    );
+    let script = artifacts(&repro_dir)
+        .into_iter()
+        .next()
+        .expect("a reproducer");
+    let demo = super::check::demo_dir();
+    let run = Command::new(venv().join("bin/python"))
+        .arg(&script)
+        .env("PYTHONPATH", demo)
+        .output()
+        .unwrap();
+    assert!(
+        !run.status.success(),
+        "the reproducer must fail: {}",
+        text(&run)
+    );
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&run.status),
+        Some(11),
+        "SIGSEGV: {}",
+        text(&run)
+    );
+    // The same artifact given to another target is refused.
+    let other = pyz3(
+        tmp.path(),
+        &[
+            "fuzz",
+            "repro",
+            found[0].to_str().unwrap(),
+            "--target",
+            "word_count",
+            "--fuzz-dir",
+            root().join("fuzz").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
+    assert!(
+        text(&other).contains("artifacts of target `parse_string`"),
+        "{}",
+        text(&other)
+    );
+}
+
+#[test]
+fn harness_findings_become_libfuzzer_crashes() {
+    let _g = fuzz_lock();
+    for (target, kind) in [
+        ("leak_reference", "refcount"),
+        ("null_without_error", "system-error"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = run_target(
+            target,
+            tmp.path(),
+            &["-max_total_time=120", "-seed=1", "-artifact_prefix=./"],
+        );
+        let log = text(&out);
+        assert!(!out.status.success(), "{target}: {log}");
+        assert!(
+            log.contains(&format!("\"kind\":\"{kind}\"")),
+            "{target}: {log}"
+        );
+        assert!(
+            log.contains(&format!("pyz3: input: {target}(")),
+            "{target}: {log}"
+        );
+        assert_eq!(artifacts(tmp.path()).len(), 1, "{target}: {log}");
+    }
+    // A correct function with a property: a bounded run finds nothing.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_target("word_count", tmp.path(), &["-runs=30000", "-seed=1"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A C extension with a planted division by zero, compiled here with gcc.
+fn c_extension(dir: &Path) {
+    let c = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *mean_per(PyObject *self, PyObject *args) {
+    PyObject *xs; long parts;
+    if (!PyArg_ParseTuple(args, "O!l", &PyList_Type, &xs, &parts)) return NULL;
+    long total = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xs); i++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(xs, i));
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        total += v;
+    }
+    volatile long d = parts;
+    return PyLong_FromLong(total / d);
+}
+static PyMethodDef methods[] = {{"mean_per", mean_per, METH_VARARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "cplant", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_cplant(void) { return PyModule_Create(&mod); }
+"#;
+    std::fs::write(dir.join("cplant.c"), c).unwrap();
+    std::fs::write(
+        dir.join("cplant.pyi"),
+        "def mean_per(xs: list[int], parts: int) -> int: ...\n",
+    )
+    .unwrap();
+    let py = venv().join("bin/python");
+    let q = |code: &str| {
+        let o = Command::new(&py).args(["-c", code]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let include = q("import sysconfig; print(sysconfig.get_paths()['include'])");
+    let suffix = q("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
+    let status = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-I", &include, "-o"])
+        .arg(dir.join(format!("cplant{suffix}")))
+        .arg(dir.join("cplant.c"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
+    let _g = fuzz_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    c_extension(tmp.path());
+    let out = pyz3(tmp.path(), &["fuzz", "cplant:mean_per", "--max-time", "60"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("crash in cplant.mean_per"), "{log}");
+    assert!(
+        log.contains("mean_per(["),
+        "the input as Python source: {log}"
+    );
+    assert!(
+        log.contains("coverage guidance comes only from instrumented code"),
+        "{log}"
+    );
+    let arts = artifacts(&tmp.path().join(".pyz3/fuzz/artifacts/cplant.mean_per"));
+    assert_eq!(arts.len(), 1, "{log}");
+    let script = artifacts(&tmp.path().join(".pyz3/repro"))
+        .into_iter()
+        .next()
+        .expect("reproducer");
+    let run = Command::new(venv().join("bin/python"))
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&run.status),
+        Some(8),
+        "SIGFPE in a fresh python3: {}",
+        text(&run)
+    );
+    // repro and cmin on the same target.
+    let r = pyz3(
+        tmp.path(),
+        &[
+            "fuzz",
+            "repro",
+            arts[0].to_str().unwrap(),
+            "--target",
+            "cplant:mean_per",
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).starts_with("mean_per("),
+        "{}",
+        text(&r)
+    );
+    let c = pyz3(tmp.path(), &["fuzz", "cmin", "cplant:mean_per"]);
+    assert!(c.status.success(), "{}", text(&c));
+    assert!(text(&c).contains("the original is kept in"), "{}", text(&c));
+}
+
+#[test]
+fn fuzz_bad_input_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    c_extension(tmp.path());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["fuzz", "cplant:nope"], "has no public callable `nope`"),
+        (vec!["fuzz", "not_a_module_xyz:f"], "not_a_module_xyz"),
+        (vec!["fuzz", "cplant"], "must be MODULE:FUNC"),
+        (
+            vec!["fuzz", "cplant:mean_per", "--sanitize", "memory"],
+            "--sanitize must be",
+        ),
+        (
+            vec!["fuzz", "repro", "missing-file", "--target", "x"],
+            "does not exist",
+        ),
+    ];
+    for (args, msg) in cases {
+        let out = pyz3(tmp.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(msg), "{args:?}: {}", text(&out));
+    }
+    std::fs::write(tmp.path().join("a"), b"x").unwrap();
+    let out = pyz3(
+        tmp.path(),
+        &[
+            "fuzz",
+            "repro",
+            "a",
+            "--target",
+            "no_such_target",
+            "--fuzz-dir",
+            root().join("fuzz").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown fuzz target `no_such_target`"),
+        "{}",
+        text(&out)
+    );
+    // No cargo-fuzz: say what to install.
+    let fake = tmp.path().join("fake-cargo");
+    std::fs::write(&fake, "#!/bin/sh\nexit 101\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&fake).unwrap().permissions(),
+        0o755,
+    );
+    Command::new("chmod")
+        .arg("755")
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(["fuzz", "cplant:mean_per"])
+        .current_dir(tmp.path())
+        .env("VIRTUAL_ENV", venv())
+        .env("PYZ3_CARGO", &fake)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("cargo install cargo-fuzz"),
+        "{}",
+        text(&out)
+    );
+}
