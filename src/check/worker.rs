@@ -376,11 +376,7 @@ impl Checker {
     }
 
     fn objects<'py>(&self, py: Python<'py>, args: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
-        let objs: Vec<Bound<'py, PyAny>> = args
-            .iter()
-            .map(|a| a.to_python(py))
-            .collect::<PyResult<_>>()?;
-        PyTuple::new(py, objs)
+        objects(py, args)
     }
 
     /// Calls `f(*args)` under the watchdog.
@@ -578,42 +574,73 @@ impl Checker {
         args: &Bound<'_, PyTuple>,
         result: &Outcome<'_>,
     ) -> PyResult<Option<Observation>> {
-        let globals = PyDict::new(py);
-        globals.set_item("__builtins__", py.import("builtins")?)?;
-        for (name, obj) in self.setup.param_names.iter().zip(args.iter()) {
-            globals.set_item(name, obj)?;
-        }
-        globals.set_item("args", args)?;
-        match result {
-            Outcome::Returned(r) => globals.set_item("result", r)?,
-            Outcome::Raised(e) => {
-                globals.set_item("result", py.None())?;
-                globals.set_item("exception", e.value(py))?;
-            }
-        }
-        if !globals.contains("exception")? {
+        let result = match result {
+            Outcome::Returned(r) => Ok(r),
+            Outcome::Raised(e) => Err(e),
+        };
+        let expr = self.setup.property.as_deref().unwrap_or("");
+        let show = |o: &Bound<'_, PyAny>| self.show(py, &Outcome::Returned(o.clone()));
+        check_property(py, code, expr, &self.setup.param_names, args, result, show)
+    }
+}
+
+/// `f(*args)`'s arguments as Python objects.
+pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
+    let objs: Vec<Bound<'py, PyAny>> = args
+        .iter()
+        .map(|a| a.to_python(py))
+        .collect::<PyResult<_>>()?;
+    PyTuple::new(py, objs)
+}
+
+/// Evaluates a compiled property expression over the parameters (by name), `args`, `result`
+/// and `exception`: `Some` (a `property-failed` observation) when it is false or raises.
+pub(crate) fn check_property(
+    py: Python<'_>,
+    code: &Bound<'_, PyAny>,
+    expr: &str,
+    param_names: &[String],
+    args: &Bound<'_, PyTuple>,
+    result: Result<&Bound<'_, PyAny>, &PyErr>,
+    show: impl Fn(&Bound<'_, PyAny>) -> String,
+) -> PyResult<Option<Observation>> {
+    let globals = PyDict::new(py);
+    globals.set_item("__builtins__", py.import("builtins")?)?;
+    for (name, obj) in param_names.iter().zip(args.iter()) {
+        globals.set_item(name, obj)?;
+    }
+    globals.set_item("args", args)?;
+    match result {
+        Ok(r) => {
+            globals.set_item("result", r)?;
             globals.set_item("exception", py.None())?;
         }
-        let eval = py.import("builtins")?.getattr("eval")?;
-        let expr = self.setup.property.as_deref().unwrap_or("");
-        Ok(match eval.call1((code, &globals)) {
-            Ok(v) if v.is_truthy().unwrap_or(false) => None,
-            Ok(v) => Some(Observation {
-                kind: FindingKind::PropertyFailed,
-                message: format!(
-                    "property `{expr}` is {} for result {}",
-                    self.show(py, &Outcome::Returned(v)),
-                    self.show(py, result)
-                ),
-                traceback: None,
-            }),
-            Err(e) => Some(Observation {
-                kind: FindingKind::PropertyFailed,
-                message: format!("property `{expr}` raised {}", err_text(py, &e)),
-                traceback: traceback(py, &e),
-            }),
-        })
+        Err(e) => {
+            globals.set_item("result", py.None())?;
+            globals.set_item("exception", e.value(py))?;
+        }
     }
+    let eval = py.import("builtins")?.getattr("eval")?;
+    Ok(match eval.call1((code, &globals)) {
+        Ok(v) if v.is_truthy().unwrap_or(false) => None,
+        Ok(v) => Some(Observation {
+            kind: FindingKind::PropertyFailed,
+            message: format!(
+                "property `{expr}` is {} for result {}",
+                show(&v),
+                match result {
+                    Ok(r) => show(r),
+                    Err(e) => format!("raised {}", err_text(py, e)),
+                }
+            ),
+            traceback: None,
+        }),
+        Err(e) => Some(Observation {
+            kind: FindingKind::PropertyFailed,
+            message: format!("property `{expr}` raised {}", err_text(py, &e)),
+            traceback: traceback(py, &e),
+        }),
+    })
 }
 
 /// Calls `f(*args)` and checks the result as the interpreter's own call path does, whatever

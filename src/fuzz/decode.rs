@@ -21,6 +21,7 @@ use num_bigint::BigInt;
 use num_integer::Integer;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use crate::strategy::datetime::days_in_month;
 use crate::strategy::shape::{ArrayKind, Shape};
 use crate::strategy::{numpy, scalar, Size};
 use crate::value::{
@@ -96,7 +97,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length: a LEB128 number of at most three bytes, capped at what is left.
-    pub fn len(&mut self) -> usize {
+    pub fn length(&mut self) -> usize {
         let mut n = 0usize;
         for shift in [0, 7, 14] {
             let b = self.byte();
@@ -465,7 +466,7 @@ fn raw<'a>(r: &mut Reader<'a>, last: bool) -> &'a [u8] {
     if last {
         r.rest()
     } else {
-        let n = r.len();
+        let n = r.length();
         r.bytes(n)
     }
 }
@@ -516,7 +517,8 @@ fn decimal(r: &mut Reader<'_>) -> Decimal {
         0 => DecimalKind::Infinity,
         1 | 2 => {
             let payload = if r.more() {
-                (r.le(2) as u16).to_string()
+                // Python drops a zero payload (`NaN0` is `NaN`).
+                (r.le(2) as u16).max(1).to_string()
             } else {
                 String::new()
             };
@@ -541,15 +543,6 @@ fn decimal(r: &mut Reader<'_>) -> Decimal {
         }
     };
     Decimal { negative, kind }
-}
-
-fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
 }
 
 fn date(r: &mut Reader<'_>) -> Date {

@@ -23,11 +23,13 @@ use std::ffi::CString;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 use serde::{Deserialize, Serialize};
 
 use crate::check::refcount;
-use crate::check::worker::{checked_call, import_target, resolve, traceback};
+use crate::check::worker::{
+    check_property, checked_call, import_target, objects, resolve, traceback,
+};
 use crate::check::{FindingKind, Observation};
 use crate::py::err_text;
 use crate::strategy::{Registry, Shape, Size};
@@ -194,14 +196,6 @@ impl FuzzTarget {
         })
     }
 
-    fn objects<'py>(&self, py: Python<'py>, args: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
-        let objs: Vec<Bound<'py, PyAny>> = args
-            .iter()
-            .map(|a| a.to_python(py))
-            .collect::<PyResult<_>>()?;
-        PyTuple::new(py, objs)
-    }
-
     fn call<'py>(
         &self,
         f: &Bound<'py, PyAny>,
@@ -213,7 +207,7 @@ impl FuzzTarget {
 
     fn check(&self, py: Python<'_>, args: &[Value]) -> PyResult<Option<Observation>> {
         let f = self.function.bind(py);
-        let objs1 = self.objects(py, args)?;
+        let objs1 = objects(py, args)?;
         let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
         let result = self.call(f, &objs1);
         if let Err(e) = &result {
@@ -235,7 +229,7 @@ impl FuzzTarget {
         // (the same change on fresh arguments, surviving a collection, and on a third call).
         if let Some(watch1) = watch1 {
             if watch1.changed() {
-                let objs2 = self.objects(py, args)?;
+                let objs2 = objects(py, args)?;
                 let watch2 = refcount::Watch::new(&objs2);
                 drop(self.call(f, &objs2));
                 return refcount::judge(py, &objs1, watch1, watch2, |objs| {
@@ -253,43 +247,17 @@ impl FuzzTarget {
         args: &Bound<'_, PyTuple>,
         result: &PyResult<Bound<'_, PyAny>>,
     ) -> PyResult<Option<Observation>> {
-        let globals = PyDict::new(py);
-        globals.set_item("__builtins__", py.import("builtins")?)?;
-        for (name, obj) in self.spec.param_names.iter().zip(args.iter()) {
-            globals.set_item(name, obj)?;
-        }
-        globals.set_item("args", args)?;
-        match result {
-            Ok(r) => {
-                globals.set_item("result", r)?;
-                globals.set_item("exception", py.None())?;
-            }
-            Err(e) => {
-                globals.set_item("result", py.None())?;
-                globals.set_item("exception", e.value(py))?;
-            }
-        }
         let expr = self.spec.property.as_deref().unwrap_or("");
-        let eval = py.import("builtins")?.getattr("eval")?;
-        Ok(match eval.call1((code, &globals)) {
-            Ok(v) if v.is_truthy().unwrap_or(false) => None,
-            Ok(_) => Some(Observation {
-                kind: FindingKind::PropertyFailed,
-                message: format!(
-                    "property `{expr}` is false for result {}",
-                    match result {
-                        Ok(r) => r.repr().map(|s| s.to_string()).unwrap_or_default(),
-                        Err(e) => format!("(raised {})", err_text(py, e)),
-                    }
-                ),
-                traceback: None,
-            }),
-            Err(e) => Some(Observation {
-                kind: FindingKind::PropertyFailed,
-                message: format!("property `{expr}` raised {}", err_text(py, &e)),
-                traceback: traceback(py, &e),
-            }),
-        })
+        let show = |o: &Bound<'_, PyAny>| o.repr().map(|s| s.to_string()).unwrap_or_default();
+        check_property(
+            py,
+            code,
+            expr,
+            &self.spec.param_names,
+            args,
+            result.as_ref(),
+            show,
+        )
     }
 
     /// Prints a finding and the input that caused it, as one JSON line after

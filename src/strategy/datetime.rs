@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use super::{w, Size, ValueStrategy};
 use crate::value::{Date, DateTime, PyStr, Time, TimeDelta, Tz, Value};
 
-fn days_in_month(y: i32, m: u8) -> u8 {
+/// Days in month `m` (1–12) of year `y` (proleptic Gregorian).
+pub(crate) fn days_in_month(y: i32, m: u8) -> u8 {
     match m {
         4 | 6 | 9 | 11 => 30,
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,

@@ -467,8 +467,8 @@ fn run_fuzzer(
         if in_crash && r.crash_lines.len() < 200 {
             r.crash_lines.push(line.clone());
         }
-        if line.starts_with('#') {
-            if let Some(n) = line[1..]
+        if let Some(stats) = line.strip_prefix('#') {
+            if let Some(n) = stats
                 .split(|c: char| !c.is_ascii_digit())
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -735,6 +735,9 @@ fn write_repro(
     Ok(finding)
 }
 
+/// A target's binary (when built), spec, and the environment to run it with.
+type Located = (Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>);
+
 /// The binary and spec of a target named on the command line: MODULE:FUNC (generic) or a
 /// cargo-fuzz target of `fuzz_dir`.
 fn locate(
@@ -743,7 +746,7 @@ fn locate(
     stubs: Option<&Path>,
     sanitize: &str,
     build: bool,
-) -> anyhow::Result<(Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>)> {
+) -> anyhow::Result<Located> {
     if target.contains(':') {
         let resolved = resolve_target(target, stubs, None)?;
         let envs = fuzz_env(&resolved.spec)?;
