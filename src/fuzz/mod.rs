@@ -365,6 +365,41 @@ pub fn fuzz_one(data: &[u8]) {
     })
 }
 
+/// Re-encodes the text of the installed target's last argument, when it is a `str`, in the other
+/// storage width: UTF-8 becomes UTF-32LE (with its `0xFF` mark) and UTF-32/UTF-16 becomes UTF-8.
+/// The decoded string is the same; what changes is which comparisons libFuzzer can splice into it:
+/// an extension comparing code points compares UTF-32, one comparing bytes UTF-8. Returns the new
+/// size (unchanged when there is no such argument or the result would exceed `max_size`).
+pub fn reencode_text(data: &mut [u8], size: usize, max_size: usize) -> usize {
+    TARGET.with(|cell| {
+        let Some(t) = cell.get() else { return size };
+        let Some((Shape::Str, head)) = t.shapes.split_last() else {
+            return size;
+        };
+        let size = size.min(data.len());
+        let mut r = Reader::new(&data[..size]);
+        for s in head {
+            decode::decode(s, &mut r);
+        }
+        let start = r.consumed();
+        let tail = &data[start..size];
+        let cps = decode::decode_str(tail);
+        let new: Vec<u8> = if tail.first() == Some(&0xff) {
+            decode::encode_text(&cps)
+        } else {
+            std::iter::once(0xff)
+                .chain(cps.iter().flat_map(|c| c.to_le_bytes()))
+                .collect()
+        };
+        let end = start + new.len();
+        if end > max_size.min(data.len()) {
+            return size;
+        }
+        data[start..end].copy_from_slice(&new);
+        end
+    })
+}
+
 /// A fuzz input: the raw bytes, whose `Debug` is the decoded call as Python source (what
 /// `cargo fuzz run` and `cargo fuzz fmt` print for a failing input).
 #[derive(Clone, PartialEq, Eq)]
@@ -438,9 +473,16 @@ macro_rules! fuzz_target {
             c"detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0".as_ptr()
         }
 
-        // libFuzzer's own mutations, then (one time in four) a UTF-32/UTF-16 run spliced in
-        // from a traced comparison is rewritten as the UTF-8 that decodes to the same text.
+        // libFuzzer's own mutations, around two text-aware steps: one time in four the text
+        // argument is first re-encoded in the other storage width (so a traced comparison of
+        // code points, or of bytes, finds its operand in the input), and one time in four a
+        // UTF-32/UTF-16 run spliced in afterwards is rewritten as UTF-8.
         ::libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+            let size = if seed % 4 == 1 {
+                $crate::fuzz::reencode_text(data, size, max_size)
+            } else {
+                size
+            };
             let size = ::libfuzzer_sys::fuzzer_mutate(data, size, max_size);
             if seed % 4 == 0 {
                 $crate::fuzz::mutate::narrow_wide_text(data, size, seed / 4)

@@ -248,8 +248,9 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             corpus.to_str().unwrap(),
             seeds.to_str().unwrap(),
             &format!("-artifact_prefix={}/", art.display()),
-            "-max_total_time=600",
-            "-seed=7",
+            "-max_total_time=900",
+            "-max_len=256",
+            "-seed=3",
         ],
     );
     let log = text(&out);
