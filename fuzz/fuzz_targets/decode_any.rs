@@ -4,6 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 use pyz3::strategy::Shape;
 
+pyz3::asan_defaults!();
+
 fuzz_target!(|data: &[u8]| {
     let mut r = pyz3::fuzz::Reader::new(data);
     let value = pyz3::fuzz::decode::decode(&Shape::Any, &mut r);

@@ -431,6 +431,22 @@ impl std::fmt::Debug for Input {
     }
 }
 
+/// Defines AddressSanitizer's defaults for a fuzz binary that embeds CPython:
+/// `detect_leaks=0` (CPython's own allocations at exit are not the extension's leaks),
+/// `allocator_may_return_null=1`, `detect_stack_use_after_return=0`. [`fuzz_target!`] includes
+/// it; a target written directly with `libfuzzer_sys::fuzz_target!` should invoke it once.
+/// Options in `ASAN_OPTIONS` still win.
+#[macro_export]
+macro_rules! asan_defaults {
+    () => {
+        /// AddressSanitizer's defaults for a binary embedding CPython.
+        #[no_mangle]
+        pub extern "C" fn __asan_default_options() -> *const ::std::os::raw::c_char {
+            c"detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0".as_ptr()
+        }
+    };
+}
+
 /// Declares a libFuzzer target (in a `cargo fuzz` crate) that fuzzes one Python function with
 /// typed arguments.
 ///
@@ -467,11 +483,7 @@ macro_rules! fuzz_target {
     (@body $spec:expr, [$($module:literal => $krate:ident),*]) => {
         $(extern crate $krate;)*
 
-        /// CPython's own allocations at exit are not the extension's leaks.
-        #[no_mangle]
-        pub extern "C" fn __asan_default_options() -> *const ::std::os::raw::c_char {
-            c"detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0".as_ptr()
-        }
+        $crate::asan_defaults!();
 
         // libFuzzer's own mutations, around two text-aware steps: one time in four the text
         // argument is first re-encoded in the other storage width (so a traced comparison of

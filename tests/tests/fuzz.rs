@@ -274,6 +274,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             "parse_string",
             "--fuzz-dir",
             root().join("fuzz").to_str().unwrap(),
+            "--target-dir",
+            fuzz_target_dir().to_str().unwrap(),
             "--repro-dir",
             repro_dir.to_str().unwrap(),
         ],
@@ -316,6 +318,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             "word_count",
             "--fuzz-dir",
             root().join("fuzz").to_str().unwrap(),
+            "--target-dir",
+            fuzz_target_dir().to_str().unwrap(),
         ],
     );
     assert_eq!(other.status.code(), Some(2), "{}", text(&other));

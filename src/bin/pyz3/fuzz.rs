@@ -79,6 +79,9 @@ pub enum Sub {
         /// The cargo-fuzz crate directory [default: fuzz].
         #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
         fuzz_dir: PathBuf,
+        /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
+        #[arg(long = "target-dir", value_name = "DIR")]
+        target_dir: Option<PathBuf>,
         /// Stub path for a MODULE:FUNC target.
         #[arg(long, value_name = "PATH")]
         stubs: Option<PathBuf>,
@@ -96,6 +99,9 @@ pub enum Sub {
         /// The cargo-fuzz crate directory [default: fuzz].
         #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
         fuzz_dir: PathBuf,
+        /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
+        #[arg(long = "target-dir", value_name = "DIR")]
+        target_dir: Option<PathBuf>,
         /// Stub path for a MODULE:FUNC target.
         #[arg(long, value_name = "PATH")]
         stubs: Option<PathBuf>,
@@ -112,19 +118,42 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             artifact,
             target,
             fuzz_dir,
+            target_dir,
             stubs,
             repro_dir,
-        }) => repro_cmd(&artifact, &target, &fuzz_dir, stubs.as_deref(), repro_dir),
+        }) => {
+            let dirs = FuzzDirs::new(fuzz_dir, target_dir);
+            repro_cmd(&artifact, &target, &dirs, stubs.as_deref(), repro_dir)
+        }
         Some(Sub::Cmin {
             target,
             corpus,
             fuzz_dir,
+            target_dir,
             stubs,
             sanitize,
-        }) => cmin_cmd(&target, corpus, &fuzz_dir, stubs.as_deref(), &sanitize),
+        }) => {
+            let dirs = FuzzDirs::new(fuzz_dir, target_dir);
+            cmin_cmd(&target, corpus, &dirs, stubs.as_deref(), &sanitize)
+        }
         None => {
             let target = args.target.unwrap_or_default();
             fuzz_cmd(&target, args.run)
+        }
+    }
+}
+
+/// Where a cargo-fuzz crate and its built binaries are.
+struct FuzzDirs {
+    fuzz_dir: PathBuf,
+    target_dir: Option<PathBuf>,
+}
+
+impl FuzzDirs {
+    fn new(fuzz_dir: PathBuf, target_dir: Option<PathBuf>) -> Self {
+        FuzzDirs {
+            fuzz_dir,
+            target_dir,
         }
     }
 }
@@ -742,7 +771,7 @@ type Located = (Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>);
 /// cargo-fuzz target of `fuzz_dir`.
 fn locate(
     target: &str,
-    fuzz_dir: &Path,
+    dirs: &FuzzDirs,
     stubs: Option<&Path>,
     sanitize: &str,
     build: bool,
@@ -757,6 +786,7 @@ fn locate(
         };
         return Ok((bin, resolved.spec, envs));
     }
+    let fuzz_dir = dirs.fuzz_dir.as_path();
     let manifest = fuzz_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).with_context(|| {
         format!(
@@ -770,17 +800,14 @@ fn locate(
             fuzz_dir.display()
         );
     }
-    let bin = [
-        fuzz_dir.join("target"),
-        PathBuf::from("target/fuzz"),
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-    ]
-    .iter()
-    .map(|d| d.join(TRIPLE).join("release").join(target))
-    .filter(|p| p.is_file())
-    .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    let mut candidates = vec![fuzz_dir.join("target")];
+    candidates.extend(dirs.target_dir.clone());
+    candidates.extend(std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from));
+    let bin = candidates
+        .iter()
+        .map(|d| d.join(TRIPLE).join("release").join(target))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
     let Some(bin) = bin else {
         bail!("fuzz target `{target}` is not built: run `cargo fuzz build {target}`");
     };
@@ -804,14 +831,14 @@ fn locate(
 fn repro_cmd(
     artifact: &Path,
     target: &str,
-    fuzz_dir: &Path,
+    dirs: &FuzzDirs,
     stubs: Option<&Path>,
     repro_dir: Option<PathBuf>,
 ) -> anyhow::Result<Outcome> {
     if !artifact.is_file() {
         bail!("artifact {} does not exist", artifact.display());
     }
-    let (_, spec, _) = locate(target, fuzz_dir, stubs, "address", false)?;
+    let (_, spec, _) = locate(target, dirs, stubs, "address", false)?;
     // Whose artifact is it? The sidecar says; else the directory libFuzzer put it in.
     let side = std::fs::read_to_string(sidecar(artifact))
         .ok()
@@ -878,17 +905,17 @@ fn count(dir: &Path) -> usize {
 fn cmin_cmd(
     target: &str,
     corpus: Option<PathBuf>,
-    fuzz_dir: &Path,
+    dirs: &FuzzDirs,
     stubs: Option<&Path>,
     sanitize: &str,
 ) -> anyhow::Result<Outcome> {
-    let (bin, spec, envs) = locate(target, fuzz_dir, stubs, sanitize, true)?;
+    let (bin, spec, envs) = locate(target, dirs, stubs, sanitize, true)?;
     let bin = bin.context("no fuzz binary")?;
     let corpus = corpus.unwrap_or_else(|| {
         if target.contains(':') {
             PathBuf::from(".pyz3/fuzz/corpus").join(format!("{}.{}", spec.module, spec.function))
         } else {
-            fuzz_dir.join("corpus").join(target)
+            dirs.fuzz_dir.join("corpus").join(target)
         }
     });
     if !corpus.is_dir() {
