@@ -3,7 +3,7 @@
 # extension function, same seeds, same time budget, with and without AddressSanitizer.
 # Prints exec/s and the time to the first crash (the planted deep defect) of each run.
 #
-#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS]
+#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build]   (build: only build, no runs)
 #
 # Needs scripts/setup.sh's environment; installs atheris into its own virtualenv under target/.
 set -euo pipefail
@@ -12,6 +12,7 @@ cd "$root"
 . scripts/setup.sh >/dev/null
 budget="${1:-120}"
 runs="${2:-3}"
+only_build="${3:-}"
 work="$root/target/fuzz-vs-atheris"
 mkdir -p "$work"
 triple=x86_64-unknown-linux-gnu
@@ -36,8 +37,8 @@ build_demo asan
 build_demo none
 
 # pyz3's target, both ways.
-cargo +nightly fuzz build -O --fuzz-dir fuzz --target-dir "$work/pyz3-asan" parse_string >/dev/null 2>&1
-cargo +nightly fuzz build -O -s none --fuzz-dir fuzz --target-dir "$work/pyz3-none" parse_string >/dev/null 2>&1
+cargo +nightly fuzz build -O --fuzz-dir fuzz --target-dir "$root/target/fuzz" parse_string >/dev/null 2>&1
+cargo +nightly fuzz build -O -s none --fuzz-dir fuzz --target-dir "$root/target/fuzz-none" parse_string >/dev/null 2>&1
 
 # Seeds for atheris: the same documents in FuzzedDataProvider's format (0x01: ASCII, 0x00: UTF-32).
 mkdir -p "$work/atheris-seeds"
@@ -59,6 +60,8 @@ for name in os.listdir("corpora/parse_string"):
     open(os.path.join(out, name), "wb").write(mark + payload)
 PY
 
+[ "$only_build" = build ] && exit 0
+
 run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
   local label="$1"; shift
   for i in $(seq 1 "$runs"); do
@@ -75,8 +78,8 @@ run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
 }
 
 export VIRTUAL_ENV="$root/.venv"
-SEEDS="$root/corpora/parse_string" run "pyz3 ASan" "$work/pyz3-asan/$triple/release/parse_string"
-SEEDS="$root/corpora/parse_string" run "pyz3 no sanitizer" "$work/pyz3-none/$triple/release/parse_string"
+SEEDS="$root/corpora/parse_string" run "pyz3 ASan" "$root/target/fuzz/$triple/release/parse_string"
+SEEDS="$root/corpora/parse_string" run "pyz3 no sanitizer" "$root/target/fuzz-none/$triple/release/parse_string"
 SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 \
   LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan" "$work/venv/bin/python" benches/atheris_parse_string.py
 SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-none" LD_PRELOAD="$apath/ubsan_with_fuzzer.so" \
