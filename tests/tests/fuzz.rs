@@ -503,10 +503,6 @@ fn fuzz_bad_input_is_a_usage_error() {
     // No cargo-fuzz: say what to install.
     let fake = tmp.path().join("fake-cargo");
     std::fs::write(&fake, "#!/bin/sh\nexit 101\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&fake).unwrap().permissions(),
-        0o755,
-    );
     Command::new("chmod")
         .arg("755")
         .arg(&fake)

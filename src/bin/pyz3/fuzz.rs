@@ -76,15 +76,8 @@ pub enum Sub {
         /// The target it belongs to: a `cargo fuzz` target name or MODULE:FUNC.
         #[arg(long, value_name = "T")]
         target: String,
-        /// The cargo-fuzz crate directory [default: fuzz].
-        #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
-        fuzz_dir: PathBuf,
-        /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
-        #[arg(long = "target-dir", value_name = "DIR")]
-        target_dir: Option<PathBuf>,
-        /// Stub path for a MODULE:FUNC target.
-        #[arg(long, value_name = "PATH")]
-        stubs: Option<PathBuf>,
+        #[command(flatten)]
+        dirs: FuzzDirs,
         /// Where the reproducer goes [default: .pyz3/repro].
         #[arg(long = "repro-dir", value_name = "DIR")]
         repro_dir: Option<PathBuf>,
@@ -96,15 +89,8 @@ pub enum Sub {
         target: String,
         /// The corpus [default: fuzz/corpus/T, or .pyz3/fuzz/corpus/MODULE.FUNC].
         corpus: Option<PathBuf>,
-        /// The cargo-fuzz crate directory [default: fuzz].
-        #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
-        fuzz_dir: PathBuf,
-        /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
-        #[arg(long = "target-dir", value_name = "DIR")]
-        target_dir: Option<PathBuf>,
-        /// Stub path for a MODULE:FUNC target.
-        #[arg(long, value_name = "PATH")]
-        stubs: Option<PathBuf>,
+        #[command(flatten)]
+        dirs: FuzzDirs,
         /// Sanitizer of the build to use for a MODULE:FUNC target.
         #[arg(long, value_name = "S", default_value = "address")]
         sanitize: String,
@@ -117,25 +103,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(Sub::Repro {
             artifact,
             target,
-            fuzz_dir,
-            target_dir,
-            stubs,
+            dirs,
             repro_dir,
-        }) => {
-            let dirs = FuzzDirs::new(fuzz_dir, target_dir);
-            repro_cmd(&artifact, &target, &dirs, stubs.as_deref(), repro_dir)
-        }
+        }) => repro_cmd(&artifact, &target, &dirs, repro_dir),
         Some(Sub::Cmin {
             target,
             corpus,
-            fuzz_dir,
-            target_dir,
-            stubs,
+            dirs,
             sanitize,
-        }) => {
-            let dirs = FuzzDirs::new(fuzz_dir, target_dir);
-            cmin_cmd(&target, corpus, &dirs, stubs.as_deref(), &sanitize)
-        }
+        }) => cmin_cmd(&target, corpus, &dirs, &sanitize),
         None => {
             let target = args.target.unwrap_or_default();
             fuzz_cmd(&target, args.run)
@@ -143,19 +119,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Where a cargo-fuzz crate and its built binaries are.
-struct FuzzDirs {
+/// Where a target named on the command line is found: a cargo-fuzz crate and its built
+/// binaries, or stubs for a MODULE:FUNC target.
+#[derive(clap::Args, Debug)]
+pub struct FuzzDirs {
+    /// The cargo-fuzz crate directory [default: fuzz].
+    #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
     fuzz_dir: PathBuf,
+    /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
+    #[arg(long = "target-dir", value_name = "DIR")]
     target_dir: Option<PathBuf>,
-}
-
-impl FuzzDirs {
-    fn new(fuzz_dir: PathBuf, target_dir: Option<PathBuf>) -> Self {
-        FuzzDirs {
-            fuzz_dir,
-            target_dir,
-        }
-    }
+    /// Stub path for a MODULE:FUNC target.
+    #[arg(long, value_name = "PATH")]
+    stubs: Option<PathBuf>,
 }
 
 /// A resolved `MODULE:FUNC`: its spec and the Rust crate to link in, if any.
@@ -449,7 +425,7 @@ struct RunResult {
     cov: u64,
     corpus: String,
     status: Option<i32>,
-    tail: Vec<String>,
+    tail: std::collections::VecDeque<String>,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -536,9 +512,9 @@ fn run_fuzzer(
                 }
             }
         }
-        r.tail.push(line);
+        r.tail.push_back(line);
         if r.tail.len() > 60 {
-            r.tail.remove(0);
+            r.tail.pop_front();
         }
     }
     if tty {
@@ -607,12 +583,12 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
         }
     );
     let r = run_fuzzer(&bin, &envs, &args, &name)?;
-    match (&r.artifact, &r.report) {
-        (Some(artifact), _) => {
+    match &r.artifact {
+        Some(artifact) => {
             report_finding(&resolved.spec, artifact, &r, a.repro_dir.clone(), a.timeout)?;
             Ok(Outcome::Found)
         }
-        (None, _) if r.status == Some(0) => {
+        None if r.status == Some(0) => {
             println!(
                 "pyz3: {name}: no findings ({} execs, {} exec/s, coverage {}, corpus {} in {})",
                 r.execs,
@@ -684,7 +660,7 @@ fn report_finding(
     timeout_s: u64,
 ) -> anyhow::Result<()> {
     let kind = kind_of(r.report.as_ref(), artifact);
-    let finding = write_repro(spec, artifact, kind, r, repro_dir, timeout_s)?;
+    let (finding, call) = write_repro(spec, artifact, kind, r, repro_dir, timeout_s)?;
     let side = sidecar(artifact);
     let meta = serde_json::json!({"target": spec, "kind": kind.name()});
     std::fs::write(&side, serde_json::to_string_pretty(&meta)?)?;
@@ -692,10 +668,7 @@ fn report_finding(
     for i in &finding.imports {
         println!("  import {i}");
     }
-    println!(
-        "  {}",
-        spec.call_source(&spec.decode(&std::fs::read(artifact)?)?).0
-    );
+    println!("  {call}");
     for l in finding.message.lines().take(8) {
         println!("  {l}");
     }
@@ -719,11 +692,11 @@ fn write_repro(
     r: &RunResult,
     repro_dir: Option<PathBuf>,
     timeout_s: u64,
-) -> anyhow::Result<Finding> {
+) -> anyhow::Result<(Finding, String)> {
     let data =
         std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
     let args = spec.decode(&data)?;
-    let (_, imports) = spec.call_source(&args);
+    let (call, imports) = spec.call_source(&args);
     let input = format!(
         "({},)",
         args.iter()
@@ -761,7 +734,7 @@ fn write_repro(
         repro::write(&dir, &function_target(spec), &finding, timeout_s * 1000)
             .with_context(|| format!("cannot write a reproducer into {}", dir.display()))?,
     );
-    Ok(finding)
+    Ok((finding, call))
 }
 
 /// A target's binary (when built), spec, and the environment to run it with.
@@ -769,15 +742,9 @@ type Located = (Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>);
 
 /// The binary and spec of a target named on the command line: MODULE:FUNC (generic) or a
 /// cargo-fuzz target of `fuzz_dir`.
-fn locate(
-    target: &str,
-    dirs: &FuzzDirs,
-    stubs: Option<&Path>,
-    sanitize: &str,
-    build: bool,
-) -> anyhow::Result<Located> {
+fn locate(target: &str, dirs: &FuzzDirs, sanitize: &str, build: bool) -> anyhow::Result<Located> {
     if target.contains(':') {
-        let resolved = resolve_target(target, stubs, None)?;
+        let resolved = resolve_target(target, dirs.stubs.as_deref(), None)?;
         let envs = fuzz_env(&resolved.spec)?;
         let bin = if build {
             Some(build_generic(resolved.link.as_ref(), sanitizer(sanitize)?)?)
@@ -832,13 +799,12 @@ fn repro_cmd(
     artifact: &Path,
     target: &str,
     dirs: &FuzzDirs,
-    stubs: Option<&Path>,
     repro_dir: Option<PathBuf>,
 ) -> anyhow::Result<Outcome> {
     if !artifact.is_file() {
         bail!("artifact {} does not exist", artifact.display());
     }
-    let (_, spec, _) = locate(target, dirs, stubs, "address", false)?;
+    let (_, spec, _) = locate(target, dirs, "address", false)?;
     // Whose artifact is it? The sidecar says; else the directory libFuzzer put it in.
     let side = std::fs::read_to_string(sidecar(artifact))
         .ok()
@@ -880,14 +846,11 @@ fn repro_cmd(
     }
     let kind = kind.unwrap_or_else(|| kind_of(None, artifact));
     let r = RunResult::default();
-    let finding = write_repro(&spec, artifact, kind, &r, repro_dir, 10)?;
+    let (finding, call) = write_repro(&spec, artifact, kind, &r, repro_dir, 10)?;
     for i in &finding.imports {
         println!("import {i}");
     }
-    println!(
-        "{}",
-        spec.call_source(&spec.decode(&std::fs::read(artifact)?)?).0
-    );
+    println!("{call}");
     if let Some(p) = &finding.reproducer {
         eprintln!(
             "pyz3: reproducer ({}): python3 {}",
@@ -906,10 +869,9 @@ fn cmin_cmd(
     target: &str,
     corpus: Option<PathBuf>,
     dirs: &FuzzDirs,
-    stubs: Option<&Path>,
     sanitize: &str,
 ) -> anyhow::Result<Outcome> {
-    let (bin, spec, envs) = locate(target, dirs, stubs, sanitize, true)?;
+    let (bin, spec, envs) = locate(target, dirs, sanitize, true)?;
     let bin = bin.context("no fuzz binary")?;
     let corpus = corpus.unwrap_or_else(|| {
         if target.contains(':') {
