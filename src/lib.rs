@@ -26,11 +26,14 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod doctor;
 pub mod error;
 pub mod fuzz;
+pub mod project;
 pub mod proptest_py;
 pub mod py;
 pub mod sample;
+pub mod sanitize;
 pub mod strategy;
 pub mod typeexpr;
 pub mod value;

@@ -10,7 +10,9 @@
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
 //! - `cli`: the `pyz3 sample` command;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
-//! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension.
+//! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
+//! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
+//! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects.
 
 #[path = "tests/check.rs"]
 mod check;
@@ -18,6 +20,8 @@ mod check;
 mod cli;
 #[path = "tests/common.rs"]
 mod common;
+#[path = "tests/doctor.rs"]
+mod doctor;
 #[path = "tests/edges.rs"]
 mod edges;
 #[path = "tests/fuzz.rs"]
@@ -26,6 +30,8 @@ mod fuzz;
 mod property_tests;
 #[path = "tests/roundtrip.rs"]
 mod roundtrip;
+#[path = "tests/sanitize.rs"]
+mod sanitize;
 #[path = "tests/shrinking.rs"]
 mod shrinking;
 #[path = "tests/strategies.rs"]

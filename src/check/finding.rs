@@ -38,11 +38,14 @@ pub enum FindingKind {
     /// A user property was false.
     #[serde(rename = "property-failed")]
     PropertyFailed,
+    /// A sanitizer (ASan, LSan, TSan, UBSan) reported an error; `subkind` says which.
+    #[serde(rename = "sanitizer")]
+    Sanitizer,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 9] = [
+    pub const ALL: [FindingKind; 10] = [
         FindingKind::Crash,
         FindingKind::Timeout,
         FindingKind::Refcount,
@@ -52,6 +55,7 @@ impl FindingKind {
         FindingKind::Nondeterministic,
         FindingKind::OracleMismatch,
         FindingKind::PropertyFailed,
+        FindingKind::Sanitizer,
     ];
 
     /// The contract name (`"memory-leak"`, ...).
@@ -66,6 +70,7 @@ impl FindingKind {
             FindingKind::Nondeterministic => "nondeterministic",
             FindingKind::OracleMismatch => "oracle-mismatch",
             FindingKind::PropertyFailed => "property-failed",
+            FindingKind::Sanitizer => "sanitizer",
         }
     }
 
@@ -111,4 +116,52 @@ pub struct Finding {
     /// A standalone script that reproduces the finding (`python3 <file>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reproducer: Option<PathBuf>,
+    /// For `sanitizer` findings: what the sanitizer reported (`heap-buffer-overflow`,
+    /// `data-race`, `leak`, `signed-integer-overflow`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subkind: Option<String>,
+    /// For `sanitizer` findings: the top stack frames in the extension's own code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<Frame>,
+    /// For `sanitizer` findings: the pytest test id that was running, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+}
+
+/// One native stack frame of a report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The demangled function name (no Rust hash suffix), when symbolized.
+    pub function: String,
+    /// The source file, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The shared object the frame is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.function.is_empty() {
+            return match (&self.file, self.line) {
+                (Some(file), Some(line)) => write!(f, "{file}:{line}"),
+                (Some(file), None) => f.write_str(file),
+                _ => write!(
+                    f,
+                    "?? ({})",
+                    self.module.as_deref().unwrap_or("unknown module")
+                ),
+            };
+        }
+        let name = &self.function;
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{name} ({file}:{line})"),
+            (Some(file), None) => write!(f, "{name} ({file})"),
+            _ => f.write_str(name),
+        }
+    }
 }

@@ -19,7 +19,7 @@ fn py_str(s: &str) -> String {
 /// before it.
 fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
     let body = match kind {
-        FindingKind::Crash => "print('calling; a crash here (e.g. Segmentation fault) reproduces the finding', flush=True)\n\
+        FindingKind::Crash | FindingKind::Sanitizer => "print('calling; a crash here (e.g. Segmentation fault) reproduces the finding', flush=True)\n\
              f(*args)\n\
              print('no crash')\n\
              sys.exit(0)\n"

@@ -573,6 +573,9 @@ fn shrink(
         message: observation.message,
         traceback: observation.traceback,
         reproducer: None,
+        subkind: None,
+        frames: Vec::new(),
+        test: None,
     };
     Ok((finding, args))
 }

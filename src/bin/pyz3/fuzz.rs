@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
 use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
 use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+use pyz3::project::build::cargo;
 
 use crate::Outcome;
 
@@ -261,11 +262,6 @@ fn workspace_crate(module: &str) -> Option<LinkedCrate> {
         }
     }
     None
-}
-
-/// The cargo to run: `$PYZ3_CARGO`, else `cargo` on PATH.
-fn cargo() -> Command {
-    Command::new(std::env::var_os("PYZ3_CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// Checks for cargo-fuzz and the nightly toolchain.
@@ -728,6 +724,9 @@ fn write_repro(
         message,
         traceback: (!r.crash_lines.is_empty()).then(|| r.crash_lines.join("\n")),
         reproducer: None,
+        subkind: None,
+        frames: Vec::new(),
+        test: None,
     };
     let dir = repro_dir.unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
     finding.reproducer = Some(

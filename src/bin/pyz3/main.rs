@@ -2,9 +2,14 @@
 //!
 //! Exit codes: 0 clean, 1 findings or regressions, 2 usage or environment errors.
 
+mod build_cmd;
 mod check;
+mod doctor;
+mod env;
 mod fuzz;
+mod project_args;
 mod sample;
+mod test;
 
 use std::process::ExitCode;
 
@@ -20,13 +25,24 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Build the project's extension modules, optionally with sanitizers (`--sanitize LIST`).
+    Build(build_cmd::Args),
     /// Check an extension module's functions for crashes, leaks, SystemErrors and wrong results.
     Check(Box<check::Args>),
+    /// Report what this machine has for each pyz3 feature (toolchains, LLVM tools, sanitizer
+    /// runtimes, cargo-fuzz, valgrind, perf, py-spy, Python packages) and what to install for the
+    /// rest; exit 1 when something is missing.
+    Doctor(doctor::Args),
+    /// Build with sanitizers and print the `export` lines that run anything else under them.
+    Env(env::Args),
     /// Fuzz an extension function with libFuzzer, structure-aware from its signature
     /// (`pyz3 fuzz MODULE:FUNC`); `repro` and `cmin` work on artifacts and corpora.
     Fuzz(Box<fuzz::Args>),
     /// Print generated examples of a Python type expression as Python source.
     Sample(sample::Args),
+    /// Build the project's extensions (optionally with sanitizers) and run its pytest suite,
+    /// turning sanitizer reports into findings (`pyz3 test --sanitize address -- -x`).
+    Test(Box<test::Args>),
 }
 
 /// What a subcommand reports back: the process exit code.
@@ -51,9 +67,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Build(args) => build_cmd::run(args),
         Command::Check(args) => check::run(*args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Env(args) => env::run(args),
         Command::Fuzz(args) => fuzz::run(*args),
         Command::Sample(args) => sample::run(args),
+        Command::Test(args) => test::run(*args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

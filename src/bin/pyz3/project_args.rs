@@ -1,0 +1,44 @@
+//! Options shared by the subcommands that build a project (`test`, `build`, `env`).
+
+use std::path::PathBuf;
+
+use pyz3::project::{build, BuildOptions, Built, Interpreter, Project};
+use pyz3::sanitize::SanitizerSet;
+
+/// Where the project is, which Python, which sanitizers.
+#[derive(clap::Args, Debug)]
+pub struct ProjectArgs {
+    /// Sanitizers, comma-separated: address, leak (LeakSanitizer on top of address), thread,
+    /// undefined. C is built with -fsanitize=...; Rust (no UBSan in rustc) gets overflow
+    /// checks, debug assertions and nightly's UB checks for `undefined`. Combinations:
+    /// address,undefined and address,leak; address,thread is refused; memory is not supported.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub sanitize: String,
+    /// The Python to build for and test with (default: the active virtualenv's, else python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// The project root (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Build Rust crates with the release profile instead of the dev profile.
+    #[arg(long)]
+    pub release: bool,
+}
+
+impl ProjectArgs {
+    /// Validates the options, discovers the project and builds it.
+    pub fn build(&self) -> anyhow::Result<(Project, Interpreter, Built)> {
+        let sanitizers = SanitizerSet::parse(&self.sanitize)?;
+        let project = Project::discover(&self.project)?;
+        let python = Interpreter::select(self.python.as_deref())?;
+        let built = build(
+            &project,
+            &python,
+            &BuildOptions {
+                sanitizers,
+                release: self.release,
+            },
+        )?;
+        Ok((project, python, built))
+    }
+}

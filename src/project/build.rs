@@ -1,0 +1,426 @@
+//! Building a project's extension modules for one interpreter and one set of sanitizers.
+//!
+//! Rust crates are built with cargo into `<target>/pyz3/<label>` (a separate directory per
+//! sanitizer set, so ordinary builds are never invalidated); setuptools extensions with
+//! `setup.py build_ext` into `.pyz3/build/<label>`. Every module ends up in one import directory,
+//! `.pyz3/build/<label>/lib`, under its dotted name.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use super::discover::{ExtKind, ExtModule, Project};
+use super::python::Interpreter;
+use crate::sanitize::SanitizerSet;
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// The sanitizers (empty: a plain build).
+    pub sanitizers: SanitizerSet,
+    /// Build Rust crates with the release profile (default: the dev profile).
+    pub release: bool,
+}
+
+/// The language a built module was compiled from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    /// A PyO3 crate.
+    Rust,
+    /// C, C++ or Cython through setuptools.
+    C,
+}
+
+/// One built extension module.
+#[derive(Clone, Debug)]
+pub struct BuiltModule {
+    /// The dotted import name.
+    pub name: String,
+    /// The shared library in the import directory.
+    pub path: PathBuf,
+    /// What it was compiled from.
+    pub language: Language,
+    /// Sanitizer runtimes it links (from `ldd`): `libasan.so.8`, `libclang_rt.asan-x86_64.so`, ...
+    pub runtimes: Vec<PathBuf>,
+}
+
+/// The result of a build.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The sanitizers built with.
+    pub sanitizers: SanitizerSet,
+    /// The directory to put first on `PYTHONPATH`.
+    pub lib_dir: PathBuf,
+    /// Every module built.
+    pub modules: Vec<BuiltModule>,
+    /// Seconds the build took.
+    pub seconds: f64,
+}
+
+/// Builds every module of `project` for `python`. Compiler errors are shown as they come; a
+/// module that does not compile is an error naming it.
+pub fn build(
+    project: &Project,
+    python: &Interpreter,
+    opts: &BuildOptions,
+) -> anyhow::Result<Built> {
+    let start = Instant::now();
+    let label = opts.sanitizers.label();
+    let out = project.work_dir().join("build").join(&label);
+    let lib_dir = out.join("lib");
+    if lib_dir.exists() {
+        std::fs::remove_dir_all(&lib_dir)
+            .with_context(|| format!("cannot clear {}", lib_dir.display()))?;
+    }
+    std::fs::create_dir_all(&lib_dir)
+        .with_context(|| format!("cannot create {}", lib_dir.display()))?;
+    let mut modules = Vec::new();
+    for m in &project.modules {
+        match &m.kind {
+            ExtKind::Rust { .. } => {
+                let target = project
+                    .cargo_target
+                    .clone()
+                    .unwrap_or_else(|| project.root.join("target"))
+                    .join("pyz3")
+                    .join(&label);
+                modules.push(build_rust(m, python, opts, &target, &lib_dir)?);
+            }
+            ExtKind::Setuptools { dir, setup_py } => {
+                modules.extend(build_setuptools(
+                    &m.name, dir, *setup_py, python, opts, &out, &lib_dir,
+                )?);
+            }
+        }
+    }
+    for m in &mut modules {
+        m.runtimes = linked_runtimes(&m.path);
+    }
+    Ok(Built {
+        sanitizers: opts.sanitizers,
+        lib_dir,
+        modules,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The cargo to run: `$PYZ3_CARGO`, else `cargo` on PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("PYZ3_CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// The host target triple of the nightly toolchain, or an error saying to install nightly.
+pub fn nightly_host() -> anyhow::Result<String> {
+    let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .args(["+nightly", "-vV"])
+        .stderr(Stdio::null())
+        .output();
+    let text = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => bail!(
+            "sanitizer builds of Rust crates need the nightly toolchain (-Zsanitizer): run \
+             `rustup toolchain install nightly`"
+        ),
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .context("`rustc +nightly -vV` printed no host triple")
+}
+
+fn build_rust(
+    m: &ExtModule,
+    python: &Interpreter,
+    opts: &BuildOptions,
+    target_dir: &Path,
+    lib_dir: &Path,
+) -> anyhow::Result<BuiltModule> {
+    let ExtKind::Rust {
+        package,
+        lib,
+        manifest,
+        module_name,
+        python_source,
+    } = &m.kind
+    else {
+        unreachable!("build_rust is called for Rust modules")
+    };
+    let sans = opts.sanitizers;
+    eprintln!(
+        "pyz3: building crate `{package}` ({}{})",
+        if sans.is_empty() {
+            "plain".to_string()
+        } else {
+            sans.to_string()
+        },
+        if opts.release { ", release" } else { "" }
+    );
+    let mut cmd = cargo();
+    if sans.needs_nightly() {
+        cmd.arg("+nightly");
+    }
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .args([
+            "-p",
+            package,
+            "--lib",
+            "--message-format=json-render-diagnostics",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir);
+    if opts.release {
+        cmd.arg("--release");
+    }
+    if sans.needs_nightly() {
+        // An explicit target keeps proc-macro crates (run by the compiler) uninstrumented.
+        cmd.args(["--target", &nightly_host()?]);
+    }
+    cmd.env("RUSTFLAGS", sans.rust_flags().join(" "))
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("PYO3_PYTHON", &python.executable)
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd
+        .spawn()
+        .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    let mut artifact = None;
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] == "compiler-artifact"
+            && msg["target"]["name"] == lib.as_str()
+            && msg["target"]["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+        {
+            artifact = msg["filenames"].as_array().and_then(|f| {
+                f.iter()
+                    .filter_map(|f| f.as_str())
+                    .find(|f| f.ends_with(".so") || f.ends_with(".dylib"))
+                    .map(PathBuf::from)
+            });
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    if !status.success() {
+        bail!("crate `{package}` does not compile (compiler errors above)");
+    }
+    let so = artifact.with_context(|| format!("cargo built no cdylib for crate `{package}`"))?;
+    let name = module_name
+        .clone()
+        .or_else(|| pyinit_name(&so, lib))
+        .unwrap_or_else(|| lib.clone());
+    if let (Some(src), Some(top)) = (python_source, name.split('.').next()) {
+        if name.contains('.') && src.join(top).is_dir() {
+            copy_tree(&src.join(top), &lib_dir.join(top))?;
+        }
+    }
+    let rel: PathBuf = name.split('.').collect();
+    let dest = lib_dir.join(format!("{}{}", rel.display(), python.ext_suffix));
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(&so, &dest)
+        .with_context(|| format!("cannot copy {} to {}", so.display(), dest.display()))?;
+    Ok(BuiltModule {
+        name,
+        path: dest,
+        language: Language::Rust,
+        runtimes: Vec::new(),
+    })
+}
+
+/// The module name from the library's exported `PyInit_<name>` symbol (what `#[pymodule]`
+/// generates): the one matching the library name, else the only one.
+fn pyinit_name(so: &Path, lib: &str) -> Option<String> {
+    let bytes = std::fs::read(so).ok()?;
+    let needle = b"PyInit_";
+    let mut names = Vec::new();
+    let mut i = 0;
+    while let Some(pos) = bytes[i..].windows(needle.len()).position(|w| w == needle) {
+        let start = i + pos + needle.len();
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        if len > 0 && bytes.get(start + len) == Some(&0) {
+            let name = String::from_utf8_lossy(&bytes[start..start + len]).into_owned();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        i = start;
+    }
+    if names.iter().any(|n| n == lib) {
+        return Some(lib.to_string());
+    }
+    (names.len() == 1).then(|| names.remove(0))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name))?;
+        } else {
+            std::fs::copy(&path, to.join(&name))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The C compiler setuptools will use: `$CC`, else the interpreter's configured one.
+fn c_compiler(python: &Interpreter) -> String {
+    if let Ok(cc) = std::env::var("CC") {
+        return cc;
+    }
+    Command::new(&python.executable)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_config_var('CC') or 'cc')",
+        ])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "cc".into())
+}
+
+fn is_clang(cc: &str) -> bool {
+    let program = cc.split_whitespace().next().unwrap_or(cc);
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("clang"))
+}
+
+fn build_setuptools(
+    name: &str,
+    dir: &Path,
+    setup_py: bool,
+    python: &Interpreter,
+    opts: &BuildOptions,
+    out: &Path,
+    lib_dir: &Path,
+) -> anyhow::Result<Vec<BuiltModule>> {
+    let sans = opts.sanitizers;
+    let cc = c_compiler(python);
+    let clang = is_clang(&cc);
+    eprintln!(
+        "pyz3: building C extensions with setuptools ({}, {})",
+        if sans.is_empty() {
+            "plain".to_string()
+        } else {
+            sans.to_string()
+        },
+        cc.split_whitespace().next().unwrap_or(&cc)
+    );
+    if !python.has_module("setuptools") {
+        bail!(
+            "setuptools is not installed in {}: run `{} -m pip install setuptools`",
+            python.executable.display(),
+            python.executable.display()
+        );
+    }
+    let temp = out.join("temp");
+    let mut cmd = Command::new(&python.executable);
+    if setup_py {
+        cmd.arg("setup.py");
+    } else {
+        cmd.args(["-c", "from setuptools import setup; setup()"]);
+    }
+    cmd.arg("build_py")
+        .arg("--build-lib")
+        .arg(lib_dir)
+        .arg("build_ext")
+        .arg("--build-lib")
+        .arg(lib_dir)
+        .arg("--build-temp")
+        .arg(&temp)
+        .arg("--force")
+        .current_dir(dir);
+    let join = |var: &str, extra: Vec<String>| {
+        let mut v: Vec<String> = std::env::var(var).ok().into_iter().collect();
+        v.extend(extra);
+        v.join(" ")
+    };
+    cmd.env("CFLAGS", join("CFLAGS", sans.c_flags(clang)))
+        .env("LDFLAGS", join("LDFLAGS", sans.ld_flags(clang)));
+    let output = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", python.executable.display()))?;
+    if !output.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "the {name} extensions in {} do not build (compiler output above)",
+            dir.display()
+        );
+    }
+    let mut modules = Vec::new();
+    collect_modules(lib_dir, lib_dir, &mut modules)?;
+    if modules.is_empty() {
+        bail!("setuptools built no extension module in {}", dir.display());
+    }
+    Ok(modules)
+}
+
+fn collect_modules(base: &Path, dir: &Path, out: &mut Vec<BuiltModule>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_modules(base, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "so") {
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            let mut parts: Vec<String> = rel
+                .parent()
+                .into_iter()
+                .flat_map(|p| p.iter())
+                .map(|c| c.to_string_lossy().into_owned())
+                .collect();
+            let file = rel.file_name().unwrap_or_default().to_string_lossy();
+            parts.push(file.split('.').next().unwrap_or_default().to_string());
+            out.push(BuiltModule {
+                name: parts.join("."),
+                path,
+                language: Language::C,
+                runtimes: Vec::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Sanitizer runtimes a shared library links, as resolved by `ldd`.
+fn linked_runtimes(so: &Path) -> Vec<PathBuf> {
+    let Ok(out) = Command::new("ldd").arg(so).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.trim().split_once(" => ")?;
+            let is_runtime = ["libasan", "libtsan", "libubsan", "liblsan", "libclang_rt."]
+                .iter()
+                .any(|p| name.starts_with(p));
+            let path = rest.split(" (").next()?.trim();
+            (is_runtime && path.starts_with('/')).then(|| PathBuf::from(path))
+        })
+        .collect()
+}

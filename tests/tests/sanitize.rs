@@ -1,0 +1,453 @@
+//! `pyz3 test --sanitize`, `pyz3 build` and `pyz3 env` on example projects built in temp dirs: a
+//! PyO3 crate and a setuptools C extension (sources in tests/fixtures/sanitize/), each with
+//! planted defects that an ordinary build does not notice, and a clean variant.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sanitize");
+
+/// Which variant of an example project.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Planted,
+    Clean,
+}
+
+fn fixture(name: &str, module: &str, variant: Variant) -> String {
+    let text = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
+    let text = text.replace("{module}", module);
+    if variant == Variant::Planted {
+        return text;
+    }
+    // The line after each `PLANTED: <fix>` marker becomes the fix.
+    let mut out = Vec::new();
+    let mut fix: Option<String> = None;
+    for line in text.lines() {
+        if let Some(f) = fix.take() {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push(format!("{indent}{f}"));
+        } else if let Some((_, f)) = line.split_once("PLANTED: ") {
+            fix = Some(f.to_string());
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A PyO3 crate in a temp dir; `module` differs per variant so builds sharing one target
+/// directory never overwrite each other's library.
+fn pyo3_project(variant: Variant) -> (tempfile::TempDir, String) {
+    let module = match variant {
+        Variant::Planted => "sani_rs_planted",
+        Variant::Clean => "sani_rs_clean",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "src/lib.rs",
+        &fixture("pyo3_lib.rs", module, variant),
+    );
+    write(
+        dir.path(),
+        "tests/test_ext.py",
+        &fixture("pyo3_test.py", module, variant),
+    );
+    (dir, module.to_string())
+}
+
+/// A setuptools C extension in a temp dir.
+fn c_project(variant: Variant) -> (tempfile::TempDir, String) {
+    let module = match variant {
+        Variant::Planted => "sani_c_planted",
+        Variant::Clean => "sani_c_clean",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "setup.py",
+        &format!(
+            "from setuptools import Extension, setup\n\nsetup(name=\"{module}\", version=\"0.1\", \
+             ext_modules=[Extension(\"{module}\", [\"{module}.c\"])])\n"
+        ),
+    );
+    write(
+        dir.path(),
+        &format!("{module}.c"),
+        &fixture("c_ext.c", module, variant),
+    );
+    write(
+        dir.path(),
+        "tests/test_ext.py",
+        &fixture("c_test.py", module, variant),
+    );
+    (dir, module.to_string())
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `pyz3 ARGS` in `dir`, with the project virtualenv's Python and one shared cargo target
+/// directory for every example crate (dependencies build once per sanitizer set).
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.args(args).current_dir(dir);
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        cmd.env("VIRTUAL_ENV", repo().join(".venv"));
+    }
+    cmd.env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs `pyz3 test --sanitize LIST --json` and returns the exit code and the report.
+fn sanitize(dir: &Path, list: &str) -> (i32, Value, String) {
+    let json = dir.join("report.json");
+    let out = pyz3(
+        dir,
+        &["test", "--sanitize", list, "--json", json.to_str().unwrap()],
+    );
+    let shown = text(&out);
+    let code = out.status.code().unwrap_or(-1);
+    let report = std::fs::read_to_string(&json)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|_| panic!("no JSON report\n{shown}"));
+    (code, report, shown)
+}
+
+/// Every finding of a report, flattened.
+fn findings(report: &Value) -> Vec<Value> {
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap().clone())
+        .collect()
+}
+
+/// The finding of `subkind` in the test named `test`, with the extension's own frame `function`
+/// (in `file`) on top.
+fn assert_finding(
+    report: &Value,
+    subkind: &str,
+    test: &str,
+    function: &str,
+    file: &str,
+    shown: &str,
+) {
+    let all = findings(report);
+    let f = all
+        .iter()
+        .find(|f| f["subkind"] == subkind)
+        .unwrap_or_else(|| panic!("no {subkind} finding in {all:#?}\n{shown}"));
+    assert_eq!(f["kind"], "sanitizer");
+    assert!(
+        f["test"].as_str().unwrap().ends_with(test),
+        "{subkind} attributed to {} instead of {test}",
+        f["test"]
+    );
+    let top = &f["frames"][0];
+    assert!(
+        top["function"].as_str().unwrap().contains(function),
+        "{subkind}: top frame {top} is not in {function}\n{f:#}"
+    );
+    assert!(
+        top["file"].as_str().unwrap().ends_with(file) && top["line"].as_u64().unwrap() > 0,
+        "{subkind}: top frame {top} is not in {file}"
+    );
+}
+
+fn subkinds(report: &Value) -> Vec<String> {
+    let mut v: Vec<String> = findings(report)
+        .iter()
+        .map(|f| f["subkind"].as_str().unwrap_or("").to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn pyo3_heap_overflow_and_use_after_free_under_address() {
+    let (dir, _) = pyo3_project(Variant::Planted);
+    let (code, report, shown) = sanitize(dir.path(), "address");
+    assert_eq!(code, 1, "{shown}");
+    assert_finding(
+        &report,
+        "heap-buffer-overflow",
+        "test_ext.py::test_fill",
+        "fill",
+        "src/lib.rs",
+        &shown,
+    );
+    assert_finding(
+        &report,
+        "heap-use-after-free",
+        "test_ext.py::test_scratch",
+        "scratch_first",
+        "src/lib.rs",
+        &shown,
+    );
+    assert_eq!(
+        subkinds(&report),
+        ["heap-buffer-overflow", "heap-use-after-free"],
+        "{shown}"
+    );
+    // Each crash ended one pytest process; the remaining tests still ran.
+    assert_eq!(report["pytest"]["runs"], 3, "{shown}");
+    assert_eq!(report["pytest"]["counts"]["passed"], 3, "{shown}");
+    assert!(
+        shown.contains("sanitizer  subkind"),
+        "no summary table\n{shown}"
+    );
+}
+
+#[test]
+fn pyo3_leak_under_leak_sanitizer() {
+    let (dir, _) = pyo3_project(Variant::Planted);
+    let (code, report, shown) = sanitize(dir.path(), "leak");
+    assert_eq!(code, 1, "{shown}");
+    assert_finding(
+        &report,
+        "leak",
+        "test_ext.py::test_make_buffer",
+        "make_buffer",
+        "src/lib.rs",
+        &shown,
+    );
+    // Only the extension's leak: none from CPython, pytest or numpy (also not at exit).
+    let leaks = findings(&report)
+        .iter()
+        .filter(|f| f["subkind"] == "leak")
+        .count();
+    assert_eq!(leaks, 1, "{shown}");
+}
+
+#[test]
+fn pyo3_data_race_under_thread() {
+    let (dir, _) = pyo3_project(Variant::Planted);
+    let (code, report, shown) = sanitize(dir.path(), "thread");
+    assert_eq!(code, 1, "{shown}");
+    assert_finding(
+        &report,
+        "data-race",
+        "test_ext.py::test_bump_threads",
+        "bump",
+        "src/lib.rs",
+        &shown,
+    );
+    let races = findings(&report)
+        .iter()
+        .filter(|f| f["subkind"] == "data-race")
+        .count();
+    assert_eq!(races, 1, "races reported outside the planted one\n{shown}");
+}
+
+#[test]
+fn c_signed_overflow_and_heap_overflow_under_address_undefined() {
+    let (dir, module) = c_project(Variant::Planted);
+    let (code, report, shown) = sanitize(dir.path(), "address,undefined");
+    assert_eq!(code, 1, "{shown}");
+    let file = format!("{module}.c");
+    assert_finding(
+        &report,
+        "signed-integer-overflow",
+        "test_ext.py::test_add_wraps",
+        "add_i32",
+        &file,
+        &shown,
+    );
+    assert_finding(
+        &report,
+        "heap-buffer-overflow",
+        "test_ext.py::test_fill",
+        "fill",
+        &file,
+        &shown,
+    );
+    assert_eq!(
+        subkinds(&report),
+        ["heap-buffer-overflow", "signed-integer-overflow"],
+        "{shown}"
+    );
+}
+
+#[test]
+fn planted_suites_pass_in_an_ordinary_build() {
+    for (dir, _) in [pyo3_project(Variant::Planted), c_project(Variant::Planted)] {
+        let (code, report, shown) = sanitize(dir.path(), "");
+        assert_eq!(code, 0, "{shown}");
+        assert!(findings(&report).is_empty(), "{shown}");
+    }
+}
+
+#[test]
+fn clean_projects_exit_0_under_every_sanitizer() {
+    let projects = [pyo3_project(Variant::Clean), c_project(Variant::Clean)];
+    for list in [
+        "address",
+        "leak",
+        "thread",
+        "undefined",
+        "address,undefined",
+    ] {
+        for (dir, module) in &projects {
+            let (code, report, shown) = sanitize(dir.path(), list);
+            assert_eq!(code, 0, "{module} under {list}\n{shown}");
+            assert!(
+                findings(&report).is_empty(),
+                "{module} under {list}\n{shown}"
+            );
+            assert!(
+                report["pytest"]["counts"]["passed"].as_u64().unwrap() >= 4,
+                "{shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn env_runs_anything_else_under_the_sanitizer() {
+    let (dir, module) = c_project(Variant::Planted);
+    let out = pyz3(dir.path(), &["env", "--sanitize", "address"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let exports = String::from_utf8_lossy(&out.stdout).to_string();
+    // gcc-built C links gcc's runtime: that is the one to preload.
+    assert!(
+        exports.contains("export LD_PRELOAD='") && exports.contains("libasan.so"),
+        "{exports}"
+    );
+    assert!(
+        exports.contains("export PYTHONMALLOC='malloc'"),
+        "{exports}"
+    );
+    let script = format!(
+        "{exports}\nexec {} -c 'import {module}; {module}.fill(bytearray(100), 1)'",
+        repo().join(".venv/bin/python").display()
+    );
+    let run = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && stderr.contains("heap-buffer-overflow"),
+        "{stderr}"
+    );
+
+    let out = pyz3(dir.path(), &["build", "--sanitize", "address"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let path = PathBuf::from(listed.trim().split('\t').nth(1).unwrap());
+    assert!(path.exists() && listed.starts_with(&module), "{listed}");
+}
+
+#[test]
+fn pyo3_env_preloads_clangs_runtime() {
+    let (dir, _) = pyo3_project(Variant::Clean);
+    let out = pyz3(dir.path(), &["env", "--sanitize", "thread"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let exports = String::from_utf8_lossy(&out.stdout);
+    assert!(exports.contains("libclang_rt.tsan-x86_64.so"), "{exports}");
+    assert!(exports.contains("suppressions="), "{exports}");
+}
+
+fn assert_usage_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert!(stderr.contains(needle), "expected `{needle}` in\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let empty = tempfile::tempdir().unwrap();
+    assert_usage_error(
+        &pyz3(empty.path(), &["test", "--sanitize", "address"]),
+        "is not an extension project",
+    );
+    let (dir, _) = c_project(Variant::Clean);
+    assert_usage_error(
+        &pyz3(dir.path(), &["test", "--sanitize", "adress"]),
+        "unknown sanitizer `adress`",
+    );
+    assert_usage_error(
+        &pyz3(dir.path(), &["test", "--sanitize", "memory"]),
+        "MemorySanitizer needs every library",
+    );
+    assert_usage_error(
+        &pyz3(dir.path(), &["test", "--sanitize", "address,thread"]),
+        "cannot be combined",
+    );
+    std::fs::remove_dir_all(dir.path().join("tests")).unwrap();
+    assert_usage_error(&pyz3(dir.path(), &["test"]), "no tests found");
+
+    // A crate that does not compile: the compiler's errors are shown.
+    let (dir, _) = pyo3_project(Variant::Clean);
+    let lib = dir.path().join("src/lib.rs");
+    let broken =
+        std::fs::read_to_string(&lib).unwrap() + "\nfn broken() -> u8 { \"not a number\" }\n";
+    std::fs::write(&lib, broken).unwrap();
+    let out = pyz3(dir.path(), &["test", "--sanitize", "address"]);
+    assert_usage_error(&out, "does not compile");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("mismatched types"),
+        "{}",
+        text(&out)
+    );
+
+    // No nightly toolchain: say what to install.
+    let (dir, _) = pyo3_project(Variant::Clean);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.args(["build", "--sanitize", "address"])
+        .current_dir(dir.path())
+        .env("PYZ3_RUSTC", "false")
+        .env("VIRTUAL_ENV", repo().join(".venv"))
+        .env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
+    assert_usage_error(&cmd.output().unwrap(), "rustup toolchain install nightly");
+}
+
+#[test]
+fn pytest_failures_exit_1_and_configured_testpaths_are_used() {
+    let (dir, module) = c_project(Variant::Clean);
+    // Tests under a directory only pytest's configuration names.
+    std::fs::rename(dir.path().join("tests"), dir.path().join("checks")).unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.pytest.ini_options]\ntestpaths = [\"checks\"]\n",
+    );
+    write(
+        dir.path(),
+        "checks/test_more.py",
+        &format!("import {module}\n\ndef test_wrong():\n    assert {module}.add_i32(1, 1) == 3\n"),
+    );
+    let (code, report, shown) = sanitize(dir.path(), "address");
+    assert_eq!(code, 1, "{shown}");
+    assert!(findings(&report).is_empty(), "{shown}");
+    assert_eq!(report["pytest"]["failed"], true, "{shown}");
+    assert_eq!(report["pytest"]["counts"]["failed"], 1, "{shown}");
+    assert_eq!(report["pytest"]["counts"]["passed"], 4, "{shown}");
+}
