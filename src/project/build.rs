@@ -145,6 +145,7 @@ fn build_rust(
         manifest,
         module_name,
         python_source,
+        features,
     } = &m.kind
     else {
         unreachable!("build_rust is called for Rust modules")
@@ -176,6 +177,9 @@ fn build_rust(
         .arg(target_dir);
     if opts.release {
         cmd.arg("--release");
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     if sans.needs_nightly() {
         // An explicit target keeps proc-macro crates (run by the compiler) uninstrumented.
@@ -369,7 +373,7 @@ fn build_setuptools(
         eprint!("{}", String::from_utf8_lossy(&output.stdout));
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
         bail!(
-            "the {name} extensions in {} do not build (compiler output above)",
+            "the {name} extensions in {} do not build (setuptools and compiler output above)",
             dir.display()
         );
     }

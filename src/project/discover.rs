@@ -26,6 +26,8 @@ pub enum ExtKind {
         /// The directory holding the Python package sources (maturin's `python-source`), when
         /// the module lives inside a Python package.
         python_source: Option<PathBuf>,
+        /// Cargo features maturin builds with (`[tool.maturin] features`).
+        features: Vec<String>,
     },
     /// The setuptools extensions of a project (built together by `build_ext`).
     Setuptools {
@@ -70,8 +72,11 @@ impl Project {
         let pyproject = read_toml(&root.join("pyproject.toml"))?;
         let mut modules = Vec::new();
         let mut cargo_target = None;
-        if root.join("Cargo.toml").exists() {
-            let (rust, target) = rust_modules(&root, pyproject.as_ref())?;
+        // maturin projects may keep the crate elsewhere (`manifest-path = "rust/Cargo.toml"`).
+        let manifest = table_str(pyproject.as_ref(), &["tool", "maturin", "manifest-path"])
+            .map_or_else(|| root.join("Cargo.toml"), |m| root.join(m));
+        if manifest.exists() {
+            let (rust, target) = rust_modules(&root, &manifest, pyproject.as_ref())?;
             modules.extend(rust);
             cargo_target = Some(target);
         }
@@ -144,10 +149,11 @@ fn table_str<'a>(t: Option<&'a toml::Table>, path: &[&str]) -> Option<&'a str> {
 /// The workspace's PyO3 cdylib crates and its target directory.
 fn rust_modules(
     root: &Path,
+    manifest: &Path,
     root_pyproject: Option<&toml::Table>,
 ) -> anyhow::Result<(Vec<ExtModule>, PathBuf)> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.current_dir(root).no_deps();
+    cmd.current_dir(root).manifest_path(manifest).no_deps();
     if let Some(cargo) = std::env::var_os("PYZ3_CARGO") {
         cmd.cargo_path(cargo);
     }
@@ -177,19 +183,35 @@ fn rust_modules(
         let dir = manifest.parent().unwrap_or(root).to_path_buf();
         // A pyproject beside the crate wins over the root's (a workspace of several modules).
         let own = read_toml(&dir.join("pyproject.toml"))?;
-        let pyproject = own.as_ref().or(root_pyproject);
+        // maturin's paths are relative to the pyproject.toml that holds them.
+        let (pyproject, base) = match &own {
+            Some(t) => (Some(t), dir.clone()),
+            None => (root_pyproject, root.to_path_buf()),
+        };
         let module_name =
             table_str(pyproject, &["tool", "maturin", "module-name"]).map(str::to_string);
         let python_source = table_str(pyproject, &["tool", "maturin", "python-source"])
-            .map(|s| dir.join(s))
+            .map(|s| base.join(s))
             .or_else(|| {
                 // maturin's default mixed layout: a Python package named after the module.
                 let top = module_name.as_deref()?.split('.').next()?;
-                dir.join(top)
+                base.join(top)
                     .join("__init__.py")
                     .exists()
-                    .then(|| dir.clone())
+                    .then(|| base.clone())
             });
+        let features = pyproject
+            .and_then(|t| {
+                t.get("tool")?
+                    .get("maturin")?
+                    .get("features")?
+                    .as_array()
+                    .cloned()
+            })
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect();
         modules.push(ExtModule {
             name: pkg.name.to_string(),
             kind: ExtKind::Rust {
@@ -198,6 +220,7 @@ fn rust_modules(
                 manifest,
                 module_name,
                 python_source,
+                features,
             },
         });
     }

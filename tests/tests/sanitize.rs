@@ -451,3 +451,45 @@ fn pytest_failures_exit_1_and_configured_testpaths_are_used() {
     assert_eq!(report["pytest"]["counts"]["failed"], 1, "{shown}");
     assert_eq!(report["pytest"]["counts"]["passed"], 4, "{shown}");
 }
+
+#[test]
+fn maturin_layouts_are_discovered() {
+    // A mixed maturin project: the crate under rust/, the module inside a Python package.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"maturin\"]\nbuild-backend = \"maturin\"\n\n\
+         [tool.maturin]\nmanifest-path = \"rust/Cargo.toml\"\nmodule-name = \"mixedpkg._native\"\n\
+         python-source = \"python\"\nfeatures = [\"pyo3/extension-module\"]\n",
+    );
+    write(
+        dir.path(),
+        "rust/Cargo.toml",
+        "[package]\nname = \"sani_mixed\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n",
+    );
+    write(
+        dir.path(),
+        "rust/src/lib.rs",
+        &fixture("pyo3_lib.rs", "_native", Variant::Clean),
+    );
+    write(
+        dir.path(),
+        "python/mixedpkg/__init__.py",
+        "from ._native import count, fill\n\nGREETING = 'pure python'\n",
+    );
+    write(
+        dir.path(),
+        "tests/test_pkg.py",
+        "import mixedpkg\n\ndef test_both_halves():\n    b = bytearray(3)\n    mixedpkg.fill(b, 1)\n    \
+         assert bytes(b) == b'\\x01\\x01\\x01' and mixedpkg.GREETING == 'pure python'\n",
+    );
+    let out = pyz3(dir.path(), &["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.starts_with("mixedpkg._native\t"), "{listed}");
+    let (code, report, shown) = sanitize(dir.path(), "");
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(report["pytest"]["counts"]["passed"], 1, "{shown}");
+}
