@@ -22,20 +22,22 @@ if [ ! -x "$root/.venv/bin/python" ]; then
   echo "pyz3 setup: creating $root/.venv" >&2
   "$PYO3_PYTHON" -m venv "$root/.venv"
 fi
-if ! "$root/.venv/bin/python" -c 'import numpy, pytest, hypothesis, setuptools' >/dev/null 2>&1 \
+if ! "$root/.venv/bin/python" -c 'import numpy, pytest, hypothesis, setuptools, memray' >/dev/null 2>&1 \
    || [ ! -x "$root/.venv/bin/py-spy" ]; then
   echo "pyz3 setup: installing Python packages from requirements.txt" >&2
   "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements.txt"
 fi
 
 # Fuzzing and sanitizers: LLVM 22 (matching rustc's LLVM) for the sanitizer and libFuzzer
-# runtimes and llvm-symbolizer, the nightly toolchain, and cargo-fuzz.
-if ! [ -e /usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a ] || ! command -v llvm-symbolizer-22 >/dev/null 2>&1; then
+# runtimes and llvm-symbolizer, the nightly toolchain, and cargo-fuzz. Chromium (headless) renders
+# flamegraph SVGs in the profiling tests.
+if ! [ -e /usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a ] || ! command -v llvm-symbolizer-22 >/dev/null 2>&1 \
+   || ! [ -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "pyz3 setup: installing clang-22 llvm-22 libclang-rt-22-dev (apt)" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-22 llvm-22 libclang-rt-22-dev >/dev/null
+    echo "pyz3 setup: installing clang-22 llvm-22 libclang-rt-22-dev chromium (apt)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-22 llvm-22 libclang-rt-22-dev chromium >/dev/null
   else
-    echo "pyz3 setup: warning: install clang-22 llvm-22 libclang-rt-22-dev for fuzzing and sanitizers" >&2
+    echo "pyz3 setup: warning: install clang-22 llvm-22 libclang-rt-22-dev chromium for fuzzing, sanitizers and the profiling tests" >&2
   fi
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then

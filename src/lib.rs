@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod check;
 pub mod doctor;
 pub mod error;

@@ -9,11 +9,16 @@
 //! - `typeexpr`: strategies from type expressions, and malformed expressions;
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
 //! - `cli`: the `pyz3 sample` command;
+//! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
-//! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects.
+//! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
+//! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
+//!   flamegraphs and memory figures of the demo extension.
 
+#[path = "tests/bench.rs"]
+mod bench;
 #[path = "tests/check.rs"]
 mod check;
 #[path = "tests/cli.rs"]
@@ -26,6 +31,8 @@ mod doctor;
 mod edges;
 #[path = "tests/fuzz.rs"]
 mod fuzz;
+#[path = "tests/profile.rs"]
+mod profile;
 #[path = "tests/property_tests.rs"]
 mod property_tests;
 #[path = "tests/roundtrip.rs"]

@@ -68,7 +68,10 @@ pub fn build(
     opts: &BuildOptions,
 ) -> anyhow::Result<Built> {
     let start = Instant::now();
-    let label = opts.sanitizers.label();
+    let mut label = opts.sanitizers.label();
+    if opts.release {
+        label.push_str("-release");
+    }
     let out = project.work_dir().join("build").join(&label);
     let lib_dir = out.join("lib");
     if lib_dir.exists() {

@@ -2,11 +2,14 @@
 //!
 //! Exit codes: 0 clean, 1 findings or regressions, 2 usage or environment errors.
 
+mod bench;
+mod bench_extras;
 mod build_cmd;
 mod check;
 mod doctor;
 mod env;
 mod fuzz;
+mod profile;
 mod project_args;
 mod sample;
 mod test;
@@ -25,6 +28,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the project's Python benchmarks on its release build; compare with a saved baseline
+    /// (`--baseline`) or a git ref (`--compare main`) in a regression table.
+    Bench(Box<bench::Args>),
     /// Build the project's extension modules, optionally with sanitizers (`--sanitize LIST`).
     Build(build_cmd::Args),
     /// Check an extension module's functions for crashes, leaks, SystemErrors and wrong results.
@@ -38,6 +44,10 @@ enum Command {
     /// Fuzz an extension function with libFuzzer, structure-aware from its signature
     /// (`pyz3 fuzz MODULE:FUNC`); `repro` and `cmin` work on artifacts and corpora.
     Fuzz(Box<fuzz::Args>),
+    /// Profile a program with Python and native extension frames together: a flamegraph
+    /// (`--flamegraph OUT.svg`) or its peak memory and allocations (`--memory`), e.g.
+    /// `pyz3 profile --flamegraph out.svg -- python script.py`.
+    Profile(Box<profile::Args>),
     /// Print generated examples of a Python type expression as Python source.
     Sample(sample::Args),
     /// Build the project's extensions (optionally with sanitizers) and run its pytest suite,
@@ -67,11 +77,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Bench(args) => bench::run(*args),
         Command::Build(args) => build_cmd::run(args),
         Command::Check(args) => check::run(*args),
         Command::Doctor(args) => doctor::run(args),
         Command::Env(args) => env::run(args),
         Command::Fuzz(args) => fuzz::run(*args),
+        Command::Profile(args) => profile::run(*args),
         Command::Sample(args) => sample::run(args),
         Command::Test(args) => test::run(*args),
     };

@@ -1,0 +1,103 @@
+//! The git operations `pyz3 bench --compare REF` needs: resolving a ref, and a temporary
+//! worktree of it that is removed afterwards. The user's working tree (uncommitted edits
+//! included) is never touched: nothing here checks out, stashes or resets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context};
+
+fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run git: is it installed?")?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The commit `HEAD` points at, when `root` is in a git repository with commits.
+pub fn head(root: &Path) -> Option<String> {
+    git(root, &["rev-parse", "--verify", "-q", "HEAD"]).ok()
+}
+
+/// Whether the working tree has uncommitted changes (pyz3's own `.pyz3/` aside).
+pub fn dirty(root: &Path) -> bool {
+    git(root, &["status", "--porcelain", "--untracked-files=no"]).is_ok_and(|s| !s.is_empty())
+}
+
+/// The commit `reference` names, or an error saying it does not exist.
+pub fn resolve(root: &Path, reference: &str) -> anyhow::Result<String> {
+    if git(root, &["rev-parse", "--git-dir"]).is_err() {
+        bail!(
+            "--compare {reference}: {} is not in a git repository",
+            root.display()
+        );
+    }
+    git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{reference}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| anyhow::anyhow!("--compare {reference}: no such git ref (branch, tag or commit)"))
+}
+
+/// A detached worktree of one commit, removed on drop.
+pub struct Worktree {
+    root: PathBuf,
+    /// Where the commit is checked out.
+    pub dir: PathBuf,
+}
+
+impl Worktree {
+    /// Checks `commit` out into `dir` (a fresh directory) as a detached worktree.
+    pub fn add(root: &Path, commit: &str, dir: &Path) -> anyhow::Result<Worktree> {
+        if dir.exists() {
+            let _ = git(
+                root,
+                &["worktree", "remove", "--force", &dir.display().to_string()],
+            );
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        git(
+            root,
+            &[
+                "worktree",
+                "add",
+                "--detach",
+                "--quiet",
+                &dir.display().to_string(),
+                commit,
+            ],
+        )
+        .with_context(|| format!("cannot create a worktree of {commit}"))?;
+        Ok(Worktree {
+            root: root.to_path_buf(),
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        let _ = git(
+            &self.root,
+            &[
+                "worktree",
+                "remove",
+                "--force",
+                &self.dir.display().to_string(),
+            ],
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = git(&self.root, &["worktree", "prune"]);
+    }
+}

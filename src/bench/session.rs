@@ -1,0 +1,421 @@
+//! One `pyz3 bench` run: find the bench files, build the extension (and the compared ref in a
+//! temporary worktree), measure, compare, save.
+//!
+//! For the command line and for users driving benchmarks from Rust: [`run`] returns data; the
+//! writers in [`super::report`] print it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::baseline::{Baseline, BenchResult, Machine, Mode, PythonInfo, Store, VERSION};
+use super::compare::Comparison;
+use super::git;
+use super::measure::{Bench, Side, WallPlan};
+use crate::project::{build, BuildOptions, Interpreter, Project};
+use crate::sanitize::SanitizerSet;
+
+/// What to run and compare.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Only benchmarks whose name contains this.
+    pub filter: Option<String>,
+    /// Wall time or instruction counts.
+    pub mode: Mode,
+    /// Processes and samples (wall mode).
+    pub plan: WallPlan,
+    /// Noise threshold (0.05 = 5%).
+    pub threshold: f64,
+    /// Save the current results under this name.
+    pub save_baseline: Option<String>,
+    /// Compare with this saved baseline.
+    pub baseline: Option<String>,
+    /// Compare with this git ref (its saved baseline, else built and measured now).
+    pub compare: Option<String>,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            filter: None,
+            mode: Mode::Wall,
+            plan: WallPlan::default(),
+            threshold: 0.05,
+            save_baseline: None,
+            baseline: None,
+            compare: None,
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct BenchRun {
+    /// The current tree's results.
+    pub results: BTreeMap<String, BenchResult>,
+    /// The comparison, when a baseline or ref was given.
+    pub comparison: Option<Comparison>,
+    /// Where the results were saved, when asked.
+    pub saved: Option<PathBuf>,
+    /// The measuring set-up (to profile the same benchmarks afterwards).
+    pub bench: Bench,
+    /// The sides measured: the current tree first, then the ref when one was built.
+    pub sides: Vec<Side>,
+    /// The benchmarks selected.
+    pub names: Vec<String>,
+}
+
+/// The bench files: `[tool.pyz3.bench] paths` (files or directories) in pyproject.toml, else
+/// `benches/bench_*.py`.
+pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let pyproject = root.join("pyproject.toml");
+    let configured: Option<Vec<String>> = std::fs::read_to_string(&pyproject)
+        .ok()
+        .map(|t| {
+            t.parse::<toml::Table>()
+                .with_context(|| format!("{} does not parse", pyproject.display()))
+        })
+        .transpose()?
+        .and_then(|t| {
+            let paths = t
+                .get("tool")?
+                .get("pyz3")?
+                .get("bench")?
+                .get("paths")?
+                .as_array()?
+                .clone();
+            Some(
+                paths
+                    .iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect(),
+            )
+        });
+    let entries: Vec<PathBuf> = match configured {
+        Some(paths) => paths.iter().map(|p| root.join(p)).collect(),
+        None => vec![root.join("benches")],
+    };
+    let mut files = Vec::new();
+    for e in entries {
+        if e.is_file() {
+            files.push(e);
+        } else if e.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&e)?
+                .flatten()
+                .map(|d| d.path())
+                .filter(|p| {
+                    let n = p.file_name().unwrap_or_default().to_string_lossy();
+                    n.starts_with("bench_") && n.ends_with(".py")
+                })
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if configured_path(&e) {
+            bail!("[tool.pyz3.bench] paths: {} does not exist", e.display());
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no bench files in {}: write benches/bench_*.py with bench_* functions, or list \
+             files under [tool.pyz3.bench] paths in pyproject.toml",
+            root.display()
+        );
+    }
+    Ok(files)
+}
+
+fn configured_path(p: &Path) -> bool {
+    !p.ends_with("benches")
+}
+
+fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::Result<Side> {
+    let built = build(
+        project,
+        python,
+        &BuildOptions {
+            sanitizers: SanitizerSet::NONE,
+            release: true,
+        },
+    )?;
+    Ok(Side {
+        label: label.to_string(),
+        lib_dir: built.lib_dir,
+    })
+}
+
+/// The built modules of `commit`: cached under `.pyz3/bench/refs/<commit>-<python>/` (a commit's
+/// sources do not change), else built in a temporary worktree that is removed afterwards.
+fn ref_side(
+    project: &Project,
+    python: &Interpreter,
+    work: &Path,
+    reference: &str,
+    commit: &str,
+) -> anyhow::Result<Side> {
+    let short = &commit[..12.min(commit.len())];
+    let cache = work
+        .join("bench")
+        .join("refs")
+        .join(format!("{commit}{}", python.ext_suffix.replace(".so", "")));
+    let lib = cache.join("lib");
+    if lib.is_dir() {
+        eprintln!(
+            "pyz3 bench: using the build of {reference} ({short}) from {}",
+            cache.display()
+        );
+        return Ok(Side {
+            label: reference.to_string(),
+            lib_dir: lib,
+        });
+    }
+    eprintln!("pyz3 bench: building {reference} ({short}) in a temporary worktree");
+    let wt = git::Worktree::add(
+        &project.root,
+        commit,
+        &work.join("bench").join("worktrees").join(short),
+    )?;
+    let mut other =
+        Project::discover(&wt.dir).with_context(|| format!("{reference} is not buildable"))?;
+    // A target directory of its own, kept between runs (warm after the first): sharing the
+    // current one would let cargo reuse one tree's library for the other.
+    other.cargo_target = Some(
+        project
+            .cargo_target
+            .clone()
+            .unwrap_or_else(|| project.root.join("target"))
+            .join("pyz3-compare"),
+    );
+    let built = build_side(&other, python, reference)?;
+    // Keep the modules (not the worktree): copy, then rename into place in one step.
+    let tmp = cache.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&built.lib_dir, &tmp.join("lib"))?;
+    std::fs::rename(&tmp, &cache).with_context(|| {
+        format!(
+            "cannot move the build of {reference} into {}",
+            cache.display()
+        )
+    })?;
+    drop(wt);
+    Ok(Side {
+        label: reference.to_string(),
+        lib_dir: lib,
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the benchmarks of `project` and compares them as `opts` asks.
+pub fn run(
+    project: &Project,
+    python: &Interpreter,
+    opts: &BenchOptions,
+) -> anyhow::Result<BenchRun> {
+    let work = project.work_dir();
+    let store = Store::new(&work);
+    let files = bench_files(&project.root)?;
+    // Everything that can be refused is checked before anything is built or measured.
+    let saved_baseline = match &opts.baseline {
+        Some(name) => {
+            let b = store.load(name)?;
+            if b.mode != opts.mode {
+                bail!(
+                    "baseline `{name}` holds {} results; run with{} --instructions to compare",
+                    b.mode.name(),
+                    if b.mode == Mode::Wall { "out" } else { "" }
+                );
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    let compare_commit = match &opts.compare {
+        Some(r) => Some(git::resolve(&project.root, r)?),
+        None => None,
+    };
+    if let Some(name) = &opts.save_baseline {
+        store.check_name(name)?;
+    }
+
+    let current = build_side(project, python, "current")?;
+    let bench = Bench::new(
+        python.clone(),
+        &work.join("bench").join("run"),
+        files,
+        &project.root,
+    )?;
+    let all = bench.list(&current)?;
+    let names: Vec<String> = all
+        .iter()
+        .filter(|n| opts.filter.as_deref().is_none_or(|f| n.contains(f)))
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        match &opts.filter {
+            Some(f) => bail!("no benchmark matches `{f}` (there are: {})", all.join(", ")),
+            None => bail!("the bench files define no bench_* functions"),
+        }
+    }
+
+    // The compared ref: its saved baseline, else a build in a temporary worktree.
+    let mut sides = vec![current];
+    let mut ref_baseline = None;
+    if let (Some(reference), Some(commit)) = (&opts.compare, &compare_commit) {
+        match store.for_commit(commit, opts.mode) {
+            Some(b) => {
+                eprintln!(
+                    "pyz3 bench: using the saved baseline `{}` of {reference}",
+                    b.name
+                );
+                ref_baseline = Some(b);
+            }
+            None => sides.push(ref_side(project, python, &work, reference, commit)?),
+        }
+    }
+
+    let measured = measure(&bench, &sides, &names, opts)?;
+    let results = measured[0].clone();
+    let comparison = if let Some(b) = &saved_baseline {
+        Some(Comparison::new(
+            &b.name,
+            opts.mode,
+            &select(&b.benchmarks, &names),
+            &results,
+            opts.threshold,
+        ))
+    } else if let Some(b) = &ref_baseline {
+        Some(Comparison::new(
+            opts.compare.as_deref().unwrap_or(""),
+            opts.mode,
+            &select(&b.benchmarks, &names),
+            &results,
+            opts.threshold,
+        ))
+    } else if sides.len() > 1 {
+        Some(Comparison::new(
+            &sides[1].label,
+            opts.mode,
+            &measured[1],
+            &results,
+            opts.threshold,
+        ))
+    } else {
+        None
+    };
+    let saved = match &opts.save_baseline {
+        Some(name) => Some(
+            store.save(&Baseline {
+                version: VERSION,
+                name: name.clone(),
+                mode: opts.mode,
+                created: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                commit: git::head(&project.root),
+                dirty: git::dirty(&project.root),
+                machine: Machine::current(),
+                python: PythonInfo {
+                    version: python.version.clone(),
+                    executable: python.executable.display().to_string(),
+                },
+                benchmarks: results.clone(),
+            })?,
+        ),
+        None => None,
+    };
+    Ok(BenchRun {
+        results,
+        comparison,
+        saved,
+        bench,
+        sides,
+        names,
+    })
+}
+
+fn select(all: &BTreeMap<String, BenchResult>, names: &[String]) -> BTreeMap<String, BenchResult> {
+    // A filtered run compares only what it measured (others are not "missing").
+    all.iter()
+        .filter(|(k, _)| names.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn measure(
+    bench: &Bench,
+    sides: &[Side],
+    names: &[String],
+    opts: &BenchOptions,
+) -> anyhow::Result<Vec<BTreeMap<String, BenchResult>>> {
+    let progress_line = |what: &str| {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            eprint!("\r\x1b[2Kpyz3 bench: {what}");
+        }
+    };
+    match opts.mode {
+        Mode::Wall => {
+            let iters = bench.calibrate(&sides[0], names, opts.plan.min_sample_ns)?;
+            eprintln!(
+                "pyz3 bench: {} benchmark{} × {} processes{} × {} samples",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                opts.plan.processes,
+                if sides.len() > 1 {
+                    " per side, interleaved"
+                } else {
+                    ""
+                },
+                opts.plan.samples
+            );
+            let r = bench.wall(sides, &iters, opts.plan, |done, total| {
+                progress_line(&format!("process {done}/{total}"));
+            });
+            progress_line("");
+            r
+        }
+        Mode::Instructions => {
+            // About 2 ms of calls per run: enough that start-up cancels, short under valgrind.
+            let iters = bench.calibrate(&sides[0], names, 2_000_000)?;
+            let calls: BTreeMap<String, u64> = names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        iters.get(n).copied().unwrap_or(100).clamp(20, 2000),
+                    )
+                })
+                .collect();
+            let mut out = Vec::new();
+            for (s, side) in sides.iter().enumerate() {
+                progress_line(&format!(
+                    "callgrind {}/{}: {}",
+                    s + 1,
+                    sides.len(),
+                    side.label
+                ));
+                let work = bench
+                    .runner
+                    .parent()
+                    .map_or_else(std::env::temp_dir, Path::to_path_buf);
+                out.push(bench.instructions(side, &calls, &work)?);
+            }
+            progress_line("");
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `pyz3 profile`: a flamegraph (`--flamegraph OUT.svg`) or the memory use (`--memory`) of a
+//! program, with Python and native extension code together.
+//!
+//! A program that exits non-zero still gets its flamegraph or memory table, then the command
+//! says so and exits 2: the figures describe a run that did not finish as intended.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use pyz3::bench::flamegraph::{self, Program, SamplerKind};
+use pyz3::bench::profile_memory::{self, MemoryOptions};
+
+use crate::Outcome;
+
+/// Arguments of `pyz3 profile`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["flamegraph", "memory"])))]
+pub struct Args {
+    /// Sample the program's stacks (Python and native frames) and draw them as an SVG flamegraph
+    /// at this path.
+    #[arg(long, value_name = "OUT.svg")]
+    pub flamegraph: Option<PathBuf>,
+    /// Measure peak memory, allocation count and allocated bytes under memray.
+    #[arg(long)]
+    pub memory: bool,
+    /// Samples per second.
+    #[arg(
+        long,
+        default_value_t = 100,
+        value_name = "HZ",
+        requires = "flamegraph"
+    )]
+    pub rate: u32,
+    /// The sampler: py-spy (Python and native frames) if installed, else perf (native only).
+    #[arg(long, value_enum, default_value_t = SamplerArg::Auto, requires = "flamegraph")]
+    pub sampler: SamplerArg,
+    /// Also write the folded stacks (one stack and its sample count per line) to this path.
+    #[arg(long, value_name = "PATH", requires = "flamegraph")]
+    pub folded: Option<PathBuf>,
+    /// Draw a differential flamegraph instead: this run against earlier folded stacks (red:
+    /// more samples than before, blue: fewer).
+    #[arg(long, value_name = "BEFORE.folded", requires = "flamegraph")]
+    pub diff_from: Option<PathBuf>,
+    /// The flamegraph's title (default: the command line).
+    #[arg(long, requires = "flamegraph")]
+    pub title: Option<String>,
+    /// Also write the memory report as JSON (`"version": 1`) to this path.
+    #[arg(long, value_name = "PATH", requires = "memory")]
+    pub json: Option<PathBuf>,
+    /// Keep memray's capture file at this path (for `python -m memray flamegraph PATH`).
+    #[arg(long, value_name = "PATH", requires = "memory")]
+    pub capture: Option<PathBuf>,
+    /// The program and its arguments, after `--` (`-- python script.py`).
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
+}
+
+/// `--sampler`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SamplerArg {
+    /// py-spy if it is installed, else perf.
+    Auto,
+    /// py-spy.
+    PySpy,
+    /// perf (software cpu-clock event).
+    Perf,
+}
+
+/// Runs `pyz3 profile`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let program = Program::resolve(&args.command)?;
+    match &args.flamegraph {
+        Some(out) => flamegraph_run(&args, &program, out),
+        None => memory_run(&args, &program),
+    }
+}
+
+fn flamegraph_run(args: &Args, program: &Program, out: &Path) -> anyhow::Result<Outcome> {
+    let sampler = match args.sampler {
+        SamplerArg::Auto => flamegraph::detect(program.bin_dir())?,
+        SamplerArg::PySpy => flamegraph::find(SamplerKind::PySpy, program.bin_dir())?,
+        SamplerArg::Perf => flamegraph::find(SamplerKind::Perf, program.bin_dir())?,
+    };
+    let before = match &args.diff_from {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    eprintln!(
+        "pyz3: recording `{}` with {} ({}) at {} Hz",
+        program.display(),
+        sampler.name(),
+        sampler.path().display(),
+        args.rate
+    );
+    let rec =
+        flamegraph::record_program(&sampler, &mut program.command(), args.rate).map_err(|e| {
+            match sampler.kind() {
+                SamplerKind::PySpy if program.python.is_none() => anyhow::anyhow!(
+                    "{e:#}; py-spy samples CPython processes only (`--sampler perf` samples any \
+                 program)"
+                ),
+                _ => e,
+            }
+        })?;
+    let ended = flamegraph::describe_status(rec.status);
+    if rec.samples == 0 && !rec.status.success() {
+        bail!(
+            "`{}` failed ({ended}) before {} collected any sample",
+            program.display(),
+            sampler.name()
+        );
+    }
+    if rec.samples == 0 {
+        bail!(
+            "{} collected no samples of `{}` ({ended}): it ended within one sampling interval, \
+             or spent its time idle",
+            sampler.name(),
+            program.display()
+        );
+    }
+    if let Some(path) = &args.folded {
+        std::fs::write(path, &rec.folded)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("pyz3: folded stacks written to {}", path.display());
+    }
+    let title = args.title.clone().unwrap_or_else(|| {
+        let shown: Vec<_> = program
+            .script_args()
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect();
+        shown.join(" ")
+    });
+    match &before {
+        Some(before) => flamegraph::render_diff(before, &rec.folded, out, &title)?,
+        None => flamegraph::render(&rec.folded, &title, out)?,
+    }
+    eprintln!(
+        "pyz3: {} sample{}; flamegraph written to {}",
+        rec.samples,
+        if rec.samples == 1 { "" } else { "s" },
+        out.display()
+    );
+    if !rec.status.success() {
+        bail!(
+            "`{}` failed ({ended}); the flamegraph shows what was sampled until then",
+            program.display()
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+fn memory_run(args: &Args, program: &Program) -> anyhow::Result<Outcome> {
+    let python = program.python.as_deref().with_context(|| {
+        format!(
+            "--memory runs the program under memray, which needs a Python program (`-- python \
+             script.py`, `-- python -m module`, or a script with a python `#!` line), not `{}`",
+            program.display()
+        )
+    })?;
+    eprintln!("pyz3: measuring `{}` under memray", program.display());
+    let options = MemoryOptions {
+        capture: args.capture.clone(),
+        ..MemoryOptions::default()
+    };
+    let report = profile_memory::profile(python, program.script_args(), &options)?;
+    profile_memory::write_table(&report, std::io::stdout().lock()).context("writing to stdout")?;
+    if let Some(path) = &args.json {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        profile_memory::write_json(&report, std::io::BufWriter::new(file))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("pyz3: memory report written to {}", path.display());
+    }
+    if let Some(path) = &args.capture {
+        eprintln!("pyz3: memray capture kept at {}", path.display());
+    }
+    if !report.program_succeeded() {
+        let ended = match report.exit_code {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_string(),
+        };
+        bail!(
+            "`{}` failed ({ended}); the figures cover the run until then",
+            program.display()
+        );
+    }
+    Ok(Outcome::Clean)
+}

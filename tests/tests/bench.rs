@@ -1,0 +1,349 @@
+//! `pyz3 bench` on temp git repositories holding a small PyO3 extension and a bench file
+//! (tests/fixtures/bench/): A/A stability in both modes, a 2× slowdown found by `--compare main`
+//! with the working tree left intact, the table formats, and bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bench");
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.email=bench@example.com",
+            "-c",
+            "user.name=bench",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository (branch `main`, one commit) with the example extension as `module`; each
+/// test uses its own module name, so builds sharing one target directory never mix.
+fn project(module: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |rel: &str, text: String| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let fixture = |name: &str| {
+        std::fs::read_to_string(Path::new(FIXTURES).join(name))
+            .unwrap()
+            .replace("{module}", module)
+    };
+    put(
+        "Cargo.toml",
+        format!(
+            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\n\
+             crate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[profile.release]\n\
+             debug = 1\n\n[workspace]\n"
+        ),
+    );
+    put("src/lib.rs", fixture("lib.rs"));
+    put("benches/bench_ops.py", fixture("bench_ops.py"));
+    put(".gitignore", "target/\nCargo.lock\n".into());
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        cmd.env("VIRTUAL_ENV", repo_root().join(".venv"));
+    }
+    cmd.env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"));
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(o)))
+}
+
+fn verdicts(v: &Value) -> Vec<(String, String)> {
+    v["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap().to_string(),
+                b["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const NAMES: [&str; 4] = [
+    "bench_ops::bench_join[100]",
+    "bench_ops::bench_join[10]",
+    "bench_ops::bench_sum_squares",
+    "bench_ops::bench_vowels",
+];
+
+#[test]
+fn a_a_is_unchanged_in_wall_and_instruction_mode() {
+    // Wall mode: the current tree against `main` (the same commit), measured interleaved —
+    // the way a branch is checked — while the other tests load the machine.
+    let dir = project("bench_aa");
+    let mut clean = 0;
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let out = pyz3(
+            dir.path(),
+            &["bench", "--compare", "main", "--format", "json"],
+        );
+        let v = json_of(&out);
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["mode"], "wall");
+        assert_eq!(v["baseline"], "main");
+        let names: Vec<String> = verdicts(&v).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, NAMES);
+        if out.status.code() == Some(0) {
+            clean += 1;
+        } else {
+            seen.push(verdicts(&v));
+        }
+    }
+    assert!(
+        clean >= 19,
+        "A/A regressed in {} of 20 runs: {seen:?}",
+        20 - clean
+    );
+
+    let out = pyz3(
+        dir.path(),
+        &["bench", "--instructions", "--save-baseline", "i"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for _ in 0..2 {
+        let out = pyz3(
+            dir.path(),
+            &[
+                "bench",
+                "--instructions",
+                "--baseline",
+                "i",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let v = json_of(&out);
+        assert_eq!(v["mode"], "instructions");
+        for b in v["benchmarks"].as_array().unwrap() {
+            let change = b["change"].as_f64().unwrap();
+            assert!(
+                change.abs() < 0.001,
+                "instruction counts moved {change} in A/A: {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
+    let dir = project("bench_2x");
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    let lib = dir.path().join("src/lib.rs");
+    let edited = std::fs::read_to_string(&lib)
+        .unwrap()
+        .replace("const REPEAT: u64 = 1;", "const REPEAT: u64 = 2;");
+    std::fs::write(&lib, &edited).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "untracked, uncommitted\n").unwrap();
+
+    for mode in [&[][..], &["--instructions"][..]] {
+        let mut args = vec!["bench", "--compare", "main", "--format", "json"];
+        args.extend(mode);
+        let out = pyz3(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let v = json_of(&out);
+        for (name, verdict) in verdicts(&v) {
+            let expected = if name.ends_with("bench_sum_squares") {
+                "regressed"
+            } else {
+                "unchanged"
+            };
+            assert_eq!(verdict, expected, "{name} in {mode:?}\n{}", text(&out));
+        }
+        let change = v["benchmarks"][2]["change"].as_f64().unwrap();
+        assert!(
+            (0.6..1.5).contains(&change),
+            "sum_squares changed by {change}"
+        );
+    }
+    // The uncommitted edit, the untracked file and the branch are as they were.
+    assert_eq!(std::fs::read_to_string(&lib).unwrap(), edited);
+    assert!(dir.path().join("notes.txt").exists());
+    let head = Command::new("git")
+        .args(["rev-parse", "--abbrev-ref", "HEAD"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), "feature");
+    let wt = Command::new("git")
+        .args(["worktree", "list"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&wt.stdout).lines().count(),
+        1,
+        "a worktree was left behind"
+    );
+
+    // Markdown for PR comments.
+    let out = pyz3(
+        dir.path(),
+        &[
+            "bench",
+            "--compare",
+            "main",
+            "--format",
+            "markdown",
+            "sum_squares",
+        ],
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("| benchmark | baseline | current | change | 95% CI | verdict |"),
+        "{md}"
+    );
+    assert!(md.contains("|:--|--:|--:|--:|--:|:--|"), "{md}");
+    assert!(
+        md.contains("| bench_ops::bench_sum_squares |") && md.contains("**regressed**"),
+        "{md}"
+    );
+
+    // Flamegraphs of the benchmark on both sides and a differential one: Python and native
+    // frames of the extension together.
+    let flames = dir.path().join("flames");
+    let out = pyz3(
+        dir.path(),
+        &[
+            "bench",
+            "--compare",
+            "main",
+            "--flamegraph",
+            flames.to_str().unwrap(),
+            "sum_squares",
+            "--processes",
+            "2",
+            "--samples",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for file in [
+        "bench_ops--bench_sum_squares.svg",
+        "bench_ops--bench_sum_squares.main.svg",
+        "bench_ops--bench_sum_squares.diff.svg",
+    ] {
+        let svg = std::fs::read_to_string(flames.join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", text(&out)));
+        assert!(svg.contains("<svg"), "{file}");
+        assert!(
+            svg.contains("bench_sum_squares"),
+            "{file}: no Python frame of the benchmark"
+        );
+        assert!(
+            svg.contains("bench_2x::sum_squares"),
+            "{file}: no native frame of the extension"
+        );
+    }
+}
+
+fn assert_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert!(
+        stderr.contains(needle),
+        "expected `{needle}`\n{}",
+        text(out)
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_an_error_and_nothing_is_overwritten() {
+    let dir = project("bench_bad");
+    let store = dir.path().join(".pyz3/bench");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("broken.json"), "{\"version\": 1, \"name\": ").unwrap();
+    assert_error(
+        &pyz3(dir.path(), &["bench", "--baseline", "broken"]),
+        "corrupt baseline file",
+    );
+    assert_eq!(
+        std::fs::read_to_string(store.join("broken.json")).unwrap(),
+        "{\"version\": 1, \"name\": "
+    );
+    assert_error(
+        &pyz3(dir.path(), &["bench", "--baseline", "nope"]),
+        "no baseline named `nope`",
+    );
+    assert_error(
+        &pyz3(dir.path(), &["bench", "--compare", "no-such-branch"]),
+        "no such git ref",
+    );
+    assert_error(
+        &pyz3(dir.path(), &["bench", "nothing-matches-this"]),
+        "no benchmark matches",
+    );
+
+    // A good baseline, then a bench function that raises: exit 2, the baseline untouched.
+    let out = pyz3(
+        dir.path(),
+        &[
+            "bench",
+            "--save-baseline",
+            "good",
+            "--processes",
+            "2",
+            "--samples",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let saved = std::fs::read(store.join("good.json")).unwrap();
+    let bench = dir.path().join("benches/bench_ops.py");
+    let mut code = std::fs::read_to_string(&bench).unwrap();
+    code.push_str("\n\ndef bench_broken():\n    raise ValueError('broken on purpose')\n");
+    std::fs::write(&bench, code).unwrap();
+    assert_error(
+        &pyz3(dir.path(), &["bench", "--save-baseline", "good"]),
+        "bench function bench_ops::bench_broken raised: ValueError: broken on purpose",
+    );
+    assert_eq!(std::fs::read(store.join("good.json")).unwrap(), saved);
+    let empty = tempfile::tempdir().unwrap();
+    assert_error(
+        &pyz3(empty.path(), &["bench"]),
+        "is not an extension project",
+    );
+}
