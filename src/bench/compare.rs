@@ -1,7 +1,7 @@
 //! Comparing two sets of results: one verdict function, used by every output format.
 //!
 //! For the regression table. A benchmark regressed (or improved) only when the change is both
-//! statistically significant — Welch's t-test on per-process medians (in log space), Holm-
+//! statistically significant — Welch's t-test on per-process estimates (in log space), Holm-
 //! corrected across the benchmarks compared — and larger than the noise threshold. Instruction
 //! counts are deterministic: there the threshold alone decides.
 
@@ -117,7 +117,7 @@ impl Comparison {
                         if few {
                             r.processes.iter().flatten().map(|v| v.ln()).collect()
                         } else {
-                            stats::process_medians(&r.processes)
+                            stats::process_estimates(&r.processes)
                                 .iter()
                                 .map(|v| v.ln())
                                 .collect()
@@ -155,8 +155,8 @@ impl Comparison {
                 let (ci, p) = match mode {
                     Mode::Wall => (
                         Some(stats::bootstrap_change(
-                            &stats::process_medians(&b.processes),
-                            &stats::process_medians(&c.processes),
+                            &stats::process_estimates(&b.processes),
+                            &stats::process_estimates(&c.processes),
                             2000,
                         )),
                         Some(p_of[n]),

@@ -209,7 +209,7 @@ pub fn write_results(
     for (name, r) in results {
         let spread = match mode {
             Mode::Wall => {
-                let m = stats::process_medians(&r.processes);
+                let m = stats::process_estimates(&r.processes);
                 let lo = m.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 format!("±{:.1}%", (hi - lo) / 2.0 / r.estimate * 100.0)

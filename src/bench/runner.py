@@ -139,6 +139,13 @@ def main():
         benches = load(sys.argv[3:])
         ready = {name: prepared(benches, name) for name in plan["iters"]}
         out = {name: [] for name in ready}
+        # One untimed round first: caches, branch predictors and the adaptive interpreter warm
+        # up before anything is recorded.
+        for name, (fn, args) in ready.items():
+            try:
+                time_once(fn, args, plan["iters"][name])
+            except BaseException:
+                fail("raised", name, traceback.format_exc())
         for _ in range(plan["samples"]):
             for name, (fn, args) in ready.items():
                 iters = plan["iters"][name]

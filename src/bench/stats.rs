@@ -4,7 +4,7 @@
 //! For `compare`. Written here rather than taken from criterion: criterion's analysis is
 //! internal to its own runner (not a public API), while pyz3's samples come from Python
 //! processes. The unit of evidence is the process: samples within one process share its memory
-//! layout and hash seed, so testing per-process medians keeps run-to-run drift and layout luck
+//! layout and hash seed, so testing per-process estimates keeps run-to-run drift and layout luck
 //! from passing as a change.
 
 /// The median (the mean of the middle two for an even count); NaN when empty.
@@ -22,18 +22,32 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The median of each process's samples.
-pub fn process_medians(processes: &[Vec<f64>]) -> Vec<f64> {
+/// The `q` quantile (0..=1) with linear interpolation; NaN when empty.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// Each process's estimate: the lower quartile of its samples. Interference (another process,
+/// an interrupt) only ever adds time to a sample, so the lower quartile is steadier than the
+/// median while staying clear of the luckiest outliers.
+pub fn process_estimates(processes: &[Vec<f64>]) -> Vec<f64> {
     processes
         .iter()
         .filter(|p| !p.is_empty())
-        .map(|p| median(p))
+        .map(|p| quantile(p, 0.25))
         .collect()
 }
 
-/// The estimate of one side: the median of its process medians.
+/// The estimate of one side: the median of its process estimates.
 pub fn estimate(processes: &[Vec<f64>]) -> f64 {
-    median(&process_medians(processes))
+    median(&process_estimates(processes))
 }
 
 fn mean_var(x: &[f64]) -> (f64, f64) {

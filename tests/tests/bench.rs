@@ -64,23 +64,13 @@ fn project(module: &str) -> tempfile::TempDir {
 }
 
 fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("VIRTUAL_ENV", repo_root().join(".venv"));
-    }
+    let mut cmd = crate::common::pyz3_command(dir);
+    cmd.args(args).env("NO_COLOR", "1");
     cmd.env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"));
     cmd.output().unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::common::output_text as text;
 
 fn json_of(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(o)))
@@ -277,6 +267,27 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
             "{file}: no native frame of the extension"
         );
     }
+
+    // Allocations per call: join builds a list of n strings and the joined string.
+    let out = pyz3(
+        dir.path(),
+        &[
+            "bench",
+            "--memory",
+            "join",
+            "--processes",
+            "3",
+            "--samples",
+            "3",
+        ],
+    );
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = shown
+        .lines()
+        .find(|l| l.starts_with("bench_ops::bench_join[100]") && l.ends_with("memray"))
+        .unwrap_or_else(|| panic!("no memory row\n{}", text(&out)));
+    let allocs: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((100.0..200.0).contains(&allocs), "{row}");
 }
 
 fn assert_error(out: &Output, needle: &str) {

@@ -73,3 +73,23 @@ pub fn eval_source<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
     let expr = std::ffi::CString::new(src.expr.clone()).unwrap();
     py.eval(&expr, Some(&globals), None)
 }
+
+/// The `pyz3` binary as a command run in `dir`, with the project virtualenv when none is active.
+pub fn pyz3_command(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pyz3"));
+    cmd.current_dir(dir);
+    if std::env::var_os("VIRTUAL_ENV").is_none() {
+        cmd.env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
+    }
+    cmd
+}
+
+/// A run's exit status, stdout and stderr, for assertion messages.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

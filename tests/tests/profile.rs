@@ -15,12 +15,10 @@ fn venv_python() -> PathBuf {
 }
 
 fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.args(args).current_dir(dir);
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
-    }
-    cmd.output().unwrap()
+    crate::common::pyz3_command(dir)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {

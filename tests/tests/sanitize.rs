@@ -108,23 +108,13 @@ fn repo() -> &'static Path {
 /// `pyz3 ARGS` in `dir`, with the project virtualenv's Python and one shared cargo target
 /// directory for every example crate (dependencies build once per sanitizer set).
 fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.args(args).current_dir(dir);
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("VIRTUAL_ENV", repo().join(".venv"));
-    }
-    cmd.env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
+    let mut cmd = crate::common::pyz3_command(dir);
+    cmd.args(args)
+        .env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
     cmd.output().unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::common::output_text as text;
 
 /// Runs `pyz3 test --sanitize LIST --json` and returns the exit code and the report.
 fn sanitize(dir: &Path, list: &str) -> (i32, Value, String) {
