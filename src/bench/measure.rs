@@ -17,6 +17,7 @@ use anyhow::{bail, Context};
 
 use super::baseline::BenchResult;
 use super::stats;
+use crate::doctor::find_on_path;
 use crate::project::Interpreter;
 
 /// The runner script.
@@ -235,7 +236,7 @@ impl Bench {
         calls: &BTreeMap<String, u64>,
         work: &Path,
     ) -> anyhow::Result<BTreeMap<String, BenchResult>> {
-        if !which("valgrind") {
+        if find_on_path("valgrind").is_none() {
             bail!(
                 "valgrind is not installed: `apt-get install valgrind` (needed for --instructions)"
             );
@@ -245,7 +246,7 @@ impl Bench {
         std::fs::create_dir_all(&dir)?;
         let spec: Vec<(&String, &u64)> = calls.iter().collect();
         let mut pre = Vec::new();
-        let program = if which("setarch") {
+        let program = if find_on_path("setarch").is_some() {
             pre.extend([
                 std::env::consts::ARCH.to_string(),
                 "-R".into(),
@@ -352,11 +353,6 @@ impl Bench {
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
         cmd
     }
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// `[instructions, estimated cycles]` from a callgrind profile's `events:` and `summary:`

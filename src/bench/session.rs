@@ -13,6 +13,7 @@ use super::baseline::{Baseline, BenchResult, Machine, Mode, PythonInfo, Store, V
 use super::compare::Comparison;
 use super::git;
 use super::measure::{Bench, Side, WallPlan};
+use crate::project::build::copy_tree;
 use crate::project::{build, BuildOptions, Interpreter, Project};
 use crate::sanitize::SanitizerSet;
 
@@ -92,6 +93,7 @@ pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
                     .collect(),
             )
         });
+    let is_configured = configured.is_some();
     let entries: Vec<PathBuf> = match configured {
         Some(paths) => paths.iter().map(|p| root.join(p)).collect(),
         None => vec![root.join("benches")],
@@ -111,7 +113,7 @@ pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 .collect();
             found.sort();
             files.extend(found);
-        } else if configured_path(&e) {
+        } else if is_configured {
             bail!("[tool.pyz3.bench] paths: {} does not exist", e.display());
         }
     }
@@ -123,10 +125,6 @@ pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         );
     }
     Ok(files)
-}
-
-fn configured_path(p: &Path) -> bool {
-    !p.ends_with("benches")
 }
 
 fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::Result<Side> {
@@ -157,7 +155,7 @@ fn ref_side(
     let cache = work
         .join("bench")
         .join("refs")
-        .join(format!("{commit}{}", python.ext_suffix.replace(".so", "")));
+        .join(format!("{commit}-py{}", python.version));
     let lib = cache.join("lib");
     if lib.is_dir() {
         eprintln!(
@@ -188,9 +186,9 @@ fn ref_side(
     );
     let built = build_side(&other, python, reference)?;
     // Keep the modules (not the worktree): copy, then rename into place in one step.
-    let tmp = cache.with_extension("tmp");
+    let tmp = cache.with_file_name(format!("{commit}-py{}.tmp", python.version));
     let _ = std::fs::remove_dir_all(&tmp);
-    copy_dir(&built.lib_dir, &tmp.join("lib"))?;
+    copy_tree(&built.lib_dir, &tmp.join("lib"))?;
     std::fs::rename(&tmp, &cache).with_context(|| {
         format!(
             "cannot move the build of {reference} into {}",
@@ -202,21 +200,6 @@ fn ref_side(
         label: reference.to_string(),
         lib_dir: lib,
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Runs the benchmarks of `project` and compares them as `opts` asks.

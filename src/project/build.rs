@@ -273,7 +273,8 @@ fn pyinit_name(so: &Path, lib: &str) -> Option<String> {
     (names.len() == 1).then(|| names.remove(0))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+/// Copies the directory `from` to `to` recursively, leaving out `__pycache__`.
+pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

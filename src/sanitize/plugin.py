@@ -26,19 +26,21 @@ LEAKS = os.environ.get("PYZ3_SANITIZE_LEAKS") == "1"
 RUNTIME = re.compile(r"lib(asan|tsan|ubsan|lsan)[.-]|libclang_rt\.(asan|tsan|ubsan_standalone|lsan)")
 
 
-def _runtimes():
-    """(tag, setter) for every loaded sanitizer runtime exporting __sanitizer_set_report_path."""
-    found, seen = [], set()
+def _runtimes(known=None):
+    """(tag, setter, lib) for every loaded sanitizer runtime exporting
+    __sanitizer_set_report_path; `known` (path -> entry) is reused, so each library is opened
+    once however often this runs."""
+    known = {} if known is None else known
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "/" in line}
     except OSError:
         paths = set()
-    for path in sorted(paths):
+    for path in sorted(paths - set(known)):
         m = RUNTIME.search(os.path.basename(path))
-        if not m or path in seen:
+        if not m:
             continue
-        seen.add(path)
+        known[path] = None
         try:
             lib = ctypes.CDLL(path)
             setter = lib.__sanitizer_set_report_path
@@ -46,15 +48,16 @@ def _runtimes():
             continue
         setter.argtypes = [ctypes.c_char_p]
         setter.restype = None
-        found.append(((m.group(1) or m.group(2)).split("_")[0], setter, lib))
-    return found
+        known[path] = ((m.group(1) or m.group(2)).split("_")[0], setter, lib)
+    return known
 
 
 class _Recorder:
     def __init__(self, directory):
         self.dir = directory
         self.index = self._next_index()
-        self.runtimes = _runtimes()
+        self.known = _runtimes()
+        self.runtimes = [r for r in self.known.values() if r]
         self.log = open(os.path.join(directory, "tests.jsonl"), "a", buffering=1)
         self.outcomes = {}
         self.leak_check = None
@@ -76,7 +79,7 @@ class _Recorder:
 
     def set_path(self, prefix):
         # Runtimes linked by an extension (gcc's libubsan) load with it, after start-up.
-        self.runtimes = _runtimes()
+        self.runtimes = [r for r in _runtimes(self.known).values() if r]
         for tag, setter, _ in self.runtimes:
             setter(os.path.join(self.dir, "%s.%s" % (prefix, tag)).encode())
 

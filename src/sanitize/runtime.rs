@@ -59,11 +59,7 @@ pub fn symbolizer(major: Option<u32>) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("llvm-symbolizer"))
-            .find(|p| p.exists())
-    })
+    crate::doctor::find_on_path("llvm-symbolizer")
 }
 
 /// The runtime library to preload for `built`, when its sanitizers need one.
@@ -124,7 +120,7 @@ pub fn preload(built: &Built) -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
-/// Where report files go: `Some(dir)` while pyz3 collects them, `None` for `pyz3 env` (stderr).
+/// The environment variables Python runs with under a build's sanitizers.
 pub struct Environment {
     /// The variables, in the order to export them.
     pub vars: Vec<(String, String)>,
