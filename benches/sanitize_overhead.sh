@@ -18,31 +18,7 @@ trap 'rm -rf "$work"' EXIT
 export CARGO_TARGET_DIR="$work/target"
 
 # The clean variants of the example projects (the fix from each planted-defect marker).
-python - "$root/tests/fixtures/sanitize" "$work" <<'PY'
-import os, sys
-src, work = sys.argv[1], sys.argv[2]
-def clean(name, module):
-    out, fix = [], None
-    for line in open(os.path.join(src, name)).read().replace("{module}", module).splitlines():
-        if fix is not None:
-            out.append(line[: len(line) - len(line.lstrip())] + fix); fix = None
-        elif "PLANTED: " in line:
-            fix = line.split("PLANTED: ", 1)[1]
-        else:
-            out.append(line)
-    return "\n".join(out) + "\n"
-def put(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    open(path, "w").write(text)
-rs = os.path.join(work, "rs")
-put(os.path.join(rs, "Cargo.toml"), '[package]\nname = "sani_rs"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\ncrate-type = ["cdylib"]\n\n[dependencies]\npyo3 = "0.30"\n\n[workspace]\n')
-put(os.path.join(rs, "src/lib.rs"), clean("pyo3_lib.rs", "sani_rs"))
-put(os.path.join(rs, "tests/test_ext.py"), clean("pyo3_test.py", "sani_rs"))
-c = os.path.join(work, "c")
-put(os.path.join(c, "setup.py"), 'from setuptools import Extension, setup\nsetup(name="sani_c", version="0.1", ext_modules=[Extension("sani_c", ["sani_c.c"])])\n')
-put(os.path.join(c, "sani_c.c"), clean("c_ext.c", "sani_c"))
-put(os.path.join(c, "tests/test_ext.py"), clean("c_test.py", "sani_c"))
-PY
+python "$root/benches/example_projects.py" "$work" sani_rs sani_c
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $s" | bc; }

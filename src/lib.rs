@@ -27,6 +27,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod coverage;
 pub mod doctor;
 pub mod error;
 pub mod fuzz;

@@ -25,6 +25,8 @@ mod check;
 mod cli;
 #[path = "tests/common.rs"]
 mod common;
+#[path = "tests/coverage.rs"]
+mod coverage;
 #[path = "tests/doctor.rs"]
 mod doctor;
 #[path = "tests/edges.rs"]

@@ -134,6 +134,7 @@ fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::R
         &BuildOptions {
             sanitizers: SanitizerSet::NONE,
             release: true,
+            coverage: false,
         },
     )?;
     Ok(Side {

@@ -23,6 +23,9 @@ pub struct BuildOptions {
     pub sanitizers: SanitizerSet,
     /// Build Rust crates with the release profile (default: the dev profile).
     pub release: bool,
+    /// Instrument for coverage: LLVM source-based coverage for Rust and for C built with clang,
+    /// gcov for C built with gcc (see [`crate::coverage`]).
+    pub coverage: bool,
 }
 
 /// The language a built module was compiled from.
@@ -45,6 +48,21 @@ pub struct BuiltModule {
     pub language: Language,
     /// Sanitizer runtimes it links (from `ldd`): `libasan.so.8`, `libclang_rt.asan-x86_64.so`, ...
     pub runtimes: Vec<PathBuf>,
+    /// How it is instrumented for coverage, when it is.
+    pub coverage: Option<Instrumented>,
+}
+
+/// The coverage instrumentation of a built module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Instrumented {
+    /// LLVM source-based coverage (`-Cinstrument-coverage`, clang's `-fcoverage-mapping`),
+    /// with counters kept in the profile file as they change, so a crash loses nothing.
+    Llvm,
+    /// gcc's gcov: `.gcda` files appear beside the object files in this directory.
+    Gcov {
+        /// The setuptools build-temp directory holding the objects.
+        objects: PathBuf,
+    },
 }
 
 /// The result of a build.
@@ -60,6 +78,17 @@ pub struct Built {
     pub seconds: f64,
 }
 
+impl Built {
+    /// The modules' names, comma-separated (for messages).
+    pub fn names(&self) -> String {
+        self.modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Builds every module of `project` for `python`. Compiler errors are shown as they come; a
 /// module that does not compile is an error naming it.
 pub fn build(
@@ -69,6 +98,9 @@ pub fn build(
 ) -> anyhow::Result<Built> {
     let start = Instant::now();
     let mut label = opts.sanitizers.label();
+    if opts.coverage {
+        label.push_str("-coverage");
+    }
     if opts.release {
         label.push_str("-release");
     }
@@ -135,6 +167,20 @@ pub fn nightly_host() -> anyhow::Result<String> {
         .context("`rustc +nightly -vV` printed no host triple")
 }
 
+/// The host target triple of the default toolchain.
+fn stable_host() -> anyhow::Result<String> {
+    let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .context("`rustc -vV` printed no host triple")
+}
+
 fn build_rust(
     m: &ExtModule,
     python: &Interpreter,
@@ -155,12 +201,13 @@ fn build_rust(
     };
     let sans = opts.sanitizers;
     eprintln!(
-        "pyz3: building crate `{package}` ({}{})",
+        "pyz3: building crate `{package}` ({}{}{})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
             sans.to_string()
         },
+        if opts.coverage { ", coverage" } else { "" },
         if opts.release { ", release" } else { "" }
     );
     let mut cmd = cargo();
@@ -185,10 +232,19 @@ fn build_rust(
         cmd.args(["--features", &features.join(",")]);
     }
     if sans.needs_nightly() {
-        // An explicit target keeps proc-macro crates (run by the compiler) uninstrumented.
+        // An explicit target keeps proc-macro crates and build scripts (run during the build)
+        // uninstrumented.
         cmd.args(["--target", &nightly_host()?]);
+    } else if opts.coverage {
+        // Also for coverage: an instrumented proc macro would leave `default_*.profraw` files
+        // in the project each time the compiler runs it.
+        cmd.args(["--target", &stable_host()?]);
     }
-    cmd.env("RUSTFLAGS", sans.rust_flags().join(" "))
+    let mut rustflags = sans.rust_flags();
+    if opts.coverage {
+        rustflags.extend(crate::coverage::RUST_FLAGS.map(String::from));
+    }
+    cmd.env("RUSTFLAGS", rustflags.join(" "))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("PYO3_PYTHON", &python.executable)
         .env("PYO3_BUILD_EXTENSION_MODULE", "1")
@@ -243,6 +299,7 @@ fn build_rust(
         path: dest,
         language: Language::Rust,
         runtimes: Vec::new(),
+        coverage: opts.coverage.then_some(Instrumented::Llvm),
     })
 }
 
@@ -328,14 +385,25 @@ fn build_setuptools(
     lib_dir: &Path,
 ) -> anyhow::Result<Vec<BuiltModule>> {
     let sans = opts.sanitizers;
-    let cc = c_compiler(python);
+    // Coverage prefers clang matching rustc's LLVM (one profile format, one set of tools).
+    let coverage_cc = if opts.coverage && std::env::var_os("CC").is_none() {
+        crate::coverage::matching_clang()
+    } else {
+        None
+    };
+    let cc = coverage_cc.clone().unwrap_or_else(|| c_compiler(python));
     let clang = is_clang(&cc);
     eprintln!(
-        "pyz3: building C extensions with setuptools ({}, {})",
+        "pyz3: building C extensions with setuptools ({}{}, {})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
             sans.to_string()
+        },
+        match (opts.coverage, clang) {
+            (false, _) => "",
+            (true, true) => ", LLVM coverage",
+            (true, false) => ", gcov coverage",
         },
         cc.split_whitespace().next().unwrap_or(&cc)
     );
@@ -368,8 +436,23 @@ fn build_setuptools(
         v.extend(extra);
         v.join(" ")
     };
-    cmd.env("CFLAGS", join("CFLAGS", sans.c_flags(clang)))
-        .env("LDFLAGS", join("LDFLAGS", sans.ld_flags(clang)));
+    let mut cflags = sans.c_flags(clang);
+    let mut ldflags = sans.ld_flags(clang);
+    if opts.coverage {
+        let (c, l) = crate::coverage::c_flags(clang);
+        cflags.extend(c);
+        ldflags.extend(l);
+        if temp.exists() {
+            // Old `.gcda` counts would add up across runs.
+            std::fs::remove_dir_all(&temp)
+                .with_context(|| format!("cannot clear {}", temp.display()))?;
+        }
+    }
+    if let Some(cc) = &coverage_cc {
+        cmd.env("CC", cc);
+    }
+    cmd.env("CFLAGS", join("CFLAGS", cflags))
+        .env("LDFLAGS", join("LDFLAGS", ldflags));
     let output = cmd
         .output()
         .with_context(|| format!("cannot run {}", python.executable.display()))?;
@@ -385,6 +468,16 @@ fn build_setuptools(
     collect_modules(lib_dir, lib_dir, &mut modules)?;
     if modules.is_empty() {
         bail!("setuptools built no extension module in {}", dir.display());
+    }
+    if opts.coverage {
+        let how = if clang {
+            Instrumented::Llvm
+        } else {
+            Instrumented::Gcov { objects: temp }
+        };
+        for m in &mut modules {
+            m.coverage = Some(how.clone());
+        }
     }
     Ok(modules)
 }
@@ -409,6 +502,7 @@ fn collect_modules(base: &Path, dir: &Path, out: &mut Vec<BuiltModule>) -> anyho
                 path,
                 language: Language::C,
                 runtimes: Vec::new(),
+                coverage: None,
             });
         }
     }

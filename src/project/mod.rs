@@ -8,6 +8,6 @@ pub mod build;
 pub mod discover;
 pub mod python;
 
-pub use build::{build, BuildOptions, Built, BuiltModule};
+pub use build::{build, BuildOptions, Built, BuiltModule, Instrumented};
 pub use discover::{ExtKind, ExtModule, Project};
 pub use python::Interpreter;

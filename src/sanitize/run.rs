@@ -31,6 +31,8 @@ pub struct TestOptions {
     pub pytest_args: Vec<String>,
     /// How many times pytest is resumed after the interpreter died (default 100 when 0).
     pub max_resumes: usize,
+    /// Extra environment variables for pytest (coverage profile paths, ...).
+    pub env: Vec<(String, String)>,
 }
 
 /// What pytest said, over all its runs.
@@ -266,6 +268,7 @@ pub fn run_tests(
         }
         cmd.args(&opts.pytest_args)
             .envs(env.vars.iter().map(|(k, v)| (k, v)))
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .env("PYZ3_SANITIZE_DIR", &log_dir)
             .env(
                 "PYZ3_SANITIZE_LEAKS",

@@ -93,3 +93,87 @@ pub fn output_text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A screenshot of `url` in headless Chromium (Debian's `chromium`) at `width`×`height`, as
+/// pixels: `(rgb-or-rgba bytes, channels)`. `dir` holds the browser profile and the PNG.
+pub fn screenshot(url: &str, dir: &std::path::Path, width: u32, height: u32) -> (Vec<u8>, usize) {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "headless Chromium is needed for this test: run scripts/setup.sh as root, or \
+         `apt-get install chromium`"
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let png = dir.join("screenshot.png");
+    let _ = std::fs::remove_file(&png);
+    let mut child = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish its screenshot within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "chromium failed: {status}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (width, height));
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    buf.truncate(info.buffer_size());
+    (buf, channels)
+}
+
+/// Writes `text` to `dir/rel`, creating directories.
+pub fn write_file(dir: &std::path::Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A temp dir holding a setuptools project: `setup.py` declaring the C extension `module`
+/// from `module.c` (`c_source`), and `tests/test_ext.py` (`test_source`).
+pub fn setuptools_project(module: &str, c_source: &str, test_source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "setup.py",
+        &format!(
+            "from setuptools import Extension, setup\n\nsetup(name=\"{module}\", version=\"0.1\", \
+             ext_modules=[Extension(\"{module}\", [\"{module}.c\"])])\n"
+        ),
+    );
+    write_file(dir.path(), &format!("{module}.c"), c_source);
+    write_file(dir.path(), "tests/test_ext.py", test_source);
+    dir
+}

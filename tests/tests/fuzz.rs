@@ -457,6 +457,64 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
     let c = pyz3(tmp.path(), &["fuzz", "cmin", "cplant:mean_per"]);
     assert!(c.status.success(), "{}", text(&c));
     assert!(text(&c).contains("the original is kept in"), "{}", text(&c));
+
+    // What the corpus reaches, replayed against a coverage build of the same source.
+    std::fs::write(
+        tmp.path().join("setup.py"),
+        "from setuptools import Extension, setup\nsetup(name='cplant', version='0.1', \
+         ext_modules=[Extension('cplant', ['cplant.c'])])\n",
+    )
+    .unwrap();
+    // The crash came first (on the empty input), so the fuzzer's corpus may be empty: replay
+    // fixed pseudo-random inputs instead.
+    let seeds = tmp.path().join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..64 {
+        let bytes: Vec<u8> = (0..(i % 40 + 1))
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect();
+        std::fs::write(seeds.join(format!("s{i}")), bytes).unwrap();
+    }
+    let json = tmp.path().join("cov.json");
+    let c = pyz3(
+        tmp.path(),
+        &[
+            "fuzz",
+            "coverage",
+            "cplant:mean_per",
+            seeds.to_str().unwrap(),
+            "--coverage-json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert!(c.status.success(), "{}", text(&c));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let file = &report["files"][0];
+    assert_eq!(file["name"], "cplant.c", "{report}");
+    // The inputs decode to lists and ints: the loop and the division ran.
+    let counts: Vec<(u64, u64)> = file["line_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap()))
+        .collect();
+    let source = std::fs::read_to_string(tmp.path().join("cplant.c")).unwrap();
+    let line_of =
+        |needle: &str| source.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1;
+    for needle in ["total += v;", "return PyLong_FromLong(total / d);"] {
+        let line = line_of(needle);
+        assert!(
+            counts.iter().any(|(l, c)| *l == line && *c > 0),
+            "`{needle}` (line {line}) never ran: {counts:?}"
+        );
+    }
 }
 
 #[test]

@@ -3,9 +3,8 @@
 //! differential flamegraphs, memory figures under memray, and bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use pyz3::bench::flamegraph::{self, SamplerKind};
 use serde_json::Value as Json;
@@ -142,65 +141,17 @@ fn flamegraph_has_python_and_extension_frames() {
 
 #[test]
 fn flamegraph_draws_in_chromium() {
-    let chromium = Path::new("/usr/bin/chromium");
-    assert!(
-        chromium.exists(),
-        "headless Chromium is needed to draw the SVG: run scripts/setup.sh as root, or \
-         `apt-get install chromium`"
-    );
     let rec = recorded();
     let dir = work_dir("chromium");
-    let png = dir.join("hot.png");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg("--window-size=1200,800")
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", rec.svg.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish its screenshot within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "chromium failed: {status}");
-
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (1200, 800));
-    let channels = match info.color_type {
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        other => panic!("unexpected PNG colour type {other:?}"),
-    };
+    let (buf, channels) =
+        crate::common::screenshot(&format!("file://{}", rec.svg.display()), &dir, 1200, 800);
     // The frames' "hot" palette: red 205-255, green 0-230, blue 0-55. The page and the
     // flamegraph's background (#eeeeee to #eeeeb0) have far more blue.
-    let warm = buf[..info.buffer_size()]
+    let warm = buf
         .chunks_exact(channels)
         .filter(|p| p[0] >= 200 && p[2] <= 60 && p[1] <= 235)
         .count();
-    let total = (info.width * info.height) as usize;
+    let total = 1200 * 800;
     assert!(
         warm > total / 50,
         "only {warm} of {total} pixels have the flamegraph's colours: the frames were not drawn"

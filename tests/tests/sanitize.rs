@@ -38,12 +38,6 @@ fn fixture(name: &str, module: &str, variant: Variant) -> String {
     out.join("\n") + "\n"
 }
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// A PyO3 crate in a temp dir; `module` differs per variant so builds sharing one target
 /// directory never overwrite each other's library.
 fn pyo3_project(variant: Variant) -> (tempfile::TempDir, String) {
@@ -79,23 +73,9 @@ fn c_project(variant: Variant) -> (tempfile::TempDir, String) {
         Variant::Planted => "sani_c_planted",
         Variant::Clean => "sani_c_clean",
     };
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "setup.py",
-        &format!(
-            "from setuptools import Extension, setup\n\nsetup(name=\"{module}\", version=\"0.1\", \
-             ext_modules=[Extension(\"{module}\", [\"{module}.c\"])])\n"
-        ),
-    );
-    write(
-        dir.path(),
-        &format!("{module}.c"),
+    let dir = crate::common::setuptools_project(
+        module,
         &fixture("c_ext.c", module, variant),
-    );
-    write(
-        dir.path(),
-        "tests/test_ext.py",
         &fixture("c_test.py", module, variant),
     );
     (dir, module.to_string())
@@ -115,6 +95,7 @@ fn pyz3(dir: &Path, args: &[&str]) -> Output {
 }
 
 use crate::common::output_text as text;
+use crate::common::write_file as write;
 
 /// Runs `pyz3 test --sanitize LIST --json` and returns the exit code and the report.
 fn sanitize(dir: &Path, list: &str) -> (i32, Value, String) {

@@ -9,6 +9,7 @@ use pyz3::check::discover::{describe, ModuleSpec};
 use pyz3::check::report::CheckReport;
 use pyz3::check::{check_function, CheckOptions, FunctionTarget};
 
+use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
 
 /// Arguments of `pyz3 check`.
@@ -61,6 +62,12 @@ pub struct Args {
     /// Run the memory-growth check on every N-th case (0: off) [default: cases 0, 1, 2, 4, 8, ...].
     #[arg(long = "memory-every")]
     pub memory_every: Option<u64>,
+    #[command(flatten)]
+    pub coverage: CoverageArgs,
+    /// With --coverage: the extension project to build instrumented (the module is imported
+    /// from that build).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
 }
 
 /// `[tool.pyz3.check]` in pyproject.toml.
@@ -125,6 +132,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let spec = ModuleSpec::parse(&module_text)?;
     let exe = std::env::current_exe().context("locating the pyz3 executable")?;
+    let coverage = if args.coverage.enabled() {
+        Some(instrumented_build(&args, &module_text)?)
+    } else {
+        None
+    };
     let stubs = args.stubs.clone().or(config.stubs.clone());
     if let Some(s) = &stubs {
         if !s.exists() {
@@ -293,9 +305,44 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(if report.has_findings() {
+    let mut below = false;
+    if let Some(session) = coverage {
+        below = args.coverage.emit(&session.report()?, None, None)?;
+    }
+    Ok(if report.has_findings() || below {
         Outcome::Found
     } else {
         Outcome::Clean
     })
+}
+
+/// Builds `--project` with coverage instrumentation and points the workers (which inherit this
+/// process's environment) at the build and the profile directory.
+fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::coverage::Session> {
+    args.coverage.validate()?;
+    if module.ends_with(".so") || module.ends_with(".py") || module.contains('/') {
+        bail!(
+            "--coverage builds the module from --project and imports it by name: give its \
+             import name instead of the path {module}"
+        );
+    }
+    let cb = crate::coverage_args::coverage_build(&args.project)?;
+    let built = &cb.built;
+    let top = module.split('.').next().unwrap_or(module);
+    if !built
+        .modules
+        .iter()
+        .any(|m| m.name == module || m.name.split('.').next() == Some(top))
+    {
+        bail!(
+            "{} builds {}, not `{module}`",
+            args.project.display(),
+            built.names()
+        );
+    }
+    eprintln!(
+        "pyz3: checking the coverage build in {}",
+        built.lib_dir.display()
+    );
+    Ok(cb.session)
 }

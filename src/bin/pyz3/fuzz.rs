@@ -12,6 +12,7 @@ use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
 use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
 use pyz3::project::build::cargo;
 
+use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
 
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
@@ -65,6 +66,12 @@ pub struct RunArgs {
     /// Extra libFuzzer flags, after `--` (e.g. `-- -dict=words.txt -max_len=256`).
     #[arg(last = true, value_name = "LIBFUZZER-ARGS")]
     pub libfuzzer: Vec<String>,
+    /// After the run, report the native coverage the corpus reaches (see `pyz3 fuzz coverage`).
+    #[command(flatten)]
+    pub coverage: CoverageArgs,
+    /// With --coverage: the extension project to build instrumented.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
 }
 
 /// Subcommands of `pyz3 fuzz`.
@@ -96,6 +103,22 @@ pub enum Sub {
         #[arg(long, value_name = "S", default_value = "address")]
         sanitize: String,
     },
+    /// Report the native coverage a corpus reaches: each input is decoded and replayed against
+    /// a coverage build of the extension project (--project), so the table and the HTML report
+    /// show the branches the fuzzer never hit.
+    Coverage {
+        /// A `cargo fuzz` target name or MODULE:FUNC.
+        target: String,
+        /// Corpus directories [default: fuzz/corpus/T, or .pyz3/fuzz/corpus/MODULE.FUNC].
+        corpus: Vec<PathBuf>,
+        #[command(flatten)]
+        dirs: FuzzDirs,
+        /// The extension project to build instrumented.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        project: PathBuf,
+        #[command(flatten)]
+        coverage: CoverageArgs,
+    },
 }
 
 /// Runs `pyz3 fuzz`.
@@ -113,6 +136,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             dirs,
             sanitize,
         }) => cmin_cmd(&target, corpus, &dirs, &sanitize),
+        Some(Sub::Coverage {
+            target,
+            corpus,
+            dirs,
+            project,
+            coverage,
+        }) => coverage_cmd(&target, corpus, &dirs, &project, &coverage),
         None => {
             let target = args.target.unwrap_or_default();
             fuzz_cmd(&target, args.run)
@@ -522,6 +552,14 @@ fn run_fuzzer(
 
 fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     let sanitize = sanitizer(&a.sanitize)?;
+    a.coverage.validate()?;
+    // With --coverage the module is described (and, when not linked in, imported by the
+    // fuzzer) from the coverage build.
+    let coverage = if a.coverage.enabled() {
+        Some(crate::coverage_args::coverage_build(&a.project)?)
+    } else {
+        None
+    };
     let resolved = resolve_target(text, a.stubs.as_deref(), a.property.clone())?;
     if resolved.link.is_none() {
         eprintln!(
@@ -579,10 +617,10 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
         }
     );
     let r = run_fuzzer(&bin, &envs, &args, &name)?;
-    match &r.artifact {
+    let outcome = match &r.artifact {
         Some(artifact) => {
             report_finding(&resolved.spec, artifact, &r, a.repro_dir.clone(), a.timeout)?;
-            Ok(Outcome::Found)
+            Outcome::Found
         }
         None if r.status == Some(0) => {
             println!(
@@ -593,7 +631,7 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
                 r.corpus,
                 corpus.display()
             );
-            Ok(Outcome::Clean)
+            Outcome::Clean
         }
         _ => {
             for l in &r.tail {
@@ -604,7 +642,26 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
                 r.status
             )
         }
+    };
+    if let Some(cb) = &coverage {
+        let dirs = FuzzDirs {
+            fuzz_dir: PathBuf::from("fuzz"),
+            target_dir: None,
+            stubs: a.stubs.clone(),
+        };
+        let below = replay_corpus(
+            cb,
+            &resolved.spec,
+            text,
+            vec![corpus.clone()],
+            &dirs,
+            &a.coverage,
+        )?;
+        if matches!(below, Outcome::Found) {
+            return Ok(Outcome::Found);
+        }
     }
+    Ok(outcome)
 }
 
 fn fuzz_env(spec: &TargetSpec) -> anyhow::Result<Vec<(&'static str, String)>> {
@@ -920,4 +977,100 @@ fn cmin_cmd(
         kept.display()
     );
     Ok(Outcome::Clean)
+}
+
+/// `pyz3 fuzz coverage`: decode every input of the corpus and replay it against a coverage
+/// build of `project`.
+fn coverage_cmd(
+    target: &str,
+    corpus: Vec<PathBuf>,
+    dirs: &FuzzDirs,
+    project: &Path,
+    cov: &CoverageArgs,
+) -> anyhow::Result<Outcome> {
+    cov.validate()?;
+    let cb = crate::coverage_args::coverage_build(project)?;
+    let (_, spec, _) = locate(target, dirs, "address", false)?;
+    replay_corpus(&cb, &spec, target, corpus, dirs, cov)
+}
+
+/// Decodes every input of `corpus` for `spec`, replays the calls against the coverage build,
+/// and prints the report.
+fn replay_corpus(
+    cb: &crate::coverage_args::CoverageBuild,
+    spec: &TargetSpec,
+    target: &str,
+    corpus: Vec<PathBuf>,
+    dirs: &FuzzDirs,
+    cov: &CoverageArgs,
+) -> anyhow::Result<Outcome> {
+    let corpus = if corpus.is_empty() {
+        vec![if target.contains(':') {
+            PathBuf::from(".pyz3/fuzz/corpus").join(format!("{}.{}", spec.module, spec.function))
+        } else {
+            dirs.fuzz_dir.join("corpus").join(target)
+        }]
+    } else {
+        corpus
+    };
+    let mut inputs = Vec::new();
+    for dir in &corpus {
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("corpus {} does not exist", dir.display()))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        inputs.extend(files);
+    }
+    let mut calls = Vec::new();
+    let mut imports: Vec<String> = Vec::new();
+    for input in &inputs {
+        let data =
+            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let (call, needs) = spec.call_source(&spec.decode(&data)?);
+        for i in needs {
+            if !imports.contains(&i) {
+                imports.push(i);
+            }
+        }
+        calls.push(call);
+    }
+    let shown = corpus
+        .iter()
+        .map(|c| c.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if calls.is_empty() {
+        eprintln!("pyz3: warning: no inputs in {shown}: nothing to replay, every line counts zero");
+    }
+    eprintln!(
+        "pyz3: replaying {} input{} of {shown} against the coverage build",
+        calls.len(),
+        if calls.len() == 1 { "" } else { "s" },
+    );
+    let done = pyz3::coverage::replay::replay(
+        &cb.python,
+        &cb.env,
+        &cb.session.dir().join("replay"),
+        &spec.module,
+        &spec.function,
+        &imports,
+        &calls,
+        Duration::from_secs(10),
+    )?;
+    if done.lost > 0 {
+        eprintln!(
+            "pyz3: {} input{} crashed or hung the replay and were skipped (their counts up to the crash are kept)",
+            done.lost,
+            if done.lost == 1 { "" } else { "s" }
+        );
+    }
+    let below = cov.emit(&cb.session.report()?, None, None)?;
+    Ok(if below {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
 }

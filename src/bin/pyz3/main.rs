@@ -6,6 +6,7 @@ mod bench;
 mod bench_extras;
 mod build_cmd;
 mod check;
+mod coverage_args;
 mod doctor;
 mod env;
 mod fuzz;
@@ -13,6 +14,7 @@ mod profile;
 mod project_args;
 mod sample;
 mod test;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -50,8 +52,9 @@ enum Command {
     Profile(Box<profile::Args>),
     /// Print generated examples of a Python type expression as Python source.
     Sample(sample::Args),
-    /// Build the project's extensions (optionally with sanitizers) and run its pytest suite,
-    /// turning sanitizer reports into findings (`pyz3 test --sanitize address -- -x`).
+    /// Build the project's extensions (optionally with sanitizers or coverage) and run its pytest
+    /// suite, turning sanitizer reports into findings (`pyz3 test --sanitize address -- -x`,
+    /// `pyz3 test --coverage --html DIR`, `pyz3 test --watch`).
     Test(Box<test::Args>),
 }
 

@@ -28,17 +28,34 @@ pub struct ProjectArgs {
 impl ProjectArgs {
     /// Validates the options, discovers the project and builds it.
     pub fn build(&self) -> anyhow::Result<(Project, Interpreter, Built)> {
-        let sanitizers = SanitizerSet::parse(&self.sanitize)?;
+        let (project, python) = self.discover()?;
+        let built = self.build_for(&project, &python, false)?;
+        Ok((project, python, built))
+    }
+
+    /// Validates the options and discovers the project and the interpreter.
+    pub fn discover(&self) -> anyhow::Result<(Project, Interpreter)> {
+        SanitizerSet::parse(&self.sanitize)?;
         let project = Project::discover(&self.project)?;
         let python = Interpreter::select(self.python.as_deref())?;
-        let built = build(
-            &project,
-            &python,
+        Ok((project, python))
+    }
+
+    /// Builds the discovered project, with coverage instrumentation when asked.
+    pub fn build_for(
+        &self,
+        project: &Project,
+        python: &Interpreter,
+        coverage: bool,
+    ) -> anyhow::Result<Built> {
+        build(
+            project,
+            python,
             &BuildOptions {
-                sanitizers,
+                sanitizers: SanitizerSet::parse(&self.sanitize)?,
                 release: self.release,
+                coverage,
             },
-        )?;
-        Ok((project, python, built))
+        )
     }
 }

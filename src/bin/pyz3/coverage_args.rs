@@ -1,0 +1,146 @@
+//! Options shared by the subcommands that measure native coverage (`test`, `check`, `fuzz`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use pyz3::coverage::{CoverageReport, Session};
+use pyz3::project::{build, BuildOptions, Built, Interpreter};
+use pyz3::sanitize::SanitizerSet;
+
+/// What to write when coverage is measured.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct CoverageArgs {
+    /// Measure line, region and function coverage of the extensions' own native sources
+    /// (Rust: -Cinstrument-coverage; C: clang source-based coverage, or gcov without clang).
+    #[arg(long)]
+    pub coverage: bool,
+    /// Write a browsable HTML report with per-line counts into DIR (implies --coverage).
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+    /// Write an lcov tracefile for coverage services (implies --coverage).
+    #[arg(long, value_name = "PATH")]
+    pub lcov: Option<PathBuf>,
+    /// Write the coverage report as JSON (implies --coverage; schema in docs/coverage.md).
+    #[arg(long = "coverage-json", id = "coverage_json", value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when total line coverage is below PCT percent (implies --coverage).
+    #[arg(long = "fail-under", value_name = "PCT")]
+    pub fail_under: Option<f64>,
+}
+
+impl CoverageArgs {
+    /// Whether coverage is measured at all.
+    pub fn enabled(&self) -> bool {
+        self.coverage
+            || self.html.is_some()
+            || self.lcov.is_some()
+            || self.json.is_some()
+            || self.fail_under.is_some()
+    }
+
+    /// Checks the options before any work is done.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(p) = self.fail_under {
+            if !(0.0..=100.0).contains(&p) {
+                anyhow::bail!("--fail-under {p} is not a percentage between 0 and 100");
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the table and writes the files asked for. `extra` is merged into the JSON
+    /// report (e.g. the test results). Returns whether the line coverage is below
+    /// `--fail-under`.
+    pub fn emit(
+        &self,
+        report: &CoverageReport,
+        json_path: Option<&Path>,
+        extra: Option<(&str, serde_json::Value)>,
+    ) -> anyhow::Result<bool> {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        report.write_table(&mut std::io::stdout().lock(), color)?;
+        if let Some(dir) = &self.html {
+            let index = report.write_html(dir)?;
+            eprintln!("pyz3: HTML coverage report: {}", index.display());
+        }
+        if let Some(path) = &self.lcov {
+            let mut buf = Vec::new();
+            report.write_lcov(&mut buf)?;
+            write_atomic(path, &buf)?;
+            eprintln!("pyz3: lcov tracefile: {}", path.display());
+        }
+        for path in self.json.as_deref().into_iter().chain(json_path) {
+            let mut value = report.to_json();
+            if let Some((key, extra)) = &extra {
+                value[*key] = extra.clone();
+            }
+            let mut text = serde_json::to_vec_pretty(&value)?;
+            text.push(b'\n');
+            write_atomic(path, &text)?;
+        }
+        let lines = report.totals().lines.percent();
+        match self.fail_under {
+            Some(min) if lines < min => {
+                eprintln!("pyz3: line coverage {lines:.1}% is below --fail-under {min}%");
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// Writes `data` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A coverage build of a project, ready to run.
+pub struct CoverageBuild {
+    /// The interpreter it was built for.
+    pub python: Interpreter,
+    /// The build.
+    pub built: Built,
+    /// The measurement.
+    pub session: Session,
+    /// Environment for processes that run the build: `PYTHONPATH` and the profile path.
+    pub env: Vec<(String, String)>,
+}
+
+/// Builds the project at `dir` with coverage instrumentation and starts a measurement. The
+/// environment is also set in this process, so that workers it starts (which inherit it)
+/// import the instrumented build.
+pub fn coverage_build(dir: &Path) -> anyhow::Result<CoverageBuild> {
+    let project = pyz3::project::Project::discover(dir)?;
+    let python = Interpreter::select(None)?;
+    let built = build(
+        &project,
+        &python,
+        &BuildOptions {
+            sanitizers: SanitizerSet::NONE,
+            release: false,
+            coverage: true,
+        },
+    )?;
+    let session = Session::start(&project, &built)?;
+    let mut env = pyz3::sanitize::runtime::Environment::new(&built, None, None, &[])?.vars;
+    env.extend(session.env());
+    for (k, v) in &env {
+        // Set before any worker (or other thread) starts.
+        std::env::set_var(k, v);
+    }
+    Ok(CoverageBuild {
+        python,
+        built,
+        session,
+        env,
+    })
+}
