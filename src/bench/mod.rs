@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod compare;
+pub mod criterion;
 pub mod flamegraph;
 pub mod git;
 pub mod measure;

@@ -209,9 +209,17 @@ pub fn write_results(
     for (name, r) in results {
         let spread = match mode {
             Mode::Wall => {
-                let m = stats::process_estimates(&r.processes);
-                let lo = m.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let (lo, hi) = match r.processes.as_slice() {
+                    // One process (criterion's run): the interquartile range of its samples.
+                    [one] => (stats::quantile(one, 0.25), stats::quantile(one, 0.75)),
+                    _ => {
+                        let m = stats::process_estimates(&r.processes);
+                        (
+                            m.iter().copied().fold(f64::INFINITY, f64::min),
+                            m.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        )
+                    }
+                };
                 format!("±{:.1}%", (hi - lo) / 2.0 / r.estimate * 100.0)
             }
             Mode::Instructions => r.cycles.map_or(String::new(), |c| {

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 
 use super::baseline::{Baseline, BenchResult, Machine, Mode, PythonInfo, Store, VERSION};
 use super::compare::Comparison;
+use super::criterion;
 use super::git;
 use super::measure::{Bench, Side, WallPlan};
 use crate::project::build::copy_tree;
@@ -143,6 +144,17 @@ fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::R
     })
 }
 
+/// The target directory for builds of a compared ref: its own, kept between runs (warm after
+/// the first), since sharing the current one would let cargo reuse one tree's build for the
+/// other.
+fn compare_target(project: &Project) -> PathBuf {
+    project
+        .cargo_target
+        .clone()
+        .unwrap_or_else(|| project.root.join("target"))
+        .join("pyz3-compare")
+}
+
 /// The built modules of `commit`: cached under `.pyz3/bench/refs/<commit>-<python>/` (a commit's
 /// sources do not change), else built in a temporary worktree that is removed afterwards.
 fn ref_side(
@@ -176,15 +188,7 @@ fn ref_side(
     )?;
     let mut other =
         Project::discover(&wt.dir).with_context(|| format!("{reference} is not buildable"))?;
-    // A target directory of its own, kept between runs (warm after the first): sharing the
-    // current one would let cargo reuse one tree's library for the other.
-    other.cargo_target = Some(
-        project
-            .cargo_target
-            .clone()
-            .unwrap_or_else(|| project.root.join("target"))
-            .join("pyz3-compare"),
-    );
+    other.cargo_target = Some(compare_target(project));
     let built = build_side(&other, python, reference)?;
     // Keep the modules (not the worktree): copy, then rename into place in one step.
     let tmp = cache.with_file_name(format!("{commit}-py{}.tmp", python.version));
@@ -211,7 +215,17 @@ pub fn run(
 ) -> anyhow::Result<BenchRun> {
     let work = project.work_dir();
     let store = Store::new(&work);
-    let files = bench_files(&project.root)?;
+    let rust_benches = if opts.mode == Mode::Wall {
+        criterion::find(&project.root)?
+    } else {
+        Vec::new()
+    };
+    let files = match bench_files(&project.root) {
+        Ok(files) => files,
+        // A project may have only Rust criterion benches.
+        Err(_) if !rust_benches.is_empty() => Vec::new(),
+        Err(e) => return Err(e),
+    };
     // Everything that can be refused is checked before anything is built or measured.
     let saved_baseline = match &opts.baseline {
         Some(name) => {
@@ -242,10 +256,22 @@ pub fn run(
         files,
         &project.root,
     )?;
-    let all = bench.list(&current)?;
+    let mut all = if bench.files.is_empty() {
+        Vec::new()
+    } else {
+        bench.list(&current)?
+    };
+    // Criterion's ids are known once it has run: all of them are selected, then filtered.
+    all.extend(
+        rust_benches
+            .iter()
+            .map(|b| format!("{}{}", criterion::PREFIX, b.bench)),
+    );
     let names: Vec<String> = all
         .iter()
-        .filter(|n| opts.filter.as_deref().is_none_or(|f| n.contains(f)))
+        .filter(|n| {
+            n.starts_with(criterion::PREFIX) || opts.filter.as_deref().is_none_or(|f| n.contains(f))
+        })
         .cloned()
         .collect();
     if names.is_empty() {
@@ -271,7 +297,67 @@ pub fn run(
         }
     }
 
-    let measured = measure(&bench, &sides, &names, opts)?;
+    let python_names: Vec<String> = names
+        .iter()
+        .filter(|n| !n.starts_with(criterion::PREFIX))
+        .cloned()
+        .collect();
+    let mut measured = if python_names.is_empty() {
+        vec![BTreeMap::new(); sides.len()]
+    } else {
+        measure(&bench, &sides, &python_names, opts)?
+    };
+    let mut names = python_names.clone();
+    let mut ref_results = (measured.len() > 1).then(|| measured[1].clone());
+    if !rust_benches.is_empty() {
+        let keep = |m: BTreeMap<String, BenchResult>| -> BTreeMap<String, BenchResult> {
+            m.into_iter()
+                .filter(|(k, _)| opts.filter.as_deref().is_none_or(|f| k.contains(f)))
+                .collect()
+        };
+        let home = work.join("bench").join("criterion");
+        let current_rust = keep(criterion::run(
+            &project.root,
+            &rust_benches,
+            None,
+            &home.join("current"),
+        )?);
+        names.extend(current_rust.keys().cloned());
+        measured[0].extend(current_rust);
+        if let (Some(reference), Some(commit), None) =
+            (&opts.compare, &compare_commit, &ref_baseline)
+        {
+            let short = &commit[..12.min(commit.len())];
+            eprintln!(
+                "pyz3 bench: criterion benches of {reference} ({short}) in a temporary worktree"
+            );
+            let wt = git::Worktree::add(
+                &project.root,
+                commit,
+                &work
+                    .join("bench")
+                    .join("worktrees")
+                    .join(format!("{short}-criterion")),
+            )?;
+            let target = compare_target(project);
+            let ref_rust = keep(criterion::run(
+                &wt.dir,
+                &rust_benches,
+                Some(&target),
+                &home.join("ref"),
+            )?);
+            drop(wt);
+            ref_results
+                .get_or_insert_with(BTreeMap::new)
+                .extend(ref_rust);
+        }
+    }
+    if names.is_empty() {
+        match &opts.filter {
+            Some(f) => bail!("no benchmark matches `{f}`"),
+            None => bail!("the benches define no benchmarks"),
+        }
+    }
     let results = measured[0].clone();
     let comparison = if let Some(b) = &saved_baseline {
         Some(Comparison::new(
@@ -289,16 +375,16 @@ pub fn run(
             &results,
             opts.threshold,
         ))
-    } else if sides.len() > 1 {
-        Some(Comparison::new(
-            &sides[1].label,
-            opts.mode,
-            &measured[1],
-            &results,
-            opts.threshold,
-        ))
     } else {
-        None
+        ref_results.as_ref().map(|r| {
+            Comparison::new(
+                opts.compare.as_deref().unwrap_or(""),
+                opts.mode,
+                r,
+                &results,
+                opts.threshold,
+            )
+        })
     };
     let saved = match &opts.save_baseline {
         Some(name) => Some(
@@ -327,7 +413,7 @@ pub fn run(
         saved,
         bench,
         sides,
-        names,
+        names: python_names,
     })
 }
 

@@ -358,3 +358,107 @@ fn bad_input_is_an_error_and_nothing_is_overwritten() {
         "is not an extension project",
     );
 }
+
+/// Adds a criterion bench of the extension's Rust code (`benches/rust_ops.rs`) to `dir`'s
+/// project and commits it.
+fn add_criterion_bench(dir: &Path, module: &str) {
+    let cargo = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&cargo)
+        .unwrap()
+        .replace(
+            "crate-type = [\"cdylib\"]",
+            "crate-type = [\"cdylib\", \"rlib\"]",
+        )
+        .replace(
+            "[profile.release]",
+            "[dev-dependencies]\ncriterion = { version = \"0.7\", default-features = false, \
+             features = [\"cargo_bench_support\"] }\n\n[[bench]]\nname = \"rust_ops\"\n\
+             harness = false\n\n[profile.release]",
+        );
+    std::fs::write(&cargo, text).unwrap();
+    std::fs::write(
+        dir.join("benches/rust_ops.rs"),
+        format!(
+            "use criterion::{{criterion_group, criterion_main, Criterion}};\n\
+             use std::time::Duration;\n\n\
+             fn sum_squares(c: &mut Criterion) {{\n    \
+                 c.bench_function(\"sum_squares_rs\", |b| b.iter(|| {module}::sum_squares_rs(20_000)));\n\
+             }}\n\n\
+             criterion_group! {{\n    name = benches;\n    config = Criterion::default()\n        \
+                 .sample_size(30)\n        .warm_up_time(Duration::from_millis(300))\n        \
+                 .measurement_time(Duration::from_secs(1));\n    targets = sum_squares\n}}\n\
+             criterion_main!(benches);\n"
+        ),
+    )
+    .unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "criterion bench"]);
+}
+
+#[test]
+fn criterion_benches_run_beside_the_python_ones_and_compare() {
+    let dir = project("bench_crit");
+    add_criterion_bench(dir.path(), "bench_crit");
+    // Only the Rust bench (the filter), against a saved baseline.
+    let out = pyz3(
+        dir.path(),
+        &[
+            "bench",
+            "sum_squares",
+            "--save-baseline",
+            "before",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".pyz3/bench/before.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&String> = saved["benchmarks"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        ["bench_ops::bench_sum_squares", "rust::sum_squares_rs"],
+        "{}",
+        text(&out)
+    );
+    let rust = &saved["benchmarks"]["rust::sum_squares_rs"];
+    assert_eq!(rust["unit"], "ns");
+    assert!(rust["estimate"].as_f64().unwrap() > 1000.0, "{rust}");
+
+    // Twice the work in the Rust function: both the Python and the criterion bench regress,
+    // against the saved baseline and against `main` built in a worktree.
+    let lib = dir.path().join("src/lib.rs");
+    let code = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        code.replace("const REPEAT: u64 = 1;", "const REPEAT: u64 = 2;"),
+    )
+    .unwrap();
+    for against in [["--baseline", "before"], ["--compare", "main"]] {
+        let mut args = vec!["bench", "sum_squares", "--format", "json"];
+        args.extend(against);
+        let out = pyz3(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{against:?}: {}", text(&out));
+        let v = json_of(&out);
+        assert_eq!(
+            verdicts(&v),
+            [
+                (
+                    "bench_ops::bench_sum_squares".to_string(),
+                    "regressed".to_string()
+                ),
+                ("rust::sum_squares_rs".to_string(), "regressed".to_string()),
+            ],
+            "{against:?}: {}",
+            text(&out)
+        );
+        let change = v["benchmarks"][1]["change"].as_f64().unwrap();
+        assert!((0.6..1.5).contains(&change), "about +100%: {change}");
+    }
+    // The working tree is untouched by the comparison.
+    assert!(std::fs::read_to_string(&lib)
+        .unwrap()
+        .contains("const REPEAT: u64 = 2;"));
+}
