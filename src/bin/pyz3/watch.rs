@@ -259,29 +259,31 @@ pub fn run(runner: &mut Runner<'_>) -> anyhow::Result<Outcome> {
         if files == 1 { "" } else { "s" },
         runner.project.root.display()
     ));
+    // `start`: when the change was seen (for the `first` run: when the watch started).
     let report =
-        |runner: &mut Runner<'_>, rebuild: bool, tests: &[PathBuf], start: Instant| match runner
-            .cycle(rebuild, tests)
-        {
-            Ok(c) => {
-                let built = c
-                    .build_seconds
-                    .map(|s| format!("rebuilt in {s:.1} s, "))
-                    .unwrap_or_default();
-                status(&format!(
-                    "{}: {built}{} ({:.1} s after the change); waiting for changes",
-                    if matches!(c.outcome, Outcome::Clean) {
-                        "ok"
-                    } else {
-                        "FAILED"
-                    },
-                    c.summary,
-                    start.elapsed().as_secs_f64()
-                ));
+        |runner: &mut Runner<'_>, rebuild: bool, tests: &[PathBuf], start: Instant, first: bool| {
+            match runner.cycle(rebuild, tests) {
+                Ok(c) => {
+                    let built = c
+                        .build_seconds
+                        .map(|s| format!("rebuilt in {s:.1} s, "))
+                        .unwrap_or_default();
+                    status(&format!(
+                        "{}: {built}{} ({:.1} s{}); waiting for changes",
+                        if matches!(c.outcome, Outcome::Clean) {
+                            "ok"
+                        } else {
+                            "FAILED"
+                        },
+                        c.summary,
+                        start.elapsed().as_secs_f64(),
+                        if first { "" } else { " after the change" }
+                    ));
+                }
+                Err(e) => status(&format!("error: {e:#}; waiting for changes")),
             }
-            Err(e) => status(&format!("error: {e:#}; waiting for changes")),
         };
-    report(runner, true, &[], Instant::now());
+    report(runner, true, &[], Instant::now(), true);
     while !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
         let now = set.scan();
@@ -337,7 +339,7 @@ pub fn run(runner: &mut Runner<'_>) -> anyhow::Result<Outcome> {
                     .join(" ")
             }
         ));
-        report(runner, rebuild, &tests, start);
+        report(runner, rebuild, &tests, start, false);
     }
     status("stopped");
     Ok(Outcome::Clean)
