@@ -207,11 +207,6 @@ impl CoverageReport {
         }
         t
     }
-
-    /// The coverage of the file whose name (relative path) ends with `suffix`.
-    pub fn file(&self, suffix: &str) -> Option<&FileCoverage> {
-        self.files.iter().find(|f| f.name.ends_with(suffix))
-    }
 }
 
 /// One coverage measurement: where profiles go while the instrumented modules run, and how

@@ -177,3 +177,20 @@ pub fn setuptools_project(module: &str, c_source: &str, test_source: &str) -> te
     write_file(dir.path(), "tests/test_ext.py", test_source);
     dir
 }
+
+/// A temp dir holding a PyO3 crate named `module` (a cdylib, its own workspace): `src/lib.rs`
+/// (`lib_source`) and `tests/test_ext.py` (`test_source`).
+pub fn pyo3_project(module: &str, lib_source: &str, test_source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n"
+        ),
+    );
+    write_file(dir.path(), "src/lib.rs", lib_source);
+    write_file(dir.path(), "tests/test_ext.py", test_source);
+    dir
+}

@@ -26,22 +26,11 @@ fn fixture(name: &str, module: &str) -> String {
 
 /// A PyO3 crate named `module` in a temp dir, with a test that never takes one branch.
 fn pyo3_project(module: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "Cargo.toml",
-        &format!(
-            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-             [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n"
-        ),
-    );
-    write(dir.path(), "src/lib.rs", &fixture("pyo3_lib.rs", module));
-    write(
-        dir.path(),
-        "tests/test_ext.py",
+    crate::common::pyo3_project(
+        module,
+        &fixture("pyo3_lib.rs", module),
         &fixture("test_ext.py", module),
-    );
-    dir
+    )
 }
 
 /// A setuptools C extension named `module` in a temp dir.

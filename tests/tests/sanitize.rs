@@ -45,23 +45,9 @@ fn pyo3_project(variant: Variant) -> (tempfile::TempDir, String) {
         Variant::Planted => "sani_rs_planted",
         Variant::Clean => "sani_rs_clean",
     };
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "Cargo.toml",
-        &format!(
-            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-             [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n"
-        ),
-    );
-    write(
-        dir.path(),
-        "src/lib.rs",
+    let dir = crate::common::pyo3_project(
+        module,
         &fixture("pyo3_lib.rs", module, variant),
-    );
-    write(
-        dir.path(),
-        "tests/test_ext.py",
         &fixture("pyo3_test.py", module, variant),
     );
     (dir, module.to_string())
