@@ -3,7 +3,9 @@
 //! For keeping results across commits. Schema (version 1): `{"version": 1, "name": "...",
 //! "mode": "wall"|"instructions", "created": <unix seconds>, "commit": "<sha>"|null,
 //! "dirty": bool, "machine": {...}, "python": {...}, "benchmarks": {"<name>": {"unit": "ns"|
-//! "instructions", "estimate": X, "processes": [[...samples...], ...], "cycles": Y}}}`.
+//! "instructions", "estimate": X, "processes": [[...samples...], ...], "cycles": Y, "calls": N}}}`
+//! (`calls`: instructions mode, the calls per measured loop; a later run compared with this
+//! baseline makes the same number of calls, so the counts compare exactly).
 //! Writes are atomic (a temporary file renamed over the old one), so an interrupted run never
 //! leaves a half-written baseline.
 
@@ -51,6 +53,24 @@ pub struct BenchResult {
     /// Estimated cycles per call (instructions mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycles: Option<f64>,
+    /// Calls per measured loop (instructions mode). Amortized costs (the allocator's, the
+    /// garbage collector's) fall differently for another number of calls, so a comparison
+    /// reuses the baseline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<u64>,
+}
+
+impl BenchResult {
+    /// A wall-time result from samples per call, one list per process.
+    pub fn wall(processes: Vec<Vec<f64>>) -> BenchResult {
+        BenchResult {
+            unit: "ns".into(),
+            estimate: super::stats::estimate(&processes),
+            processes,
+            cycles: None,
+            calls: None,
+        }
+    }
 }
 
 /// The machine a baseline was measured on.
@@ -267,16 +287,7 @@ pub fn import_criterion(dir: &Path) -> anyhow::Result<BTreeMap<String, BenchResu
                     .map(|c| c.to_string_lossy().into_owned())
                     .collect::<Vec<_>>()
                     .join("::");
-                let processes = vec![per];
-                out.insert(
-                    name,
-                    BenchResult {
-                        unit: "ns".into(),
-                        estimate: super::stats::estimate(&processes),
-                        processes,
-                        cycles: None,
-                    },
-                );
+                out.insert(name, BenchResult::wall(vec![per]));
             }
             walk(base, &path, out)?;
         }
@@ -314,6 +325,7 @@ mod tests {
                     estimate: 10.0,
                     processes: vec![vec![10.0, 11.0]],
                     cycles: None,
+                    calls: None,
                 },
             )]),
         }

@@ -203,6 +203,7 @@ mod tests {
                 .map(|v| vec![*v, v * 1.001, v * 0.999])
                 .collect(),
             cycles: None,
+            calls: None,
         }
     }
 

@@ -16,7 +16,6 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 
 use super::baseline::BenchResult;
-use super::stats;
 use crate::doctor::find_on_path;
 use crate::project::Interpreter;
 
@@ -213,15 +212,7 @@ impl Bench {
             .into_iter()
             .map(|side| {
                 side.into_iter()
-                    .map(|(name, processes)| {
-                        let r = BenchResult {
-                            unit: "ns".into(),
-                            estimate: stats::estimate(&processes),
-                            processes,
-                            cycles: None,
-                        };
-                        (name, r)
-                    })
+                    .map(|(name, processes)| (name, BenchResult::wall(processes)))
                     .collect()
             })
             .collect())
@@ -308,6 +299,7 @@ impl Bench {
                     estimate: per(0),
                     processes: Vec::new(),
                     cycles: Some(per(1)),
+                    calls: Some(**n),
                 };
                 ((*name).clone(), r)
             })

@@ -20,13 +20,16 @@ Commands (JSON on stdout):
 """
 
 import importlib.util
+import itertools
 import json
 import os
 import sys
 import time
 import traceback
 
-LOOP = "for _ in _range(_n):\n    _f(*_a)\n"
+# As timeit does: `itertools.repeat` yields one object, where `range` past 256 would allocate an
+# int per call (which would make the cost per call depend on the number of calls).
+LOOP = "for _ in _repeat(None, _n):\n    _f(*_a)\n"
 
 
 def load(files):
@@ -85,27 +88,27 @@ def run_loop(fn, args, iters):
     # A call of fixed arity from an ordinary function: samplers (py-spy --native) cannot merge
     # native frames under exec'd code or under calls with *args.
     if len(args) == 0:
-        for _ in range(iters):
+        for _ in itertools.repeat(None, iters):
             fn()
     elif len(args) == 1:
         (a,) = args
-        for _ in range(iters):
+        for _ in itertools.repeat(None, iters):
             fn(a)
     elif len(args) == 2:
         a, b = args
-        for _ in range(iters):
+        for _ in itertools.repeat(None, iters):
             fn(a, b)
     elif len(args) == 3:
         a, b, c = args
-        for _ in range(iters):
+        for _ in itertools.repeat(None, iters):
             fn(a, b, c)
     else:
-        for _ in range(iters):
+        for _ in itertools.repeat(None, iters):
             fn(*args)
 
 
 def time_once(fn, args, iters):
-    ns = {"_range": range, "_n": iters, "_f": fn, "_a": args}
+    ns = {"_repeat": itertools.repeat, "_n": iters, "_f": fn, "_a": args}
     code = compile(LOOP, "<pyz3-bench>", "exec")
     start = time.perf_counter_ns()
     exec(code, ns)
@@ -170,7 +173,7 @@ def main():
         code = compile(LOOP, "<pyz3-bench>", "exec")
         for (fn, args), calls in ready:
             for n in (calls, calls, 2 * calls):
-                exec(code, {"_range": range, "_n": n, "_f": fn, "_a": args})
+                exec(code, {"_repeat": itertools.repeat, "_n": n, "_f": fn, "_a": args})
         json.dump({"ok": True}, sys.stdout)
     elif cmd == "memory":
         name, iters = sys.argv[2], int(sys.argv[3])
@@ -195,7 +198,7 @@ def memory(fn, args, iters):
     if memray is not None:
         path = os.path.join(tempfile.mkdtemp(), "bench.bin")
         with memray.Tracker(path, native_traces=False, follow_fork=False):
-            for _ in range(iters):
+            for _ in itertools.repeat(None, iters):
                 fn(*args)
             gc.collect()
         reader = memray.FileReader(path)
@@ -214,7 +217,7 @@ def memory(fn, args, iters):
 
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    for _ in range(iters):
+    for _ in itertools.repeat(None, iters):
         fn(*args)
     gc.collect()
     after = tracemalloc.take_snapshot()

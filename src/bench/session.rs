@@ -305,7 +305,12 @@ pub fn run(
     let mut measured = if python_names.is_empty() {
         vec![BTreeMap::new(); sides.len()]
     } else {
-        measure(&bench, &sides, &python_names, opts)?
+        let none = BTreeMap::new();
+        let reuse = saved_baseline
+            .as_ref()
+            .or(ref_baseline.as_ref())
+            .map_or(&none, |b| &b.benchmarks);
+        measure(&bench, &sides, &python_names, opts, reuse)?
     };
     let mut names = python_names.clone();
     let mut ref_results = (measured.len() > 1).then(|| measured[1].clone());
@@ -425,11 +430,42 @@ fn select(all: &BTreeMap<String, BenchResult>, names: &[String]) -> BTreeMap<Str
         .collect()
 }
 
+/// Calls per measured loop in instructions mode. A benchmark in `reuse` (the compared baseline)
+/// makes as many calls as it did there: the allocator's and the collector's amortized work falls
+/// differently for another number of calls, so only the same number compares exactly. The others
+/// get about 2 ms of calls (enough that start-up cancels, short under valgrind), rounded down to
+/// a power of two so that timing noise in the calibration rarely changes it.
+fn instruction_calls(
+    bench: &Bench,
+    side: &Side,
+    names: &[String],
+    reuse: &BTreeMap<String, BenchResult>,
+) -> anyhow::Result<BTreeMap<String, u64>> {
+    let mut calls: BTreeMap<String, u64> = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), reuse.get(n)?.calls?)))
+        .collect();
+    let fresh: Vec<String> = names
+        .iter()
+        .filter(|n| !calls.contains_key(*n))
+        .cloned()
+        .collect();
+    if !fresh.is_empty() {
+        let iters = bench.calibrate(side, &fresh, 2_000_000)?;
+        for n in fresh {
+            let c = iters.get(&n).copied().unwrap_or(128).clamp(16, 2048);
+            calls.insert(n, 1 << c.ilog2());
+        }
+    }
+    Ok(calls)
+}
+
 fn measure(
     bench: &Bench,
     sides: &[Side],
     names: &[String],
     opts: &BenchOptions,
+    reuse: &BTreeMap<String, BenchResult>,
 ) -> anyhow::Result<Vec<BTreeMap<String, BenchResult>>> {
     let progress_line = |what: &str| {
         use std::io::IsTerminal;
@@ -459,17 +495,7 @@ fn measure(
             r
         }
         Mode::Instructions => {
-            // About 2 ms of calls per run: enough that start-up cancels, short under valgrind.
-            let iters = bench.calibrate(&sides[0], names, 2_000_000)?;
-            let calls: BTreeMap<String, u64> = names
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        iters.get(n).copied().unwrap_or(100).clamp(20, 2000),
-                    )
-                })
-                .collect();
+            let calls = instruction_calls(bench, &sides[0], names, reuse)?;
             let mut out = Vec::new();
             for (s, side) in sides.iter().enumerate() {
                 progress_line(&format!(

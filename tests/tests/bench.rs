@@ -132,6 +132,16 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
         &["bench", "--instructions", "--save-baseline", "i"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The baseline keeps the calls per loop, so the runs compared with it (calibrated on a
+    // loaded machine or not) make the same calls.
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".pyz3/bench/i.json")).unwrap(),
+    )
+    .unwrap();
+    for (name, b) in saved["benchmarks"].as_object().unwrap() {
+        let calls = b["calls"].as_u64().unwrap_or(0);
+        assert!(calls.is_power_of_two(), "{name}: calls {calls}");
+    }
     for _ in 0..2 {
         let out = pyz3(
             dir.path(),
