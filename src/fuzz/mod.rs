@@ -15,8 +15,10 @@
 //!   A crash of the extension itself is caught by libFuzzer (and the sanitizer) directly.
 //!   Ordinary Python exceptions are not findings: rejecting bad input is what a function should do.
 
+pub mod build;
 pub mod decode;
 pub mod mutate;
+pub mod scope;
 
 use std::cell::OnceCell;
 use std::ffi::CString;
@@ -365,39 +367,60 @@ pub fn fuzz_one(data: &[u8]) {
     })
 }
 
+/// Where the installed target's text starts in `data[..size]`: the offset of its last argument,
+/// when that is a `str` (which takes all remaining bytes).
+fn text_start(data: &[u8], size: usize) -> Option<usize> {
+    TARGET.with(|cell| {
+        let t = cell.get()?;
+        let (Shape::Str, head) = t.shapes.split_last()? else {
+            return None;
+        };
+        let mut r = Reader::new(&data[..size.min(data.len())]);
+        for s in head {
+            decode::decode(s, &mut r);
+        }
+        Some(r.consumed())
+    })
+}
+
 /// Re-encodes the text of the installed target's last argument, when it is a `str`, in the other
 /// storage width: UTF-8 becomes UTF-32LE (with its `0xFF` mark) and UTF-32/UTF-16 becomes UTF-8.
 /// The decoded string is the same; what changes is which comparisons libFuzzer can splice into it:
 /// an extension comparing code points compares UTF-32, one comparing bytes UTF-8. Returns the new
 /// size (unchanged when there is no such argument or the result would exceed `max_size`).
 pub fn reencode_text(data: &mut [u8], size: usize, max_size: usize) -> usize {
-    TARGET.with(|cell| {
-        let Some(t) = cell.get() else { return size };
-        let Some((Shape::Str, head)) = t.shapes.split_last() else {
-            return size;
-        };
-        let size = size.min(data.len());
-        let mut r = Reader::new(&data[..size]);
-        for s in head {
-            decode::decode(s, &mut r);
-        }
-        let start = r.consumed();
-        let tail = &data[start..size];
-        let cps = decode::decode_str(tail);
-        let new: Vec<u8> = if tail.first() == Some(&0xff) {
-            decode::encode_text(&cps)
-        } else {
-            std::iter::once(0xff)
-                .chain(cps.iter().flat_map(|c| c.to_le_bytes()))
-                .collect()
-        };
-        let end = start + new.len();
-        if end > max_size.min(data.len()) {
-            return size;
-        }
-        data[start..end].copy_from_slice(&new);
-        end
-    })
+    let size = size.min(data.len());
+    let Some(start) = text_start(data, size) else {
+        return size;
+    };
+    let tail = &data[start..size];
+    let cps = decode::decode_str(tail);
+    let new: Vec<u8> = if matches!(tail.first(), Some(0xff | 0xfe)) {
+        decode::encode_text(&cps)
+    } else {
+        std::iter::once(0xff)
+            .chain(cps.iter().flat_map(|c| c.to_le_bytes()))
+            .collect()
+    };
+    let end = start + new.len();
+    if end > max_size.min(data.len()) {
+        return size;
+    }
+    data[start..end].copy_from_slice(&new);
+    end
+}
+
+/// [`mutate::narrow_wide_text`] on the part of the input that holds text stored as UTF-8: the
+/// installed target's text argument unless it is marked UTF-32 or UTF-16 (whose runs are already
+/// in the width they are compared in), or the whole input when the last argument is not a `str`.
+pub fn narrow_text(data: &mut [u8], size: usize, seed: u32) -> usize {
+    let size = size.min(data.len());
+    let text = text_start(data, size);
+    if text.is_some_and(|s| matches!(data[..size].get(s), Some(0xff | 0xfe))) {
+        return size;
+    }
+    let start = text.unwrap_or(0).min(size);
+    start + mutate::narrow_wide_text(&mut data[start..], size - start, seed)
 }
 
 /// A fuzz input: the raw bytes, whose `Debug` is the decoded call as Python source (what
@@ -497,7 +520,7 @@ macro_rules! fuzz_target {
             };
             let size = ::libfuzzer_sys::fuzzer_mutate(data, size, max_size);
             if seed % 4 == 0 {
-                $crate::fuzz::mutate::narrow_wide_text(data, size, seed / 4)
+                $crate::fuzz::narrow_text(data, size, seed / 4)
             } else {
                 size
             }

@@ -29,39 +29,52 @@ pub fn narrow_wide_text(data: &mut [u8], size: usize, seed: u32) -> usize {
             // alignment whose code points look most like text (most non-zero ASCII).
             let best = (offset..(offset + width).min(size))
                 .filter_map(|o| wide_run(&data[o..size], width).map(|r| (o, r)))
-                .max_by_key(|(_, (len, cps))| {
-                    let ascii = cps.iter().filter(|&&c| c != 0 && c < 0x80).count();
-                    (ascii, *len)
-                });
-            if let Some((o, (len, cps))) = best {
-                return splice(data, size, o, len, &cps);
+                .max_by_key(|(_, run)| (run.ascii, run.units));
+            if let Some((o, run)) = best {
+                let cps: Vec<u32> = data[o..o + run.units * width]
+                    .chunks_exact(width)
+                    .map(|u| unit(u, width))
+                    .collect();
+                return splice(data, size, o, run.units * width, &cps);
             }
         }
     }
     size
 }
 
-/// The longest run of `width`-byte little-endian code units at the start of `bytes`: its length
-/// in bytes and its code points, when it has at least three units and two non-zero ones.
-fn wide_run(bytes: &[u8], width: usize) -> Option<(usize, Vec<u32>)> {
-    let mut cps = Vec::new();
-    for unit in bytes.chunks_exact(width) {
-        let cp = if width == 4 {
-            u32::from_le_bytes([unit[0], unit[1], unit[2], unit[3]])
-        } else {
-            // UTF-16: ASCII only, so random binary rarely qualifies.
-            if unit[1] != 0 || unit[0] >= 0x80 {
-                break;
-            }
-            unit[0] as u32
-        };
-        if cp > 0x10_ffff || (width == 4 && cp >= 0x80 && cps.is_empty()) {
+/// A run of wide code units: how many, and how many are non-zero ASCII.
+struct Run {
+    units: usize,
+    ascii: usize,
+}
+
+fn unit(u: &[u8], width: usize) -> u32 {
+    if width == 4 {
+        u32::from_le_bytes([u[0], u[1], u[2], u[3]])
+    } else {
+        u32::from(u[0])
+    }
+}
+
+/// The longest run of `width`-byte little-endian code units at the start of `bytes`, when it has
+/// at least three units and two non-zero ones. Runs once per offset on every fourth mutation, so
+/// it only counts.
+fn wide_run(bytes: &[u8], width: usize) -> Option<Run> {
+    let (mut units, mut nonzero, mut ascii) = (0, 0, 0);
+    for u in bytes.chunks_exact(width) {
+        // UTF-16: ASCII only, so random binary rarely qualifies.
+        if width == 2 && (u[1] != 0 || u[0] >= 0x80) {
             break;
         }
-        cps.push(cp);
+        let cp = unit(u, width);
+        if cp > 0x10_ffff || (cp >= 0x80 && units == 0) {
+            break;
+        }
+        units += 1;
+        nonzero += usize::from(cp != 0);
+        ascii += usize::from(cp != 0 && cp < 0x80);
     }
-    let nonzero = cps.iter().filter(|&&c| c != 0).count();
-    (cps.len() >= 3 && nonzero >= 2).then(|| (cps.len() * width, cps))
+    (units >= 3 && nonzero >= 2).then_some(Run { units, ascii })
 }
 
 fn splice(data: &mut [u8], size: usize, offset: usize, len: usize, cps: &[u32]) -> usize {

@@ -147,38 +147,75 @@ fn fuzz_target_dir() -> PathBuf {
     root().join("target/fuzz")
 }
 
-/// `cargo fuzz build` of every target of fuzz/ (once per run); returns the binaries' directory.
+/// `cargo fuzz build` of every target of the cargo-fuzz crate `dir` (fuzz/ or one below it),
+/// run from that directory as a user would, so its `.cargo/config.toml` applies. Checks that
+/// `cargo fuzz list` shows `names`; returns the binaries' directory (target/`dir` with `-` for
+/// `/`).
+fn build_fuzz_crate(dir: &str, names: &[&str]) -> PathBuf {
+    let crate_dir = root().join(dir);
+    // `--fuzz-dir .`: cargo-fuzz would otherwise look for the `fuzz/` of the enclosing package.
+    let list = Command::new("cargo")
+        .args(["fuzz", "list", "--fuzz-dir", "."])
+        .current_dir(&crate_dir)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    for t in names {
+        assert!(
+            listed.lines().any(|l| l.trim() == *t),
+            "cargo fuzz list in {dir}: {listed}"
+        );
+    }
+    let target_dir = root().join("target").join(dir.replace('/', "-"));
+    let status = Command::new("cargo")
+        .args([
+            "+nightly",
+            "fuzz",
+            "build",
+            "-O",
+            "--fuzz-dir",
+            ".",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .current_dir(&crate_dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo fuzz build in {dir} failed");
+    target_dir.join("x86_64-unknown-linux-gnu/release")
+}
+
+/// The demo targets of fuzz/, built once per run.
 fn fuzz_binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let list = Command::new("cargo")
-            .args(["fuzz", "list", "--fuzz-dir"])
-            .arg(root().join("fuzz"))
-            .output()
-            .unwrap();
-        let names = String::from_utf8_lossy(&list.stdout).to_string();
-        for t in [
-            "parse_string",
-            "word_count",
-            "leak_reference",
-            "null_without_error",
-            "decode_any",
-        ] {
-            assert!(
-                names.lines().any(|l| l.trim() == t),
-                "cargo fuzz list: {names}"
-            );
-        }
-        let status = Command::new("cargo")
-            .args(["+nightly", "fuzz", "build", "-O", "--fuzz-dir"])
-            .arg(root().join("fuzz"))
-            .arg("--target-dir")
-            .arg(fuzz_target_dir())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo fuzz build failed");
-        fuzz_target_dir().join("x86_64-unknown-linux-gnu/release")
+        build_fuzz_crate(
+            "fuzz",
+            &[
+                "parse_string",
+                "word_count",
+                "leak_reference",
+                "null_without_error",
+            ],
+        )
     })
+}
+
+/// Counters of libFuzzer's inline 8-bit coverage in a binary (the size of `__sancov_cntrs`).
+fn coverage_counters(bin: &Path) -> u64 {
+    let out = Command::new("readelf")
+        .args(["-S", "-W"])
+        .arg(bin)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains("__sancov_cntrs"))
+        .unwrap_or_else(|| panic!("no __sancov_cntrs section in {}", bin.display()));
+    // [Nr] Name Type Address Off Size ES Flg Lk Inf Al
+    let fields: Vec<&str> = line.split(']').nth(1).unwrap().split_whitespace().collect();
+    u64::from_str_radix(fields[4], 16).unwrap()
 }
 
 fn venv() -> PathBuf {
@@ -224,12 +261,78 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Calls into libFuzzer's coverage callbacks (`__sanitizer_cov_trace_*`) in the disassembly of
+/// the functions whose name contains `function` (`objdump -d -C` output).
+fn traced_calls(asm: &str, function: &str) -> usize {
+    let mut inside = false;
+    let mut n = 0;
+    for l in asm.lines() {
+        if l.ends_with(">:") {
+            inside = l.contains(function);
+        } else if inside && l.contains("__sanitizer_cov_trace") {
+            n += 1;
+        }
+    }
+    n
+}
+
 #[test]
 fn decoder_fuzzes_itself_without_failures() {
     let _g = fuzz_lock();
+    let bins = build_fuzz_crate("fuzz/decoder", &["decode_any"]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_target("decode_any", tmp.path(), &["-runs=20000", "-seed=1"]);
+    let out = Command::new(bins.join("decode_any"))
+        .args(["-runs=20000", "-seed=1"])
+        .current_dir(tmp.path())
+        .env("VIRTUAL_ENV", venv())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    // The decoder is what this target explores, so here pyz3 is instrumented.
+    let demo = coverage_counters(&fuzz_binaries().join("parse_string"));
+    let own = coverage_counters(&bins.join("decode_any"));
+    assert!(
+        own > demo,
+        "decoder target: {own} counters, demo target: {demo}"
+    );
+}
+
+/// The demo targets instrument only the demo extension and its dependencies: the list in
+/// fuzz/.cargo/config.toml is that closure, and pyz3's decoder carries no coverage calls.
+#[test]
+fn demo_targets_instrument_only_the_extension() {
+    let config = std::fs::read_to_string(root().join("fuzz/.cargo/config.toml")).unwrap();
+    let listed: Vec<String> = config
+        .lines()
+        .find_map(|l| l.strip_prefix("PYZ3_SANCOV_CRATES = "))
+        .expect("PYZ3_SANCOV_CRATES in fuzz/.cargo/config.toml")
+        .trim_matches('"')
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let closure =
+        pyz3::fuzz::scope::instrumented_crates(&root().join("fuzz/Cargo.toml"), "pyz3-demo")
+            .unwrap();
+    assert_eq!(listed, closure);
+    assert!(closure.iter().any(|c| c == "pyz3_demo"), "{closure:?}");
+    assert!(!closure.iter().any(|c| c == "pyz3"), "{closure:?}");
+
+    let _g = fuzz_lock();
+    let dump = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn", "-C"])
+        .arg(fuzz_binaries().join("parse_string"))
+        .output()
+        .unwrap();
+    let asm = String::from_utf8_lossy(&dump.stdout).to_string();
+    assert_eq!(
+        traced_calls(&asm, "pyz3::fuzz::decode::decode_text"),
+        0,
+        "pyz3's decoder is instrumented"
+    );
+    assert!(
+        traced_calls(&asm, "pyz3_demo::parse::") > 0,
+        "the demo parser is not instrumented"
+    );
 }
 
 #[test]
@@ -517,6 +620,105 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
     }
 }
 
+/// `pyz3 fuzz` on a function of a PyO3 crate of the current cargo workspace: the crate is linked
+/// into the fuzz binary with libFuzzer's coverage instrumentation, pyz3's runtime without it,
+/// and the planted crash behind a 64-bit comparison is found.
+#[test]
+fn pyz3_fuzz_links_a_workspace_crate_and_instruments_only_it() {
+    let _g = fuzz_lock();
+    let dir = super::common::pyo3_project(
+        "fuzzlink",
+        r#"use pyo3::prelude::*;
+
+/// `x + 1`; crashes (a write through a null pointer) for one 64-bit value.
+#[pyfunction]
+fn planted(x: i64) -> i64 {
+    if x == 0x5eed_0123_4567_89ab {
+        // SAFETY: none; this is the planted defect.
+        unsafe { std::ptr::null_mut::<i64>().write_volatile(x) };
+    }
+    x.wrapping_add(1)
+}
+
+#[pymodule]
+fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(planted, m)?)
+}
+"#,
+        "",
+    );
+    let manifest = dir.path().join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("[\"cdylib\"]", "[\"cdylib\", \"rlib\"]");
+    std::fs::write(&manifest, toml).unwrap();
+    std::fs::write(
+        dir.path().join("fuzzlink.pyi"),
+        "def planted(x: int) -> int: ...\n",
+    )
+    .unwrap();
+    // The module must import for its signature to be read.
+    let build_dir = root().join("target/fuzzlink-build");
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", &build_dir)
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(
+        build_dir.join("release/libfuzzlink.so"),
+        dir.path().join("fuzzlink.so"),
+    )
+    .unwrap();
+
+    let out = pyz3(
+        dir.path(),
+        &[
+            "fuzz",
+            "./fuzzlink.so:planted",
+            "--stubs",
+            "fuzzlink.pyi",
+            "--max-time",
+            "300",
+        ],
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("linking crate `fuzzlink`"), "{log}");
+    assert!(log.contains("crash in fuzzlink.planted"), "{log}");
+    assert!(log.contains("planted(6840124660045547947)"), "{log}");
+
+    // The binary: the crate's code is instrumented, pyz3's decoder is not.
+    let bin = std::fs::read_dir(root().join("target/fuzz-generic"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("address-"))
+        .map(|e| {
+            e.path()
+                .join("x86_64-unknown-linux-gnu/release/pyz3_generic")
+        })
+        .filter(|p| p.is_file())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .expect("a linked generic build");
+    let dump = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn", "-C"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    let asm = String::from_utf8_lossy(&dump.stdout).to_string();
+    assert!(
+        traced_calls(&asm, "fuzzlink::planted") > 0,
+        "the crate is not instrumented"
+    );
+    assert_eq!(
+        traced_calls(&asm, "pyz3::fuzz::decode::decode_text"),
+        0,
+        "pyz3's decoder is instrumented"
+    );
+}
+
 #[test]
 fn fuzz_bad_input_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
@@ -579,4 +781,88 @@ fn fuzz_bad_input_is_a_usage_error() {
         "{}",
         text(&out)
     );
+}
+
+/// Every committed seed decodes, with its target's argument types, to the small valid input
+/// corpora/README.md describes.
+#[test]
+fn seed_corpora_decode_to_the_documented_inputs() {
+    let decoded = |target: &str, types: &[&str]| -> Vec<(String, Vec<Value>)> {
+        let shapes: Vec<Shape> = types.iter().map(|t| shape(t)).collect();
+        let dir = root().join("corpora").join(target);
+        let mut out: Vec<(String, Vec<Value>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| {
+                let data = std::fs::read(e.path()).unwrap();
+                let name = e.file_name().to_string_lossy().to_string();
+                (name, decode_args(&shapes, &data))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(out.len() >= 4, "{target}: {} seeds", out.len());
+        out
+    };
+    let ints = |v: &Value| -> Vec<i64> {
+        match v {
+            Value::List(xs) => xs
+                .iter()
+                .map(|x| match x {
+                    Value::Int(i) => i64::try_from(i).unwrap(),
+                    other => panic!("not an int: {other:?}"),
+                })
+                .collect(),
+            other => panic!("not a list: {other:?}"),
+        }
+    };
+    let lists: Vec<(String, Vec<i64>)> = decoded("leak_reference", &["list[int]"])
+        .into_iter()
+        .map(|(n, v)| (n, ints(&v[0])))
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            ("empty".to_string(), vec![]),
+            ("negative".to_string(), vec![-1, -128]),
+            ("one".to_string(), vec![1]),
+            ("three".to_string(), vec![1, 2, 3]),
+        ]
+    );
+    let xs: Vec<(String, Value)> = decoded("null_without_error", &["int"])
+        .into_iter()
+        .map(|(n, mut v)| (n, v.remove(0)))
+        .collect();
+    let expect = [
+        ("minus_300", -300),
+        ("minus_one", -1),
+        ("one", 1),
+        ("six", 6),
+        ("zero", 0),
+    ];
+    assert_eq!(xs.len(), expect.len());
+    for ((name, v), (en, ev)) in xs.iter().zip(expect) {
+        assert_eq!((name.as_str(), v), (en, &Value::Int(BigInt::from(ev))));
+    }
+    for (name, v) in decoded("word_count", &["str"]) {
+        let Value::Str(s) = &v[0] else {
+            panic!("{name}: {v:?}")
+        };
+        let text = std::fs::read_to_string(root().join("corpora/word_count").join(&name)).unwrap();
+        assert_eq!(
+            s.0,
+            text.chars().map(u32::from).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    for (name, v) in decoded("parse_string", &["str"]) {
+        let Value::Str(s) = &v[0] else {
+            panic!("{name}: {v:?}")
+        };
+        let text: String = s.0.iter().map(|&c| char::from_u32(c).unwrap()).collect();
+        assert!(
+            !text.is_empty() && text.is_ascii() || name.contains("utf16"),
+            "{name}: {text:?}"
+        );
+    }
 }

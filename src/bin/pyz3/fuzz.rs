@@ -9,14 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
 use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
+use pyz3::fuzz::build::{build_generic, workspace_crate, LinkedCrate, TRIPLE};
 use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
-use pyz3::project::build::cargo;
 
 use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
-
-const TRIPLE: &str = "x86_64-unknown-linux-gnu";
-const GENERIC: &str = "pyz3_generic";
 
 /// Arguments of `pyz3 fuzz`.
 #[derive(clap::Args, Debug)]
@@ -172,13 +169,6 @@ struct Resolved {
     name: String,
 }
 
-/// A cdylib+rlib crate of the current cargo workspace that builds the module.
-struct LinkedCrate {
-    package: String,
-    lib: String,
-    dir: PathBuf,
-}
-
 fn resolve_target(
     text: &str,
     stubs: Option<&Path>,
@@ -246,198 +236,12 @@ fn resolve_target(
     })
 }
 
-/// The PyO3 crate of the current cargo workspace whose library is `module`, when it can be
-/// linked into a fuzz binary (`crate-type` has `rlib`). Says so when it cannot.
-fn workspace_crate(module: &str) -> Option<LinkedCrate> {
-    if !Path::new("Cargo.toml").exists() {
-        return None;
-    }
-    let out = cargo()
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    for pkg in meta["packages"].as_array()? {
-        let uses_pyo3 = pkg["dependencies"]
-            .as_array()
-            .is_some_and(|d| d.iter().any(|d| d["name"] == "pyo3"));
-        for t in pkg["targets"].as_array()? {
-            let kinds: Vec<&str> = t["crate_types"]
-                .as_array()
-                .map(|k| k.iter().filter_map(|x| x.as_str()).collect())
-                .unwrap_or_default();
-            if t["name"].as_str() != Some(module) || !kinds.contains(&"cdylib") || !uses_pyo3 {
-                continue;
-            }
-            let manifest = PathBuf::from(pkg["manifest_path"].as_str()?);
-            if kinds.contains(&"rlib") || kinds.contains(&"lib") {
-                return Some(LinkedCrate {
-                    package: pkg["name"].as_str()?.to_string(),
-                    lib: module.to_string(),
-                    dir: manifest.parent()?.to_path_buf(),
-                });
-            }
-            eprintln!(
-                "pyz3: note: crate `{}` builds `{module}` as a cdylib only; add \"rlib\" to its \
-                 crate-type to have its code linked into the fuzzer and coverage-guided",
-                pkg["name"].as_str().unwrap_or("?")
-            );
-        }
-    }
-    None
-}
-
-/// Checks for cargo-fuzz and the nightly toolchain.
-fn check_toolchain() -> anyhow::Result<()> {
-    let ok = |cmd: &mut Command| {
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ok(cargo().args(["fuzz", "--version"])) {
-        bail!("cargo-fuzz is not installed: run `cargo install cargo-fuzz`");
-    }
-    if !ok(cargo().args(["+nightly", "--version"])) {
-        bail!("the nightly Rust toolchain is needed for libFuzzer builds: run `rustup toolchain install nightly`");
-    }
-    Ok(())
-}
-
 fn sanitizer(s: &str) -> anyhow::Result<&'static str> {
     match s {
         "address" => Ok("address"),
         "none" => Ok("none"),
         other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
     }
-}
-
-/// Writes `text` to `path` unless it already holds exactly that (keeps cargo's caches warm).
-fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
-    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn toml_str(p: &Path) -> String {
-    serde_json::to_string(&p.to_string_lossy()).unwrap_or_default()
-}
-
-/// Generates (or refreshes) the generic cargo-fuzz crate under `.pyz3/fuzz/project`.
-fn generic_project(link: Option<&LinkedCrate>) -> anyhow::Result<PathBuf> {
-    let source =
-        PathBuf::from(option_env!("PYZ3_SOURCE_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR")));
-    if !source.join("Cargo.toml").exists() {
-        bail!(
-            "the pyz3 sources this binary was built from are gone ({}): reinstall pyz3 from its sources",
-            source.display()
-        );
-    }
-    let dir = std::env::current_dir()?.join(".pyz3/fuzz/project");
-    let mut deps = format!(
-        "libfuzzer-sys = \"0.4\"\npyz3 = {{ path = {} }}\n",
-        toml_str(&source)
-    );
-    let mut links = String::new();
-    if let Some(l) = link {
-        deps.push_str(&format!(
-            "{} = {{ path = {}, default-features = false }}\n",
-            l.package,
-            toml_str(&l.dir)
-        ));
-        links = format!(", link: {:?} => {}", l.lib, l.lib);
-    }
-    write_if_changed(
-        &dir.join("Cargo.toml"),
-        &format!(
-            "# Generated by `pyz3 fuzz`; rewritten on each run.\n[package]\nname = \"pyz3-generic-fuzz\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[package.metadata]\ncargo-fuzz = true\n\n[dependencies]\n{deps}\n[workspace]\nmembers = [\".\"]\n\n[profile.release]\ndebug = 1\n\n[[bin]]\nname = \"{GENERIC}\"\npath = \"fuzz_targets/{GENERIC}.rs\"\ntest = false\ndoc = false\nbench = false\n"
-        ),
-    )?;
-    write_if_changed(
-        &dir.join("build.rs"),
-        "// Generated by `pyz3 fuzz`: an rpath to the interpreter's libpython, and exported symbols\n\
-         // so a separately built extension finds the sanitizer and coverage runtime.\n\
-         fn main() {\n\
-         \x20   println!(\"cargo:rerun-if-env-changed=PYO3_PYTHON\");\n\
-         \x20   let python = std::env::var(\"PYO3_PYTHON\").unwrap_or_else(|_| \"python3\".into());\n\
-         \x20   if let Ok(out) = std::process::Command::new(python)\n\
-         \x20       .args([\"-c\", \"import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')\"])\n\
-         \x20       .output()\n\
-         \x20   {\n\
-         \x20       let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();\n\
-         \x20       if !libdir.is_empty() {\n\
-         \x20           println!(\"cargo:rustc-link-arg=-Wl,-rpath,{libdir}\");\n\
-         \x20       }\n\
-         \x20   }\n\
-         \x20   println!(\"cargo:rustc-link-arg=-Wl,--export-dynamic\");\n\
-         }\n",
-    )?;
-    write_if_changed(
-        &dir.join(format!("fuzz_targets/{GENERIC}.rs")),
-        &format!(
-            "// Generated by `pyz3 fuzz`: the target is read from ${SPEC_ENV} at start-up.\n#![no_main]\npyz3::fuzz_target!(generic{links});\n"
-        ),
-    )?;
-    Ok(dir)
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("PYZ3_FUZZ_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".pyz3/fuzz/target"))
-}
-
-/// Builds the generic target and returns the binary.
-fn build_generic(link: Option<&LinkedCrate>, sanitize: &str) -> anyhow::Result<PathBuf> {
-    check_toolchain()?;
-    let project = generic_project(link)?;
-    let tdir = std::env::current_dir()?.join(target_dir()).join(sanitize);
-    eprintln!(
-        "pyz3: building the fuzz target ({} sanitizer{}); the first build takes a few minutes",
-        sanitize,
-        link.map(|l| format!(", linking crate `{}`", l.package))
-            .unwrap_or_default()
-    );
-    let mut cmd = cargo();
-    cmd.args([
-        "+nightly",
-        "fuzz",
-        "build",
-        "-O",
-        "--sanitizer",
-        sanitize,
-        "--fuzz-dir",
-    ])
-    .arg(&project)
-    .arg("--target-dir")
-    .arg(&tdir)
-    .arg(GENERIC);
-    let rt = Path::new("/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a");
-    if rt.exists() && std::env::var_os("CUSTOM_LIBFUZZER_PATH").is_none() {
-        // LLVM's prebuilt libFuzzer: optimized and not itself sanitized, so faster per input.
-        cmd.env("CUSTOM_LIBFUZZER_PATH", rt);
-    }
-    let out = cmd.output().context("running cargo fuzz build")?;
-    if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        for l in tail.iter().rev() {
-            eprintln!("{l}");
-        }
-        bail!("building the fuzz target failed (cargo fuzz build, output above)");
-    }
-    Ok(tdir.join(TRIPLE).join("release").join(GENERIC))
 }
 
 /// What one fuzzing process reported.
