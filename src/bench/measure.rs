@@ -59,8 +59,8 @@ impl Default for WallPlan {
     fn default() -> Self {
         WallPlan {
             processes: 6,
-            samples: 50,
-            min_sample_ns: 1_000_000,
+            samples: 1000,
+            min_sample_ns: 20_000,
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct Args {
     #[arg(long, default_value_t = 6)]
     processes: usize,
     /// Samples per benchmark per process (wall mode).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 1000)]
     samples: usize,
     /// Also write a flamegraph SVG per benchmark into this directory (with --compare, a
     /// differential one too).
