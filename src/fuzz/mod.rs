@@ -18,6 +18,7 @@
 pub mod build;
 pub mod decode;
 pub mod mutate;
+pub mod run;
 pub mod scope;
 
 use std::cell::OnceCell;
@@ -352,9 +353,28 @@ pub fn spec_from_env() -> TargetSpec {
     }
 }
 
+/// libFuzzer's extra counters (it scans the `__libfuzzer_extra_counters` section after every
+/// input as it does the coverage counters): one per storage width of the text argument, UTF-8,
+/// UTF-16 and UTF-32. An input whose text is the first in its width is new behaviour to
+/// libFuzzer, so it stays in the corpus, and what the fuzzer finds from it keeps that width:
+/// the re-encoding mutation then starts a lineage of inputs, where otherwise the re-encoded
+/// input (the same string, the same coverage) would be dropped at once.
+#[used]
+#[link_section = "__libfuzzer_extra_counters"]
+static TEXT_WIDTH: [std::sync::atomic::AtomicU8; 3] =
+    [const { std::sync::atomic::AtomicU8::new(0) }; 3];
+
 /// Runs one input on the installed target; a finding is reported and aborts the process, which
 /// libFuzzer records as a crash with the input saved as an artifact.
 pub fn fuzz_one(data: &[u8]) {
+    if let Some(start) = text_start(data, data.len()) {
+        let width = match data.get(start) {
+            Some(0xff) => 2,
+            Some(0xfe) => 1,
+            _ => 0,
+        };
+        TEXT_WIDTH[width].store(1, std::sync::atomic::Ordering::Relaxed);
+    }
     TARGET.with(|cell| {
         let Some(target) = cell.get() else {
             eprintln!("pyz3: no fuzz target installed");
@@ -408,6 +428,29 @@ pub fn reencode_text(data: &mut [u8], size: usize, max_size: usize) -> usize {
     }
     data[start..end].copy_from_slice(&new);
     end
+}
+
+/// A code-point mutation ([`mutate::mutate_code_points`]) of the installed target's text
+/// argument when it is stored as UTF-32 (`0xFF` mark); `None` (nothing changed) otherwise.
+/// Returns the new size, at most `max_size`.
+pub fn mutate_wide_text(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> Option<usize> {
+    let size = size.min(data.len());
+    let start = text_start(data, size)?;
+    if data[..size].get(start) != Some(&0xff) {
+        return None;
+    }
+    let room = max_size.min(data.len()).checked_sub(start + 1)? / 4;
+    let mut cps: Vec<u32> = data[start + 1..size]
+        .chunks_exact(4)
+        .map(|u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]))
+        .collect();
+    mutate::mutate_code_points(&mut cps, u64::from(seed), room);
+    let mut at = start + 1;
+    for c in cps {
+        data[at..at + 4].copy_from_slice(&c.to_le_bytes());
+        at += 4;
+    }
+    Some(at)
 }
 
 /// [`mutate::narrow_wide_text`] on the part of the input that holds text stored as UTF-8: the
@@ -508,17 +551,26 @@ macro_rules! fuzz_target {
 
         $crate::asan_defaults!();
 
-        // libFuzzer's own mutations, around two text-aware steps: one time in four the text
+        // libFuzzer's own mutations, around three text-aware steps: one time in four the text
         // argument is first re-encoded in the other storage width (so a traced comparison of
-        // code points, or of bytes, finds its operand in the input), and one time in four a
-        // UTF-32/UTF-16 run spliced in afterwards is rewritten as UTF-8.
+        // code points, or of bytes, finds its operand in the input); one time in four, text
+        // stored as UTF-32 is mutated on whole code points instead of bytes; and one time in
+        // four a UTF-32/UTF-16 run spliced in afterwards is rewritten as UTF-8.
         ::libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
             let size = if seed % 4 == 1 {
                 $crate::fuzz::reencode_text(data, size, max_size)
             } else {
                 size
             };
-            let size = ::libfuzzer_sys::fuzzer_mutate(data, size, max_size);
+            let wide = if seed % 4 == 2 {
+                $crate::fuzz::mutate_wide_text(data, size, max_size, seed / 4)
+            } else {
+                None
+            };
+            let size = match wide {
+                Some(size) => size,
+                None => ::libfuzzer_sys::fuzzer_mutate(data, size, max_size),
+            };
             if seed % 4 == 0 {
                 $crate::fuzz::narrow_text(data, size, seed / 4)
             } else {

@@ -85,6 +85,57 @@ fn splice(data: &mut [u8], size: usize, offset: usize, len: usize, cps: &[u32]) 
     size - len + narrow.len()
 }
 
+/// One mutation of text held as code points (UTF-32), on whole code points: libFuzzer's byte
+/// mutations shift UTF-32 text off its 4-byte grid (an inserted byte turns everything after it
+/// into other characters), so the text would otherwise rarely grow or shrink by a character.
+/// `rng` picks the operation — insert, erase, duplicate a run, or replace — and the code points,
+/// which come from the text itself, from printable ASCII, or are U+0000. At most `max_len` code
+/// points are kept.
+pub fn mutate_code_points(cps: &mut Vec<u32>, mut rng: u64, max_len: usize) {
+    let mut next = |n: usize| -> usize {
+        // SplitMix64: cheap and good enough to pick among a few choices.
+        rng = rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
+    };
+    let len = cps.len();
+    let count = 1 + next(4);
+    match next(if len == 0 { 1 } else { 4 }) {
+        0 => {
+            let at = next(len + 1);
+            let new: Vec<u32> = (0..count)
+                .map(|_| match next(4) {
+                    0 | 1 if len > 0 => cps[next(len)],
+                    2 => 0,
+                    _ => 0x20 + next(0x5f) as u32,
+                })
+                .collect();
+            cps.splice(at..at, new);
+        }
+        1 => {
+            let at = next(len);
+            cps.drain(at..(at + count).min(len));
+        }
+        2 => {
+            let from = next(len);
+            let run: Vec<u32> = cps[from..(from + count).min(len)].to_vec();
+            let at = next(len + 1);
+            cps.splice(at..at, run);
+        }
+        _ => {
+            let at = next(len);
+            cps[at] = if next(2) == 0 {
+                cps[next(len)]
+            } else {
+                0x20 + next(0x5f) as u32
+            };
+        }
+    }
+    cps.truncate(max_len);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +159,35 @@ mod tests {
         let n = data.len();
         let m = narrow_wide_text(&mut data, n, 0);
         assert_eq!(&data[..m], b"xabc");
+    }
+
+    #[test]
+    fn code_point_mutations_keep_whole_code_points() {
+        let text: Vec<u32> = "[[{\"key\": 1}]]".chars().map(u32::from).collect();
+        let mut lengths = std::collections::BTreeSet::new();
+        for seed in 0..200u64 {
+            let mut cps = text.clone();
+            mutate_code_points(&mut cps, seed, 64);
+            // Every code point is one of the text's, printable ASCII or U+0000.
+            assert!(
+                cps.iter()
+                    .all(|c| text.contains(c) || (0x20..0x7f).contains(c) || *c == 0),
+                "{cps:?}"
+            );
+            lengths.insert(cps.len() as i64 - text.len() as i64);
+        }
+        // Insertions and erasures of one to four code points, and same-length replacements.
+        for d in [-4, -1, 0, 1, 4] {
+            assert!(lengths.contains(&d), "{lengths:?}");
+        }
+        let mut empty = Vec::new();
+        mutate_code_points(&mut empty, 7, 64);
+        assert!(!empty.is_empty() && empty.len() <= 4);
+        let mut long = vec![0x41; 64];
+        for seed in 0..50 {
+            mutate_code_points(&mut long, seed, 64);
+            assert!(long.len() <= 64);
+        }
     }
 
     #[test]

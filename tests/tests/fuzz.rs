@@ -203,6 +203,11 @@ fn fuzz_binaries() -> &'static Path {
 
 /// Counters of libFuzzer's inline 8-bit coverage in a binary (the size of `__sancov_cntrs`).
 fn coverage_counters(bin: &Path) -> u64 {
+    section_size(bin, "__sancov_cntrs")
+}
+
+/// The size of an ELF section of `bin`.
+fn section_size(bin: &Path, section: &str) -> u64 {
     let out = Command::new("readelf")
         .args(["-S", "-W"])
         .arg(bin)
@@ -211,8 +216,8 @@ fn coverage_counters(bin: &Path) -> u64 {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let line = text
         .lines()
-        .find(|l| l.contains("__sancov_cntrs"))
-        .unwrap_or_else(|| panic!("no __sancov_cntrs section in {}", bin.display()));
+        .find(|l| l.split_whitespace().any(|w| w == section))
+        .unwrap_or_else(|| panic!("no {section} section in {}", bin.display()));
     // [Nr] Name Type Address Off Size ES Flg Lk Inf Al
     let fields: Vec<&str> = line.split(']').nth(1).unwrap().split_whitespace().collect();
     u64::from_str_radix(fields[4], 16).unwrap()
@@ -332,6 +337,14 @@ fn demo_targets_instrument_only_the_extension() {
     assert!(
         traced_calls(&asm, "pyz3_demo::parse::") > 0,
         "the demo parser is not instrumented"
+    );
+    // One extra counter per storage width of the text argument.
+    assert_eq!(
+        section_size(
+            &fuzz_binaries().join("parse_string"),
+            "__libfuzzer_extra_counters"
+        ),
+        3
     );
 }
 

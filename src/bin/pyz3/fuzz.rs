@@ -1,16 +1,16 @@
 //! `pyz3 fuzz MODULE:FUNC`: zero-code libFuzzer fuzzing of an extension function, plus
 //! `pyz3 fuzz repro` (artifact → Python source and reproducer) and `pyz3 fuzz cmin`.
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
 use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
 use pyz3::fuzz::build::{build_generic, workspace_crate, LinkedCrate, TRIPLE};
-use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+use pyz3::fuzz::run::{run_fuzzer, RunResult};
+use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, SPEC_ENV};
 
 use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
@@ -242,116 +242,6 @@ fn sanitizer(s: &str) -> anyhow::Result<&'static str> {
         "none" => Ok("none"),
         other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
     }
-}
-
-/// What one fuzzing process reported.
-#[derive(Default)]
-struct RunResult {
-    artifact: Option<PathBuf>,
-    report: Option<serde_json::Value>,
-    crash_lines: Vec<String>,
-    execs: u64,
-    exec_s: u64,
-    cov: u64,
-    corpus: String,
-    status: Option<i32>,
-    tail: std::collections::VecDeque<String>,
-}
-
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let i = line.find(key)? + key.len();
-    line[i..].split_whitespace().next()
-}
-
-/// Runs the fuzz binary, showing progress, until it stops.
-fn run_fuzzer(
-    bin: &Path,
-    envs: &[(&str, String)],
-    args: &[String],
-    quiet_name: &str,
-) -> anyhow::Result<RunResult> {
-    let mut child = Command::new(bin)
-        .args(args)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stderr = child.stderr.take().context("fuzzer stderr")?;
-    let tty = std::io::stderr().is_terminal();
-    let start = Instant::now();
-    let mut last_print = Instant::now() - Duration::from_secs(60);
-    let mut r = RunResult::default();
-    let mut in_crash = false;
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        if let Some(json) = line.strip_prefix(REPORT_PREFIX) {
-            r.report = serde_json::from_str(json).ok();
-            in_crash = true;
-            continue;
-        }
-        if let Some(p) = line.split("Test unit written to ").nth(1) {
-            r.artifact = Some(PathBuf::from(p.trim()));
-        }
-        if line.contains("==ERROR:")
-            || line.contains("deadly signal")
-            || line.contains("ALARM: working on the last Unit")
-        {
-            in_crash = true;
-        }
-        if in_crash && r.crash_lines.len() < 200 {
-            r.crash_lines.push(line.clone());
-        }
-        if let Some(stats) = line.strip_prefix('#') {
-            if let Some(n) = stats
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse().ok())
-            {
-                r.execs = n;
-            }
-            if let Some(c) = field(&line, "cov: ") {
-                r.cov = c.parse().unwrap_or(r.cov);
-            }
-            if let Some(c) = field(&line, "corp: ") {
-                r.corpus = c.to_string();
-            }
-            if let Some(e) = field(&line, "exec/s: ") {
-                r.exec_s = e.parse().unwrap_or(r.exec_s);
-            }
-            let every = if tty {
-                Duration::from_millis(500)
-            } else {
-                Duration::from_secs(10)
-            };
-            if last_print.elapsed() >= every {
-                last_print = Instant::now();
-                let msg = format!(
-                    "pyz3: {quiet_name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
-                    start.elapsed().as_secs_f64(),
-                    r.execs,
-                    r.exec_s,
-                    r.cov,
-                    r.corpus
-                );
-                if tty {
-                    eprint!("\r{msg}\x1b[K");
-                    let _ = std::io::stderr().flush();
-                } else {
-                    eprintln!("{msg}");
-                }
-            }
-        }
-        r.tail.push_back(line);
-        if r.tail.len() > 60 {
-            r.tail.pop_front();
-        }
-    }
-    if tty {
-        eprintln!();
-    }
-    r.status = child.wait()?.code();
-    Ok(r)
 }
 
 fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {

@@ -1,0 +1,135 @@
+//! Running a libFuzzer binary and reading what it prints.
+//!
+//! For `pyz3 fuzz` and its `cmin`: progress (executions, exec/s, coverage, corpus size) as the
+//! fuzzer reports it, the artifact it saved, the finding a pyz3 target printed, and the crash
+//! report's lines.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::REPORT_PREFIX;
+
+/// What one fuzzing process reported.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// The input libFuzzer saved for a crash or a finding.
+    pub artifact: Option<PathBuf>,
+    /// The finding the target reported (the JSON after [`REPORT_PREFIX`]).
+    pub report: Option<serde_json::Value>,
+    /// The crash report's lines (sanitizer or libFuzzer), at most 200.
+    pub crash_lines: Vec<String>,
+    /// Executions so far.
+    pub execs: u64,
+    /// Executions per second, as libFuzzer last printed it.
+    pub exec_s: u64,
+    /// Coverage (libFuzzer's `cov:`).
+    pub cov: u64,
+    /// Corpus size (`corp:`, e.g. `42/1234b`).
+    pub corpus: String,
+    /// The process's exit code.
+    pub status: Option<i32>,
+    /// The last 60 lines of output.
+    pub tail: VecDeque<String>,
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let i = line.find(key)? + key.len();
+    line[i..].split_whitespace().next()
+}
+
+/// Runs the fuzz binary `bin` with libFuzzer flags `args`, printing progress on stderr (every
+/// half second on a terminal, every 10 s otherwise) under `quiet_name`, until it stops.
+pub fn run_fuzzer(
+    bin: &Path,
+    envs: &[(&str, String)],
+    args: &[String],
+    quiet_name: &str,
+) -> anyhow::Result<RunResult> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stderr = child.stderr.take().context("fuzzer stderr")?;
+    let tty = std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let mut last_print = Instant::now() - Duration::from_secs(60);
+    let mut r = RunResult::default();
+    let mut in_crash = false;
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if let Some(json) = line.strip_prefix(REPORT_PREFIX) {
+            r.report = serde_json::from_str(json).ok();
+            in_crash = true;
+            continue;
+        }
+        if let Some(p) = line.split("Test unit written to ").nth(1) {
+            r.artifact = Some(PathBuf::from(p.trim()));
+        }
+        if line.contains("==ERROR:")
+            || line.contains("deadly signal")
+            || line.contains("ALARM: working on the last Unit")
+        {
+            in_crash = true;
+        }
+        if in_crash && r.crash_lines.len() < 200 {
+            r.crash_lines.push(line.clone());
+        }
+        if let Some(stats) = line.strip_prefix('#') {
+            if let Some(n) = stats
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+            {
+                r.execs = n;
+            }
+            if let Some(c) = field(&line, "cov: ") {
+                r.cov = c.parse().unwrap_or(r.cov);
+            }
+            if let Some(c) = field(&line, "corp: ") {
+                r.corpus = c.to_string();
+            }
+            if let Some(e) = field(&line, "exec/s: ") {
+                r.exec_s = e.parse().unwrap_or(r.exec_s);
+            }
+            let every = if tty {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(10)
+            };
+            if last_print.elapsed() >= every {
+                last_print = Instant::now();
+                let msg = format!(
+                    "pyz3: {quiet_name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
+                    start.elapsed().as_secs_f64(),
+                    r.execs,
+                    r.exec_s,
+                    r.cov,
+                    r.corpus
+                );
+                if tty {
+                    eprint!("\r{msg}\x1b[K");
+                    let _ = std::io::stderr().flush();
+                } else {
+                    eprintln!("{msg}");
+                }
+            }
+        }
+        r.tail.push_back(line);
+        if r.tail.len() > 60 {
+            r.tail.pop_front();
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    r.status = child.wait()?.code();
+    Ok(r)
+}
