@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Side by side: pyz3's libFuzzer target `parse_string` vs an atheris harness calling the same
-# extension function, same seeds, same time budget, with and without AddressSanitizer.
-# Prints exec/s and the time to the first crash (the planted deep defect) of each run.
+# extension function, same time budget, with and without AddressSanitizer. Two kinds of seeds:
+# the committed corpus (text as UTF-32, converted to FuzzedDataProvider's UTF-32 form for
+# atheris), and the same documents as plain text (UTF-8 for pyz3; ASCII, FuzzedDataProvider's
+# first form, for atheris). Prints exec/s and the time to the first crash (the planted deep
+# defect) of each run, then per configuration the runs that found it and the median time (a run
+# that did not counts as longer than the budget).
 #
 #   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build]   (build: only build, no runs)
 #
@@ -61,6 +65,24 @@ for name in os.listdir("corpora/parse_string"):
     open(os.path.join(out, name), "wb").write(mark + payload)
 PY
 
+# The same documents as plain text: UTF-8 for pyz3, FuzzedDataProvider's ASCII form (0x01) for
+# atheris (UTF-16, 0x02, for the one document that is not ASCII).
+mkdir -p "$work/text-seeds" "$work/atheris-text-seeds"
+"$PYO3_PYTHON" - "$work/text-seeds" "$work/atheris-text-seeds" <<'PY'
+import os, sys
+plain, ath = sys.argv[1:]
+for name in os.listdir("corpora/parse_string"):
+    data = open(os.path.join("corpora/parse_string", name), "rb").read()
+    enc = {b"\xff": "utf-32-le", b"\xfe": "utf-16-le"}.get(data[:1])
+    text = data[1:].decode(enc, "surrogatepass") if enc else data.decode("utf-8", "surrogateescape")
+    open(os.path.join(plain, name), "wb").write(text.encode("utf-8", "surrogatepass"))
+    try:
+        payload = b"\x01" + text.encode("ascii")
+    except UnicodeEncodeError:
+        payload = b"\x02" + text.encode("utf-16-le", "surrogatepass")
+    open(os.path.join(ath, name), "wb").write(payload)
+PY
+
 [ "$only_build" = build ] && exit 0
 
 run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
@@ -74,14 +96,36 @@ run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
     local eps crash
     eps=$(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
     if ls "$work/a"/crash-* >/dev/null 2>&1; then crash=$(echo "$end - $start" | bc); else crash="not found in ${budget} s"; fi
-    printf '%-22s run %d  %8s exec/s  crash: %s\n' "$label" "$i" "$eps" "$crash"
+    printf '%-34s run %d  %8s exec/s  crash: %s\n' "$label" "$i" "$eps" "$crash"
+    echo "$label|$eps|$crash" >>"$work/summary"
   done
 }
+rm -f "$work/summary"
 
 export VIRTUAL_ENV="$root/.venv"
-SEEDS="$root/corpora/parse_string" run "pyz3 ASan" "$root/target/fuzz/$triple/release/parse_string"
-SEEDS="$root/corpora/parse_string" run "pyz3 no sanitizer" "$root/target/fuzz-none/$triple/release/parse_string"
+SEEDS="$root/corpora/parse_string" run "pyz3 ASan, UTF-32 seeds" "$root/target/fuzz/$triple/release/parse_string"
 SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 \
-  LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan" "$work/venv/bin/python" benches/atheris_parse_string.py
+  LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan, UTF-32 seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
+SEEDS="$work/text-seeds" run "pyz3 ASan, text seeds" "$root/target/fuzz/$triple/release/parse_string"
+SEEDS="$work/atheris-text-seeds" PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 \
+  LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan, text seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
+SEEDS="$root/corpora/parse_string" run "pyz3 no sanitizer, UTF-32 seeds" "$root/target/fuzz-none/$triple/release/parse_string"
 SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-none" LD_PRELOAD="$apath/ubsan_with_fuzzer.so" \
-  run "atheris no sanitizer" "$work/venv/bin/python" benches/atheris_parse_string.py
+  run "atheris no sanitizer, UTF-32 seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
+
+echo
+"$PYO3_PYTHON" - "$work/summary" "$budget" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, eps, crash = line.rstrip("\n").split("|")
+    t = float(crash) if crash[:1].isdigit() or crash[:1] == "." else float("inf")
+    rows.setdefault(label, []).append((int(eps or 0), t))
+print(f"{'configuration':<34} {'exec/s (median)':>15} {'found':>7} {'median time to crash':>22}")
+for label, runs in rows.items():
+    eps = statistics.median(e for e, _ in runs if e > 0) if any(e > 0 for e, _ in runs) else 0
+    found = sum(t != float("inf") for _, t in runs)
+    med = statistics.median(t for _, t in runs)
+    shown = f"{med:.1f} s" if med != float("inf") else f"> {sys.argv[2]} s"
+    print(f"{label:<34} {eps:>15,.0f} {found:>3}/{len(runs):<3} {shown:>22}")
+PY
