@@ -464,8 +464,17 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
             "{against:?}: {}",
             text(&out)
         );
-        let change = v["benchmarks"][1]["change"].as_f64().unwrap();
-        assert!((0.6..1.5).contains(&change), "about +100%: {change}");
+        // `change` is current/baseline - 1 (the JSON contract). Twice the work reads as a clear
+        // rise; its size moves with the load the other tests put on the machine between the
+        // two measurements (criterion's samples are not interleaved with the baseline's).
+        let rust = &v["benchmarks"][1];
+        let change = rust["change"].as_f64().unwrap();
+        let ratio = rust["current"].as_f64().unwrap() / rust["baseline"].as_f64().unwrap();
+        assert!((change - (ratio - 1.0)).abs() < 1e-9, "{against:?}: {rust}");
+        assert!(
+            (0.3..4.0).contains(&change),
+            "{against:?}: about +100%: {rust}"
+        );
     }
     // The working tree is untouched by the comparison.
     assert!(std::fs::read_to_string(&lib)

@@ -34,10 +34,10 @@ pub struct RunArgs {
     /// A `.pyi` stub file or a directory of stubs to read the signature from.
     #[arg(long, value_name = "PATH")]
     pub stubs: Option<PathBuf>,
-    /// Stop after this many seconds (0: run until a finding or Ctrl-C) [default: 60].
+    /// Stop after this many seconds (0: run until a finding or Ctrl-C).
     #[arg(long = "max-time", value_name = "S", default_value_t = 60)]
     pub max_time: u64,
-    /// Fuzzing processes (libFuzzer `-fork`) [default: 1].
+    /// Fuzzing processes (libFuzzer `-fork`).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: u32,
     /// Sanitizer the target is built with: `address` or `none` (faster, finds less).
@@ -151,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 /// binaries, or stubs for a MODULE:FUNC target.
 #[derive(clap::Args, Debug)]
 pub struct FuzzDirs {
-    /// The cargo-fuzz crate directory [default: fuzz].
+    /// The cargo-fuzz crate directory.
     #[arg(long = "fuzz-dir", value_name = "DIR", default_value = "fuzz")]
     fuzz_dir: PathBuf,
     /// Where `cargo fuzz build --target-dir` put the binaries [default: FUZZ_DIR/target].
