@@ -45,42 +45,32 @@ build_demo none
 (cd fuzz && cargo +nightly fuzz build -O --target-dir "$root/target/fuzz" parse_string >/dev/null 2>&1)
 (cd fuzz && cargo +nightly fuzz build -O -s none --target-dir "$root/target/fuzz-none" parse_string >/dev/null 2>&1)
 
-# Seeds for atheris: the same documents in FuzzedDataProvider's format (0x01: ASCII, 0x00: UTF-32).
-mkdir -p "$work/atheris-seeds"
-"$PYO3_PYTHON" - "$work/atheris-seeds" <<'PY'
+# Seeds, from each committed document (text stored as UTF-32, UTF-16 or UTF-8):
+# - atheris-seeds: the same storage in FuzzedDataProvider's format (0x00: UTF-32, 0x02: UTF-16,
+#   0x01: ASCII, or UTF-32 for UTF-8 text that is not ASCII);
+# - text-seeds: the document as plain UTF-8, for pyz3;
+# - atheris-text-seeds: FuzzedDataProvider's ASCII form (UTF-16 for text that is not ASCII).
+mkdir -p "$work/atheris-seeds" "$work/text-seeds" "$work/atheris-text-seeds"
+"$PYO3_PYTHON" - "$work" <<'PY'
 import os, sys
-out = sys.argv[1]
+work = sys.argv[1]
+def write(kind, name, data):
+    open(os.path.join(work, kind, name), "wb").write(data)
+def fdp(text, mark, enc, wide):
+    """FuzzedDataProvider's form `mark` + `enc`, or `wide` (mark, encoding) if `enc` cannot hold it."""
+    try:
+        return mark + text.encode(enc, "surrogatepass")
+    except UnicodeEncodeError:
+        return wide[0] + text.encode(wide[1], "surrogatepass")
 for name in os.listdir("corpora/parse_string"):
     data = open(os.path.join("corpora/parse_string", name), "rb").read()
-    if data[:1] == b"\xff":
-        text = data[1:].decode("utf-32-le", "surrogatepass"); mark = b"\x00"; enc = "utf-32-le"
-    elif data[:1] == b"\xfe":
-        text = data[1:].decode("utf-16-le", "surrogatepass"); mark = b"\x02"; enc = "utf-16-le"
-    else:
-        text = data.decode("utf-8", "surrogateescape"); mark = b"\x01"; enc = "ascii"
-    try:
-        payload = text.encode(enc, "surrogatepass")
-    except UnicodeEncodeError:
-        payload = text.encode("utf-32-le", "surrogatepass"); mark = b"\x00"
-    open(os.path.join(out, name), "wb").write(mark + payload)
-PY
-
-# The same documents as plain text: UTF-8 for pyz3, FuzzedDataProvider's ASCII form (0x01) for
-# atheris (UTF-16, 0x02, for the one document that is not ASCII).
-mkdir -p "$work/text-seeds" "$work/atheris-text-seeds"
-"$PYO3_PYTHON" - "$work/text-seeds" "$work/atheris-text-seeds" <<'PY'
-import os, sys
-plain, ath = sys.argv[1:]
-for name in os.listdir("corpora/parse_string"):
-    data = open(os.path.join("corpora/parse_string", name), "rb").read()
-    enc = {b"\xff": "utf-32-le", b"\xfe": "utf-16-le"}.get(data[:1])
-    text = data[1:].decode(enc, "surrogatepass") if enc else data.decode("utf-8", "surrogateescape")
-    open(os.path.join(plain, name), "wb").write(text.encode("utf-8", "surrogatepass"))
-    try:
-        payload = b"\x01" + text.encode("ascii")
-    except UnicodeEncodeError:
-        payload = b"\x02" + text.encode("utf-16-le", "surrogatepass")
-    open(os.path.join(ath, name), "wb").write(payload)
+    mark, enc = {b"\xff": (b"\x00", "utf-32-le"), b"\xfe": (b"\x02", "utf-16-le")}.get(
+        data[:1], (b"\x01", "ascii"))
+    text = data[1:].decode(enc, "surrogatepass") if mark != b"\x01" else data.decode(
+        "utf-8", "surrogateescape")
+    write("atheris-seeds", name, fdp(text, mark, enc, (b"\x00", "utf-32-le")))
+    write("text-seeds", name, text.encode("utf-8", "surrogatepass"))
+    write("atheris-text-seeds", name, fdp(text, b"\x01", "ascii", (b"\x02", "utf-16-le")))
 PY
 
 [ "$only_build" = build ] && exit 0
@@ -93,11 +83,11 @@ run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
     start=$(date +%s.%N)
     "$@" "$work/c" "$SEEDS" -artifact_prefix="$work/a/" -max_total_time="$budget" -seed="$i" >"$work/log" 2>&1 || true
     end=$(date +%s.%N)
-    local eps crash
+    local eps crash t=inf
     eps=$(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
-    if ls "$work/a"/crash-* >/dev/null 2>&1; then crash=$(echo "$end - $start" | bc); else crash="not found in ${budget} s"; fi
+    if ls "$work/a"/crash-* >/dev/null 2>&1; then t=$(echo "$end - $start" | bc); crash="$t"; else crash="not found in ${budget} s"; fi
     printf '%-34s run %d  %8s exec/s  crash: %s\n' "$label" "$i" "$eps" "$crash"
-    echo "$label|$eps|$crash" >>"$work/summary"
+    echo "$label|$eps|$t" >>"$work/summary"
   done
 }
 rm -f "$work/summary"
@@ -118,9 +108,8 @@ echo
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    label, eps, crash = line.rstrip("\n").split("|")
-    t = float(crash) if crash[:1].isdigit() or crash[:1] == "." else float("inf")
-    rows.setdefault(label, []).append((int(eps or 0), t))
+    label, eps, t = line.rstrip("\n").split("|")
+    rows.setdefault(label, []).append((int(eps or 0), float(t)))
 print(f"{'configuration':<34} {'exec/s (median)':>15} {'found':>7} {'median time to crash':>22}")
 for label, runs in rows.items():
     eps = statistics.median(e for e, _ in runs if e > 0) if any(e > 0 for e, _ in runs) else 0
