@@ -105,7 +105,9 @@ pub fn describe(exe: &Path, spec: &ModuleSpec, stubs: Option<&Path>) -> crate::R
             stub,
             file,
         }),
-        Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
+        Event::Reply(Reply::Error { message }) | Event::Garbled(message) => {
+            Err(Error::Usage(message))
+        }
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
         Event::Exited { how, stderr } => {
             let last = stderr

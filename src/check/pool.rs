@@ -31,6 +31,8 @@ pub enum Event {
     },
     /// No reply before the deadline (the worker has been killed).
     Silent,
+    /// A line that is not a reply (the worker has been killed: its stream cannot be trusted).
+    Garbled(String),
 }
 
 /// A running worker process.
@@ -76,6 +78,10 @@ impl Worker {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                // Blank lines carry nothing; they are not replies.
+                if line.trim().is_empty() {
+                    continue;
+                }
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -121,9 +127,14 @@ impl Worker {
         match self.replies.recv_timeout(deadline) {
             Ok(line) => match serde_json::from_str::<Reply>(&line) {
                 Ok(reply) => Event::Reply(reply),
-                Err(e) => Event::Reply(Reply::Error {
-                    message: format!("unreadable reply from the worker ({e}): {line}"),
-                }),
+                Err(e) => {
+                    self.kill();
+                    let mut shown: String = line.chars().take(200).collect();
+                    if shown.len() < line.len() {
+                        shown.push_str("...");
+                    }
+                    Event::Garbled(format!("unreadable reply from the worker ({e}): {shown}"))
+                }
             },
             Err(RecvTimeoutError::Disconnected) => self.exited(),
             Err(RecvTimeoutError::Timeout) => {

@@ -225,6 +225,7 @@ fn start(setup: &Setup, exe: &std::path::Path) -> crate::Result<Worker> {
             "importing `{}` did not finish within 120 s",
             setup.module
         ))),
+        Event::Garbled(message) => Err(Error::Usage(message)),
     }
 }
 
@@ -309,21 +310,34 @@ pub fn check_function(
         }
         None => {
             let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
-            let done = run_batches(&setup, options, &mut first, progress)?;
-            (args.strategies, args.warnings, done)
+            let mut warnings = args.warnings;
+            let done = run_batches(&setup, options, &mut first, &mut warnings, progress)?;
+            (args.strategies, warnings, done)
         }
     };
     let mut findings = Vec::new();
+    let mut warnings = warnings;
     for (kind, (index, observation)) in first {
-        let (finding, minimal) = shrink(
+        let shrunk = shrink(
             target,
             &setup,
             options,
             &strategies,
             kind,
             index,
-            observation,
-        )?;
+            observation.clone(),
+        );
+        let (finding, minimal) = match shrunk {
+            Ok(found) => found,
+            // Shrinking could not go on: the finding stays, as first seen.
+            Err(e) => {
+                warnings.push(format!("{}: shrinking stopped: {e}", kind.name()));
+                let args = case_tree(&strategies, options.seed, index)
+                    .map(|t| proptest::strategy::ValueTree::current(&t))
+                    .unwrap_or_default();
+                (unshrunk_finding(kind, &args, observation), args)
+            }
+        };
         // Leak measurements must come back on a replay, and again in a fresh worker (state
         // built up by earlier cases can look like growth): otherwise they are noise.
         if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {
@@ -334,7 +348,8 @@ pub fn check_function(
                 options,
                 &minimal,
                 kind == FindingKind::MemoryLeak,
-            )?;
+            )
+            .unwrap_or(None);
             if finding.message.ends_with(NOT_REPRODUCED) || again.map(|o| o.kind) != Some(kind) {
                 continue;
             }
@@ -364,6 +379,7 @@ fn run_batches(
     setup: &Setup,
     options: &CheckOptions,
     first: &mut BTreeMap<FindingKind, (u64, Observation)>,
+    warnings: &mut Vec<String>,
     progress: &mut dyn FnMut(u64),
 ) -> crate::Result<u64> {
     let mut worker = start(setup, &options.worker_exe)?;
@@ -392,6 +408,7 @@ fn run_batches(
         }
         let mut expected = next;
         let mut lost: Option<(u64, Observation)> = None;
+        let mut skipped = false;
         while expected < end {
             match worker.recv(deadline) {
                 Event::Reply(Reply::Case { index, finding }) => {
@@ -421,14 +438,35 @@ fn run_batches(
                     lost = Some((expected, timeout_observation(limit, options.timeout_ms)));
                     break;
                 }
-                Event::Reply(Reply::Error { message }) => return Err(Error::Usage(message)),
+                // A broken exchange costs the case in progress, never the findings made: it
+                // is noted, and a fresh worker goes on after that case.
+                Event::Garbled(message) | Event::Reply(Reply::Error { message }) => {
+                    warnings.push(format!("case {expected} skipped: {message}"));
+                    skipped = true;
+                    break;
+                }
                 Event::Reply(other) => {
-                    return Err(Error::Usage(format!("unexpected reply {other:?}")))
+                    warnings.push(format!(
+                        "case {expected} skipped: unexpected reply {other:?}"
+                    ));
+                    skipped = true;
+                    break;
                 }
             }
         }
         next = expected;
-        let was_lost = lost.is_some();
+        if skipped {
+            done += 1;
+            progress(done);
+            next = expected + 1;
+            if warnings.len() > 20 {
+                return Err(Error::Usage(format!(
+                    "the worker's replies cannot be read ({})",
+                    warnings.last().map(String::as_str).unwrap_or("")
+                )));
+            }
+        }
+        let was_lost = lost.is_some() || skipped;
         if let Some((at, o)) = lost {
             // The case in progress took the worker down: it is the finding; go on after it.
             // (A timeout reply may skip ahead of unsent replies: those cases run again.)
@@ -492,8 +530,14 @@ fn replay(
             case_deadline(options).as_millis() as u64,
             options.timeout_ms,
         )),
-        Event::Reply(Reply::Error { message }) => return Err(Error::Usage(message)),
-        Event::Reply(other) => return Err(Error::Usage(format!("unexpected reply {other:?}"))),
+        Event::Garbled(message) | Event::Reply(Reply::Error { message }) => {
+            *slot = None;
+            return Err(Error::Usage(message));
+        }
+        Event::Reply(other) => {
+            *slot = None;
+            return Err(Error::Usage(format!("unexpected reply {other:?}")));
+        }
     };
     // The worker is gone (crash or hang): the next replay starts a fresh one.
     *slot = None;
@@ -564,9 +608,14 @@ fn shrink(
         });
     }
     let args = minimal.unwrap_or_default();
-    let (input, imports) = args_source(&args);
-    let observation = last.into_inner();
-    let finding = Finding {
+    let finding = unshrunk_finding(kind, &args, last.into_inner());
+    Ok((finding, args))
+}
+
+/// The finding of `kind` for a call on `args`, as observed.
+fn unshrunk_finding(kind: FindingKind, args: &[Value], observation: Observation) -> Finding {
+    let (input, imports) = args_source(args);
+    Finding {
         kind,
         input,
         imports,
@@ -576,6 +625,5 @@ fn shrink(
         subkind: None,
         frames: Vec::new(),
         test: None,
-    };
-    Ok((finding, args))
+    }
 }

@@ -56,6 +56,10 @@ fn queue(reply: &Reply) {
 /// Writes every pending reply.
 fn flush() {
     let lines = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    // Nothing pending writes nothing: a bare newline would be read as a reply.
+    if lines.is_empty() {
+        return;
+    }
     if let Some(out) = OUT.get() {
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
         let mut text = lines.join("\n");

@@ -276,6 +276,97 @@ const C_STUB: &str = "def good(x: int, /) -> int: ...\ndef crash_on_big(x: int, 
 fn c_extension_built_here_crash_and_leak_are_found() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
+    build_cdemo(dir);
+    let out = pyz3(dir, &["check", "cdemo", "--json", "r.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let by_fn = findings_by_function(&report);
+    let kinds =
+        |n: &str| -> Vec<(String, String)> { by_fn.iter().find(|f| f.0 == n).unwrap().2.clone() };
+    assert_eq!(
+        kinds("crash_on_big"),
+        vec![("crash".into(), "(1001,)".into())]
+    );
+    assert_eq!(kinds("leaky"), vec![("refcount".into(), "([],)".into())]);
+    assert!(kinds("good").is_empty());
+}
+
+/// Past one batch of 256 cases, findings on many inputs (a crash on most of them, a leak on
+/// every one) are all kept: the run ends with its table, JSON and exit 1.
+#[test]
+fn findings_past_one_batch_are_kept_over_2000_cases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build_cdemo(dir);
+    let out = pyz3(
+        dir,
+        &["check", "cdemo", "--cases", "2000", "--json", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("unreadable"), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let by_fn = findings_by_function(&report);
+    let get = |n: &str| by_fn.iter().find(|f| f.0 == n).unwrap().clone();
+    assert_eq!(get("crash_on_big").1, 2000);
+    assert_eq!(
+        get("crash_on_big").2,
+        vec![("crash".into(), "(1001,)".into())]
+    );
+    assert_eq!(get("leaky").1, 2000);
+    assert_eq!(get("leaky").2, vec![("refcount".into(), "([],)".into())]);
+    assert_eq!(get("good"), ("good".into(), 2000, vec![]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("crash in cdemo.crash_on_big"), "{text}");
+}
+
+/// A finding on the last case of a batch used to leave a blank line that the next batch read
+/// as its first reply (`--cases 257`, exit 2, every finding lost).
+#[test]
+fn a_finding_on_a_batch_boundary_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("binascii.pyi"),
+        "def hexlify(data: bytes, /) -> bytes: ...\n",
+    )
+    .unwrap();
+    for cases in ["256", "257", "1000"] {
+        let out = pyz3(
+            dir,
+            &[
+                "check",
+                "binascii:hexlify",
+                "--stubs",
+                "binascii.pyi",
+                "--cases",
+                cases,
+                "--property",
+                "hexlify=len(data) < 4",
+                "--json",
+                "r.json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{cases}: {}", stderr(&out));
+        let report: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+        let by_fn = findings_by_function(&report);
+        assert_eq!(by_fn.len(), 1, "{cases}");
+        assert_eq!(by_fn[0].1.to_string(), cases);
+        assert_eq!(
+            by_fn[0].2,
+            vec![(
+                "property-failed".into(),
+                "(b'\\x00\\x00\\x00\\x00',)".into()
+            )],
+            "{cases}"
+        );
+    }
+}
+
+/// Compiles `C_SOURCE` as `cdemo.so` (with its stub) into `dir` for the project's interpreter.
+fn build_cdemo(dir: &Path) {
     std::fs::write(dir.join("cdemo.c"), C_SOURCE).unwrap();
     std::fs::write(dir.join("cdemo.pyi"), C_STUB).unwrap();
     let include = Command::new(venv_python())
@@ -297,19 +388,6 @@ fn c_extension_built_here_crash_and_leak_are_found() {
         "{}",
         String::from_utf8_lossy(&cc.stderr)
     );
-    let out = pyz3(dir, &["check", "cdemo", "--json", "r.json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let report: Json =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
-    let by_fn = findings_by_function(&report);
-    let kinds =
-        |n: &str| -> Vec<(String, String)> { by_fn.iter().find(|f| f.0 == n).unwrap().2.clone() };
-    assert_eq!(
-        kinds("crash_on_big"),
-        vec![("crash".into(), "(1001,)".into())]
-    );
-    assert_eq!(kinds("leaky"), vec![("refcount".into(), "([],)".into())]);
-    assert!(kinds("good").is_empty());
 }
 
 #[test]

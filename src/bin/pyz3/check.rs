@@ -226,6 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         eprintln!("pyz3: signatures from {}", stub.display());
     }
     let mut reports = Vec::new();
+    let mut failed: Option<anyhow::Error> = None;
     for info in &found.functions {
         if !wanted.is_empty() && !wanted.contains(&info.name) {
             continue;
@@ -283,10 +284,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         if !tty {
             eprintln!("pyz3: checking {} ({} cases)", info.name, total);
         }
-        let report = check_function(&target, &options, &mut progress)?;
+        let result = check_function(&target, &options, &mut progress);
         if tty {
             eprintln!();
         }
+        // One function that cannot be checked does not cost the others' findings.
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("pyz3: error: {}: {e}", info.name);
+                failed.get_or_insert(anyhow::anyhow!("{}: {e}", info.name));
+                continue;
+            }
+        };
         for w in &report.warnings {
             eprintln!("pyz3: warning: {}: {w}", info.name);
         }
@@ -309,11 +319,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(session) = coverage {
         below = args.coverage.emit(&session.report()?, None, None)?;
     }
-    Ok(if report.has_findings() || below {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    if report.has_findings() || below {
+        return Ok(Outcome::Found);
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Outcome::Clean),
+    }
 }
 
 /// Builds `--project` with coverage instrumentation and points the workers (which inherit this
