@@ -54,8 +54,8 @@ def die(message):
 def pyz3_env():
     """The environment for pyz3: its workers find this interpreter's virtualenv."""
     env = dict(os.environ)
-    if not env.get("VIRTUAL_ENV") and not env.get("PYZ3_VENV") and sys.prefix != sys.base_prefix:
-        env["PYZ3_VENV"] = sys.prefix
+    if not env.get("VIRTUAL_ENV") and sys.prefix != sys.base_prefix:
+        env["VIRTUAL_ENV"] = sys.prefix
     return env
 
 

@@ -11,6 +11,7 @@
 //! - `cli`: the `pyz3 sample` command;
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
+//! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
@@ -27,6 +28,8 @@ mod cli;
 mod common;
 #[path = "tests/coverage.rs"]
 mod coverage;
+#[path = "tests/interpreters.rs"]
+mod interpreters;
 #[path = "tests/doctor.rs"]
 mod doctor;
 #[path = "tests/edges.rs"]

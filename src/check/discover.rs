@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::pool::{Event, Worker};
+use super::pool::{Event, Spawn, Worker};
+use crate::project::python::Interpreter;
 use super::protocol::{FunctionInfo, Reply, Request};
 use crate::Error;
 
@@ -68,6 +69,8 @@ pub struct Discovery {
     pub stub: Option<PathBuf>,
     /// The module's file.
     pub file: Option<PathBuf>,
+    /// On a free-threaded interpreter, whether the GIL was on after the import.
+    pub gil_enabled: Option<bool>,
 }
 
 impl Discovery {
@@ -86,30 +89,43 @@ impl Discovery {
     }
 }
 
-/// Imports the module in a worker and lists its callables.
-pub fn describe(exe: &Path, spec: &ModuleSpec, stubs: Option<&Path>) -> crate::Result<Discovery> {
-    let mut w = Worker::spawn(exe)
-        .map_err(|e| Error::Usage(format!("cannot start the worker {}: {e}", exe.display())))?;
+/// Imports the module in a worker run by `interpreter` and lists its callables; the import may
+/// take up to `limit`.
+pub fn describe(
+    interpreter: &Interpreter,
+    spec: &ModuleSpec,
+    stubs: Option<&Path>,
+    limit: Duration,
+) -> crate::Result<Discovery> {
+    let python = &interpreter.executable;
+    let mut w = Worker::spawn(&Spawn {
+        python,
+        free_threaded: interpreter.free_threaded,
+        call_limit: limit,
+    })
+    .map_err(|e| Error::Usage(format!("cannot start {}: {e}", python.display())))?;
     w.send(&Request::Describe {
         module: spec.module.clone(),
         path: spec.path.clone(),
         stubs: stubs.map(Path::to_path_buf),
     });
-    match w.recv(Duration::from_secs(120)) {
+    match w.recv(limit) {
         Event::Reply(Reply::Functions {
             functions,
             stub,
             file,
+            gil_enabled,
         }) => Ok(Discovery {
             functions,
             stub,
             file,
+            gil_enabled,
         }),
         Event::Reply(Reply::Error { message }) | Event::Garbled(message) => {
             Err(Error::Usage(message))
         }
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
-        Event::Exited { how, stderr } => {
+        Event::Exited { how, stderr, .. } => {
             let last = stderr
                 .lines()
                 .rev()
@@ -121,9 +137,10 @@ pub fn describe(exe: &Path, spec: &ModuleSpec, stubs: Option<&Path>) -> crate::R
                 spec.module
             )))
         }
-        Event::Silent => Err(Error::Usage(format!(
-            "importing `{}` did not finish within 120 s",
-            spec.module
+        Event::Silent | Event::Hung(_) => Err(Error::Usage(format!(
+            "importing `{}` did not finish within {} s",
+            spec.module,
+            limit.as_secs()
         ))),
     }
 }

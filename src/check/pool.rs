@@ -1,38 +1,185 @@
-//! Worker processes as seen from the runner: start, talk, notice death, kill.
+//! Worker processes as seen from the runner: start, talk, watch, notice death, kill.
 //!
-//! For [`super::runner`] and discovery. A worker is `pyz3 __worker` (or another executable that
-//! calls [`super::worker::main`]) started with `PYTHONMALLOC=malloc` (so the memory check sees
-//! Python allocations), `PYTHONFAULTHANDLER=1` (a crash prints the Python stack) and a fixed
-//! `PYTHONHASHSEED`. Replies are read on a thread and handed over through a channel so every wait
-//! has a deadline; stderr is kept (its tail) to explain crashes.
+//! For [`super::runner`] and discovery. A worker is the interpreter under test running
+//! `worker.py` (with the comparison and discovery helpers), started with `PYTHONMALLOC=malloc` on
+//! GIL builds (so the memory check sees Python allocations through glibc), `PYTHONFAULTHANDLER=1`
+//! (a crash prints the Python stack) and a fixed `PYTHONHASHSEED`. It runs in its own process
+//! group (a target that signals its group reaches only itself), dies with the runner
+//! (`PR_SET_PDEATHSIG`), and shares one page with the runner where it marks each call: the case,
+//! the start time and whose code runs. The runner reads that page to stop a call that outlives
+//! its limit (even one that holds the GIL forever) and to know which case, and whose code, was
+//! running when the process died. Replies are read on a thread and handed over through a
+//! channel so every wait has a deadline; stderr is kept (its tail) to explain crashes.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::protocol::{Reply, Request};
 
 const STDERR_TAIL: usize = 16 * 1024;
+/// The fd the watch page has in the worker.
+const WATCH_FD: i32 = 3;
+/// How often a running call is looked at.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The worker program: comparison and discovery helpers, then the request loop.
+fn program() -> String {
+    format!(
+        "{}\n{}",
+        include_str!("helpers.py"),
+        include_str!("worker.py")
+    )
+}
+
+/// Whose code a worker was running, from its watch page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Between calls (pyz3's worker loop, unpickling arguments).
+    Idle,
+    /// The function under test.
+    Call,
+    /// The oracle.
+    Oracle,
+    /// The property expression.
+    Property,
+    /// pyz3's own work on a call's result (comparison, rendering).
+    Pyz3,
+}
+
+impl Phase {
+    fn from_code(code: u64) -> Phase {
+        match code {
+            1 => Phase::Call,
+            2 => Phase::Oracle,
+            3 => Phase::Property,
+            4 => Phase::Pyz3,
+            _ => Phase::Idle,
+        }
+    }
+}
+
+/// What a worker's watch page says: the case it is on and what it is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// The case index (`u64::MAX` for an explicit case).
+    pub index: u64,
+    /// What was running.
+    pub phase: Phase,
+    /// How long it had been running (zero when idle).
+    pub running: Duration,
+}
 
 /// What waiting for a reply gave.
 #[derive(Debug)]
 pub enum Event {
     /// A reply.
     Reply(Reply),
-    /// The worker is gone: how it ended and the tail of its stderr.
+    /// The worker is gone: how it ended, the tail of its stderr, and what it was doing.
     Exited {
         /// "killed by signal 11 (SIGSEGV)", "exited with status 1", ...
         how: String,
         /// Last lines it wrote to stderr.
         stderr: String,
+        /// Its last mark, when it had made one.
+        mark: Option<Mark>,
     },
+    /// A call outlived its limit; the worker has been killed.
+    Hung(Mark),
     /// No reply before the deadline (the worker has been killed).
     Silent,
     /// A line that is not a reply (the worker has been killed: its stream cannot be trusted).
     Garbled(String),
+}
+
+/// The page a worker marks its calls in, mapped on both sides.
+struct WatchPage {
+    fd: OwnedFd,
+    ptr: *mut u64,
+}
+
+// SAFETY: the page is plain shared memory read with volatile loads; it has no Rust owner on the
+// other side of any thread.
+unsafe impl Send for WatchPage {}
+
+impl WatchPage {
+    fn new() -> std::io::Result<WatchPage> {
+        // SAFETY: plain system calls; every result is checked before use.
+        unsafe {
+            let fd = libc::memfd_create(c"pyz3-watch".as_ptr(), libc::MFD_CLOEXEC);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let fd = OwnedFd::from_raw_fd(fd);
+            if libc::ftruncate(fd.as_raw_fd(), 4096) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let ptr = libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            );
+            if ptr == libc::MAP_FAILED {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(WatchPage {
+                fd,
+                ptr: ptr.cast(),
+            })
+        }
+    }
+
+    fn read(&self) -> Option<Mark> {
+        // SAFETY: the mapping is 4096 bytes and lives as long as `self`.
+        let (index, start, phase) = unsafe {
+            (
+                std::ptr::read_volatile(self.ptr),
+                std::ptr::read_volatile(self.ptr.add(1)),
+                std::ptr::read_volatile(self.ptr.add(2)),
+            )
+        };
+        if index == 0 && start == 0 && phase == 0 {
+            return None;
+        }
+        let running = if start == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(monotonic_ns().saturating_sub(start))
+        };
+        Some(Mark {
+            index,
+            phase: Phase::from_code(phase),
+            running,
+        })
+    }
+}
+
+impl Drop for WatchPage {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the mapping made in `new`.
+        unsafe {
+            libc::munmap(self.ptr.cast(), 4096);
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in ns, the clock of Python's `time.monotonic_ns`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into the local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// A running worker process.
@@ -41,6 +188,11 @@ pub struct Worker {
     stdin: Option<ChildStdin>,
     replies: Receiver<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    watch: WatchPage,
+    /// Longest a call of the function under test may run.
+    call_limit: Duration,
+    /// Reaped: its pid (and group id) may belong to another process now.
+    reaped: bool,
 }
 
 /// The name of a signal number, for messages.
@@ -60,18 +212,59 @@ pub fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// How a worker is started.
+#[derive(Clone, Debug)]
+pub struct Spawn<'a> {
+    /// The interpreter under test.
+    pub python: &'a Path,
+    /// Whether it is a free-threaded build (`PYTHONMALLOC=malloc` is then left alone: those
+    /// builds need their own allocator).
+    pub free_threaded: bool,
+    /// Longest a call of the function under test may run before the worker is stopped.
+    pub call_limit: Duration,
+}
+
 impl Worker {
-    /// Starts `exe __worker`.
-    pub fn spawn(exe: &Path) -> std::io::Result<Worker> {
-        let mut child = Command::new(exe)
-            .arg("__worker")
-            .env("PYTHONMALLOC", "malloc")
+    /// Starts the worker program in `spawn.python`.
+    pub fn spawn(spawn: &Spawn<'_>) -> std::io::Result<Worker> {
+        let watch = WatchPage::new()?;
+        let mut cmd = Command::new(spawn.python);
+        cmd.arg("-c")
+            .arg(program())
             .env("PYTHONFAULTHANDLER", "1")
             .env("PYTHONHASHSEED", "0")
+            .env("PYZ3_WATCH_FD", WATCH_FD.to_string())
+            .env_remove("PYTHONSTARTUP")
+            .env_remove("PYTHONINSPECT")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+            .stderr(Stdio::piped());
+        if spawn.free_threaded {
+            cmd.env_remove("PYTHONMALLOC");
+        } else {
+            cmd.env("PYTHONMALLOC", "malloc");
+        }
+        let page_fd = watch.fd.as_raw_fd();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // dup2 onto itself would keep close-on-exec: clear it instead.
+                let ok = if page_fd == WATCH_FD {
+                    libc::fcntl(page_fd, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(page_fd, WATCH_FD) >= 0
+                };
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Its own process group: a target that signals its group reaches only itself.
+                libc::setpgid(0, 0);
+                // Gone with the runner, however the runner ends.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn()?;
         let stdout = child.stdout.take().expect("piped");
         let mut stderr_pipe = child.stderr.take().expect("piped");
         let (tx, rx) = channel();
@@ -108,38 +301,84 @@ impl Worker {
             child,
             replies: rx,
             stderr,
+            watch,
+            call_limit: spawn.call_limit,
+            reaped: false,
         })
+    }
+
+    fn frame(&mut self, tag: u8, body: &[u8]) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        let Ok(len) = u32::try_from(body.len() + 1) else {
+            return false;
+        };
+        stdin
+            .write_all(&len.to_le_bytes())
+            .and_then(|_| stdin.write_all(&[tag]))
+            .and_then(|_| stdin.write_all(body))
+            .is_ok()
     }
 
     /// Sends a request; false if the worker is gone.
     pub fn send(&mut self, request: &Request) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
-        let line = serde_json::to_string(request).expect("requests serialize");
-        writeln!(stdin, "{line}")
-            .and_then(|_| stdin.flush())
-            .is_ok()
+        let body = serde_json::to_vec(request).expect("requests serialize");
+        self.frame(b'J', &body) && self.flush()
     }
 
-    /// Waits up to `deadline` for the next reply.
+    /// Sends one case's pickled argument tuple (after a `batch` or `explicit` request); false
+    /// if the worker is gone. Call [`Worker::flush`] after the last one.
+    pub fn send_case(&mut self, pickle: &[u8]) -> bool {
+        self.frame(b'P', pickle)
+    }
+
+    /// Pushes what was sent to the worker; false if it is gone.
+    pub fn flush(&mut self) -> bool {
+        self.stdin.as_mut().is_some_and(|s| s.flush().is_ok())
+    }
+
+    /// Waits up to `deadline` for the next reply, stopping a call that outlives its limit (the
+    /// oracle and the property get ten times the limit, at least 10 s).
     pub fn recv(&mut self, deadline: Duration) -> Event {
-        match self.replies.recv_timeout(deadline) {
-            Ok(line) => match serde_json::from_str::<Reply>(&line) {
-                Ok(reply) => Event::Reply(reply),
-                Err(e) => {
-                    self.kill();
-                    let mut shown: String = line.chars().take(200).collect();
-                    if shown.len() < line.len() {
-                        shown.push_str("...");
+        let end = Instant::now() + deadline;
+        let other_limit = (self.call_limit * 10).max(Duration::from_secs(10));
+        loop {
+            let wait = end.saturating_duration_since(Instant::now()).min(TICK);
+            match self.replies.recv_timeout(wait) {
+                Ok(line) => {
+                    return match serde_json::from_str::<Reply>(&line) {
+                        Ok(reply) => Event::Reply(reply),
+                        Err(e) => {
+                            self.kill();
+                            let mut shown: String = line.chars().take(200).collect();
+                            if shown.len() < line.len() {
+                                shown.push_str("...");
+                            }
+                            Event::Garbled(format!(
+                                "unreadable reply from the worker ({e}): {shown}"
+                            ))
+                        }
                     }
-                    Event::Garbled(format!("unreadable reply from the worker ({e}): {shown}"))
                 }
-            },
-            Err(RecvTimeoutError::Disconnected) => self.exited(),
-            Err(RecvTimeoutError::Timeout) => {
-                self.kill();
-                Event::Silent
+                Err(RecvTimeoutError::Disconnected) => return self.exited(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(mark) = self.watch.read() {
+                        let limit = match mark.phase {
+                            Phase::Call => Some(self.call_limit),
+                            Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
+                            Phase::Idle => None,
+                        };
+                        if limit.is_some_and(|l| mark.running > l) {
+                            self.kill();
+                            return Event::Hung(mark);
+                        }
+                    }
+                    if Instant::now() >= end {
+                        self.kill();
+                        return Event::Silent;
+                    }
+                }
             }
         }
     }
@@ -157,11 +396,15 @@ impl Worker {
             }
             Err(e) => format!("ended ({e})"),
         };
+        // Whatever the target forked dies with it (the group outlives its leader).
+        self.kill_group();
+        self.reaped = true;
         // Give the stderr reader a moment to drain what the dying process wrote.
         std::thread::sleep(Duration::from_millis(20));
         Event::Exited {
             how,
             stderr: self.stderr_tail(),
+            mark: self.watch.read(),
         }
     }
 
@@ -173,11 +416,27 @@ impl Worker {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
-    /// Kills the process (idempotent).
+    fn kill_group(&self) {
+        if self.reaped {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: signals the worker's own process group (it called setpgid(0, 0)).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+
+    /// Kills the process and whatever it started (idempotent).
     pub fn kill(&mut self) {
         self.stdin = None;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_group();
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! The messages between the runner and its worker processes (JSON, one per line).
+//! The messages between the runner and its worker processes.
 //!
-//! For [`super::pool`] (runner side) and [`super::worker`] (worker side). The worker generates
-//! batch cases itself from the seed — the same strategies and seeds as the runner, so both sides
-//! agree on case `i` without sending values — and receives explicit arguments (as Python source)
-//! only while a finding is being shrunk.
+//! For [`super::pool`] (runner side) and `worker.py` (worker side, in the interpreter under test).
+//! Requests are frames: a 4-byte little-endian length, then `J` and a JSON [`Request`], or `P`
+//! and the pickled argument tuple of one case (protocol 5, written by
+//! [`crate::value::args_pickle`]). A `batch` request is followed by one `P` frame per case, an
+//! `explicit` request by one. Replies are JSON [`Reply`] objects, one per line. The runner
+//! generates every case; the worker unpickles fresh argument objects for each call.
 
 use std::path::PathBuf;
 
@@ -59,25 +61,27 @@ pub struct Setup {
 pub enum Request {
     /// Import the module and prepare to check one function (the first request of a worker).
     Setup(Setup),
-    /// Generate and check cases `start..start + count` of the run with `seed`.
+    /// Installs the helper module `_pyz3` the runner's pickles refer to (the first request).
+    Init {
+        /// Its source ([`crate::value::PICKLE_HELPERS`]).
+        pickle_helpers: String,
+    },
+    /// Check cases `start..start + count`, one `P` frame each following this request.
     Batch {
-        /// The run's seed.
-        seed: u64,
         /// First case index.
         start: u64,
         /// Number of cases.
         count: u64,
-        /// Send each case's reply at once (needed to tell which case crashed); otherwise
-        /// replies are sent in groups, which is much cheaper.
+        /// Send each case's reply at once; otherwise replies are sent in groups (a case with a
+        /// finding is always sent at once, so a crash never hides one).
         #[serde(default)]
         flush_each: bool,
+        /// The cases (indices) that also get the memory-growth check.
+        #[serde(default)]
+        memory: Vec<u64>,
     },
-    /// Check one case given as Python source of the argument tuple.
+    /// Check one case, given in the `P` frame that follows.
     Explicit {
-        /// Import lines.
-        imports: String,
-        /// A tuple expression.
-        args: String,
         /// Run the memory check on it.
         memory: bool,
     },
@@ -99,7 +103,12 @@ pub enum Request {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     /// Setup done: the module imported and the function exists.
-    Ready,
+    Ready {
+        /// On a free-threaded interpreter, whether the GIL is enabled after the import (a
+        /// module without a `Py_mod_gil` slot re-enables it); `None` on GIL builds.
+        #[serde(default)]
+        gil_enabled: Option<bool>,
+    },
     /// Setup or a request failed for a reason outside the function's behaviour.
     Error {
         /// One line.
@@ -113,14 +122,6 @@ pub enum Reply {
         #[serde(default)]
         finding: Option<Observation>,
     },
-    /// A call is still running past the time limit; the worker exits after sending this.
-    Timeout {
-        /// How long the call had run.
-        elapsed_ms: u64,
-        /// The batch case being checked (`None` for an explicit case).
-        #[serde(default)]
-        index: Option<u64>,
-    },
     /// The module's callables (answer to `Describe`).
     Functions {
         /// One entry per public callable.
@@ -131,6 +132,9 @@ pub enum Reply {
         /// The module's file, when it has one.
         #[serde(default)]
         file: Option<PathBuf>,
+        /// As in [`Reply::Ready`]: the GIL after importing the module (free-threaded builds).
+        #[serde(default)]
+        gil_enabled: Option<bool>,
     },
 }
 

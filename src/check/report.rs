@@ -1,7 +1,8 @@
 //! The check report: data, a JSON writer (versioned schema) and a terminal writer.
 //!
 //! Writers are generic over `io::Write` so output can be tested. JSON schema, version 1:
-//! `{"version": 1, "module": "...", "functions": [{"name": "...", "cases": N, "findings":
+//! `{"version": 1, "module": "...", "python": "<interpreter>", "interpreter": "CPython 3.13
+//! (free-threaded, static)", "gil_reenabled": false, "functions": [{"name": "...", "cases": N, "findings":
 //! [{"kind": "...", "input": "<python source>", "message": "...", "reproducer": "<path>",
 //! "traceback": "...", "imports": [...]}]}]}` — `kind` is one of the [`super::FindingKind`] names.
 
@@ -19,6 +20,15 @@ pub struct CheckReport {
     pub version: u32,
     /// The module checked.
     pub module: String,
+    /// The interpreter the functions ran in (reproducers run with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<std::path::PathBuf>,
+    /// What that interpreter is (`CPython 3.13 (free-threaded, static)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<String>,
+    /// On a free-threaded interpreter, importing the module turned the GIL back on (the module
+    /// does not declare `Py_mod_gil`): calls were serialised.
+    pub gil_reenabled: bool,
     /// One entry per function.
     pub functions: Vec<FunctionEntry>,
 }
@@ -40,6 +50,9 @@ impl CheckReport {
         CheckReport {
             version: 1,
             module: module.to_string(),
+            python: None,
+            interpreter: None,
+            gil_reenabled: functions.iter().any(|f| f.gil_enabled == Some(true)),
             functions: functions
                 .iter()
                 .map(|f| FunctionEntry {
@@ -49,6 +62,13 @@ impl CheckReport {
                 })
                 .collect(),
         }
+    }
+
+    /// The same report, naming the interpreter the functions ran in.
+    pub fn ran_in(mut self, interpreter: &crate::project::python::Interpreter) -> Self {
+        self.python = Some(interpreter.executable.clone());
+        self.interpreter = Some(interpreter.describe());
+        self
     }
 
     /// Whether anything was found.
@@ -92,6 +112,19 @@ impl CheckReport {
                 }
             )?;
         }
+        if self.gil_reenabled {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "note: importing {} re-enabled the GIL (it does not declare Py_mod_gil): its calls \
+                 ran serialised",
+                self.module
+            )?;
+        }
+        let python = self
+            .python
+            .as_ref()
+            .map_or_else(|| "python3".to_string(), |p| p.display().to_string());
         for f in &self.functions {
             for x in &f.findings {
                 writeln!(out)?;
@@ -110,7 +143,7 @@ impl CheckReport {
                     }
                 }
                 if let Some(p) = &x.reproducer {
-                    writeln!(out, "  reproducer: python3 {}", p.display())?;
+                    writeln!(out, "  reproducer: {python} {}", p.display())?;
                 }
             }
         }

@@ -15,13 +15,14 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use super::cases::{arg_strategies, args_source, case_tree};
 use super::finding::{Finding, FindingKind, Observation};
-use super::pool::{Event, Worker};
+use super::pool::{Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
@@ -44,8 +45,8 @@ pub struct CheckOptions {
     pub size: usize,
     /// Where reproducers go (`None`: not written).
     pub repro_dir: Option<PathBuf>,
-    /// The executable run as `EXE __worker`.
-    pub worker_exe: PathBuf,
+    /// The interpreter the function runs in (the worker program runs there).
+    pub interpreter: Interpreter,
     /// Longest time spent shrinking one finding.
     pub max_shrink_time: Duration,
     /// Skip the reference-count check.
@@ -54,8 +55,8 @@ pub struct CheckOptions {
 
 impl CheckOptions {
     /// Defaults: 200 cases, seed 0, 1000 ms, memory check on cases 0, 1, 2, 4, 8, ..., reproducers in
-    /// `.pyz3/repro`, the current executable as worker.
-    pub fn new(worker_exe: PathBuf) -> Self {
+    /// `.pyz3/repro`, workers run by `interpreter` (see [`Interpreter::select`]).
+    pub fn new(interpreter: Interpreter) -> Self {
         CheckOptions {
             cases: 200,
             seed: 0,
@@ -63,7 +64,7 @@ impl CheckOptions {
             memory_every: u64::MAX,
             size: 0,
             repro_dir: Some(PathBuf::from(".pyz3/repro")),
-            worker_exe,
+            interpreter,
             max_shrink_time: Duration::from_secs(30),
             no_refcount: false,
         }
@@ -184,8 +185,11 @@ pub struct FunctionReport {
     pub cases: u64,
     /// Findings, one per kind, shrunk.
     pub findings: Vec<Finding>,
-    /// Strategy fallback warnings.
+    /// Strategy fallback warnings, and cases skipped for reasons of pyz3's own.
     pub warnings: Vec<String>,
+    /// On a free-threaded interpreter: whether the GIL was on after importing the module (it
+    /// re-enables it when the module does not declare `Py_mod_gil`). `None` on GIL builds.
+    pub gil_enabled: Option<bool>,
 }
 
 fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
@@ -207,26 +211,43 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
     }
 }
 
-/// Starts a worker and sets it up; `Err` names the problem (module not importable, ...).
-fn start(setup: &Setup, exe: &std::path::Path) -> crate::Result<Worker> {
-    let mut w = Worker::spawn(exe)
-        .map_err(|e| Error::Usage(format!("cannot start the worker {}: {e}", exe.display())))?;
+/// Starts a worker in the options' interpreter and sets it up; `Err` names the problem (module
+/// not importable, ...). Also says whether the GIL is on after the import (free-threaded builds).
+fn start(setup: &Setup, options: &CheckOptions) -> crate::Result<(Worker, Option<bool>)> {
+    let python = &options.interpreter.executable;
+    let mut w = Worker::spawn(&Spawn {
+        python,
+        free_threaded: options.interpreter.free_threaded,
+        call_limit: Duration::from_millis(options.timeout_ms.max(1)),
+    })
+    .map_err(|e| Error::Usage(format!("cannot start {}: {e}", python.display())))?;
+    w.send(&Request::Init {
+        pickle_helpers: crate::value::PICKLE_HELPERS.to_string(),
+    });
     w.send(&Request::Setup(setup.clone()));
-    match w.recv(Duration::from_secs(120)) {
-        Event::Reply(Reply::Ready) => Ok(w),
+    let limit = import_limit(options);
+    match w.recv(limit) {
+        Event::Reply(Reply::Ready { gil_enabled }) => Ok((w, gil_enabled)),
         Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
-        Event::Exited { how, stderr } => Err(Error::Usage(format!(
+        Event::Exited { how, stderr, .. } => Err(Error::Usage(format!(
             "the worker {how} while importing `{}`{}",
             setup.module,
             last_line(&stderr)
         ))),
-        Event::Silent => Err(Error::Usage(format!(
-            "importing `{}` did not finish within 120 s",
-            setup.module
+        Event::Silent | Event::Hung(_) => Err(Error::Usage(format!(
+            "importing `{}` did not finish within {} s",
+            setup.module,
+            limit.as_secs()
         ))),
         Event::Garbled(message) => Err(Error::Usage(message)),
     }
+}
+
+/// How long importing the module (and the oracle) may take: 30 s, or 10 times the per-call limit
+/// when that is longer.
+pub fn import_limit(options: &CheckOptions) -> Duration {
+    Duration::from_millis(options.timeout_ms.saturating_mul(10).max(30_000))
 }
 
 fn last_line(s: &str) -> String {
@@ -257,7 +278,7 @@ fn timeout_observation(elapsed_ms: u64, limit: u64) -> Observation {
     }
 }
 
-/// A generous backstop per case; the worker's watchdog reports hangs much sooner.
+/// A generous backstop per case; the watch page stops a hung call much sooner.
 fn case_deadline(o: &CheckOptions) -> Duration {
     Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
 }
@@ -269,7 +290,7 @@ pub fn validate(target: &FunctionTarget, options: &CheckOptions) -> crate::Resul
     // Parameters do not matter here; none are generated.
     setup.param_names.clear();
     setup.param_types.clear();
-    start(&setup, &options.worker_exe).map(drop)
+    start(&setup, options).map(drop)
 }
 
 /// Checks one function; `progress` is called with the number of cases done.
@@ -280,40 +301,42 @@ pub fn check_function(
 ) -> crate::Result<FunctionReport> {
     let mut setup = setup_for(target, options);
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
-    let explicit = match (&target.strategies, &target.rust_property) {
-        (Some(s), _) => Some((s.clone(), Vec::new())),
-        (None, Some(_)) => {
-            let a = arg_strategies(&target.param_names, &target.param_types, options.size)?;
-            Some((a.strategies, a.warnings))
-        }
-        (None, None) => None,
-    };
-    let (strategies, warnings, done) = match explicit {
-        Some((strategies, warnings)) => {
-            // The worker gets each case's arguments (it cannot rebuild custom strategies, and
-            // a Rust property needs the arguments here).
-            if target.strategies.is_some() {
-                setup.param_types = vec!["Any".to_string(); strategies.len()];
-            }
-            let slot = RefCell::new(None);
-            let mut done = 0;
-            for index in 0..options.cases {
-                let case = super::cases::generate_case(&strategies, options.seed, index);
-                let memory = super::cases::memory_case(options.memory_every, index);
-                if let Some(o) = check_case(&slot, &setup, options, target, &case, memory)? {
-                    first.entry(o.kind).or_insert((index, o));
-                }
-                done += 1;
-                progress(done);
-            }
-            (strategies, warnings, done)
+    let (strategies, warnings) = match &target.strategies {
+        Some(s) => {
+            setup.param_types = vec!["Any".to_string(); s.len()];
+            (s.clone(), Vec::new())
         }
         None => {
-            let args = arg_strategies(&target.param_names, &target.param_types, options.size)?;
-            let mut warnings = args.warnings;
-            let done = run_batches(&setup, options, &mut first, &mut warnings, progress)?;
-            (args.strategies, warnings, done)
+            let a = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+            (a.strategies, a.warnings)
         }
+    };
+    let mut warnings = warnings;
+    let mut gil_enabled = None;
+    let done = if target.rust_property.is_some() {
+        // A Rust property needs each case here after the worker has run it safely.
+        let slot = RefCell::new(None);
+        let mut done = 0;
+        for index in 0..options.cases {
+            let case = super::cases::generate_case(&strategies, options.seed, index);
+            let memory = super::cases::memory_case(options.memory_every, index);
+            if let Some(o) = check_case(&slot, &setup, options, target, &case, memory)? {
+                first.entry(o.kind).or_insert((index, o));
+            }
+            done += 1;
+            progress(done);
+        }
+        done
+    } else {
+        let mut batches = Batches {
+            setup: &setup,
+            options,
+            strategies: &strategies,
+            first: &mut first,
+            warnings: &mut warnings,
+            gil_enabled: &mut gil_enabled,
+        };
+        batches.run(progress)?
     };
     let mut findings = Vec::new();
     let mut warnings = warnings;
@@ -371,117 +394,218 @@ pub fn check_function(
         cases: done,
         findings,
         warnings,
+        gil_enabled,
     })
 }
 
-/// Runs the cases in batches the worker generates itself; returns the number of cases run.
-fn run_batches(
-    setup: &Setup,
-    options: &CheckOptions,
-    first: &mut BTreeMap<FindingKind, (u64, Observation)>,
-    warnings: &mut Vec<String>,
-    progress: &mut dyn FnMut(u64),
-) -> crate::Result<u64> {
-    let mut worker = start(setup, &options.worker_exe)?;
-    let deadline = case_deadline(options);
-    let (mut next, mut done) = (0u64, 0u64);
-    // After a crash, the rest of that batch runs again with a reply per case, so the crashing
-    // case is known exactly (replies are otherwise sent in groups).
-    let mut careful_until = 0u64;
-    const BATCH: u64 = 256;
-    while next < options.cases {
-        let flush_each = next < careful_until;
-        let count = if flush_each {
-            careful_until - next
-        } else {
-            BATCH.min(options.cases - next)
-        };
-        let end = next + count;
+/// The cases of one function, run in batches.
+struct Batches<'a> {
+    setup: &'a Setup,
+    options: &'a CheckOptions,
+    strategies: &'a [ValueStrategy],
+    first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
+    warnings: &'a mut Vec<String>,
+    gil_enabled: &'a mut Option<bool>,
+}
+
+/// Cases per batch request.
+const BATCH: u64 = 256;
+
+impl Batches<'_> {
+    fn start(&mut self) -> crate::Result<Worker> {
+        let (worker, gil) = start(self.setup, self.options)?;
+        *self.gil_enabled = gil.or(*self.gil_enabled);
+        Ok(worker)
+    }
+
+    /// Sends cases `start..start + count`: the request, then each case's pickled arguments.
+    fn send(&self, worker: &mut Worker, start: u64, count: u64, flush_each: bool) -> bool {
+        let o = self.options;
+        let memory = (start..start + count)
+            .filter(|&i| super::cases::memory_case(o.memory_every, i))
+            .collect();
         if !worker.send(&Request::Batch {
-            seed: options.seed,
-            start: next,
+            start,
             count,
             flush_each,
+            memory,
         }) {
-            worker = start(setup, &options.worker_exe)?;
-            continue;
+            return false;
         }
-        let mut expected = next;
-        let mut lost: Option<(u64, Observation)> = None;
-        let mut skipped = false;
-        while expected < end {
-            match worker.recv(deadline) {
-                Event::Reply(Reply::Case { index, finding }) => {
-                    if let Some(o) = finding {
-                        first.entry(o.kind).or_insert((index, o));
-                    }
-                    expected = index + 1;
-                    done += 1;
-                    progress(done);
-                }
-                Event::Reply(Reply::Timeout { elapsed_ms, index }) => {
-                    let at = index.unwrap_or(expected);
-                    lost = Some((at, timeout_observation(elapsed_ms, options.timeout_ms)));
-                    break;
-                }
-                Event::Exited { how, stderr } => {
-                    if flush_each {
-                        lost = Some((expected, crash_observation(&how, &stderr)));
-                    } else {
-                        // Which case crashed is not known yet: run the rest again, carefully.
-                        careful_until = end;
-                    }
-                    break;
-                }
-                Event::Silent => {
-                    let limit = deadline.as_millis() as u64;
-                    lost = Some((expected, timeout_observation(limit, options.timeout_ms)));
-                    break;
-                }
-                // A broken exchange costs the case in progress, never the findings made: it
-                // is noted, and a fresh worker goes on after that case.
-                Event::Garbled(message) | Event::Reply(Reply::Error { message }) => {
-                    warnings.push(format!("case {expected} skipped: {message}"));
-                    skipped = true;
-                    break;
-                }
-                Event::Reply(other) => {
-                    warnings.push(format!(
-                        "case {expected} skipped: unexpected reply {other:?}"
-                    ));
-                    skipped = true;
-                    break;
-                }
+        for index in start..start + count {
+            let case = super::cases::generate_case(self.strategies, o.seed, index);
+            if !worker.send_case(&case_pickle(&case)) {
+                return false;
             }
         }
-        next = expected;
-        if skipped {
-            done += 1;
-            progress(done);
-            next = expected + 1;
-            if warnings.len() > 20 {
-                return Err(Error::Usage(format!(
-                    "the worker's replies cannot be read ({})",
-                    warnings.last().map(String::as_str).unwrap_or("")
-                )));
+        worker.flush()
+    }
+
+    fn found(&mut self, index: u64, o: Observation) {
+        self.first.entry(o.kind).or_insert((index, o));
+    }
+
+    /// Runs every case; returns the number of cases run.
+    fn run(&mut self, progress: &mut dyn FnMut(u64)) -> crate::Result<u64> {
+        let options = self.options;
+        let mut worker = self.start()?;
+        let deadline = case_deadline(options);
+        let (mut next, mut done) = (0u64, 0u64);
+        // When a worker dies without a usable mark, the rest of that batch runs again with a
+        // reply per case, so the case is known exactly.
+        let mut careful_until = 0u64;
+        while next < options.cases {
+            let flush_each = next < careful_until;
+            let count = if flush_each {
+                careful_until - next
+            } else {
+                BATCH.min(options.cases - next)
+            };
+            let end = next + count;
+            if !self.send(&mut worker, next, count, flush_each) {
+                worker = self.start()?;
+                continue;
+            }
+            let mut expected = next;
+            // The case the worker was lost on, if any (its finding already recorded).
+            let mut lost: Option<u64> = None;
+            while expected < end {
+                match worker.recv(deadline) {
+                    Event::Reply(Reply::Case { index, finding }) => {
+                        if let Some(o) = finding {
+                            self.found(index, o);
+                        }
+                        done += (index + 1).saturating_sub(expected);
+                        expected = expected.max(index + 1);
+                        progress(done);
+                    }
+                    Event::Hung(mark) if in_batch(&mark, expected, end) => {
+                        self.blame(&mark, Observation::hung(&mark, options.timeout_ms));
+                        lost = Some(mark.index);
+                        break;
+                    }
+                    Event::Exited { how, stderr, mark } => {
+                        // An idle mark is stale (the worker was between calls): not a case.
+                        let mark = mark.filter(|m| m.phase != Phase::Idle);
+                        match mark.filter(|m| in_batch(m, expected, end)) {
+                            Some(mark) => {
+                                self.blame(&mark, crash_observation(&how, &stderr));
+                                lost = Some(mark.index);
+                            }
+                            None if flush_each => {
+                                self.found(expected, crash_observation(&how, &stderr));
+                                lost = Some(expected);
+                            }
+                            // Which case crashed is not known: run the rest again, carefully.
+                            None => careful_until = end,
+                        }
+                        break;
+                    }
+                    Event::Hung(_) | Event::Silent => {
+                        let limit = deadline.as_millis() as u64;
+                        self.found(expected, timeout_observation(limit, options.timeout_ms));
+                        lost = Some(expected);
+                        break;
+                    }
+                    // A broken exchange costs the case in progress, never the findings made:
+                    // it is noted, and a fresh worker goes on after that case.
+                    Event::Garbled(message) | Event::Reply(Reply::Error { message }) => {
+                        self.warnings
+                            .push(format!("case {expected} skipped: {message}"));
+                        lost = Some(expected);
+                        if self.warnings.len() > 20 {
+                            return Err(Error::Usage(format!(
+                                "the worker's replies cannot be read ({message})"
+                            )));
+                        }
+                        break;
+                    }
+                    Event::Reply(other) => {
+                        self.warnings
+                            .push(format!("case {expected} skipped: unexpected reply {other:?}"));
+                        lost = Some(expected);
+                        break;
+                    }
+                }
+            }
+            next = expected;
+            if let Some(at) = lost {
+                // Cases before `at` with no reply were clean: a finding's reply is sent at
+                // once, before the next case starts.
+                done += (at + 1).saturating_sub(expected);
+                progress(done);
+                next = at.max(expected) + 1;
+            }
+            if next < end || lost.is_some() {
+                worker.kill();
+                worker = self.start()?;
             }
         }
-        let was_lost = lost.is_some() || skipped;
-        if let Some((at, o)) = lost {
-            // The case in progress took the worker down: it is the finding; go on after it.
-            // (A timeout reply may skip ahead of unsent replies: those cases run again.)
-            first.entry(o.kind).or_insert((at, o));
-            done += 1;
-            progress(done);
-            next = at.max(expected) + 1;
-        }
-        if next < end || was_lost {
-            worker.kill();
-            worker = start(setup, &options.worker_exe)?;
+        drop(worker);
+        Ok(done)
+    }
+
+    /// Records what happened at `mark`, blaming the code that was running: the function's
+    /// findings as they are, the oracle's or the property's as failures of those, and pyz3's
+    /// own work as a warning, never as the function's finding.
+    fn blame(&mut self, mark: &Mark, o: Observation) {
+        match attribute(mark.phase, o, self.setup) {
+            Ok(o) => self.found(mark.index, o),
+            Err(note) => self.warnings.push(format!("case {}: {note}", mark.index)),
         }
     }
-    drop(worker);
-    Ok(done)
+}
+
+/// A case's arguments as the worker reads them. Generated values are always consistent; a
+/// value that is not (from a user's strategy) is sent as a tuple the worker cannot unpickle,
+/// which it reports as an error of pyz3's, never as a finding.
+fn case_pickle(args: &[Value]) -> Vec<u8> {
+    crate::value::args_pickle(args).unwrap_or_default()
+}
+
+/// Whether a mark is on a case of the batch `expected..end`.
+fn in_batch(mark: &Mark, expected: u64, end: u64) -> bool {
+    (expected..end).contains(&mark.index)
+}
+
+/// The observation of a crash or hang, given whose code was running; `Err` when it was pyz3's
+/// own work (a note, not a finding).
+fn attribute(phase: Phase, o: Observation, setup: &Setup) -> Result<Observation, String> {
+    let what = if o.kind == FindingKind::Crash {
+        o.message.replace("the process ", "")
+    } else {
+        o.message.clone()
+    };
+    match phase {
+        Phase::Call | Phase::Idle => Ok(o),
+        Phase::Oracle => Ok(Observation {
+            kind: FindingKind::OracleMismatch,
+            message: format!(
+                "the oracle {} did not return: the worker {what}",
+                setup.oracle.as_deref().unwrap_or("")
+            ),
+            traceback: o.traceback,
+        }),
+        Phase::Property => Ok(Observation {
+            kind: FindingKind::PropertyFailed,
+            message: format!(
+                "the property `{}` did not return: the worker {what}",
+                setup.property.as_deref().unwrap_or("")
+            ),
+            traceback: o.traceback,
+        }),
+        Phase::Pyz3 => Err(format!(
+            "pyz3's own work on the result did not finish (the worker {what}); the case is \
+             skipped"
+        )),
+    }
+}
+
+impl Observation {
+    /// A call that outlived its limit, as the watch page saw it.
+    fn hung(mark: &Mark, limit_ms: u64) -> Observation {
+        timeout_observation(mark.running.as_millis() as u64, limit_ms)
+    }
 }
 
 /// One explicit case: the worker's checks, then (when it found nothing) the Rust property.
@@ -510,22 +634,24 @@ fn replay(
 ) -> crate::Result<Option<Observation>> {
     let mut slot = slot.borrow_mut();
     if slot.is_none() {
-        *slot = Some(start(setup, &options.worker_exe)?);
+        *slot = Some(start(setup, options)?.0);
     }
     let worker = slot.as_mut().expect("set above");
-    let (tuple, imports) = args_source(args);
-    let imports: String = imports.iter().map(|m| format!("import {m}\n")).collect();
-    worker.send(&Request::Explicit {
-        imports,
-        args: tuple,
-        memory,
-    });
+    worker.send(&Request::Explicit { memory });
+    worker.send_case(&case_pickle(args));
+    worker.flush();
     let outcome = match worker.recv(case_deadline(options)) {
         Event::Reply(Reply::Case { finding, .. }) => return Ok(finding),
-        Event::Reply(Reply::Timeout { elapsed_ms, .. }) => {
-            Some(timeout_observation(elapsed_ms, options.timeout_ms))
+        Event::Hung(mark) => {
+            attribute(mark.phase, Observation::hung(&mark, options.timeout_ms), setup).ok()
         }
-        Event::Exited { how, stderr } => Some(crash_observation(&how, &stderr)),
+        Event::Exited { how, stderr, mark } => {
+            let o = crash_observation(&how, &stderr);
+            match mark {
+                Some(mark) => attribute(mark.phase, o, setup).ok(),
+                None => Some(o),
+            }
+        }
         Event::Silent => Some(timeout_observation(
             case_deadline(options).as_millis() as u64,
             options.timeout_ms,

@@ -16,8 +16,10 @@
 //!   Ordinary Python exceptions are not findings: rejecting bad input is what a function should do.
 
 pub mod build;
+mod call;
 pub mod decode;
 pub mod mutate;
+mod refcount;
 pub mod run;
 pub mod scope;
 
@@ -29,10 +31,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use serde::{Deserialize, Serialize};
 
-use crate::check::refcount;
-use crate::check::worker::{
-    check_property, checked_call, import_target, objects, resolve, traceback,
-};
+use call::{check_property, checked_call, import_target, objects, resolve, traceback};
 use crate::check::{FindingKind, Observation};
 use crate::py::err_text;
 use crate::strategy::{Registry, Shape, Size};

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-/// An interpreter and the facts about it that builds need.
+/// An interpreter and the facts about it that builds and the harness need.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Interpreter {
     /// The executable to run (`sys.executable`: a virtualenv's python, never a pyenv shim).
@@ -21,11 +21,33 @@ pub struct Interpreter {
     pub ext_suffix: String,
     /// Whether `-P` (do not prepend the working directory to `sys.path`) is available (3.11+).
     pub safe_path: bool,
+    /// `sys.implementation.name` (`cpython`, `pypy`, ...).
+    #[serde(default)]
+    pub implementation: String,
+    /// A free-threaded build (`Py_GIL_DISABLED`).
+    #[serde(default)]
+    pub free_threaded: bool,
+    /// A debug build (`--with-pydebug`: `sys.gettotalrefcount` exists).
+    #[serde(default)]
+    pub debug: bool,
+    /// libpython is a shared library (`Py_ENABLE_SHARED`).
+    #[serde(default)]
+    pub shared: bool,
 }
 
-const PROBE: &str = "import json, sys, sysconfig; print(json.dumps({'executable': sys.executable, \
-'version': '%d.%d' % sys.version_info[:2], 'ext_suffix': sysconfig.get_config_var('EXT_SUFFIX'), \
-'safe_path': sys.version_info >= (3, 11)}))";
+/// The oldest CPython the harness runs in.
+pub const MIN_VERSION: (u32, u32) = (3, 9);
+
+// Written for every Python 3 (and then some): the checks on the answer give the errors.
+const PROBE: &str = "import json, sys, sysconfig; v = sysconfig.get_config_var; \
+print(json.dumps({'executable': sys.executable, \
+'version': '%d.%d' % sys.version_info[:2], 'ext_suffix': v('EXT_SUFFIX') or '', \
+'safe_path': sys.version_info >= (3, 11), 'implementation': sys.implementation.name, \
+'free_threaded': bool(v('Py_GIL_DISABLED')), 'debug': hasattr(sys, 'gettotalrefcount'), \
+'shared': bool(v('Py_ENABLE_SHARED'))}))";
+
+/// How long an interpreter may take to answer the probe.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Interpreter {
     /// The interpreter chosen by the rule above; `explicit` is `--python`.
@@ -42,21 +64,78 @@ impl Interpreter {
         Interpreter::probe(&candidate)
     }
 
-    /// Reads the facts from `python`.
+    /// Reads the facts from `python` (which must answer within 60 s).
     pub fn probe(python: &Path) -> anyhow::Result<Interpreter> {
-        let out = Command::new(python)
+        let child = Command::new(python)
             .args(["-c", PROBE])
-            .output()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .with_context(|| format!("cannot run the Python interpreter `{}`", python.display()))?;
-        if !out.status.success() {
+        let Some(out) = wait_with_timeout(child, PROBE_TIMEOUT)? else {
             bail!(
-                "the Python interpreter `{}` failed: {}",
+                "the Python interpreter `{}` did not answer within {} s",
                 python.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                PROBE_TIMEOUT.as_secs()
+            );
+        };
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            bail!(
+                "`{}` is not a usable Python 3 interpreter: {}",
+                python.display(),
+                printable(last)
             );
         }
-        serde_json::from_slice(&out.stdout)
-            .with_context(|| format!("unexpected output from `{}`", python.display()))
+        serde_json::from_slice(&out.stdout).map_err(|_| {
+            anyhow::anyhow!(
+                "`{}` is not a usable Python 3 interpreter (unexpected answer: {})",
+                python.display(),
+                printable(String::from_utf8_lossy(&out.stdout).trim())
+            )
+        })
+    }
+
+    /// Checks that the harness can run in this interpreter: CPython 3.9 or newer.
+    pub fn require_harness(&self) -> anyhow::Result<()> {
+        if self.implementation != "cpython" {
+            bail!(
+                "`{}` is {} {}: pyz3 runs extension modules in CPython 3.9 or newer",
+                self.executable.display(),
+                self.implementation,
+                self.version
+            );
+        }
+        let (major, minor) = self
+            .version
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+            .unwrap_or((0, 0));
+        if (major, minor) < MIN_VERSION {
+            bail!(
+                "`{}` is CPython {}: pyz3 needs CPython {}.{} or newer",
+                self.executable.display(),
+                self.version,
+                MIN_VERSION.0,
+                MIN_VERSION.1
+            );
+        }
+        Ok(())
+    }
+
+    /// A short description: `CPython 3.13 (free-threaded, static)`.
+    pub fn describe(&self) -> String {
+        let mut traits = Vec::new();
+        if self.free_threaded {
+            traits.push("free-threaded");
+        }
+        if self.debug {
+            traits.push("debug");
+        }
+        traits.push(if self.shared { "shared" } else { "static" });
+        format!("CPython {} ({})", self.version, traits.join(", "))
     }
 
     /// Whether `module` imports in this interpreter (with its own environment).
@@ -68,4 +147,51 @@ impl Interpreter {
             .status()
             .is_ok_and(|s| s.success())
     }
+}
+
+/// Text from an interpreter, cut short and stripped of control characters, for one-line errors.
+fn printable(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(200)
+        .collect();
+    clean
+}
+
+/// Waits for `child` (stdout and stderr piped) for at most `limit`: its output, or `None` after
+/// killing it when the time is up.
+pub fn wait_with_timeout(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> std::io::Result<Option<std::process::Output>> {
+    use std::io::Read;
+    fn drain<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let end = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Ok(Some(std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }))
 }

@@ -15,7 +15,7 @@ fn pyz3(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
     cmd.args(args).current_dir(dir);
     if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
+        cmd.env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
     }
     cmd.output().unwrap()
 }
@@ -543,13 +543,12 @@ fn pyproject_settings_and_stub_packages_are_used() {
     assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
 }
 
-/// Options for calling the library harness from this test binary (workers are `pyz3`).
+/// Options for calling the library harness from this test binary (workers run the project's
+/// virtualenv python; a Rust property runs in this process's embedded interpreter).
 fn library_options(dir: &Path) -> pyz3::check::CheckOptions {
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        // SAFETY: set before this process starts its interpreter; workers inherit it.
-        unsafe { std::env::set_var("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")) };
-    }
-    let mut options = pyz3::check::CheckOptions::new(PathBuf::from(env!("CARGO_BIN_EXE_pyz3")));
+    crate::common::python(|_| ());
+    let python = pyz3::project::Interpreter::probe(&venv_python()).unwrap();
+    let mut options = pyz3::check::CheckOptions::new(python);
     options.repro_dir = Some(dir.join("repro"));
     options
 }

@@ -64,6 +64,10 @@ pub struct Args {
     pub memory_every: Option<u64>,
     #[command(flatten)]
     pub coverage: CoverageArgs,
+    /// The interpreter to run the module in [default: $VIRTUAL_ENV/bin/python, else python3 on
+    /// PATH; or `python` under [tool.pyz3] in pyproject.toml].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
     /// With --coverage: the extension project to build instrumented (the module is imported
     /// from that build).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -131,7 +135,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         _ => (args.target.clone(), None),
     };
     let spec = ModuleSpec::parse(&module_text)?;
-    let exe = std::env::current_exe().context("locating the pyz3 executable")?;
+    let interpreter = crate::project_args::interpreter(args.python.as_deref())?;
+    interpreter.require_harness()?;
+    foreign_module(&module_text, &interpreter)?;
     let coverage = if args.coverage.enabled() {
         Some(instrumented_build(&args, &module_text)?)
     } else {
@@ -143,7 +149,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             bail!("stub path {} does not exist", s.display());
         }
     }
-    let found = describe(&exe, &spec, stubs.as_deref())?;
+    let mut options = CheckOptions::new(interpreter.clone());
+    options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
+    let found = describe(
+        &interpreter,
+        &spec,
+        stubs.as_deref(),
+        pyz3::check::runner::import_limit(&options),
+    )?;
     let mut wanted: Vec<String> = args.functions.clone();
     wanted.extend(func);
     if wanted.is_empty() {
@@ -194,10 +207,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             );
         }
     }
-    let mut options = CheckOptions::new(exe);
     options.cases = args.cases.or(config.cases).unwrap_or(200);
     options.seed = args.seed.or(config.seed).unwrap_or(0);
-    options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
     options.size = args.size;
     options.memory_every = args.memory_every.unwrap_or(u64::MAX);
     options.repro_dir = Some(
@@ -302,7 +313,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         reports.push(report);
     }
-    let report = CheckReport::new(&spec.module, &reports);
+    let report = CheckReport::new(&spec.module, &reports).ran_in(&interpreter);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     report.write_text(&mut out).context("writing to stdout")?;
@@ -357,4 +368,31 @@ fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::coverag
         built.lib_dir.display()
     );
     Ok(cb.session)
+}
+
+/// A module file built for another interpreter (its `EXT_SUFFIX` names another ABI): say which.
+fn foreign_module(module: &str, interpreter: &pyz3::project::Interpreter) -> anyhow::Result<()> {
+    let Some(file) = std::path::Path::new(module)
+        .file_name()
+        .and_then(|f| f.to_str())
+    else {
+        return Ok(());
+    };
+    let Some(rest) = file.split_once('.').map(|(_, r)| r) else {
+        return Ok(());
+    };
+    // `name.cpython-313t-x86_64-linux-gnu.so`: the tag between the name and `.so`.
+    let Some(tag) = rest.strip_suffix(".so").filter(|t| t.starts_with("cpython-")) else {
+        return Ok(());
+    };
+    let own = interpreter.ext_suffix.trim_start_matches('.');
+    if own.strip_suffix(".so") != Some(tag) {
+        bail!(
+            "{module} was built for {tag}, not for {} at {} ({})",
+            own.strip_suffix(".so").unwrap_or(own),
+            interpreter.executable.display(),
+            interpreter.describe()
+        );
+    }
+    Ok(())
 }

@@ -186,8 +186,14 @@ fn resolve_target(
             bail!("stub path {} does not exist", s.display());
         }
     }
-    let exe = std::env::current_exe().context("locating the pyz3 executable")?;
-    let found = describe(&exe, &spec, stubs)?;
+    let interpreter = crate::project_args::interpreter(None)?;
+    interpreter.require_harness()?;
+    let found = describe(
+        &interpreter,
+        &spec,
+        stubs,
+        std::time::Duration::from_secs(120),
+    )?;
     let Some(info) = found.functions.iter().find(|f| f.name == func) else {
         let known: Vec<&str> = found.functions.iter().map(|f| f.name.as_str()).collect();
         bail!(

@@ -67,10 +67,6 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    // Worker processes of the harness are this same executable.
-    if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
-        return ExitCode::from(pyz3::check::worker::main() as u8);
-    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

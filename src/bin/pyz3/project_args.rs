@@ -1,6 +1,8 @@
 //! Options shared by the subcommands that build a project (`test`, `build`, `env`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use pyz3::project::{build, BuildOptions, Built, Interpreter, Project};
 use pyz3::sanitize::SanitizerSet;
@@ -58,4 +60,28 @@ impl ProjectArgs {
             },
         )
     }
+}
+
+/// The interpreter by pyz3's one rule: `--python PATH`, else `python = "..."` under `[tool.pyz3]`
+/// in ./pyproject.toml, else `$VIRTUAL_ENV/bin/python`, else `python3` on PATH.
+pub fn interpreter(explicit: Option<&Path>) -> anyhow::Result<Interpreter> {
+    if let Some(p) = explicit {
+        return Interpreter::select(Some(p));
+    }
+    let configured = match std::fs::read_to_string("pyproject.toml") {
+        Ok(text) => {
+            let table: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
+            match table
+                .get("tool")
+                .and_then(|t| t.get("pyz3"))
+                .and_then(|t| t.get("python"))
+            {
+                None => None,
+                Some(toml::Value::String(s)) => Some(PathBuf::from(s)),
+                Some(_) => anyhow::bail!("pyproject.toml: [tool.pyz3] python must be a path"),
+            }
+        }
+        Err(_) => None,
+    };
+    Interpreter::select(configured.as_deref())
 }

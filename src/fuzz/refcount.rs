@@ -1,6 +1,6 @@
 //! The reference-count check: leaks and over-releases of arguments and what they contain.
 //!
-//! For the worker. Arguments are fresh objects built for the call, so nothing else holds them;
+//! For the fuzz runtime (the embedded counterpart of `src/check/worker.py`). Arguments are fresh objects built for the call, so nothing else holds them;
 //! the watch takes an extra reference to each (an over-release then cannot free them) and skips
 //! objects the interpreter shares (small ints, one-character strings, `None`, enum members, ...).
 //! Like CPython's own refleak hunter it only reports a change that repeats: two calls on equal
@@ -11,7 +11,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
 
-use super::finding::{FindingKind, Observation};
+use crate::check::{FindingKind, Observation};
 
 /// Reference counts of the objects reachable from a call's arguments.
 pub struct Watch<'py> {

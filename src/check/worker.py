@@ -1,0 +1,685 @@
+# The pyz3 worker: runs inside the interpreter under test (any CPython 3.9+, GIL or free-threaded).
+#
+# Started by the runner as `python -c <helpers.py + this file>`. It reads framed requests on a
+# private copy of fd 0 (4-byte little-endian length, then b"J" + JSON or b"P" + a pickle of the
+# argument tuple written by the runner) and writes JSON replies, one per line, on a private copy
+# of fd 1; fds 0 and 1 themselves are pointed at /dev/null and stderr, so whatever the extension
+# reads or prints cannot touch the protocol. Before each call it writes the case index, the
+# call's start (CLOCK_MONOTONIC ns) and what is running into a shared page (fd PYZ3_WATCH_FD):
+# the runner reads it to stop a hung call and to know which case, and whose code, crashed.
+# Nothing here is imported by user code.
+
+import gc
+import os
+import pickle
+import struct
+import sys
+import time
+import types
+
+_loads = pickle.loads
+_now = time.monotonic_ns
+_pack = struct.Struct("<QQQ").pack_into
+
+# What is running, for the runner: nothing, the function under test, the oracle, the property,
+# pyz3's own work on a result.
+PHASE_IDLE, PHASE_CALL, PHASE_ORACLE, PHASE_PROPERTY, PHASE_PYZ3 = 0, 1, 2, 3, 4
+
+_IMMORTAL = 1 << 29
+
+
+class Channel:
+    """The protocol streams and the shared watch page."""
+
+    def __init__(self):
+        self.inp = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+        self.out = os.fdopen(os.dup(1), "wb", buffering=0)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)
+        self.pending = []
+        self.last_flush = time.monotonic()
+        self.watch = None
+        fd = os.environ.pop("PYZ3_WATCH_FD", None)
+        if fd:
+            import mmap
+
+            self.watch = mmap.mmap(int(fd), 4096)
+            os.close(int(fd))
+        self.index = 0
+
+    def frame(self):
+        head = self.inp.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = struct.unpack("<I", head)
+        body = self.inp.read(n)
+        if len(body) < n:
+            return None
+        return body
+
+    def mark(self, phase):
+        if self.watch is not None:
+            _pack(self.watch, 0, self.index, _now() if phase else 0, phase)
+
+    def queue(self, reply):
+        import json
+
+        self.pending.append(json.dumps(reply))
+
+    def flush(self):
+        if not self.pending:
+            return
+        text = "\n".join(self.pending) + "\n"
+        self.pending = []
+        self.out.write(text.encode("utf-8", "backslashreplace"))
+        self.last_flush = time.monotonic()
+
+    def send(self, reply):
+        self.queue(reply)
+        self.flush()
+
+
+CH = None
+
+
+def err_text(e):
+    ty = type(e)
+    name = ty.__qualname__ if ty.__module__ == "builtins" else "%s.%s" % (ty.__module__, ty.__qualname__)
+    try:
+        msg = str(e)
+    except Exception:
+        msg = "<str() failed>"
+    return "%s: %s" % (name, msg) if msg else name
+
+
+def traceback_text(e):
+    import traceback
+
+    try:
+        return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    except Exception:
+        return None
+
+
+def obs(kind, message, tb=None):
+    return {"kind": kind, "message": message, "traceback": tb}
+
+
+# -- reference counts ---------------------------------------------------------------------------
+
+_getrefcount = sys.getrefcount
+
+
+def _shared(o):
+    """Objects whose count other code moves: singletons, small ints, short strings, types."""
+    t = type(o)
+    if o is None or t is bool:
+        return True
+    if t is int:
+        return -5 <= o <= 256
+    if t is str or t is bytes:
+        return len(o) <= 1
+    if t is tuple and not o:
+        return True
+    if isinstance(o, (type, types.ModuleType)):
+        return True
+    e = sys.modules.get("enum")
+    if e is not None and isinstance(o, e.Enum):
+        return True
+    return False
+
+
+_WALKED = (list, tuple, set, frozenset)
+
+
+def reachable(args, labels=None):
+    """The objects reachable from the arguments (iteratively, bounded), with their labels."""
+    out = []
+    stack = [(a, i, 0) for i, a in reversed(list(enumerate(args)))]
+    deque = sys.modules.get("collections").deque if "collections" in sys.modules else ()
+    while stack and len(out) < 10000:
+        o, label, depth = stack.pop()
+        if depth > 32 or _shared(o):
+            continue
+        out.append(o)
+        if labels is not None:
+            labels.append(label)
+        if isinstance(o, dict):
+            items = list(o.items())
+            for k, (key, v) in reversed(list(enumerate(items))):
+                stack.append((v, (label, "[]", key), depth + 1))
+                stack.append((key, (label, "key", k), depth + 1))
+        elif isinstance(o, _WALKED) or (deque and type(o) is deque):
+            try:
+                items = list(o)
+            except Exception:
+                continue
+            for k in range(len(items) - 1, -1, -1):
+                stack.append((items[k], (label, "", k), depth + 1))
+    return out
+
+
+def label_text(label):
+    parts = []
+    while isinstance(label, tuple):
+        label, how, k = label
+        if how == "key":
+            parts.append(" key #%d" % k)
+        elif how == "[]":
+            parts.append("[%s]" % short_repr(k))
+        else:
+            parts.append("[%d]" % k)
+    return "args[%d]" % label + "".join(reversed(parts))
+
+
+def short_repr(o):
+    try:
+        r = repr(o)
+    except Exception:
+        r = "?"
+    return r if len(r) <= 24 else r[:24] + "..."
+
+
+def counts(objs):
+    return [_getrefcount(o) for o in objs]
+
+
+def refcount_judge(f, args1, objs1, before1, objs2, before2):
+    """A finding when every call moves the same counts by the same amounts."""
+    d1 = [c - b for c, b in zip(counts(objs1), before1)]
+    if not any(d1):
+        return None
+    d2 = [c - b for c, b in zip(counts(objs2), before2)]
+    if d1 != d2:
+        return None
+    gc.collect()
+    d1 = [c - b for c, b in zip(counts(objs1), before1)]
+    d2 = [c - b for c, b in zip(counts(objs2), before2)]
+    if not any(d1) or d1 != d2:
+        return None
+    before3 = counts(objs1)
+    call(f, args1)
+    gc.collect()
+    d3 = [c - b for c, b in zip(counts(objs1), before3)]
+    if d3 != d1:
+        return None
+    labels = []
+    reachable(args1, labels)
+    lines = []
+    for o, d, b, label in zip(objs1, d1, before1, labels):
+        if not d or b >= _IMMORTAL:
+            continue
+        what = "%s (%s)" % (label_text(label), type(o).__name__)
+        if d > 0:
+            lines.append("%s: reference count +%d per call (a leaked reference)" % (what, d))
+        else:
+            lines.append("%s: reference count %d per call (an over-release)" % (what, d))
+        if len(lines) == 5:
+            break
+    if not lines:
+        return None
+    return obs("refcount", "\n".join(lines))
+
+
+# -- memory -------------------------------------------------------------------------------------
+
+_heap = None
+
+
+def heap_in_use():
+    """Bytes in use: glibc's heap (native allocations, and Python's with PYTHONMALLOC=malloc),
+    plus Python's own allocator's blocks where it is not malloc (free-threaded builds)."""
+    global _heap
+    if _heap is None:
+        import ctypes
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+
+        libc = ctypes.CDLL(None)
+        fn = libc.mallinfo2
+        fn.restype = MallInfo2
+        blocks = sys.getallocatedblocks if os.environ.get("PYTHONMALLOC") != "malloc" else None
+
+        def heap():
+            m = fn()
+            n = m.uordblks + m.hblkhd
+            if blocks is not None:
+                n += blocks() * 32
+            return n
+
+        _heap = heap
+    return _heap()
+
+
+ROUNDS = 5
+MIN_BYTES_PER_CALL = 16.0
+
+
+def _grows(f, args, per_round):
+    gc.collect(1)
+    last = start = heap_in_use()
+    every = True
+    for _ in range(ROUNDS):
+        for _ in range(per_round):
+            call(f, args)
+        gc.collect(1)
+        now = heap_in_use()
+        every = every and now > last
+        last = now
+    total = last - start
+    calls = ROUNDS * per_round
+    if every and total / calls >= MIN_BYTES_PER_CALL:
+        return total, calls
+    return None
+
+
+def memory_check(f, args):
+    # Steady-state time per call (the first calls may import or warm caches).
+    for _ in range(3):
+        call(f, args)
+    t = time.perf_counter()
+    for _ in range(3):
+        call(f, args)
+    per_call = max((time.perf_counter() - t) / 3, 1e-7)
+    per_round = min(max(int(0.04 / per_call), 3), 200)
+    for _ in range(min(per_round, 50)):
+        call(f, args)
+    first = _grows(f, args, per_round)
+    if first is None:
+        return None
+    second = _grows(f, args, per_round * 2)
+    if second is None or second[0] / second[1] < 0.75 * (first[0] / first[1]):
+        return None
+    total, calls = first
+    return obs(
+        "memory-leak",
+        "memory in use grew in each of %d rounds of %d calls with the same input, and again "
+        "with twice as many: %.0f bytes per call (%d bytes over %d calls; Python and native "
+        "allocations)" % (ROUNDS, per_round, total / calls, total, calls),
+    )
+
+
+# -- calls and comparisons ----------------------------------------------------------------------
+
+
+def call(f, args, phase=PHASE_CALL):
+    """(elapsed ns, returned, value or exception) of f(*args), marked for the runner."""
+    CH.mark(phase)
+    t = _now()
+    try:
+        r = f(*args)
+        ok = True
+    except BaseException as e:  # noqa: B036 - KeyboardInterrupt from a target is an outcome
+        r = e
+        ok = False
+    try:
+        # The next call into C finds an exception the call left set beside its result (some
+        # call paths do not check): CPython raises SystemError there, caused by it.
+        elapsed = _now() - t
+    except SystemError as e:
+        elapsed = 0
+        r = SystemError("%s returned a result with an exception set" % _name(f))
+        r.__cause__ = e.__cause__
+        ok = False
+    CH.mark(PHASE_PYZ3)
+    return elapsed, ok, r
+
+
+def _name(f):
+    try:
+        return repr(f)
+    except Exception:
+        return "the function"
+
+
+def same_value(a, b, depth=0):
+    """Strict equality of argument values: exact types, floats by bits (NaN equals itself,
+    -0.0 differs from 0.0), containers item by item, arrays by dtype, shape and bytes."""
+    if a is b:
+        return True
+    ta = type(a)
+    if ta is not type(b):
+        return False
+    if depth > 200:
+        return pyz3_eq(a, b)
+    if ta is float:
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if ta is complex:
+        return struct.pack("<dd", a.real, a.imag) == struct.pack("<dd", b.real, b.imag)
+    if ta in (int, str, bytes, bytearray, bool):
+        return a == b
+    if ta is list or ta is tuple:
+        return len(a) == len(b) and all(same_value(x, y, depth + 1) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        if len(a) != len(b) or getattr(a, "default_factory", None) is not getattr(b, "default_factory", None):
+            return False
+        return all(same_value(k1, k2, depth + 1) and same_value(v1, v2, depth + 1)
+                   for (k1, v1), (k2, v2) in zip(a.items(), b.items()))
+    if isinstance(a, (set, frozenset)):
+        if len(a) != len(b):
+            return False
+        rest = list(b)
+        for x in a:
+            for i, y in enumerate(rest):
+                if same_value(x, y, depth + 1):
+                    del rest[i]
+                    break
+            else:
+                return False
+        return True
+    if ta.__name__ == "deque" and ta.__module__ == "collections":
+        return a.maxlen == b.maxlen and len(a) == len(b) and all(
+            same_value(x, y, depth + 1) for x, y in zip(a, b))
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(a, np.ndarray):
+        return (a.dtype == b.dtype and a.dtype.str == b.dtype.str and a.shape == b.shape
+                and a.strides == b.strides and a.flags.writeable == b.flags.writeable
+                and a.tobytes() == b.tobytes())
+    if ta.__module__ == "decimal":
+        return str(a) == str(b)
+    if ta.__module__ == "datetime" and hasattr(a, "tzinfo"):
+        return a == b and a.tzinfo == b.tzinfo and getattr(a, "fold", 0) == getattr(b, "fold", 0)
+    return pyz3_eq(a, b)
+
+
+def same_result(a, b):
+    """Whether two results of calls with equal arguments are the same: values compare strictly;
+    objects without value equality (functions, plain instances) by type."""
+    try:
+        return same_value(a, b)
+    except RecursionError:
+        return True
+    except Exception:
+        return type(a) is type(b)
+
+
+class Checker:
+    def __init__(self, setup):
+        self.setup = setup
+        self.timeout_ns = max(int(setup["timeout_ms"]), 1) * 1_000_000
+        module = import_target(setup["module"], setup.get("path"))
+        self.function = resolve(module, setup["function"])
+        self.oracle = None
+        spec = setup.get("oracle")
+        if spec:
+            if ":" not in spec:
+                raise SetupError("oracle `%s` must be module:callable" % spec)
+            m, name = spec.split(":", 1)
+            try:
+                self.oracle = resolve(import_target(m, None), name)
+            except SetupError as e:
+                raise SetupError("oracle `%s`: %s" % (spec, e))
+        self.property = None
+        expr = setup.get("property")
+        if expr:
+            try:
+                self.property = compile(expr, "<property>", "eval")
+            except SyntaxError as e:
+                raise SetupError("property `%s` does not compile: %s" % (expr, err_text(e)))
+        self.names = setup.get("param_names") or []
+
+    def slow_or_system_error(self, elapsed, ok, r):
+        if elapsed > self.timeout_ns:
+            return obs("timeout", "the call took %d ms (limit %d ms)" % (
+                elapsed // 1_000_000, self.timeout_ns // 1_000_000))
+        if not ok and isinstance(r, SystemError):
+            return obs("system-error", err_text(r), traceback_text(r))
+        return None
+
+    def show(self, ok, r):
+        if ok:
+            return pyz3_show(r)
+        return "raised " + err_text(r)
+
+    def check(self, case, memory):
+        f = self.function
+        setup = self.setup
+        try:
+            args1 = _loads(case)
+        except Exception as e:
+            raise CaseError("the case's arguments do not unpickle: " + err_text(e))
+        objs1 = reachable(args1)
+        # Extra references: an over-release must not free what it releases under our feet.
+        keep1 = objs1 * 16  # noqa: F841
+        before1 = counts(objs1)
+        t1, ok1, r1 = call(f, args1)
+        found = self.slow_or_system_error(t1, ok1, r1)
+        if found:
+            return found
+        args2 = _loads(case)
+        # Input mutation: the arguments after the call against fresh equal ones.
+        if not setup.get("mutates"):
+            found = self.mutation(args1, args2)
+            if found:
+                return found
+        objs2 = reachable(args2)
+        keep2 = objs2 * 16  # noqa: F841
+        before2 = counts(objs2)
+        t2, ok2, r2 = call(f, args2)
+        found = self.slow_or_system_error(t2, ok2, r2)
+        if found:
+            return found
+        if not setup.get("nondeterministic"):
+            same = (same_result(r1, r2) if ok1 and ok2
+                    else (not ok1 and not ok2 and type(r1) is type(r2)))
+            if not same:
+                return obs("nondeterministic",
+                           "two calls with equal arguments gave different results\n%s" % diff(
+                               self.show(ok1, r1), self.show(ok2, r2), "first call", "second call"))
+        if self.oracle is not None:
+            args3 = _loads(case)
+            _, oke, expected = call(self.oracle, args3, PHASE_ORACLE)
+            tol = setup.get("float_tolerance") or 0.0
+            if oke and ok1:
+                try:
+                    agree = pyz3_eq(expected, r1, tol)
+                except RecursionError:
+                    agree = True
+            else:
+                agree = not oke and not ok1 and type(expected) is type(r1)
+            if not agree:
+                return obs("oracle-mismatch", "result differs from the oracle %s\n%s" % (
+                    setup.get("oracle"), diff(self.show(oke, expected), self.show(ok1, r1),
+                                              "expected (oracle)", "actual")),
+                           None if ok1 else traceback_text(r1))
+        if self.property is not None:
+            found = self.property_check(args1, ok1, r1)
+            if found:
+                return found
+        del r1, r2
+        if not setup.get("no_refcount"):
+            found = refcount_judge(f, args1, objs1, before1, objs2, before2)
+            if found:
+                return found
+        if memory:
+            return memory_check(f, args2)
+        return None
+
+    def mutation(self, args1, args2):
+        """An input-mutation finding when an argument differs from a fresh copy (a method, so
+        that no local keeps a reference the refcount check would count)."""
+        for i in range(min(len(args1), len(args2))):
+            try:
+                same = same_value(args1[i], args2[i])
+            except RecursionError:
+                same = True
+            if not same:
+                name = self.names[i] if i < len(self.names) else "?"
+                return obs("input-mutation", "argument `%s` changed during the call\n%s" % (
+                    name, diff(pyz3_show(args2[i]), pyz3_show(args1[i]), "before", "after")))
+        return None
+
+    def property_check(self, args, ok, r):
+        expr = self.setup.get("property")
+        env = {"__builtins__": __builtins__}
+        for name, a in zip(self.names, args):
+            env[name] = a
+        env["args"] = args
+        env["result"] = r if ok else None
+        env["exception"] = None if ok else r
+        CH.mark(PHASE_PROPERTY)
+        try:
+            v = eval(self.property, env)
+            holds = bool(v)
+        except BaseException as e:  # noqa: B036
+            CH.mark(PHASE_PYZ3)
+            return obs("property-failed", "property `%s` raised %s" % (expr, err_text(e)),
+                       traceback_text(e))
+        CH.mark(PHASE_PYZ3)
+        if holds:
+            return None
+        return obs("property-failed", "property `%s` is %s for result %s" % (
+            expr, pyz3_show(v), pyz3_show(r) if ok else "raised " + err_text(r)))
+
+
+def diff(a, b, la, lb):
+    """A line diff of `a` (labelled `la`) against `b`, every line shown; long one-line values
+    are split at commas so the difference stands out."""
+    import difflib
+
+    def split(t):
+        return t if "\n" in t or len(t) <= 60 else t.replace(", ", ",\n")
+
+    out = ["--- " + la, "+++ " + lb]
+    for line in difflib.ndiff(split(a).splitlines(), split(b).splitlines()):
+        if line[:1] in "-+ ":
+            out.append(line[0] + line[2:])
+    return "\n".join(out).rstrip()
+
+
+class CaseError(Exception):
+    """pyz3 could not build a case's arguments (never the function's fault)."""
+
+
+class SetupError(Exception):
+    pass
+
+
+def import_target(module, path):
+    import importlib
+
+    directory = path or os.getcwd()
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        return importlib.import_module(module)
+    except BaseException as e:  # noqa: B036 - SystemExit or KeyboardInterrupt at import too
+        raise SetupError("cannot import `%s`: %s" % (module, err_text(e)))
+
+
+def resolve(module, dotted):
+    obj = module
+    for part in dotted.split("."):
+        try:
+            obj = getattr(obj, part)
+        except Exception:
+            raise SetupError("`%s` has no attribute `%s`" % (module.__name__, dotted))
+    return obj
+
+
+def gil_enabled():
+    f = getattr(sys, "_is_gil_enabled", None)
+    return None if f is None else bool(f())
+
+
+def install_pickle_helpers(source):
+    m = types.ModuleType("_pyz3")
+    exec(source, m.__dict__)
+    sys.modules["_pyz3"] = m
+
+
+def handle(req, state):
+    op = req.get("op")
+    if op == "init":
+        install_pickle_helpers(req["pickle_helpers"])
+        return
+    if op == "setup":
+        try:
+            state["checker"] = Checker(req)
+        except SetupError as e:
+            CH.send({"reply": "error", "message": str(e)})
+            return
+        CH.send({"reply": "ready", "gil_enabled": gil_enabled()})
+        return
+    if op == "describe":
+        try:
+            import_target(req["module"], req.get("path"))
+            functions, stub, module_file = pyz3_describe(req["module"], req.get("stubs"))
+        except SetupError as e:
+            CH.send({"reply": "error", "message": str(e)})
+            return
+        except Exception as e:
+            CH.send({"reply": "error", "message": err_text(e)})
+            return
+        CH.send({"reply": "functions", "functions": [
+            {"name": n, "params": p, "source": s} for n, p, s in functions],
+            "stub": stub, "file": module_file, "gil_enabled": gil_enabled()})
+        return
+    checker = state.get("checker")
+    if checker is None:
+        CH.send({"reply": "error", "message": "a case request came before setup"})
+        return
+    if op == "batch":
+        flush_each = req.get("flush_each", False)
+        memory_cases = set(req.get("memory", ()))
+        for index in range(req["start"], req["start"] + req["count"]):
+            case = CH.frame()
+            if case is None:
+                sys.exit(0)
+            CH.index = index
+            try:
+                found = checker.check(case[1:], index in memory_cases)
+            except CaseError as e:
+                CH.flush()
+                CH.send({"reply": "error", "message": str(e)})
+                return
+            except Exception as e:
+                found = obs("property-failed", "pyz3 could not run the case: " + err_text(e))
+            CH.mark(PHASE_IDLE)
+            CH.queue({"reply": "case", "index": index, "finding": found})
+            if flush_each or found or time.monotonic() - CH.last_flush > 0.05:
+                CH.flush()
+        CH.flush()
+    elif op == "explicit":
+        case = CH.frame()
+        if case is None:
+            sys.exit(0)
+        CH.index = (1 << 64) - 1
+        try:
+            found = checker.check(case[1:], req.get("memory", False))
+        except CaseError as e:
+            CH.send({"reply": "error", "message": str(e)})
+            return
+        except Exception as e:
+            found = obs("property-failed", "pyz3 could not run the case: " + err_text(e))
+        CH.mark(PHASE_IDLE)
+        CH.send({"reply": "case", "index": (1 << 64) - 1, "finding": found})
+    else:
+        CH.send({"reply": "error", "message": "unknown request %r" % (op,)})
+
+
+def main():
+    global CH
+    import json
+
+    CH = Channel()
+    import faulthandler
+
+    faulthandler.enable()
+    state = {}
+    while True:
+        body = CH.frame()
+        if body is None:
+            return
+        if body[:1] != b"J":
+            CH.send({"reply": "error", "message": "a request frame must be JSON"})
+            continue
+        handle(json.loads(body[1:].decode("utf-8")), state)
+
+
+main()

@@ -1,0 +1,292 @@
+//! `pyz3 check` in the user's interpreter: the same C extension, compiled here for the project's
+//! CPython 3.11 (shared libpython) and for a free-threaded CPython 3.13 with a static libpython
+//! (`scripts/python-ft.sh`), gives the same findings on both; reproducers name and use that
+//! interpreter; a free-threaded import that re-enables the GIL is reported; bad `--python`
+//! values and modules built for another interpreter are one line and exit 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+const SOURCE: &str = include_str!("../fixtures/interpreters/kinds.c");
+const STUB: &str = include_str!("../fixtures/interpreters/kinds.pyi");
+
+fn venv_python() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+}
+
+/// The free-threaded interpreter's virtualenv python: `PYZ3_TEST_PYTHON_FT` (set by
+/// scripts/test.sh), else where scripts/python-ft.sh puts it. Missing is a failure, not a skip.
+fn ft_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PYZ3_TEST_PYTHON_FT") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("PYZ3_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/pyz3"));
+    let p = cache.join("venv-3.13t/bin/python");
+    assert!(
+        p.exists(),
+        "no free-threaded interpreter at {}: run scripts/python-ft.sh (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn py_eval(python: &Path, code: &str) -> String {
+    let out = Command::new(python).args(["-c", code]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Compiles the fixture as module `name` for `python` into `dir`; `gil_slot` declares
+/// `Py_mod_gil` (free-threaded builds keep the GIL off). Returns the file name.
+fn build(python: &Path, dir: &Path, name: &str, gil_slot: bool) -> String {
+    std::fs::write(dir.join("kinds.c"), SOURCE).unwrap();
+    std::fs::write(dir.join(format!("{name}.pyi")), STUB).unwrap();
+    let include = py_eval(
+        python,
+        "import sysconfig; print(sysconfig.get_paths()['include'])",
+    );
+    let suffix = py_eval(
+        python,
+        "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
+    );
+    let file = format!("{name}{suffix}");
+    let cc = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-o", &file, "kinds.c"])
+        .arg(format!("-I{include}"))
+        .arg(format!("-DMODNAME={name}"))
+        .arg(format!("-DGIL_SLOT={}", u8::from(gil_slot)))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    file
+}
+
+/// (function, [kinds]) from a JSON report, sorted.
+fn kinds(report: &Json) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x["kind"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn expected() -> Vec<(String, Vec<String>)> {
+    let planted = [
+        ("crash_on_big", "crash"),
+        ("spin_on_7", "timeout"),
+        ("leak_ref", "refcount"),
+        ("leak_mem", "memory-leak"),
+        ("null_on_7", "system-error"),
+        ("append_zero", "input-mutation"),
+        ("counter", "nondeterministic"),
+        ("bad_abs", "oracle-mismatch"),
+        ("bad_double", "property-failed"),
+    ];
+    let twins = [
+        "ident",
+        "list_len",
+        "no_leak_mem",
+        "sorted_copy",
+        "good_abs",
+        "good_double",
+    ];
+    let mut out: Vec<(String, Vec<String>)> = planted
+        .iter()
+        .map(|(f, k)| (f.to_string(), vec![k.to_string()]))
+        .chain(twins.iter().map(|f| (f.to_string(), vec![])))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs the fixture's check in `python` and checks findings, report fields and reproducers.
+fn planted_defects_found_in(python: &Path, free_threaded: bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build(python, dir, "kinds", true);
+    let py = python.to_str().unwrap();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "kinds",
+            "--python",
+            py,
+            "--timeout-ms",
+            "300",
+            "--oracle",
+            "bad_abs=builtins:abs",
+            "--oracle",
+            "good_abs=builtins:abs",
+            "--property",
+            "bad_double=result == 2 * x",
+            "--property",
+            "good_double=result == 2 * x",
+            "--json",
+            "r.json",
+            "--repro-dir",
+            "repro",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(kinds(&report), expected(), "{}", String::from_utf8_lossy(&out.stdout));
+    let interp = report["interpreter"].as_str().unwrap();
+    assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
+    assert_eq!(report["gil_reenabled"], false);
+    let ran_in = PathBuf::from(report["python"].as_str().unwrap());
+    // Every reproducer names its interpreter on its first line and reproduces with it.
+    for f in report["functions"].as_array().unwrap() {
+        for x in f["findings"].as_array().unwrap() {
+            let path = dir.join(x["reproducer"].as_str().unwrap());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let first = text.lines().next().unwrap();
+            assert_eq!(first, format!("#!{}", ran_in.display()), "{}", path.display());
+            let run = Command::new(&ran_in)
+                .arg(&path)
+                .current_dir("/")
+                .output()
+                .unwrap();
+            let reproduced = match x["kind"].as_str().unwrap() {
+                "crash" => run.status.code().is_none(),
+                _ => run.status.code() == Some(1),
+            };
+            assert!(
+                reproduced,
+                "{}: {:?}\n{}\n{}",
+                path.display(),
+                run.status,
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_finding_kind_on_cpython_311_shared() {
+    planted_defects_found_in(&venv_python(), false);
+}
+
+#[test]
+fn every_finding_kind_on_free_threaded_313_static() {
+    let python = ft_python();
+    assert_eq!(
+        py_eval(&python, "import sys; print(sys._is_gil_enabled())"),
+        "False"
+    );
+    planted_defects_found_in(&python, true);
+}
+
+#[test]
+fn a_module_that_re_enables_the_gil_is_reported() {
+    let python = ft_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build(&python, dir, "gilmod", false);
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "gilmod:ident",
+            "--python",
+            python.to_str().unwrap(),
+            "--cases",
+            "20",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["gil_reenabled"], true);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("re-enabled the GIL"), "{text}");
+}
+
+#[test]
+fn bad_interpreters_and_foreign_modules_are_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let one_line = |o: &Output, needle: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+        let err = stderr(o);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{needle} not in: {err}");
+    };
+    // Not there; not an interpreter; one that answers like an old or another Python.
+    one_line(
+        &pyz3(dir, &["check", "json", "--python", "/nonexistent/python"]),
+        "/nonexistent/python",
+    );
+    one_line(
+        &pyz3(dir, &["check", "json", "--python", "/bin/false"]),
+        "not a usable Python 3 interpreter",
+    );
+    let fake = |name: &str, implementation: &str, version: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\necho '{{\"executable\": \"{}\", \"version\": \"{version}\", \
+                 \"ext_suffix\": \".so\", \"safe_path\": false, \"implementation\": \
+                 \"{implementation}\"}}'\n",
+                p.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let old = fake("old-python", "cpython", "3.8");
+    one_line(
+        &pyz3(dir, &["check", "json", "--python", old.to_str().unwrap()]),
+        "needs CPython 3.9 or newer",
+    );
+    let pypy = fake("pypy", "pypy", "3.10");
+    one_line(
+        &pyz3(dir, &["check", "json", "--python", pypy.to_str().unwrap()]),
+        "is pypy 3.10",
+    );
+    // A module built for the free-threaded 3.13, given to 3.11.
+    let file = build(&ft_python(), dir, "kinds", true);
+    let venv = venv_python();
+    one_line(
+        &pyz3(dir, &["check", &file, "--python", venv.to_str().unwrap()]),
+        "was built for cpython-313t",
+    );
+}
