@@ -5,6 +5,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/setup.sh
 
+# The second interpreter: free-threaded CPython 3.13 with a static libpython, built once into a
+# cache outside the repo (a few minutes the first time, milliseconds after). The integration
+# tests find it through PYZ3_TEST_PYTHON_FT. The script prints the venv's python as its last line.
+echo "== free-threaded CPython 3.13 (scripts/python-ft.sh)"
+ft_start=$SECONDS
+PYZ3_TEST_PYTHON_FT="$(scripts/python-ft.sh | tail -n 1)"
+export PYZ3_TEST_PYTHON_FT
+echo "PYZ3_TEST_PYTHON_FT=$PYZ3_TEST_PYTHON_FT (ready in $((SECONDS - ft_start)) s)"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
