@@ -12,6 +12,10 @@
 //!   libFuzzer targets ([`fuzz_target!`]);
 //! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL.
 //!
+//! Everything that embeds CPython (live objects, `py_proptest`, the fuzz-target runtime) is
+//! behind the `embed` feature, which links libpython; the `pyz3` command does without it and
+//! runs the user's interpreter as a subprocess ([`check`]).
+//!
 //! ```no_run
 //! use pyz3::prelude::*;
 //!
@@ -32,7 +36,9 @@ pub mod doctor;
 pub mod error;
 pub mod fuzz;
 pub mod project;
+#[cfg(feature = "embed")]
 pub mod proptest_py;
+#[cfg(feature = "embed")]
 pub mod py;
 pub mod sample;
 pub mod sanitize;
@@ -42,15 +48,20 @@ pub mod value;
 
 pub use error::{Error, Result};
 
+#[cfg(feature = "embed")]
 pub use proptest_py::{py_proptest, py_proptest_with};
+#[cfg(feature = "embed")]
 #[doc(hidden)]
 pub use pyo3 as __pyo3;
 
 /// The names most users need.
 pub mod prelude {
+    #[cfg(feature = "embed")]
     pub use crate::py::with_python;
     pub use crate::strategy::{from_type, Size, ValueStrategy};
     pub use crate::value::{PySource, Value};
+    #[cfg(feature = "embed")]
     pub use crate::{py_proptest, py_proptest_with};
+    #[cfg(feature = "embed")]
     pub use pyo3::prelude::*;
 }

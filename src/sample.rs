@@ -48,22 +48,52 @@ impl SampleStats {
     }
 }
 
-/// Generates `n` values and converts each to a Python object, timing the whole.
-pub fn measure(strategy: &ValueStrategy, n: usize, seed: u64) -> crate::Result<SampleStats> {
-    crate::py::with_python(|py| {
-        let start = Instant::now();
-        let mut count = 0;
-        for v in sample(strategy, n, seed) {
-            let obj = v.to_python(py).map_err(|e| crate::Error::Python {
-                context: "converting a generated value".into(),
-                message: crate::py::err_text(py, &e),
-            })?;
-            drop(obj);
-            count += 1;
+/// Generates `n` values and builds each as a live object in `interpreter` (a worker process:
+/// the values go there pickled and are unpickled one by one), timing the whole.
+pub fn measure(
+    interpreter: &crate::project::Interpreter,
+    strategy: &ValueStrategy,
+    n: usize,
+    seed: u64,
+) -> crate::Result<SampleStats> {
+    use crate::check::pool::{Event, Spawn, Worker};
+    use crate::check::protocol::{Reply, Request};
+    let failed = |what: String| crate::Error::Python {
+        context: format!("building values in {}", interpreter.executable.display()),
+        message: what,
+    };
+    let mut worker = Worker::spawn(&Spawn {
+        python: &interpreter.executable,
+        free_threaded: interpreter.free_threaded,
+        call_limit: Duration::from_secs(60),
+    })
+    .map_err(|e| failed(e.to_string()))?;
+    let start = Instant::now();
+    worker.send(&Request::Init {
+        pickle_helpers: crate::value::PICKLE_HELPERS.to_string(),
+    });
+    worker.send(&Request::Load { count: n as u64 });
+    let mut count = 0;
+    for v in sample(strategy, n, seed) {
+        let bytes = crate::value::args_pickle(std::slice::from_ref(&v))
+            .map_err(|e| failed(e.to_string()))?;
+        if !worker.send_case(&bytes) {
+            break;
         }
-        Ok(SampleStats {
-            count,
-            elapsed: start.elapsed(),
-        })
+        count += 1;
+    }
+    worker.flush();
+    match worker.recv(Duration::from_secs(600)) {
+        Event::Reply(Reply::Loaded { count: loaded }) if loaded == count as u64 => {}
+        Event::Reply(Reply::Error { message }) => return Err(failed(message)),
+        Event::Exited { how, stderr, .. } => {
+            let last = stderr.lines().last().unwrap_or_default().to_string();
+            return Err(failed(format!("the interpreter {how}: {last}")));
+        }
+        other => return Err(failed(format!("unexpected answer {other:?}"))),
+    }
+    Ok(SampleStats {
+        count,
+        elapsed: start.elapsed(),
     })
 }

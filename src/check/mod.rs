@@ -14,6 +14,10 @@ pub mod protocol;
 pub mod report;
 pub mod repro;
 pub mod runner;
+#[cfg(feature = "embed")]
+pub mod rust_property;
 
 pub use finding::{Finding, FindingKind, Observation};
-pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget, RustProperty};
+pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget};
+#[cfg(feature = "embed")]
+pub use rust_property::RustProperty;

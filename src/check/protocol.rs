@@ -80,6 +80,12 @@ pub enum Request {
         #[serde(default)]
         memory: Vec<u64>,
     },
+    /// Unpickle `count` values from the `P` frames that follow, and say so (`pyz3 sample
+    /// --stats`: what building live objects costs).
+    Load {
+        /// How many frames follow.
+        count: u64,
+    },
     /// Check one case, given in the `P` frame that follows.
     Explicit {
         /// Run the memory check on it.
@@ -121,6 +127,11 @@ pub enum Reply {
         /// What went wrong, if anything.
         #[serde(default)]
         finding: Option<Observation>,
+    },
+    /// Every value of a `Load` was built.
+    Loaded {
+        /// How many.
+        count: u64,
     },
     /// The module's callables (answer to `Describe`).
     Functions {

@@ -18,9 +18,6 @@ use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
-use std::sync::Arc;
-
-use pyo3::prelude::*;
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
@@ -95,85 +92,15 @@ pub struct FunctionTarget {
     /// Float tolerance for oracle comparisons.
     pub float_tolerance: f64,
     /// A property written in Rust: given the arguments and what the call returned (or raised),
-    /// `Err(message)` is a `property-failed` finding. It runs in the calling process, after the
-    /// worker has run the same case safely; cases are then sent one by one.
-    pub rust_property: Option<RustProperty>,
+    /// `Err(message)` is a `property-failed` finding. It runs in the calling process's embedded
+    /// interpreter, after the worker has run the same case safely; cases are then sent one by
+    /// one. (Feature `embed`.)
+    #[cfg(feature = "embed")]
+    pub rust_property: Option<super::rust_property::RustProperty>,
     /// Strategies for the arguments, overriding `param_types`. Cases are then generated here
     /// and sent to the worker one by one as Python source (slower than letting the worker
     /// generate them from type expressions, but any [`ValueStrategy`] works).
     pub strategies: Option<Vec<ValueStrategy>>,
-}
-
-/// The signature of a Rust property.
-pub type RustPropertyFn = dyn for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
-    + Send
-    + Sync;
-
-/// A property written in Rust (see [`FunctionTarget::rust_property`]).
-#[derive(Clone)]
-pub struct RustProperty(pub Arc<RustPropertyFn>);
-
-impl RustProperty {
-    /// Wraps a closure: `Ok(())` when the property holds, `Err(why)` when it does not.
-    pub fn new(
-        f: impl for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Self {
-        RustProperty(Arc::new(f))
-    }
-}
-
-impl std::fmt::Debug for RustProperty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RustProperty")
-    }
-}
-
-/// Runs a Rust property in this process on one case.
-fn rust_property_check(
-    target: &FunctionTarget,
-    prop: &RustProperty,
-    args: &[Value],
-) -> crate::Result<Option<Observation>> {
-    crate::py::with_python(|py| {
-        let python_error = |e: PyErr| Error::Python {
-            context: format!("running the Rust property of {}", target.function),
-            message: crate::py::err_text(py, &e),
-        };
-        if let Some(dir) = &target.path {
-            let sys_path = py
-                .import("sys")
-                .and_then(|s| s.getattr("path"))
-                .map_err(python_error)?;
-            let dir = dir.to_string_lossy().to_string();
-            if !sys_path.contains(&dir).map_err(python_error)? {
-                sys_path
-                    .call_method1("insert", (0, dir))
-                    .map_err(python_error)?;
-            }
-        }
-        let mut f = py
-            .import(target.module.as_str())
-            .map_err(python_error)?
-            .into_any();
-        for part in target.function.split('.') {
-            f = f.getattr(part).map_err(python_error)?;
-        }
-        let objs = args
-            .iter()
-            .map(|a| a.to_python(py))
-            .collect::<PyResult<Vec<_>>>()
-            .map_err(python_error)?;
-        let tuple = pyo3::types::PyTuple::new(py, objs).map_err(python_error)?;
-        let result = f.call1(tuple);
-        Ok((prop.0)(py, args, &result).err().map(|why| Observation {
-            kind: FindingKind::PropertyFailed,
-            message: format!("the Rust property failed: {why}"),
-            traceback: None,
-        }))
-    })
 }
 
 /// The outcome for one function.
@@ -313,7 +240,7 @@ pub fn check_function(
     };
     let mut warnings = warnings;
     let mut gil_enabled = None;
-    let done = if target.rust_property.is_some() {
+    let done = if has_rust_property(target) {
         // A Rust property needs each case here after the worker has run it safely.
         let slot = RefCell::new(None);
         let mut done = 0;
@@ -608,6 +535,19 @@ impl Observation {
     }
 }
 
+/// Whether the target has a Rust property (cases then go one by one).
+fn has_rust_property(target: &FunctionTarget) -> bool {
+    #[cfg(feature = "embed")]
+    {
+        target.rust_property.is_some()
+    }
+    #[cfg(not(feature = "embed"))]
+    {
+        let _ = target;
+        false
+    }
+}
+
 /// One explicit case: the worker's checks, then (when it found nothing) the Rust property.
 fn check_case(
     slot: &RefCell<Option<Worker>>,
@@ -618,10 +558,13 @@ fn check_case(
     memory: bool,
 ) -> crate::Result<Option<Observation>> {
     let found = replay(slot, setup, options, args, memory)?;
-    match (&found, &target.rust_property) {
-        (None, Some(prop)) => rust_property_check(target, prop, args),
-        _ => Ok(found),
+    #[cfg(feature = "embed")]
+    if let (None, Some(prop)) = (&found, &target.rust_property) {
+        return super::rust_property::check(target, prop, args);
     }
+    #[cfg(not(feature = "embed"))]
+    let _ = target;
+    Ok(found)
 }
 
 /// Replays one explicit case in `slot`'s worker (starting one if needed).

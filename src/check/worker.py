@@ -620,6 +620,21 @@ def handle(req, state):
             {"name": n, "params": p, "source": s} for n, p, s in functions],
             "stub": stub, "file": module_file, "gil_enabled": gil_enabled()})
         return
+    if op == "load":
+        count = 0
+        for _ in range(req["count"]):
+            case = CH.frame()
+            if case is None:
+                sys.exit(0)
+            try:
+                _loads(case[1:])
+            except Exception as e:
+                CH.send({"reply": "error", "message": "value %d does not unpickle: %s" % (
+                    count, err_text(e))})
+                return
+            count += 1
+        CH.send({"reply": "loaded", "count": count})
+        return
     checker = state.get("checker")
     if checker is None:
         CH.send({"reply": "error", "message": "a case request came before setup"})

@@ -121,7 +121,7 @@ fn generic_project(link: Option<&LinkedCrate>) -> anyhow::Result<PathBuf> {
     }
     let dir = std::env::current_dir()?.join(".pyz3/fuzz/project");
     let mut deps = format!(
-        "libfuzzer-sys = \"0.4\"\npyz3 = {{ path = {} }}\n",
+        "libfuzzer-sys = \"0.4\"\npyz3 = {{ path = {}, features = [\"embed\"] }}\n",
         toml_str(&source)
     );
     let mut links = String::new();

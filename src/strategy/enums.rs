@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
+#[cfg(feature = "embed")]
 use pyo3::prelude::*;
 
 use super::ValueStrategy;
@@ -65,6 +66,7 @@ fn members_of_kinds(kinds: Vec<EnumKind>) -> ValueStrategy {
         .into()
 }
 
+#[cfg(feature = "embed")]
 /// Members of a user's enum class, given as `module:Class` or `module.Class`.
 ///
 /// Reads the member names once (with the GIL); the strategy itself needs no Python.

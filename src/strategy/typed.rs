@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use num_bigint::BigInt;
 use proptest::collection::vec;
 use proptest::prelude::*;
+#[cfg(feature = "embed")]
 use pyo3::prelude::*;
 
 use super::{scalar, text, Size};
@@ -18,7 +19,8 @@ use crate::value::{dedup_by_key, PyStr, Value};
 pub trait IntoValue {
     /// The value-model form.
     fn to_value(&self) -> Value;
-    /// The Python object (via the value model).
+    /// The Python object (via the value model; feature `embed`).
+    #[cfg(feature = "embed")]
     fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.to_value().to_python(py)
     }

@@ -5,12 +5,14 @@
 //! ([`Value::from_python`]), renders as pasteable source ([`Value::python_source`]), and
 //! pickles without Python for an interpreter in another process ([`Value::to_pickle`]).
 
+#[cfg(feature = "embed")]
 mod from_py;
 mod key;
 mod model;
 mod ndarray;
 mod pickle;
 mod source;
+#[cfg(feature = "embed")]
 mod to_py;
 
 pub use key::{dedup_by_key, HashKey, KeyKind};

@@ -277,7 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
             strategies: None,
-            rust_property: None,
+            ..FunctionTarget::default()
         };
         let total = options.cases;
         let name = info.name.clone();

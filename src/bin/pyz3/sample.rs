@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+
 use anyhow::Context;
 use pyz3::strategy::{Registry, Size};
 
@@ -26,9 +27,13 @@ pub struct Args {
     #[arg(long)]
     pub imports: bool,
     /// Print only the count, elapsed time and examples per second (generation plus conversion to
-    /// live Python objects), not the examples.
+    /// live Python objects in the interpreter), not the examples.
     #[arg(long)]
     pub stats: bool,
+    /// With --stats: the interpreter the objects are built in [default: $VIRTUAL_ENV/bin/python,
+    /// else python3 on PATH; or `python` under [tool.pyz3] in pyproject.toml].
+    #[arg(long, value_name = "PATH", requires = "stats")]
+    pub python: Option<std::path::PathBuf>,
 }
 
 /// Runs `pyz3 sample`.
@@ -43,7 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         eprintln!("pyz3: warning: {w}");
     }
     if args.stats {
-        let stats = pyz3::sample::measure(&ts.strategy, args.n, args.seed)?;
+        let interpreter = crate::project_args::interpreter(args.python.as_deref())?;
+        interpreter.require_harness()?;
+        let stats = pyz3::sample::measure(&interpreter, &ts.strategy, args.n, args.seed)?;
         println!("count: {}", stats.count);
         println!("elapsed: {:.6} s", stats.elapsed.as_secs_f64());
         println!("examples/s: {:.1}", stats.per_second());

@@ -1,0 +1,279 @@
+//! The runtime of a fuzz target: the embedded interpreter, the function under test and its
+//! checks, one input at a time.
+//!
+//! For [`fuzz_target!`](crate::fuzz_target) (behind the `embed` feature: it links libpython).
+
+use std::cell::OnceCell;
+use std::ffi::CString;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
+use super::refcount;
+use super::{decode_args, text_start, TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+use crate::strategy::Shape;
+use crate::check::{FindingKind, Observation};
+use crate::py::err_text;
+use crate::value::Value;
+
+/// A Rust extension module linked into the fuzz binary: its name and its `PyInit_` function.
+pub type Builtin = (
+    &'static str,
+    unsafe extern "C" fn() -> *mut pyo3::ffi::PyObject,
+);
+
+/// A started target: the function, its argument shapes and its checks.
+pub struct FuzzTarget {
+    pub(crate) spec: TargetSpec,
+    pub(crate) shapes: Vec<Shape>,
+    function: Py<PyAny>,
+    property: Option<Py<PyAny>>,
+}
+
+thread_local! {
+    // libFuzzer runs every input on the thread that initialized it (`-fork` and `-jobs` use
+    // processes), and a shape may hold a strategy, which is not `Send`.
+    pub(crate) static TARGET: OnceCell<FuzzTarget> = const { OnceCell::new() };
+}
+
+impl FuzzTarget {
+    /// Starts the interpreter (registering `builtins` first) and resolves the function.
+    pub fn start(spec: TargetSpec, builtins: &[Builtin]) -> Result<FuzzTarget, String> {
+        prepare_interpreter(builtins)?;
+        let (shapes, warnings) = spec.shapes().map_err(|e| e.to_string())?;
+        for w in warnings {
+            eprintln!("pyz3: warning: {w}");
+        }
+        Python::attach(|py| {
+            let module = import_target(py, &spec.module, spec.path.as_deref())?;
+            let function = resolve(&module, &spec.function)
+                .map_err(|_| format!("`{}` has no attribute `{}`", spec.module, spec.function))?;
+            let property = match &spec.property {
+                None => None,
+                Some(expr) => Some(
+                    py.import("builtins")
+                        .and_then(|b| b.getattr("compile"))
+                        .and_then(|c| c.call1((expr.as_str(), "<property>", "eval")))
+                        .map_err(|e| {
+                            format!("property `{expr}` does not compile: {}", err_text(py, &e))
+                        })?
+                        .unbind(),
+                ),
+            };
+            Ok(FuzzTarget {
+                spec,
+                shapes,
+                function,
+                property,
+            })
+        })
+    }
+
+    /// The target's description.
+    pub fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    /// Runs one input: `Some` when it is a finding (crashes are not returned: they end the
+    /// process, as they should under libFuzzer).
+    pub fn run(&self, data: &[u8]) -> Option<Observation> {
+        let args = decode_args(&self.shapes, data);
+        Python::attach(|py| match self.check(py, &args) {
+            Ok(found) => found,
+            // The value model converts every value it can decode; this would be a pyz3 bug.
+            Err(e) => {
+                eprintln!("pyz3: could not build the arguments: {}", err_text(py, &e));
+                None
+            }
+        })
+    }
+
+    fn call<'py>(
+        &self,
+        f: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: the GIL is held; `f` and `args` are live.
+        unsafe { checked_call(f.py(), f, args) }
+    }
+
+    fn check(&self, py: Python<'_>, args: &[Value]) -> PyResult<Option<Observation>> {
+        let f = self.function.bind(py);
+        let objs1 = objects(py, args)?;
+        let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
+        let result = self.call(f, &objs1);
+        if let Err(e) = &result {
+            if e.is_instance_of::<pyo3::exceptions::PySystemError>(py) {
+                return Ok(Some(Observation {
+                    kind: FindingKind::SystemError,
+                    message: err_text(py, e),
+                    traceback: traceback(py, e),
+                }));
+            }
+        }
+        if let Some(code) = &self.property {
+            if let Some(found) = self.property_check(py, code.bind(py), &objs1, &result)? {
+                return Ok(Some(found));
+            }
+        }
+        drop(result);
+        // Reference counts: one cheap look per input; a change is confirmed the harness's way
+        // (the same change on fresh arguments, surviving a collection, and on a third call).
+        if let Some(watch1) = watch1 {
+            if watch1.changed() {
+                let objs2 = objects(py, args)?;
+                let watch2 = refcount::Watch::new(&objs2);
+                drop(self.call(f, &objs2));
+                return refcount::judge(py, &objs1, watch1, watch2, |objs| {
+                    drop(self.call(f, objs));
+                });
+            }
+        }
+        Ok(None)
+    }
+
+    fn property_check(
+        &self,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        result: &PyResult<Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Observation>> {
+        let expr = self.spec.property.as_deref().unwrap_or("");
+        let show = |o: &Bound<'_, PyAny>| o.repr().map(|s| s.to_string()).unwrap_or_default();
+        check_property(
+            py,
+            code,
+            expr,
+            &self.spec.param_names,
+            args,
+            result.as_ref(),
+            show,
+        )
+    }
+
+    /// Prints a finding and the input that caused it, as one JSON line after
+    /// [`REPORT_PREFIX`] and as readable text.
+    pub fn report(&self, data: &[u8], found: &Observation) {
+        let args = decode_args(&self.shapes, data);
+        let (call, imports) = self.spec.call_source(&args);
+        let json = serde_json::json!({
+            "kind": found.kind.name(),
+            "message": found.message,
+            "traceback": found.traceback,
+            "input": call,
+            "imports": imports,
+        });
+        eprintln!("\n{REPORT_PREFIX}{json}");
+        eprintln!(
+            "pyz3: {} in {}.{}\npyz3: input: {call}\n{}",
+            found.kind.name(),
+            self.spec.module,
+            self.spec.function,
+            found.message
+        );
+        if let Some(tb) = &found.traceback {
+            eprintln!("{tb}");
+        }
+    }
+}
+
+fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
+    // SAFETY: reading a flag of the C API; no interpreter state is touched.
+    let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
+    if !running {
+        // Read by the interpreter at start-up: Python objects in malloc'ed memory (where the
+        // sanitizers see them), and string hashing that replays the same way for an artifact.
+        for (k, v) in [("PYTHONMALLOC", "malloc"), ("PYTHONHASHSEED", "0")] {
+            if std::env::var_os(k).is_none() {
+                std::env::set_var(k, v);
+            }
+        }
+        for (name, init) in builtins {
+            let cname = CString::new(*name).map_err(|_| format!("bad module name {name:?}"))?;
+            // SAFETY: before initialization, with a name that lives for the whole process.
+            let rc = unsafe { pyo3::ffi::PyImport_AppendInittab(cname.into_raw(), Some(*init)) };
+            if rc != 0 {
+                return Err(format!("could not register the built-in module `{name}`"));
+            }
+        }
+    } else if !builtins.is_empty() {
+        return Err("the interpreter started before the extension could be linked in".into());
+    }
+    crate::py::init();
+    Ok(())
+}
+
+/// Starts the process-wide target once (the `init` of a libFuzzer target). With
+/// [`DESCRIBE_ENV`] set it writes the spec and exits instead; on an error it prints one line and
+/// exits with status 2.
+pub fn install(spec: TargetSpec, builtins: &[Builtin]) {
+    if let Some(path) = std::env::var_os(DESCRIBE_ENV) {
+        let json = serde_json::to_string(&spec).unwrap_or_default();
+        let code = match std::fs::write(&path, json) {
+            Ok(()) => 0,
+            Err(_) => 2,
+        };
+        std::process::exit(code);
+    }
+    match FuzzTarget::start(spec, builtins) {
+        Ok(t) => TARGET.with(|cell| {
+            let _ = cell.set(t);
+        }),
+        Err(e) => {
+            eprintln!("pyz3: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The spec of the generic target, from [`SPEC_ENV`]; exits with status 2 when it is missing or
+/// malformed.
+pub fn spec_from_env() -> TargetSpec {
+    let text = std::env::var(SPEC_ENV).unwrap_or_default();
+    match serde_json::from_str(&text) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!(
+                "pyz3: {SPEC_ENV} must hold the target as JSON ({e}); run through `pyz3 fuzz`"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// libFuzzer's extra counters (it scans the `__libfuzzer_extra_counters` section after every
+/// input as it does the coverage counters): one per storage width of the text argument, UTF-8,
+/// UTF-16 and UTF-32. An input whose text is the first in its width is new behaviour to
+/// libFuzzer, so it stays in the corpus, and what the fuzzer finds from it keeps that width:
+/// the re-encoding mutation then starts a lineage of inputs, where otherwise the re-encoded
+/// input (the same string, the same coverage) would be dropped at once.
+#[used]
+#[link_section = "__libfuzzer_extra_counters"]
+static TEXT_WIDTH: [std::sync::atomic::AtomicU8; 3] =
+    [const { std::sync::atomic::AtomicU8::new(0) }; 3];
+
+/// Runs one input on the installed target; a finding is reported and aborts the process, which
+/// libFuzzer records as a crash with the input saved as an artifact.
+pub fn fuzz_one(data: &[u8]) {
+    if let Some(start) = text_start(data, data.len()) {
+        let width = match data.get(start) {
+            Some(0xff) => 2,
+            Some(0xfe) => 1,
+            _ => 0,
+        };
+        TEXT_WIDTH[width].store(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    TARGET.with(|cell| {
+        let Some(target) = cell.get() else {
+            eprintln!("pyz3: no fuzz target installed");
+            std::process::abort();
+        };
+        if let Some(found) = target.run(data) {
+            target.report(data, &found);
+            std::process::abort();
+        }
+    })
+}
+
