@@ -10,7 +10,8 @@
 //!   minimal counterexamples, and built from Python type expressions (`"list[dict[str, int]]"`);
 //! - [`fuzz`]: structure-aware decoding of fuzzer bytes into typed arguments, and the runtime of
 //!   libFuzzer targets ([`fuzz_target!`]);
-//! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL.
+//! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL;
+//! - [`fs`]: how every command writes its files (atomically, output paths checked first).
 //!
 //! ```no_run
 //! use pyz3::prelude::*;
@@ -30,6 +31,7 @@ pub mod check;
 pub mod coverage;
 pub mod doctor;
 pub mod error;
+pub mod fs;
 pub mod fuzz;
 pub mod project;
 pub mod proptest_py;
