@@ -10,7 +10,8 @@
 //!   minimal counterexamples, and built from Python type expressions (`"list[dict[str, int]]"`);
 //! - [`fuzz`]: structure-aware decoding of fuzzer bytes into typed arguments, and the runtime of
 //!   libFuzzer targets ([`fuzz_target!`]);
-//! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL.
+//! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL;
+//! - [`fs`]: how every command writes its files (atomically, output paths checked first).
 //!
 //! Everything that embeds CPython (live objects, `py_proptest`, the fuzz-target runtime) is
 //! behind the `embed` feature, which links libpython; the `pyz3` command does without it and
@@ -34,6 +35,7 @@ pub mod check;
 pub mod coverage;
 pub mod doctor;
 pub mod error;
+pub mod fs;
 pub mod fuzz;
 pub mod project;
 #[cfg(feature = "embed")]

@@ -12,6 +12,8 @@
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
+//! - `files`: hostile exception messages and function names in reproducers, planted temporary
+//!   files and symlinks, private scratch directories, output paths checked before any work;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
@@ -34,6 +36,8 @@ mod interpreters;
 mod doctor;
 #[path = "tests/edges.rs"]
 mod edges;
+#[path = "tests/files.rs"]
+mod files;
 #[path = "tests/fuzz.rs"]
 mod fuzz;
 #[path = "tests/profile.rs"]

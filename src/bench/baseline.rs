@@ -6,11 +6,10 @@
 //! "instructions", "estimate": X, "processes": [[...samples...], ...], "cycles": Y, "calls": N}}}`
 //! (`calls`: instructions mode, the calls per measured loop; a later run compared with this
 //! baseline makes the same number of calls, so the counts compare exactly).
-//! Writes are atomic (a temporary file renamed over the old one), so an interrupted run never
-//! leaves a half-written baseline.
+//! Writes are atomic ([`crate::fs::write_atomic`]), so an interrupted run never leaves a
+//! half-written baseline.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -164,20 +163,9 @@ impl Store {
         let path = self.path(&baseline.name)?;
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        let tmp = self
-            .dir
-            .join(format!(".{}.{}.tmp", baseline.name, std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, baseline)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("cannot write {}", path.display()));
-        }
+        let mut json = serde_json::to_vec_pretty(baseline)?;
+        json.push(b'\n');
+        crate::fs::write_atomic(&path, &json)?;
         Ok(path)
     }
 

@@ -624,44 +624,28 @@ pub fn render_diff(
     })
 }
 
+/// Draws into memory, then writes `out` whole with [`crate::fs::write_atomic`].
 fn write_file(
     out: &Path,
-    draw: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> anyhow::Result<()>,
+    draw: impl FnOnce(&mut Vec<u8>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    draw(&mut w)?;
-    w.flush()
-        .with_context(|| format!("cannot write {}", out.display()))
+    let mut svg = Vec::new();
+    draw(&mut svg)?;
+    crate::fs::write_atomic(out, &svg)?;
+    Ok(())
 }
 
-/// A private temporary directory, removed on drop (shared with [`super::profile_memory`]).
-pub(crate) struct Scratch(PathBuf);
+/// A private temporary directory ([`crate::fs::scratch_dir`]), removed on drop (shared with
+/// [`super::profile_memory`]).
+pub(crate) struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub(crate) fn new(what: &str) -> anyhow::Result<Scratch> {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pyz3-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
+        Ok(Scratch(crate::fs::scratch_dir(what)?))
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 

@@ -1,10 +1,15 @@
-//! Standalone reproducer scripts: `python3 <file>` with nothing of pyz3 installed.
+//! Standalone reproducers: `python3 <file>` with nothing of pyz3 installed.
 //!
 //! For users holding a finding. The script imports the module, builds the shrunk arguments,
 //! repeats the failing call with the check that caught it, prints what went wrong and exits 1 if
 //! it reproduced (0 if not).
+//!
+//! The module under check is not trusted: its names and exception messages end up in the
+//! script. Every such text is either a Python literal ([`str_source`]) or, in the header
+//! comments, has every line-break and control character escaped ([`comment_text`]), so no
+//! text can leave its literal or its comment; file names are made with
+//! [`crate::fs::safe_file_name`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::finding::{Finding, FindingKind};
@@ -13,6 +18,31 @@ use crate::value::str_source;
 
 fn py_str(s: &str) -> String {
     str_source(&s.chars().map(|c| c as u32).collect::<Vec<_>>())
+}
+
+/// `text` made safe to follow `#` on one line of Python source: control characters (CR, LF,
+/// form feed, NUL, ESC, NEL, ...), the Unicode line and paragraph separators and the
+/// bidirectional-text controls are written as `\xNN` / `\uNNNN`, so the text can neither end
+/// the comment nor change how the line displays. A `coding:` or `coding=` is written
+/// `coding\x3a` / `coding\x3d`: on the first two lines it would declare the file's encoding.
+pub fn comment_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let escape = c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c);
+        match c as u32 {
+            n if escape && n < 0x100 => out.push_str(&format!("\\x{n:02x}")),
+            n if escape => out.push_str(&format!("\\u{n:04x}")),
+            _ => out.push(c),
+        }
+    }
+    out.replace("coding:", "coding\\x3a")
+        .replace("coding=", "coding\\x3d")
 }
 
 /// The body that checks one kind; `f`, `args`, `fresh()`, `call()` and `outcome()` are defined
@@ -54,12 +84,13 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
                 .and_then(|o| o.split_once(':'))
                 .unwrap_or(("builtins", "repr"));
             format!(
-                "import {m} as _oracle_module\n\
-                 oracle = _oracle_module\n\
-                 for part in {c:?}.split('.'):\n    oracle = getattr(oracle, part)\n\
+                "oracle = importlib.import_module({})\n\
+                 for part in {}.split('.'):\n    oracle = getattr(oracle, part)\n\
                  expected = outcome(oracle, fresh())\nactual = outcome(f, fresh())\n\
                  print('expected:', expected)\nprint('actual:  ', actual)\n\
-                 sys.exit(1 if expected != actual else 0)\n"
+                 sys.exit(1 if expected != actual else 0)\n",
+                py_str(m),
+                py_str(c)
             )
         }
         FindingKind::PropertyFailed if t.property.is_none() => {
@@ -131,20 +162,21 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
 pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "# pyz3 reproducer: {} in {}.{}\n# Run with: python3 {{this file}}   (exit 1: reproduced)\n",
-        finding.kind, t.module, t.function
+        "# pyz3 reproducer: {} in {}\n# Run with: python3 {{this file}}   (exit 1: reproduced)\n",
+        finding.kind,
+        comment_text(&format!("{}.{}", t.module, t.function))
     ));
     for line in finding.message.lines().take(12) {
-        s.push_str(&format!("#   {line}\n"));
+        s.push_str(&format!("#   {}\n", comment_text(line)));
     }
-    s.push_str("import os, sys\n");
+    s.push_str("import importlib, os, sys\n");
+    let module = py_str(&t.module);
     match &t.path {
         Some(dir) => s.push_str(&format!(
-            "try:\n    import {m} as _module\nexcept ImportError:\n    sys.path.insert(0, {})\n    import {m} as _module\n",
+            "try:\n    _module = importlib.import_module({module})\nexcept ImportError:\n    sys.path.insert(0, {})\n    _module = importlib.import_module({module})\n",
             py_str(&dir.to_string_lossy()),
-            m = t.module
         )),
-        None => s.push_str(&format!("import {} as _module\n", t.module)),
+        None => s.push_str(&format!("_module = importlib.import_module({module})\n")),
     }
     for m in &finding.imports {
         s.push_str(&format!("import {m}\n"));
@@ -172,14 +204,27 @@ pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64) -> String 
         "def outcome(fn, a):\n    try:\n        return ('returned', repr(call(fn, a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
     );
     s.push_str(&format!(
-        "print('{}({{}})'.format(', '.join(map(repr, args))))\n",
-        t.function
+        "print({} + '(' + ', '.join(map(repr, args)) + ')')\n",
+        py_str(&t.function)
     ));
     s.push_str(&check_body(finding.kind, t));
     s
 }
 
-/// Writes the reproducer into `dir` and returns its path.
+/// The reproducer's file name, `<module>.<function>.<kind>.py`: dots in the module name become
+/// `_`, and each name is passed through [`crate::fs::safe_file_name`], so a name holding `/`,
+/// `..`, NUL or a line break, or a very long one, still gives one file in the directory.
+pub fn file_name(t: &FunctionTarget, kind: FindingKind) -> String {
+    format!(
+        "{}.{}.{}.py",
+        crate::fs::safe_file_name(&t.module.replace('.', "_")),
+        crate::fs::safe_file_name(&t.function),
+        kind
+    )
+}
+
+/// Writes the reproducer into `dir` (created if missing) and returns its path; the file is
+/// written with [`crate::fs::write_atomic`].
 pub fn write(
     dir: &Path,
     t: &FunctionTarget,
@@ -187,17 +232,22 @@ pub fn write(
     timeout_ms: u64,
 ) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let name = format!(
-        "{}.{}.{}.py",
-        t.module.replace('.', "_"),
-        t.function.replace('.', "_"),
-        finding.kind
-    );
-    let path = dir.join(name);
-    let tmp = path.with_extension("py.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(script(t, finding, timeout_ms).as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    let path = dir.join(file_name(t, finding.kind));
+    crate::fs::write_atomic(&path, script(t, finding, timeout_ms).as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_escape_line_breaks_and_encoding_declarations() {
+        assert_eq!(comment_text("plain text: ok"), "plain text: ok");
+        assert_eq!(
+            comment_text("a\rb\nc\x0cd\u{2028}e\u{85}f\0g\u{202e}h"),
+            "a\\x0db\\x0ac\\x0cd\\u2028e\\x85f\\x00g\\u202eh"
+        );
+        assert_eq!(comment_text("# coding=utf-7"), "# coding\\x3dutf-7");
+    }
 }

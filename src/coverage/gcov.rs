@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context};
 use serde_json::Value;
@@ -51,7 +50,7 @@ pub fn collect(objects: &Path, own: &dyn Fn(&Path) -> bool) -> anyhow::Result<Ve
         let out = Command::new(&program)
             .args(["--json-format", "--stdout"])
             .args(chunk)
-            .current_dir(&scratch.0)
+            .current_dir(scratch.0.path())
             .env("LC_ALL", "C")
             .output()
             .with_context(|| format!("cannot run {}", program.display()))?;
@@ -265,26 +264,13 @@ fn files_with_extension(dir: &Path, ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct Scratch(PathBuf);
+/// A fresh private directory under the system's temporary directory
+/// ([`crate::fs::scratch_dir`]), removed when dropped.
+struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     fn new() -> anyhow::Result<Scratch> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pyz3-gcov-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        Ok(Scratch(crate::fs::scratch_dir("gcov")?))
     }
 }
 

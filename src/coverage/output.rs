@@ -189,8 +189,7 @@ impl CoverageReport {
             );
             let page = file_page(f, &self.tool)?;
             let path = dir.join(format!("file{i}.html"));
-            std::fs::write(&path, page)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            crate::fs::write_atomic(&path, page.as_bytes())?;
         }
         let _ = writeln!(
             rows,
@@ -207,7 +206,7 @@ impl CoverageReport {
             escape(&self.tool)
         );
         let path = dir.join("index.html");
-        std::fs::write(&path, index).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::fs::write_atomic(&path, index.as_bytes())?;
         Ok(path)
     }
 }

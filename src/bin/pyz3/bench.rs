@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use pyz3::bench::baseline::Mode;
 use pyz3::bench::measure::WallPlan;
 use pyz3::bench::report;
@@ -103,6 +103,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.processes == 0 || args.samples == 0 {
         bail!("--processes and --samples must be at least 1");
     }
+    if let Some(path) = &args.output {
+        pyz3::fs::check_output_path(path)?;
+    }
     let opts = BenchOptions {
         filter: args.filter.clone(),
         mode: if args.instructions {
@@ -146,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     std::io::stdout().write_all(&text)?;
     if let Some(path) = &args.output {
-        std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+        pyz3::fs::write_atomic(path, &text)?;
     }
     if let Some(path) = &run.saved {
         eprintln!("pyz3 bench: saved baseline {}", path.display());

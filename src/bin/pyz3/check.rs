@@ -129,6 +129,9 @@ fn split_pairs(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, 
 
 /// Runs `pyz3 check`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.json {
+        pyz3::fs::check_output_path(path)?;
+    }
     let config = file_config()?;
     let (module_text, func) = match args.target.rsplit_once(':') {
         Some((m, f)) if !f.contains('/') => (m.to_string(), Some(f.to_string())),
@@ -318,13 +321,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     report.write_text(&mut out).context("writing to stdout")?;
     if let Some(path) = &args.json {
-        let tmp = path.with_extension("json.tmp");
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut json = Vec::new();
         report
-            .write_json(&mut f)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+            .write_json(&mut json)
+            .context("rendering the report")?;
+        pyz3::fs::write_atomic(path, &json)?;
     }
     let mut below = false;
     if let Some(session) = coverage {

@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use pyz3::coverage::{CoverageReport, Session};
 use pyz3::project::{build, BuildOptions, Built, Interpreter};
 use pyz3::sanitize::SanitizerSet;
@@ -39,12 +38,16 @@ impl CoverageArgs {
             || self.fail_under.is_some()
     }
 
-    /// Checks the options before any work is done.
+    /// Checks the options, and that the files asked for can be written, before any work is
+    /// done.
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(p) = self.fail_under {
             if !(0.0..=100.0).contains(&p) {
                 anyhow::bail!("--fail-under {p} is not a percentage between 0 and 100");
             }
+        }
+        for path in self.lcov.iter().chain(&self.json) {
+            pyz3::fs::check_output_path(path)?;
         }
         Ok(())
     }
@@ -67,7 +70,7 @@ impl CoverageArgs {
         if let Some(path) = &self.lcov {
             let mut buf = Vec::new();
             report.write_lcov(&mut buf)?;
-            write_atomic(path, &buf)?;
+            pyz3::fs::write_atomic(path, &buf)?;
             eprintln!("pyz3: lcov tracefile: {}", path.display());
         }
         for path in self.json.as_deref().into_iter().chain(json_path) {
@@ -77,7 +80,7 @@ impl CoverageArgs {
             }
             let mut text = serde_json::to_vec_pretty(&value)?;
             text.push(b'\n');
-            write_atomic(path, &text)?;
+            pyz3::fs::write_atomic(path, &text)?;
         }
         let lines = report.totals().lines.percent();
         match self.fail_under {
@@ -88,19 +91,6 @@ impl CoverageArgs {
             _ => Ok(false),
         }
     }
-}
-
-/// Writes `data` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A coverage build of a project, ready to run.

@@ -1,6 +1,5 @@
 //! `pyz3 doctor`: what this machine has for each pyz3 feature, and what to install for the rest.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -21,6 +20,9 @@ pub struct Args {
 
 /// Runs `pyz3 doctor`: exit 0 when everything is there, 1 when something is missing.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if let Some(path) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
+        pyz3::fs::check_output_path(path)?;
+    }
     let python = match args.python {
         Some(p) => explicit_python(p)?,
         None => doctor::default_python(),
@@ -35,11 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         json => {
             doctor::write_table(&checks, &mut out).context("writing to stdout")?;
             if let Some(path) = json {
-                let mut f = std::fs::File::create(path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                doctor::write_json(&checks, &mut f)
-                    .and_then(|()| f.flush())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                let mut json = Vec::new();
+                doctor::write_json(&checks, &mut json).context("rendering the checks")?;
+                pyz3::fs::write_atomic(path, &json)?;
             }
         }
     }

@@ -416,7 +416,7 @@ fn report_finding(
     let (finding, call) = write_repro(spec, artifact, kind, r, repro_dir, timeout_s)?;
     let side = sidecar(artifact);
     let meta = serde_json::json!({"target": spec, "kind": kind.name()});
-    std::fs::write(&side, serde_json::to_string_pretty(&meta)?)?;
+    pyz3::fs::write_atomic(&side, serde_json::to_string_pretty(&meta)?.as_bytes())?;
     println!("pyz3: {} in {}.{}", kind.name(), spec.module, spec.function);
     for i in &finding.imports {
         println!("  import {i}");
@@ -534,7 +534,8 @@ fn locate(target: &str, dirs: &FuzzDirs, sanitize: &str, build: bool) -> anyhow:
     let Some(bin) = bin else {
         bail!("fuzz target `{target}` is not built: run `cargo fuzz build {target}`");
     };
-    let tmp = std::env::temp_dir().join(format!("pyz3-describe-{}.json", std::process::id()));
+    let scratch = pyz3::fs::scratch_dir("describe")?;
+    let tmp = scratch.path().join("describe.json");
     let status = Command::new(&bin)
         .env(DESCRIBE_ENV, &tmp)
         .arg("-runs=0")
@@ -543,7 +544,7 @@ fn locate(target: &str, dirs: &FuzzDirs, sanitize: &str, build: bool) -> anyhow:
         .status()
         .with_context(|| format!("running {}", bin.display()))?;
     let text = std::fs::read_to_string(&tmp).ok();
-    let _ = std::fs::remove_file(&tmp);
+    drop(scratch);
     let spec: TargetSpec = match (status.success(), text) {
         (true, Some(t)) => serde_json::from_str(&t)?,
         _ => bail!("fuzz target `{target}` is not a pyz3 target (it did not describe itself)"),

@@ -69,6 +69,12 @@ pub enum SamplerArg {
 
 /// Runs `pyz3 profile`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    for path in [&args.flamegraph, &args.folded, &args.json, &args.capture]
+        .into_iter()
+        .flatten()
+    {
+        pyz3::fs::check_output_path(path)?;
+    }
     let program = Program::resolve(&args.command)?;
     match &args.flamegraph {
         Some(out) => flamegraph_run(&args, &program, out),
@@ -122,8 +128,7 @@ fn flamegraph_run(args: &Args, program: &Program, out: &Path) -> anyhow::Result<
         );
     }
     if let Some(path) = &args.folded {
-        std::fs::write(path, &rec.folded)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        pyz3::fs::write_atomic(path, rec.folded.as_bytes())?;
         eprintln!("pyz3: folded stacks written to {}", path.display());
     }
     let title = args.title.clone().unwrap_or_else(|| {
@@ -169,10 +174,9 @@ fn memory_run(args: &Args, program: &Program) -> anyhow::Result<Outcome> {
     let report = profile_memory::profile(python, program.script_args(), &options)?;
     profile_memory::write_table(&report, std::io::stdout().lock()).context("writing to stdout")?;
     if let Some(path) = &args.json {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        profile_memory::write_json(&report, std::io::BufWriter::new(file))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut json = Vec::new();
+        profile_memory::write_json(&report, &mut json).context("rendering the memory report")?;
+        pyz3::fs::write_atomic(path, &json)?;
         eprintln!("pyz3: memory report written to {}", path.display());
     }
     if let Some(path) = &args.capture {

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use pyz3::coverage::Session;
 use pyz3::project::{Built, Interpreter, Project};
 use pyz3::sanitize::{run_tests, TestOptions};
@@ -42,6 +41,9 @@ pub struct Args {
 /// Runs `pyz3 test`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     args.coverage.validate()?;
+    if let Some(path) = &args.json {
+        pyz3::fs::check_output_path(path)?;
+    }
     let (project, python) = args.project.discover()?;
     let mut runner = Runner {
         args: &args,
@@ -150,9 +152,9 @@ impl Runner<'_> {
                 cov.totals().lines.percent()
             ));
         } else if let Some(path) = &args.json {
-            let mut file = std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            report.write_json(&name, &mut file)?;
+            let mut json = Vec::new();
+            report.write_json(&name, &mut json)?;
+            pyz3::fs::write_atomic(path, &json)?;
         }
         Ok(Cycle {
             outcome: if failed {
