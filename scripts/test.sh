@@ -18,6 +18,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo build --release --bin pyz3 (no libpython: a test checks it with ldd)"
+cargo build --release --quiet --bin pyz3
 echo "== cargo test"
 cargo test --all-targets
 cargo test --doc

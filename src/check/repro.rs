@@ -144,8 +144,11 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              \x20   _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n\
              libc = ctypes.CDLL(None)\n\
              libc.mallinfo2.restype = MallInfo2\n\
-             def in_use():\n    m = libc.mallinfo2()\n    return m.uordblks + m.hblkhd\n\
-             # Run with PYTHONMALLOC=malloc so Python objects are counted too.\n\
+             import sysconfig\n\
+             blocks = sys.getallocatedblocks if sysconfig.get_config_var('Py_GIL_DISABLED') else (lambda: 0)\n\
+             def in_use():\n    m = libc.mallinfo2()\n    return m.uordblks + m.hblkhd + blocks() * 32\n\
+             # On a GIL build, run with PYTHONMALLOC=malloc so Python objects are counted too; a\n\
+             # free-threaded build's own allocator is counted by its blocks.\n\
              for _ in range(50): f(*args)\n\
              gc.collect()\n\
              last = in_use(); start = last; growth = []\n\
@@ -159,12 +162,21 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
 }
 
 /// The reproducer script for a finding; `timeout_ms` is the limit the check ran with.
-pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64) -> String {
+pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64, python: &Path) -> String {
     let mut s = String::new();
+    // The first line names the interpreter the finding was made in (a path that would not
+    // survive as one line is left out).
+    let shown = python.to_string_lossy();
+    if shown.chars().any(|c| c.is_control()) || shown.contains(char::REPLACEMENT_CHARACTER) {
+        s.push_str("# (the interpreter's path cannot be written here)\n");
+    } else {
+        s.push_str(&format!("#!{shown}\n"));
+    }
     s.push_str(&format!(
-        "# pyz3 reproducer: {} in {}\n# Run with: python3 {{this file}}   (exit 1: reproduced)\n",
+        "# pyz3 reproducer: {} in {}\n# Run with: {} {{this file}}   (exit 1: reproduced)\n",
         finding.kind,
-        comment_text(&format!("{}.{}", t.module, t.function))
+        comment_text(&format!("{}.{}", t.module, t.function)),
+        comment_text(&shown)
     ));
     for line in finding.message.lines().take(12) {
         s.push_str(&format!("#   {}\n", comment_text(line)));
@@ -230,10 +242,11 @@ pub fn write(
     t: &FunctionTarget,
     finding: &Finding,
     timeout_ms: u64,
+    python: &Path,
 ) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(file_name(t, finding.kind));
-    crate::fs::write_atomic(&path, script(t, finding, timeout_ms).as_bytes())?;
+    crate::fs::write_atomic(&path, script(t, finding, timeout_ms, python).as_bytes())?;
     Ok(path)
 }
 

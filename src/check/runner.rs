@@ -306,7 +306,13 @@ pub fn check_function(
         }
         let mut finding = finding;
         if let Some(dir) = &options.repro_dir {
-            let path = repro::write(dir, target, &finding, options.timeout_ms).map_err(|e| {
+            let path = repro::write(
+                dir,
+                target,
+                &finding,
+                options.timeout_ms,
+                &options.interpreter.executable,
+            ).map_err(|e| {
                 Error::Usage(format!(
                     "cannot write a reproducer in {}: {e}",
                     dir.display()

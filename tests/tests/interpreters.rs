@@ -290,3 +290,26 @@ fn bad_interpreters_and_foreign_modules_are_one_line_and_exit_2() {
         "was built for cpython-313t",
     );
 }
+
+/// The `pyz3` command runs every interpreter as a subprocess: its release binary (built
+/// without the `embed` feature, as `cargo install` builds it) links no libpython, so it works
+/// beside static, shared, free-threaded and debug interpreters alike.
+#[test]
+fn the_release_binary_links_no_libpython() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--bin", "pyz3"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", stderr(&build));
+    let ldd = Command::new("ldd")
+        .arg(format!("{root}/target/release/pyz3"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ldd.stdout);
+    assert!(ldd.status.success(), "{text}");
+    assert!(text.contains("libc.so"), "{text}");
+    assert!(!text.contains("libpython"), "{text}");
+}

@@ -9,7 +9,7 @@ use pyz3::bench::baseline::Mode;
 use pyz3::bench::measure::WallPlan;
 use pyz3::bench::report;
 use pyz3::bench::session::{self, BenchOptions};
-use pyz3::project::{Interpreter, Project};
+use pyz3::project::Project;
 
 use crate::Outcome;
 
@@ -127,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return import_criterion(&args, dir);
     }
     let project = Project::discover(&args.project)?;
-    let python = Interpreter::select(args.python.as_deref())?;
+    let python = crate::project_args::interpreter(args.python.as_deref())?;
     let run = session::run(&project, &python, &opts)?;
 
     let mut text = Vec::new();

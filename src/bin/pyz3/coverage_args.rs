@@ -110,7 +110,7 @@ pub struct CoverageBuild {
 /// import the instrumented build.
 pub fn coverage_build(dir: &Path) -> anyhow::Result<CoverageBuild> {
     let project = pyz3::project::Project::discover(dir)?;
-    let python = Interpreter::select(None)?;
+    let python = crate::project_args::interpreter(None)?;
     let built = build(
         &project,
         &python,

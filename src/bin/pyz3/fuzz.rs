@@ -486,9 +486,19 @@ fn write_repro(
         test: None,
     };
     let dir = repro_dir.unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
+    // The fuzz binary embeds the interpreter chosen by the rule when it was built.
+    let python = crate::project_args::interpreter(None)
+        .map(|i| i.executable)
+        .unwrap_or_else(|_| PathBuf::from("python3"));
     finding.reproducer = Some(
-        repro::write(&dir, &function_target(spec), &finding, timeout_s * 1000)
-            .with_context(|| format!("cannot write a reproducer into {}", dir.display()))?,
+        repro::write(
+            &dir,
+            &function_target(spec),
+            &finding,
+            timeout_s * 1000,
+            &python,
+        )
+        .with_context(|| format!("cannot write a reproducer into {}", dir.display()))?,
     );
     Ok((finding, call))
 }

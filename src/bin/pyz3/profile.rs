@@ -51,6 +51,11 @@ pub struct Args {
     /// Keep memray's capture file at this path (for `python -m memray flamegraph PATH`).
     #[arg(long, value_name = "PATH", requires = "memory")]
     pub capture: Option<PathBuf>,
+    /// The interpreter that runs the program (`pyz3 profile --python PATH -- script.py`): the
+    /// command after `--` is then its arguments [default: as the command says, a `.py` file
+    /// by $VIRTUAL_ENV/bin/python, else python3].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
     /// The program and its arguments, after `--` (`-- python script.py`).
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
@@ -75,7 +80,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     {
         pyz3::fs::check_output_path(path)?;
     }
-    let program = Program::resolve(&args.command)?;
+    let command = match &args.python {
+        Some(python) => {
+            let mut argv = vec![python.clone().into_os_string()];
+            argv.extend(args.command.iter().cloned());
+            argv
+        }
+        None => args.command.clone(),
+    };
+    let program = Program::resolve(&command)?;
     match &args.flamegraph {
         Some(out) => flamegraph_run(&args, &program, out),
         None => memory_run(&args, &program),

@@ -39,7 +39,7 @@ impl ProjectArgs {
     pub fn discover(&self) -> anyhow::Result<(Project, Interpreter)> {
         SanitizerSet::parse(&self.sanitize)?;
         let project = Project::discover(&self.project)?;
-        let python = Interpreter::select(self.python.as_deref())?;
+        let python = interpreter(self.python.as_deref())?;
         Ok((project, python))
     }
 
