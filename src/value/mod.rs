@@ -2,12 +2,14 @@
 //!
 //! For strategies (generate and shrink without the GIL), the harness and reports. A [`Value`]
 //! converts to a real Python object of the exact type ([`Value::to_python`]), back from one
-//! ([`Value::from_python`]), and renders as pasteable source ([`Value::python_source`]).
+//! ([`Value::from_python`]), renders as pasteable source ([`Value::python_source`]), and
+//! pickles without Python for an interpreter in another process ([`Value::to_pickle`]).
 
 mod from_py;
 mod key;
 mod model;
 mod ndarray;
+mod pickle;
 mod source;
 mod to_py;
 
@@ -17,4 +19,5 @@ pub use ndarray::{
     contiguous_strides, decode, encode, ArrayData, ByteOrder, DKind, DType, Layout, NdArray, Order,
     TimeUnit,
 };
+pub use pickle::{args_pickle, PickleError, PICKLE_HELPERS, PICKLE_HELPERS_MODULE};
 pub use source::{bytes_source, float_source, int_source, str_source, PySource, Renderer};
