@@ -3,6 +3,8 @@
 //! Modules:
 //! - `common`: interpreter set-up (project virtualenv), seeded sampling, Python helpers;
 //! - `roundtrip`: value → Python → value, and `eval(python_source)`, for every type;
+//! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for every type,
+//!   also in a separate process and in every other CPython 3.9+ found on the machine;
 //! - `strategies`: each strategy generates, shrinks and is deterministic;
 //! - `shrinking`: planted properties shrink to their true minimum;
 //! - `edges`: each listed edge value appears within the first 1,000 samples;
@@ -40,6 +42,8 @@ mod edges;
 mod files;
 #[path = "tests/fuzz.rs"]
 mod fuzz;
+#[path = "tests/pickle.rs"]
+mod pickle;
 #[path = "tests/profile.rs"]
 mod profile;
 #[path = "tests/property_tests.rs"]

@@ -479,15 +479,14 @@ pub fn encode(dtype: &DType, data: &ArrayData) -> Vec<u8> {
         };
     }
     fn put_float(out: &mut Vec<u8>, size: u8, x: f64, big: bool) {
-        let bytes: Vec<u8> = match (size, big) {
-            (2, false) => half::f16::from_f64(x).to_le_bytes().to_vec(),
-            (2, true) => half::f16::from_f64(x).to_be_bytes().to_vec(),
-            (4, false) => (x as f32).to_le_bytes().to_vec(),
-            (4, true) => (x as f32).to_be_bytes().to_vec(),
-            (_, false) => x.to_le_bytes().to_vec(),
-            (_, true) => x.to_be_bytes().to_vec(),
-        };
-        out.extend_from_slice(&bytes);
+        match (size, big) {
+            (2, false) => out.extend_from_slice(&half::f16::from_f64(x).to_le_bytes()),
+            (2, true) => out.extend_from_slice(&half::f16::from_f64(x).to_be_bytes()),
+            (4, false) => out.extend_from_slice(&(x as f32).to_le_bytes()),
+            (4, true) => out.extend_from_slice(&(x as f32).to_be_bytes()),
+            (_, false) => out.extend_from_slice(&x.to_le_bytes()),
+            (_, true) => out.extend_from_slice(&x.to_be_bytes()),
+        }
     }
     match (dtype.kind, data) {
         (DKind::Bool, ArrayData::Bool(v)) => out.extend(v.iter().map(|&b| b as u8)),

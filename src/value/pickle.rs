@@ -1,16 +1,18 @@
-//! Value → pickle protocol 5 bytes, written without Python.
+//! Value → pickle protocol 5 bytes written without Python, for the harness that runs the
+//! checked function in another CPython process (3.9 or later, with or without the GIL).
 //!
-//! For the harness that runs the checked function in another CPython process (3.9 or later, with
-//! or without the GIL): [`Value::to_pickle`] and [`args_pickle`] write bytes that CPython's
-//! `pickle.loads` turns into exactly the object [`Value::to_python`] builds, of the same type,
-//! with the same NaN payloads, signed zeros, lone surrogates, timezones, folds and array layouts.
+//! [`Value::to_pickle`] and [`args_pickle`] write bytes that CPython's `pickle.loads` turns into
+//! exactly the object [`Value::to_python`] builds, of the same type, with the same NaN payloads,
+//! signed zeros, lone surrogates, timezones, folds and array layouts.
 //!
-//! Plain types use pickle's own opcodes; the standard-library types are rebuilt by calling their
-//! classes. Generated enum classes and NumPy arrays are rebuilt by two small functions of the
-//! helper module [`PICKLE_HELPERS`], which the receiving interpreter installs as `_pyz3` first.
-//! Nothing is memoized: a value tree shares no objects, so every unpickled object is new.
-//! Values that [`Value::to_python`] would reject (array data not matching the shape or dtype,
-//! out-of-range dates, code points above U+10FFFF) give a [`PickleError`].
+//! Plain types use pickle's own opcodes, as CPython's pickler writes them (small pickles are
+//! byte-for-byte equal to `pickle.dumps(x, 5)` without its memo opcodes); the standard-library
+//! types are rebuilt by calling their classes; generated enum classes and NumPy arrays by two
+//! small functions of the helper module [`PICKLE_HELPERS`], which the receiving interpreter
+//! installs as `_pyz3` first. One FRAME holds the whole pickle. Nothing is memoized: a value
+//! tree shares no objects, so every unpickled object is new. Values that [`Value::to_python`]
+//! would reject (array data not matching the shape or dtype, out-of-range dates, code points
+//! above U+10FFFF) give a [`PickleError`] instead of bytes.
 
 use num_bigint::BigInt;
 
@@ -631,7 +633,10 @@ fn check_array(a: &NdArray) -> Result {
         DKind::Bytes(n) => n >= 1 && n <= i32::MAX as usize,
     };
     if !kind_ok {
-        return err(format!("dtype kind {:?} is not a NumPy dtype", a.dtype.kind));
+        return err(format!(
+            "dtype kind {:?} is not a NumPy dtype",
+            a.dtype.kind
+        ));
     }
     if std::mem::discriminant(&a.data) != std::mem::discriminant(&ArrayData::empty(a.dtype.kind)) {
         return err(format!(
@@ -639,13 +644,23 @@ fn check_array(a: &NdArray) -> Result {
             a.dtype.numpy_str()
         ));
     }
-    let size = a.shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n));
+    let size = a
+        .shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n));
     if size != Some(a.data.len()) {
         return err(format!(
             "array data has {} elements for shape {:?}",
             a.data.len(),
             a.shape
         ));
+    }
+    if a.data
+        .len()
+        .checked_mul(a.dtype.itemsize())
+        .is_none_or(|n| n > isize::MAX as usize)
+    {
+        return err(format!("array of {} elements is too large", a.data.len()));
     }
     if let Layout::Strided { steps, .. } = &a.layout {
         if steps.len() != a.shape.len() || steps.contains(&0) {
@@ -693,6 +708,13 @@ mod tests {
             p(Value::Int(BigInt::from(1u128 << 64))),
             b"\x80\x05\x95\x0c\x00\x00\x00\x00\x00\x00\x00\x8a\t\x00\x00\x00\x00\x00\x00\x00\x00\x01."
         );
+        // 2**2048: LONG4 with 257 bytes.
+        let long = p(Value::Int(BigInt::from(1) << 2048));
+        assert_eq!(
+            &long[..16],
+            b"\x80\x05\x95\x07\x01\x00\x00\x00\x00\x00\x00\x8b\x01\x01\x00\x00"
+        );
+        assert_eq!(long.len(), 274);
         // None, True, -0.0
         assert_eq!(p(Value::None), b"\x80\x05N.");
         assert_eq!(p(Value::Bool(true)), b"\x80\x05\x88.");

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
 use pyo3::types::{
     PyByteArray, PyBytes, PyComplex, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyFrozenSet,
     PyList, PySet, PyTime, PyTuple, PyTzInfo,
@@ -60,7 +61,11 @@ static ENUM_CLASSES: Mutex<Option<HashMap<GeneratedEnum, Py<PyAny>>>> = Mutex::n
 impl GeneratedEnum {
     /// The Python class for this definition, created once per process and then reused.
     pub fn class<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let mut guard = ENUM_CLASSES.lock().unwrap_or_else(|e| e.into_inner());
+        // Wait for the lock detached from the interpreter: the thread holding it calls Python
+        // below, which may hand the GIL to this thread.
+        let mut guard = ENUM_CLASSES
+            .lock_py_attached(py)
+            .unwrap_or_else(|e| e.into_inner());
         let map = guard.get_or_insert_with(HashMap::new);
         if let Some(cls) = map.get(self) {
             return Ok(cls.bind(py).clone());

@@ -1,0 +1,893 @@
+//! Value → pickle (written by Rust) → `pickle.loads` gives what `Value::to_python` builds.
+//!
+//! Objects are compared through `describe`, an exact text form (type, float bits, dict order,
+//! deque maxlen, defaultdict factory, Decimal digits, tzinfo, fold, array dtype/shape/strides/
+//! flags/bytes and base), and read back with `Value::from_python`. Also: byte-for-byte equality
+//! with CPython's own pickles where the two should agree, independence of two unpickled copies,
+//! and loading in every other CPython found on the machine.
+
+use std::path::Path;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyModule, PyTuple};
+use pyz3::strategy::{self, Size, ValueStrategy};
+use pyz3::value::*;
+
+use crate::common::{all_strategies, python, sample};
+
+/// `describe(o)`: an exact, process-independent text form of an object of the value model.
+/// `mutable_parts(o)`: every mutable object inside `o` (itself included).
+const SUPPORT: &str = r#"
+import datetime, decimal, enum, fractions, struct, collections
+
+def _f(x):
+    return struct.pack('>d', x).hex()
+
+def _tz(tz):
+    if tz is None:
+        return 'None'
+    return '%s.%s %a %a %a utc=%s' % (type(tz).__module__, type(tz).__qualname__,
+        tz.utcoffset(None), tz.tzname(None), tz, tz is datetime.timezone.utc)
+
+def _arr(a):
+    f = a.flags
+    return '%s %a %a c=%s f=%s w=%s own=%s %s' % (a.dtype.str, a.shape, a.strides,
+        f.c_contiguous, f.f_contiguous, f.writeable, f.owndata, a.tobytes('A').hex())
+
+def describe(o):
+    t = type(o)
+    name = '%s.%s' % (t.__module__, t.__qualname__)
+    if isinstance(o, enum.Enum):
+        if t.__module__ == 'pyz3_generated':
+            kind = ('IntEnum' if issubclass(t, enum.IntEnum)
+                    else 'Flag' if issubclass(t, enum.Flag) else 'Enum')
+            name = '%s<%s %a>' % (name, kind,
+                                  [(k, m._value_) for k, m in t.__members__.items()])
+        names = [k for k, m in t.__members__.items() if m is o]
+        return 'enum %s %a %a' % (name, names, o._value_)
+    if t is float:
+        return 'float ' + _f(o)
+    if t is complex:
+        return 'complex %s %s' % (_f(o.real), _f(o.imag))
+    if t is int:
+        return 'int ' + hex(o)
+    if t in (bool, type(None), str, bytes, bytearray):
+        return '%s %a' % (name, o)
+    if t in (list, tuple):
+        return '%s[%s]' % (name, ', '.join(map(describe, o)))
+    if t is collections.deque:
+        return '%s(maxlen=%a)[%s]' % (name, o.maxlen, ', '.join(map(describe, o)))
+    if t in (set, frozenset):
+        return '%s{%s}' % (name, ', '.join(sorted(map(describe, o))))
+    if isinstance(o, dict):
+        extra = ''
+        if t is collections.defaultdict:
+            extra = '(%a)' % (o.default_factory,)
+        return '%s%s{%s}' % (name, extra, ', '.join(
+            '%s: %s' % (describe(k), describe(v)) for k, v in o.items()))
+    if t is fractions.Fraction:
+        return '%s %s/%s' % (name, describe(o.numerator), describe(o.denominator))
+    if t is decimal.Decimal:
+        return '%s %a %s' % (name, tuple(o.as_tuple()), o)
+    if t is datetime.date:
+        return '%s %a' % (name, (o.year, o.month, o.day))
+    if t is datetime.time:
+        return '%s %a fold=%d %s' % (name, (o.hour, o.minute, o.second, o.microsecond),
+                                     o.fold, _tz(o.tzinfo))
+    if t is datetime.datetime:
+        return '%s %a fold=%d %s' % (name, (o.year, o.month, o.day, o.hour, o.minute,
+                                     o.second, o.microsecond), o.fold, _tz(o.tzinfo))
+    if t is datetime.timedelta:
+        return '%s %a' % (name, (o.days, o.seconds, o.microseconds))
+    if name == 'numpy.ndarray':
+        base = 'None' if o.base is None else _arr(o.base) + ' base.base=%s' % (o.base.base is None)
+        return '%s %s base=%s' % (name, _arr(o), base)
+    raise TypeError('describe: %s is outside the value model' % name)
+
+_MUTABLE = (list, dict, set, bytearray, collections.deque)
+
+def mutable_parts(o, out=None):
+    out = [] if out is None else out
+    t = type(o)
+    if isinstance(o, _MUTABLE) or t.__name__ == 'ndarray':
+        out.append(o)
+    if isinstance(o, dict):
+        for k, v in o.items():
+            mutable_parts(k, out)
+            mutable_parts(v, out)
+    elif t in (list, tuple, set, frozenset, collections.deque):
+        for x in o:
+            mutable_parts(x, out)
+    return out
+
+def independent(a, b):
+    """None when no mutable part of `a` is shared with `b` (arrays: no shared memory)."""
+    pa, pb = mutable_parts(a), mutable_parts(b)
+    ids = set(map(id, pb))
+    if len(set(map(id, pa))) != len(pa):
+        return 'one mutable object appears twice in one unpickled value'
+    for x in pa:
+        if id(x) in ids:
+            return 'shared %a' % (x,)
+    arrays = [y for y in pb if type(y).__name__ == 'ndarray']
+    for x in pa:
+        if type(x).__name__ == 'ndarray':
+            import numpy
+            for y in arrays:
+                if numpy.may_share_memory(x, y):
+                    return 'arrays share memory: %a %a' % (x, y)
+    return None
+"#;
+
+/// Installs the helper module as `_pyz3` (as the receiving interpreter does) and returns the
+/// test support namespace.
+fn setup(py: Python<'_>) -> Bound<'_, PyDict> {
+    let sys_modules = py.import("sys").unwrap().getattr("modules").unwrap();
+    if !sys_modules.contains(PICKLE_HELPERS_MODULE).unwrap() {
+        let m = PyModule::new(py, PICKLE_HELPERS_MODULE).unwrap();
+        let code = std::ffi::CString::new(PICKLE_HELPERS).unwrap();
+        py.run(&code, Some(&m.dict()), None).unwrap();
+        // Two tests may race here; both modules work, the first stays.
+        sys_modules
+            .call_method1("setdefault", (PICKLE_HELPERS_MODULE, m))
+            .unwrap();
+    }
+    let ns = PyDict::new(py);
+    let code = std::ffi::CString::new(SUPPORT).unwrap();
+    py.run(&code, Some(&ns), None).unwrap();
+    ns
+}
+
+fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    py.import("pickle")?
+        .call_method1("loads", (PyBytes::new(py, bytes),))
+}
+
+fn describe(ns: &Bound<'_, PyDict>, o: &Bound<'_, PyAny>) -> String {
+    ns.get_item("describe")
+        .unwrap()
+        .unwrap()
+        .call1((o,))
+        .unwrap_or_else(|e| panic!("describe({o}): {e}"))
+        .extract()
+        .unwrap()
+}
+
+/// The whole check for one value: unpickled object described exactly like `to_python`'s,
+/// same class for user enums, and `from_python` gives the value back.
+fn check(py: Python<'_>, ns: &Bound<'_, PyDict>, v: &Value, what: &str) {
+    let bytes = v
+        .to_pickle()
+        .unwrap_or_else(|e| panic!("{what}: to_pickle({v:?}): {e}"));
+    let o = loads(py, &bytes).unwrap_or_else(|e| {
+        panic!(
+            "{what}: pickle.loads of {v:?} failed: {}\n{bytes:?}",
+            pyz3::py::err_text(py, &e)
+        )
+    });
+    let expected = v
+        .to_python(py)
+        .unwrap_or_else(|e| panic!("{what}: to_python({v:?}): {e}"));
+    let (got, want) = (describe(ns, &o), describe(ns, &expected));
+    assert!(
+        got == want,
+        "{what}: unpickled object differs from to_python for {v:?}\n{}",
+        first_difference(&got, &want)
+    );
+    if let Value::Enum(EnumMember {
+        class: EnumClass::User { .. },
+        ..
+    }) = v
+    {
+        assert!(o.is(&expected), "{what}: {v:?} is not the same member");
+    }
+    let back = Value::from_python(&o)
+        .unwrap_or_else(|e| panic!("{what}: from_python of unpickled {v:?}: {e}"));
+    assert_eq!(&back, v, "{what}: from_python(pickle.loads(to_pickle(v)))");
+}
+
+/// Where two descriptions part, with some context.
+fn first_difference(got: &str, want: &str) -> String {
+    let at = got
+        .char_indices()
+        .zip(want.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(got.len().min(want.len()), |((i, _), _)| i);
+    let from = got[..at].char_indices().rev().nth(60).map_or(0, |(i, _)| i);
+    let tail = |s: &str| s[from..].chars().take(160).collect::<String>();
+    format!("unpickled: …{}\nto_python: …{}", tail(got), tail(want))
+}
+
+fn array(dtype: DType, shape: Vec<usize>, data: ArrayData, layout: Layout, w: bool) -> Value {
+    let mut a = NdArray {
+        dtype,
+        shape,
+        data,
+        layout,
+        writeable: w,
+    };
+    a.canonicalize();
+    Value::Array(a)
+}
+
+fn tz(offset_us: i64, name: Option<PyStr>) -> Option<Tz> {
+    Some(Tz { offset_us, name })
+}
+
+/// Hand-picked edges: NaN payloads, signed zeros, surrogate pairs kept apart, huge ints, every
+/// Decimal kind, every defaultdict factory, folds and named timezones, array layouts.
+fn edge_values() -> Vec<Value> {
+    use num_bigint::BigInt;
+    let f = Value::Float;
+    let mut v = vec![
+        f(-0.0),
+        f(f64::from_bits(0x7ff8_0000_dead_beef)),
+        f(f64::from_bits(0xfff0_0000_0000_0001)),
+        f(f64::INFINITY),
+        f(f64::MIN_POSITIVE / 4.0),
+        Value::Complex {
+            re: -0.0,
+            im: f64::from_bits(0x7ff8_0000_0000_1234),
+        },
+        Value::Str(PyStr(vec![0xd800, 0xdc00])),
+        Value::Str(PyStr(vec![0xdfff, b'a' as u32, 0xd83d, 0, 0x10ffff])),
+        Value::Str(PyStr((0..300).map(|i| 0xd800 + i).collect())),
+        Value::Str(PyStr(vec![0x1f600; 70_000])),
+        Value::Int(BigInt::from(1) << 4000),
+        Value::Int(-(BigInt::from(1) << 2047usize)),
+        Value::Int(BigInt::from(i64::MIN)),
+        Value::Int(BigInt::from(u64::MAX)),
+        Value::Int(BigInt::from(-129)),
+        Value::Int(BigInt::from(65536)),
+        Value::Bytes(vec![7; 300]),
+        Value::ByteArray(vec![]),
+        Value::List((0..2500).map(Value::int).collect()),
+        Value::Dict((0..1001).map(|i| (Value::int(i), Value::None)).collect()),
+        Value::Set((0..1001).map(Value::int).collect()),
+        Value::Counter(vec![
+            (Value::str("a"), Value::int(0)),
+            (Value::str("b"), Value::int(-3)),
+            (Value::str("c"), Value::Float(1.5)),
+        ]),
+        Value::Counter(vec![]),
+        Value::Deque {
+            items: vec![],
+            maxlen: Some(0),
+        },
+        Value::Deque {
+            items: vec![Value::int(1), Value::int(2)],
+            maxlen: Some(2),
+        },
+        Value::Deque {
+            items: vec![Value::int(1)],
+            maxlen: None,
+        },
+        Value::OrderedDict(vec![
+            (Value::int(2), Value::int(1)),
+            (Value::int(1), Value::int(2)),
+        ]),
+        Value::Fraction(Fraction::new(BigInt::from(-3) << 200, BigInt::from(7)).unwrap()),
+    ];
+    for factory in [
+        DefaultFactory::None,
+        DefaultFactory::Int,
+        DefaultFactory::List,
+        DefaultFactory::Set,
+        DefaultFactory::Str,
+    ] {
+        v.push(Value::DefaultDict {
+            factory,
+            items: vec![(Value::str("k"), Value::List(vec![]))],
+        });
+    }
+    let dec = |negative, kind| Value::Decimal(Decimal { negative, kind });
+    for negative in [false, true] {
+        v.push(dec(
+            negative,
+            DecimalKind::Finite {
+                coefficient: "0".into(),
+                exponent: 0,
+            },
+        ));
+        v.push(dec(
+            negative,
+            DecimalKind::Finite {
+                coefficient: "12345678901234567890123456789".into(),
+                exponent: -40,
+            },
+        ));
+        v.push(dec(
+            negative,
+            DecimalKind::Finite {
+                coefficient: "1".into(),
+                exponent: 999_999,
+            },
+        ));
+        v.push(dec(negative, DecimalKind::Infinity));
+        v.push(dec(
+            negative,
+            DecimalKind::NaN {
+                payload: String::new(),
+            },
+        ));
+        v.push(dec(
+            negative,
+            DecimalKind::NaN {
+                payload: "123".into(),
+            },
+        ));
+        v.push(dec(
+            negative,
+            DecimalKind::SNaN {
+                payload: String::new(),
+            },
+        ));
+        v.push(dec(
+            negative,
+            DecimalKind::SNaN {
+                payload: "9".into(),
+            },
+        ));
+    }
+    let date = Date {
+        year: 2024,
+        month: 2,
+        day: 29,
+    };
+    let times = [
+        (0, None, false),
+        (0, None, true),
+        (0, tz(0, None), false),
+        (0, tz(0, Some(PyStr::from("Z"))), true),
+        (0, tz(-1, None), false),
+        (
+            0,
+            tz(86_399_999_999, Some(PyStr(vec![0xd800, b'x' as u32]))),
+            true,
+        ),
+        (0, tz(-86_399_999_999, None), false),
+        (999_999, tz(5 * 3_600_000_000 + 30 * 60_000_000, None), true),
+    ];
+    for (us, tz, fold) in times {
+        let t = Time {
+            hour: 23,
+            minute: 59,
+            second: 59,
+            microsecond: us,
+            tz,
+            fold,
+        };
+        v.push(Value::Time(t.clone()));
+        v.push(Value::DateTime(DateTime { date, time: t }));
+    }
+    for (year, month, day) in [(1, 1, 1), (9999, 12, 31), (2000, 2, 29)] {
+        v.push(Value::Date(Date { year, month, day }));
+    }
+    for (days, seconds, microseconds) in [
+        (-999_999_999, 0, 0),
+        (999_999_999, 86_399, 999_999),
+        (-1, 86_399, 999_999),
+    ] {
+        v.push(Value::TimeDelta(TimeDelta {
+            days,
+            seconds,
+            microseconds,
+        }));
+    }
+    let i8le = DType::native(DKind::Int(8));
+    let i4be = DType {
+        kind: DKind::Int(4),
+        order: ByteOrder::Big,
+    };
+    let ints = |n: i64| ArrayData::Int((0..n).collect());
+    let strided = |base_order, steps: Vec<isize>| Layout::Strided { base_order, steps };
+    v.extend([
+        array(i8le, vec![], ints(1), Layout::Contiguous(Order::C), true),
+        array(
+            i8le,
+            vec![0, 3],
+            ints(0),
+            Layout::Contiguous(Order::C),
+            false,
+        ),
+        array(
+            i4be,
+            vec![2, 3],
+            ints(6),
+            Layout::Contiguous(Order::F),
+            true,
+        ),
+        array(
+            i4be,
+            vec![2, 3],
+            ints(6),
+            strided(Order::F, vec![-2, 3]),
+            false,
+        ),
+        array(
+            i8le,
+            vec![3, 2, 2],
+            ints(12),
+            strided(Order::C, vec![1, -1, 2]),
+            true,
+        ),
+        array(
+            DType::native(DKind::Float(8)),
+            vec![2],
+            ArrayData::Float(vec![-0.0, f64::from_bits(0x7ff8_0000_0000_0042)]),
+            strided(Order::C, vec![-1]),
+            false,
+        ),
+        array(
+            DType {
+                kind: DKind::Unicode(3),
+                order: ByteOrder::Big,
+            },
+            vec![2],
+            ArrayData::Unicode(vec![PyStr(vec![0xd800, 0x10ffff]), PyStr::from("abc")]),
+            Layout::Contiguous(Order::C),
+            true,
+        ),
+        array(
+            DType::native(DKind::DateTime64(TimeUnit::Ns)),
+            vec![2],
+            ArrayData::DateTime(vec![i64::MIN, 1]),
+            strided(Order::C, vec![-3]),
+            true,
+        ),
+    ]);
+    v.push(Value::List(v.clone()));
+    v
+}
+
+#[test]
+fn edge_values_unpickle_to_what_to_python_builds() {
+    python(|py| {
+        let ns = setup(py);
+        for v in edge_values() {
+            check(py, &ns, &v, "edge");
+        }
+    });
+}
+
+/// The common families, plus arrays of every dtype kind and byte order, bigger values and
+/// members of user enum classes.
+fn strategies(py: Python<'_>) -> Vec<(String, ValueStrategy, usize)> {
+    let mut out: Vec<(String, ValueStrategy, usize)> = all_strategies()
+        .into_iter()
+        .map(|(name, s)| {
+            let n = if name == "any" { 1500 } else { 1000 };
+            (name.to_string(), s, n)
+        })
+        .collect();
+    let s = Size::default();
+    for kind in strategy::numpy::all_kinds() {
+        out.push((
+            format!("ndarray {kind:?}"),
+            strategy::numpy::arrays_of_kind(kind, s),
+            150,
+        ));
+    }
+    let large = Size::large();
+    out.push(("int (large)".into(), strategy::scalar::int(large), 1000));
+    out.push(("str (large)".into(), strategy::text::string(large), 1000));
+    out.push((
+        "ndarray (large)".into(),
+        strategy::numpy::arrays(large),
+        200,
+    ));
+    out.push(("any (default)".into(), strategy::any_value(s), 500));
+    for kind in [EnumKind::Enum, EnumKind::IntEnum, EnumKind::Flag] {
+        out.push((
+            format!("enum {kind:?}"),
+            strategy::enums::generated_member_of(kind),
+            300,
+        ));
+    }
+    for path in ["re:RegexFlag", "http:HTTPStatus", USER_ENUM_PATH] {
+        out.push((
+            path.to_string(),
+            strategy::enums::member_of(py, path).unwrap(),
+            100,
+        ));
+    }
+    out
+}
+
+const USER_ENUM_MODULE: &str = "pyz3_pickle_test_enums";
+const USER_ENUM_PATH: &str = "pyz3_pickle_test_enums:Outer.Color";
+
+/// A user module with a nested enum class and a Flag, importable by name (installed once: tests
+/// run in parallel and must all see the same classes).
+fn install_user_enums(py: Python<'_>) {
+    let modules = py.import("sys").unwrap().getattr("modules").unwrap();
+    if modules.contains(USER_ENUM_MODULE).unwrap() {
+        return;
+    }
+    let m = PyModule::new(py, USER_ENUM_MODULE).unwrap();
+    py.run(
+        c"import enum\nclass Outer:\n    class Color(enum.Enum):\n        RED = 1\n        GREEN = 'g'\n        ALIAS = 1\nclass Perm(enum.Flag):\n    R = 4\n    W = 2\n    X = 1\n",
+        Some(&m.dict()),
+        None,
+    )
+    .unwrap();
+    modules
+        .call_method1("setdefault", (USER_ENUM_MODULE, m))
+        .unwrap();
+}
+
+#[test]
+fn generated_values_of_every_type_unpickle_to_what_to_python_builds() {
+    python(|py| {
+        let ns = setup(py);
+        install_user_enums(py);
+        let mut total = 0;
+        for (name, s, n) in strategies(py) {
+            for v in sample(&s, n, 11) {
+                check(py, &ns, &v, &name);
+                total += 1;
+            }
+        }
+        eprintln!("{total} generated values checked");
+        assert!(total > 30_000, "only {total} values checked");
+    });
+}
+
+#[test]
+fn enum_members_by_value_and_generated_classes_made_once() {
+    python(|py| {
+        let ns = setup(py);
+        install_user_enums(py);
+        let user = |qualname: &str, member| {
+            Value::Enum(EnumMember {
+                class: EnumClass::User {
+                    module: USER_ENUM_MODULE.into(),
+                    qualname: qualname.into(),
+                },
+                member,
+            })
+        };
+        let def = std::sync::Arc::new(GeneratedEnum {
+            name: "FlagX".into(),
+            kind: EnumKind::Flag,
+            members: vec![("A".into(), 1), ("B".into(), 2), ("C".into(), 4)],
+        });
+        let gen = |member| {
+            Value::Enum(EnumMember {
+                class: EnumClass::Generated(def.clone()),
+                member,
+            })
+        };
+        let values = [
+            user("Perm", MemberRef::Value(6)),
+            user("Perm", MemberRef::Value(0)),
+            user("Perm", MemberRef::Name("X".into())),
+            user("Outer.Color", MemberRef::Name("GREEN".into())),
+            gen(MemberRef::Value(5)),
+            gen(MemberRef::Value(0)),
+            gen(MemberRef::Name("B".into())),
+        ];
+        for v in &values {
+            check(py, &ns, v, "enum");
+        }
+        let a = loads(py, &gen(MemberRef::Name("A".into())).to_pickle().unwrap()).unwrap();
+        let b = loads(py, &gen(MemberRef::Value(3)).to_pickle().unwrap()).unwrap();
+        assert!(a.get_type().is(b.get_type()), "one class per definition");
+        let module: String = a
+            .get_type()
+            .getattr("__module__")
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(module, GENERATED_ENUM_MODULE);
+    });
+}
+
+/// `pickle.dumps(x, 5)` in fast mode (no memo): what CPython writes for the same object.
+const CPYTHON_DUMPS: &std::ffi::CStr = c"
+import io, pickle
+def cpython_dumps(x):
+    f = io.BytesIO()
+    p = pickle.Pickler(f, 5)
+    p.fast = True
+    p.dump(x)
+    return f.getvalue()
+";
+
+#[test]
+fn pickles_equal_cpython_own_where_the_encodings_agree() {
+    python(|py| {
+        let ns = PyDict::new(py);
+        py.run(CPYTHON_DUMPS, Some(&ns), None).unwrap();
+        let dumps = ns.get_item("cpython_dumps").unwrap().unwrap();
+        let s = Size::default();
+        let families: Vec<(&str, ValueStrategy)> = vec![
+            ("int", strategy::scalar::int(Size::large())),
+            ("float", strategy::scalar::float(s)),
+            ("str", strategy::text::string(Size::large())),
+            ("bytes", strategy::text::bytes(s)),
+            ("bytearray", strategy::text::bytearray(s)),
+            (
+                "list[int]",
+                strategy::container::list(strategy::scalar::int(s), 40),
+            ),
+            (
+                "tuple[str]",
+                strategy::container::tuple_of(strategy::text::string(s), 6),
+            ),
+            (
+                "dict[str, list[float]]",
+                strategy::container::dict(
+                    strategy::text::string(s),
+                    strategy::container::list(strategy::scalar::float(s), 4),
+                    6,
+                ),
+            ),
+            ("date", strategy::datetime::date(s)),
+            ("time", strategy::datetime::time(s)),
+            ("datetime", strategy::datetime::datetime(s)),
+            ("timedelta", strategy::datetime::timedelta(s)),
+        ];
+        for (name, s) in families {
+            for v in sample(&s, 500, 5) {
+                let ours = v.to_pickle().unwrap();
+                let theirs: Vec<u8> = dumps
+                    .call1((v.to_python(py).unwrap(),))
+                    .unwrap()
+                    .extract()
+                    .unwrap();
+                assert_eq!(ours, theirs, "{name}: {v:?}");
+            }
+        }
+    });
+}
+
+#[test]
+fn two_unpicklings_give_independent_objects() {
+    python(|py| {
+        let ns = setup(py);
+        let independent = ns.get_item("independent").unwrap().unwrap();
+        for v in sample(&strategy::any_value(Size::default()), 500, 3) {
+            let bytes = v.to_pickle().unwrap();
+            let (a, b) = (loads(py, &bytes).unwrap(), loads(py, &bytes).unwrap());
+            let shared: Option<String> = independent.call1((&a, &b)).unwrap().extract().unwrap();
+            assert_eq!(shared, None, "{v:?}");
+        }
+        // Mutate every mutable kind in one copy; the other still equals the value.
+        let v = Value::List(vec![
+            Value::List(vec![Value::int(1)]),
+            Value::Dict(vec![]),
+            Value::Set(vec![]),
+            Value::ByteArray(b"ab".to_vec()),
+            Value::Deque {
+                items: vec![],
+                maxlen: None,
+            },
+            Value::Counter(vec![]),
+            Value::OrderedDict(vec![]),
+            Value::DefaultDict {
+                factory: DefaultFactory::List,
+                items: vec![],
+            },
+            array(
+                DType::native(DKind::Float(8)),
+                vec![3],
+                ArrayData::Float(vec![1.0, 2.0, 3.0]),
+                Layout::Strided {
+                    base_order: Order::C,
+                    steps: vec![-2],
+                },
+                true,
+            ),
+        ]);
+        let bytes = v.to_pickle().unwrap();
+        let (a, b) = (loads(py, &bytes).unwrap(), loads(py, &bytes).unwrap());
+        let locals = PyDict::new(py);
+        locals.set_item("a", &a).unwrap();
+        py.run(
+            c"a[0].append(2); a[1]['k'] = 1; a[2].add(1); a[3][0] = 0; a[4].append(1)
+a[5]['x'] += 1; a[6]['y'] = 2; a[7]['z'].append(3); a[8][0] = 9.0; a[8].base[1] = 7.0",
+            None,
+            Some(&locals),
+        )
+        .unwrap();
+        assert_eq!(Value::from_python(&b).unwrap(), v);
+        assert_ne!(Value::from_python(&a).unwrap(), v);
+    });
+}
+
+#[test]
+fn args_pickle_is_a_tuple_of_the_arguments() {
+    python(|py| {
+        let ns = setup(py);
+        let args = sample(&strategy::any_value(Size::default()), 8, 21);
+        for n in [0, 1, 2, 3, 4, 8] {
+            let o = loads(py, &args_pickle(&args[..n]).unwrap()).unwrap();
+            let t = o.cast::<PyTuple>().expect("a tuple");
+            assert_eq!(t.len(), n);
+            let expected =
+                PyTuple::new(py, args[..n].iter().map(|a| a.to_python(py).unwrap())).unwrap();
+            let (got, want) = (describe(&ns, &o), describe(&ns, expected.as_any()));
+            assert!(got == want, "{}", first_difference(&got, &want));
+            assert_eq!(
+                Value::from_python(&o).unwrap(),
+                Value::Tuple(args[..n].to_vec())
+            );
+        }
+        let bad = Value::Str(PyStr(vec![0x11_0000]));
+        assert!(args_pickle(&[Value::None, bad]).is_err());
+    });
+}
+
+/// CPython interpreters to try besides the project's: versioned names on PATH and pyenv's.
+fn other_interpreters() -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let names = [
+        "python3.9",
+        "python3.10",
+        "python3.11",
+        "python3.12",
+        "python3.13",
+        "python3.13t",
+        "python3.14",
+        "python3.14t",
+    ];
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        for n in names {
+            let p = dir.join(n);
+            let venv = dir.parent().is_some_and(|d| d.join("pyvenv.cfg").exists());
+            if p.is_file() && !venv && !dir.to_string_lossy().contains("shims") {
+                found.push(p);
+            }
+        }
+    }
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")));
+    if let Some(Ok(entries)) = pyenv.map(|p| std::fs::read_dir(p.join("versions"))) {
+        for e in entries.flatten() {
+            let p = e.path().join("bin/python3");
+            if p.is_file() {
+                found.push(p);
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
+    found
+}
+
+/// Unpickles each length-prefixed pickle of `in` and writes `describe` of it, one per line, to
+/// `out`; the first line is whether NumPy was imported by installing the helpers.
+const LOADER: &str = r#"
+import pickle, struct, sys, types
+src, support, inp, out = sys.argv[1:5]
+m = types.ModuleType('_pyz3')
+exec(open(src).read(), m.__dict__)
+sys.modules['_pyz3'] = m
+ns = {}
+exec(open(support).read(), ns)
+data = open(inp, 'rb').read()
+lines = ['numpy' in sys.modules]
+i = 0
+while i < len(data):
+    (n,) = struct.unpack_from('<Q', data, i)
+    lines.append(ns['describe'](pickle.loads(data[i + 8:i + 8 + n])))
+    i += 8 + n
+open(out, 'w', encoding='utf-8', errors='surrogatepass').write(
+    '\n'.join(map(str, lines)))
+"#;
+
+fn contains_array(v: &Value) -> bool {
+    match v {
+        Value::Array(_) => true,
+        Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => {
+            x.iter().any(contains_array)
+        }
+        Value::Deque { items, .. } => items.iter().any(contains_array),
+        Value::Dict(p)
+        | Value::Counter(p)
+        | Value::OrderedDict(p)
+        | Value::DefaultDict { items: p, .. } => p
+            .iter()
+            .any(|(k, v)| contains_array(k) || contains_array(v)),
+        _ => false,
+    }
+}
+
+#[test]
+fn pickles_load_in_a_separate_process_in_every_cpython_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let (helpers, support, loader) = (
+        write("helpers.py", PICKLE_HELPERS),
+        write("support.py", SUPPORT),
+        write("loader.py", LOADER),
+    );
+    let mut values = edge_values();
+    values.extend(sample(&strategy::any_value(Size::default()), 400, 9));
+    let (expected_all, expected_plain): (Vec<String>, Vec<String>) = python(|py| {
+        let ns = setup(py);
+        let all: Vec<String> = values
+            .iter()
+            .map(|v| describe(&ns, &v.to_python(py).unwrap()))
+            .collect();
+        let plain = values
+            .iter()
+            .zip(&all)
+            .filter(|(v, _)| !contains_array(v))
+            .map(|(_, d)| d.clone())
+            .collect();
+        (all, plain)
+    });
+    let framed = |vs: &mut dyn Iterator<Item = &Value>| {
+        let mut out = Vec::new();
+        for v in vs {
+            let p = v.to_pickle().unwrap();
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(&p);
+        }
+        out
+    };
+    let all_in = dir.path().join("all.bin");
+    std::fs::write(&all_in, framed(&mut values.iter())).unwrap();
+    let plain_in = dir.path().join("plain.bin");
+    std::fs::write(
+        &plain_in,
+        framed(&mut values.iter().filter(|v| !contains_array(v))),
+    )
+    .unwrap();
+
+    let venv_python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let mut interpreters = vec![(venv_python, true)];
+    interpreters.extend(other_interpreters().into_iter().map(|p| (p, false)));
+    let mut ran = Vec::new();
+    for (exe, with_numpy) in interpreters {
+        let version = std::process::Command::new(&exe)
+            .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
+            .output();
+        match version {
+            Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "True" => {}
+            _ => continue,
+        }
+        let (input, expected) = if with_numpy {
+            (&all_in, &expected_all)
+        } else {
+            (&plain_in, &expected_plain)
+        };
+        let out = dir.path().join("out.txt");
+        let o = std::process::Command::new(&exe)
+            .arg(&loader)
+            .args([&helpers, &support, input, &out])
+            .env_remove("PYTHONPATH")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            exe.display(),
+            crate::common::output_text(&o)
+        );
+        let text = String::from_utf8(std::fs::read(&out).unwrap())
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let mut lines = text.split('\n');
+        assert_eq!(
+            lines.next(),
+            Some("False"),
+            "{}: installing the helpers imported NumPy",
+            exe.display()
+        );
+        let got: Vec<&str> = lines.collect();
+        assert_eq!(got.len(), expected.len(), "{}", exe.display());
+        for (g, e) in got.iter().zip(expected) {
+            assert!(g == e, "{}: {}", exe.display(), first_difference(g, e));
+        }
+        ran.push(exe.display().to_string());
+    }
+    eprintln!("pickles loaded by: {ran:?}");
+    assert!(!ran.is_empty());
+}
