@@ -32,8 +32,6 @@ mod cli;
 mod common;
 #[path = "tests/coverage.rs"]
 mod coverage;
-#[path = "tests/interpreters.rs"]
-mod interpreters;
 #[path = "tests/doctor.rs"]
 mod doctor;
 #[path = "tests/edges.rs"]
@@ -42,6 +40,8 @@ mod edges;
 mod files;
 #[path = "tests/fuzz.rs"]
 mod fuzz;
+#[path = "tests/interpreters.rs"]
+mod interpreters;
 #[path = "tests/pickle.rs"]
 mod pickle;
 #[path = "tests/profile.rs"]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::pool::{Event, Spawn, Worker};
-use crate::project::python::Interpreter;
 use super::protocol::{FunctionInfo, Reply, Request};
+use crate::project::python::Interpreter;
 use crate::Error;
 
 /// A module given on the command line: an importable name, or a path to a `.so`/`.py` file.

@@ -54,12 +54,14 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              print('no crash')\n\
              sys.exit(0)\n"
             .to_string(),
-        FindingKind::Timeout => "import threading, time\n\
-             t = threading.Thread(target=lambda: f(*args), daemon=True)\n\
+        // faulthandler's watchdog is a thread of its own that needs no GIL: it ends the
+        // process even when the call never gives the GIL back.
+        FindingKind::Timeout => "import faulthandler, time\n\
+             print('calling; still running after %.1f s (exit 1) reproduces the finding' % LIMIT_S, flush=True)\n\
+             faulthandler.dump_traceback_later(LIMIT_S, exit=True)\n\
              start = time.perf_counter()\n\
-             t.start()\n\
-             t.join(LIMIT_S)\n\
-             if t.is_alive():\n    print('still running after %.1f s: reproduced' % LIMIT_S)\n    os._exit(1)\n\
+             try:\n    f(*args)\nexcept Exception as e:\n    print('raised', type(e).__name__)\n\
+             faulthandler.cancel_dump_traceback_later()\n\
              print('finished in %.3f s' % (time.perf_counter() - start))\n\
              sys.exit(0)\n"
             .to_string(),

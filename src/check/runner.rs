@@ -266,7 +266,6 @@ pub fn check_function(
         batches.run(progress)?
     };
     let mut findings = Vec::new();
-    let mut warnings = warnings;
     for (kind, (index, observation)) in first {
         let shrunk = shrink(
             target,
@@ -312,7 +311,8 @@ pub fn check_function(
                 &finding,
                 options.timeout_ms,
                 &options.interpreter.executable,
-            ).map_err(|e| {
+            )
+            .map_err(|e| {
                 Error::Usage(format!(
                     "cannot write a reproducer in {}: {e}",
                     dir.display()
@@ -454,8 +454,9 @@ impl Batches<'_> {
                         break;
                     }
                     Event::Reply(other) => {
-                        self.warnings
-                            .push(format!("case {expected} skipped: unexpected reply {other:?}"));
+                        self.warnings.push(format!(
+                            "case {expected} skipped: unexpected reply {other:?}"
+                        ));
                         lost = Some(expected);
                         break;
                     }
@@ -591,9 +592,12 @@ fn replay(
     worker.flush();
     let outcome = match worker.recv(case_deadline(options)) {
         Event::Reply(Reply::Case { finding, .. }) => return Ok(finding),
-        Event::Hung(mark) => {
-            attribute(mark.phase, Observation::hung(&mark, options.timeout_ms), setup).ok()
-        }
+        Event::Hung(mark) => attribute(
+            mark.phase,
+            Observation::hung(&mark, options.timeout_ms),
+            setup,
+        )
+        .ok(),
         Event::Exited { how, stderr, mark } => {
             let o = crash_observation(&how, &stderr);
             match mark {

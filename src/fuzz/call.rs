@@ -142,4 +142,3 @@ pub(crate) fn traceback(py: Python<'_>, err: &PyErr) -> Option<String> {
         .and_then(|tb| tb.format().ok())
         .map(|tb| format!("{tb}{}", err_text(py, err)))
 }
-

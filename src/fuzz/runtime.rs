@@ -12,9 +12,9 @@ use pyo3::types::PyTuple;
 use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
 use super::refcount;
 use super::{decode_args, text_start, TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
-use crate::strategy::Shape;
 use crate::check::{FindingKind, Observation};
 use crate::py::err_text;
+use crate::strategy::Shape;
 use crate::value::Value;
 
 /// A Rust extension module linked into the fuzz binary: its name and its `PyInit_` function.
@@ -276,4 +276,3 @@ pub fn fuzz_one(data: &[u8]) {
         }
     })
 }
-

@@ -82,7 +82,11 @@ impl Interpreter {
         };
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
             bail!(
                 "`{}` is not a usable Python 3 interpreter: {}",
                 python.display(),

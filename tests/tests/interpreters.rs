@@ -49,7 +49,11 @@ fn stderr(o: &Output) -> String {
 
 fn py_eval(python: &Path, code: &str) -> String {
     let out = Command::new(python).args(["-c", code]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -75,7 +79,11 @@ fn build(python: &Path, dir: &Path, name: &str, gil_slot: bool) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
     file
 }
 
@@ -162,7 +170,12 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool) {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
-    assert_eq!(kinds(&report), expected(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        kinds(&report),
+        expected(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let interp = report["interpreter"].as_str().unwrap();
     assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
     assert_eq!(report["gil_reenabled"], false);
@@ -173,7 +186,12 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool) {
             let path = dir.join(x["reproducer"].as_str().unwrap());
             let text = std::fs::read_to_string(&path).unwrap();
             let first = text.lines().next().unwrap();
-            assert_eq!(first, format!("#!{}", ran_in.display()), "{}", path.display());
+            assert_eq!(
+                first,
+                format!("#!{}", ran_in.display()),
+                "{}",
+                path.display()
+            );
             let run = Command::new(&ran_in)
                 .arg(&path)
                 .current_dir("/")

@@ -279,7 +279,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             mutates: mutates.contains(&info.name),
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
-            strategies: None,
             ..FunctionTarget::default()
         };
         let total = options.cases;
@@ -383,7 +382,10 @@ fn foreign_module(module: &str, interpreter: &pyz3::project::Interpreter) -> any
         return Ok(());
     };
     // `name.cpython-313t-x86_64-linux-gnu.so`: the tag between the name and `.so`.
-    let Some(tag) = rest.strip_suffix(".so").filter(|t| t.starts_with("cpython-")) else {
+    let Some(tag) = rest
+        .strip_suffix(".so")
+        .filter(|t| t.starts_with("cpython-"))
+    else {
         return Ok(());
     };
     let own = interpreter.ext_suffix.trim_start_matches('.');

@@ -70,7 +70,8 @@ pub fn interpreter(explicit: Option<&Path>) -> anyhow::Result<Interpreter> {
     }
     let configured = match std::fs::read_to_string("pyproject.toml") {
         Ok(text) => {
-            let table: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
+            let table: toml::Table =
+                toml::from_str(&text).context("pyproject.toml does not parse")?;
             match table
                 .get("tool")
                 .and_then(|t| t.get("pyz3"))

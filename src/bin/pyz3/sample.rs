@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-
 use anyhow::Context;
 use pyz3::strategy::{Registry, Size};
 
