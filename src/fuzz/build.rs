@@ -174,7 +174,11 @@ fn target_dir() -> PathBuf {
 }
 
 /// Builds the generic target and returns the binary.
-pub fn build_generic(link: Option<&LinkedCrate>, sanitize: &str) -> anyhow::Result<PathBuf> {
+pub fn build_generic(
+    link: Option<&LinkedCrate>,
+    sanitize: &str,
+    python: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
     check_toolchain()?;
     let project = generic_project(link)?;
     // With an extension linked in, only it and its dependencies are coverage-instrumented. The
@@ -192,6 +196,17 @@ pub fn build_generic(link: Option<&LinkedCrate>, sanitize: &str) -> anyhow::Resu
         tdir.set_file_name(format!(
             "{sanitize}-{:016x}",
             fnv1a(crates.join(" ").as_bytes())
+        ));
+    }
+    // A target embeds one interpreter: each has its own build.
+    if let Some(python) = python {
+        let name = tdir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        tdir.set_file_name(format!(
+            "{name}-py{:08x}",
+            fnv1a(python.as_os_str().as_encoded_bytes()) as u32
         ));
     }
     eprintln!(
@@ -224,6 +239,10 @@ pub fn build_generic(link: Option<&LinkedCrate>, sanitize: &str) -> anyhow::Resu
         .with_context(|| format!("cannot make {} executable", wrapper.display()))?;
         cmd.env("RUSTC_WRAPPER", &wrapper)
             .env(scope::CRATES_ENV, crates.join(" "));
+    }
+    if let Some(python) = python {
+        // pyo3 configures itself (and the generated build script its rpath) from this.
+        cmd.env("PYO3_PYTHON", python);
     }
     let rt = Path::new("/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.fuzzer-x86_64.a");
     if rt.exists() && std::env::var_os("CUSTOM_LIBFUZZER_PATH").is_none() {

@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// A `.pyi` stub file or a directory of stubs to read the signature from.
     #[arg(long, value_name = "PATH")]
     pub stubs: Option<PathBuf>,
+    /// The interpreter the target embeds and imports the module with [default:
+    /// $VIRTUAL_ENV/bin/python, else python3 on PATH; or `python` under [tool.pyz3]].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
     /// Stop after this many seconds (0: run until a finding or Ctrl-C).
     #[arg(long = "max-time", value_name = "S", default_value_t = 60)]
     pub max_time: u64,
@@ -173,6 +177,7 @@ fn resolve_target(
     text: &str,
     stubs: Option<&Path>,
     property: Option<String>,
+    interpreter: &pyz3::project::Interpreter,
 ) -> anyhow::Result<Resolved> {
     let Some((module_text, func)) = text
         .rsplit_once(':')
@@ -186,10 +191,8 @@ fn resolve_target(
             bail!("stub path {} does not exist", s.display());
         }
     }
-    let interpreter = crate::project_args::interpreter(None)?;
-    interpreter.require_harness()?;
     let found = describe(
-        &interpreter,
+        interpreter,
         &spec,
         stubs,
         std::time::Duration::from_secs(120),
@@ -242,6 +245,27 @@ fn resolve_target(
     })
 }
 
+/// The interpreter a fuzz target embeds: one pyo3 can embed (free-threaded builds from 3.14).
+fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::Interpreter> {
+    let interpreter = crate::project_args::interpreter(explicit)?;
+    interpreter.require_harness()?;
+    let minor: u32 = interpreter
+        .version
+        .split_once('.')
+        .and_then(|(_, m)| m.parse().ok())
+        .unwrap_or(0);
+    if interpreter.free_threaded && minor < 14 {
+        bail!(
+            "{} at {} cannot host a fuzz target: pyo3 embeds free-threaded CPython only from \
+             3.14 (fuzz with a GIL build of {}, or check it with `pyz3 check --python`)",
+            interpreter.describe(),
+            interpreter.executable.display(),
+            interpreter.version
+        );
+    }
+    Ok(interpreter)
+}
+
 fn sanitizer(s: &str) -> anyhow::Result<&'static str> {
     match s {
         "address" => Ok("address"),
@@ -260,7 +284,8 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let resolved = resolve_target(text, a.stubs.as_deref(), a.property.clone())?;
+    let interpreter = fuzz_interpreter(a.python.as_deref())?;
+    let resolved = resolve_target(text, a.stubs.as_deref(), a.property.clone(), &interpreter)?;
     if resolved.link.is_none() {
         eprintln!(
             "pyz3: note: `{}` is a prebuilt extension: coverage guidance comes only from instrumented \
@@ -269,7 +294,11 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
             resolved.spec.module
         );
     }
-    let bin = build_generic(resolved.link.as_ref(), sanitize)?;
+    let bin = build_generic(
+        resolved.link.as_ref(),
+        sanitize,
+        Some(&interpreter.executable),
+    )?;
     let name = resolved.name.clone();
     let corpus = a
         .corpus
@@ -510,10 +539,15 @@ type Located = (Option<PathBuf>, TargetSpec, Vec<(&'static str, String)>);
 /// cargo-fuzz target of `fuzz_dir`.
 fn locate(target: &str, dirs: &FuzzDirs, sanitize: &str, build: bool) -> anyhow::Result<Located> {
     if target.contains(':') {
-        let resolved = resolve_target(target, dirs.stubs.as_deref(), None)?;
+        let interpreter = fuzz_interpreter(None)?;
+        let resolved = resolve_target(target, dirs.stubs.as_deref(), None, &interpreter)?;
         let envs = fuzz_env(&resolved.spec)?;
         let bin = if build {
-            Some(build_generic(resolved.link.as_ref(), sanitizer(sanitize)?)?)
+            Some(build_generic(
+                resolved.link.as_ref(),
+                sanitizer(sanitize)?,
+                Some(&interpreter.executable),
+            )?)
         } else {
             None
         };
