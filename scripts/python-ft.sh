@@ -4,7 +4,9 @@
 # Bookworm has no Python 3.13, and only package registries are reachable, so the source comes from
 # Debian trixie's python3.13 source package (deb-src, checked against trixie's signed Release file).
 #
-# Usage: scripts/python-ft.sh
+# Usage: scripts/python-ft.sh [--debug]
+#   --debug     instead: CPython 3.13 with the GIL, built --with-pydebug (sys.gettotalrefcount),
+#               static libpython, into <cache>/cpython-3.13.5d and <cache>/venv-3.13d
 #   PYZ3_CACHE  cache directory (default: $HOME/.cache/pyz3), outside the repo so that every clone
 #               on the machine shares one build.
 # Installs CPython into <cache>/cpython-3.13.5t and a virtualenv with numpy, pytest and setuptools
@@ -14,18 +16,32 @@
 set -euo pipefail
 
 version=3.13.5                    # upstream version in trixie's python3.13 source package
-configure_args=(--disable-gil)    # no --enable-shared (static libpython), no PGO/LTO (quick build)
+case "${1:-}" in
+  "")
+    variant=t                          # free-threaded
+    configure_args=(--disable-gil)     # no --enable-shared (static libpython), no PGO/LTO (quick build)
+    what="free-threaded, static libpython"
+    exe=python3.13t
+    checks='assert not sys._is_gil_enabled(), "the GIL is enabled"' ;;
+  --debug)
+    variant=d                          # debug, with the GIL
+    configure_args=(--with-pydebug)
+    what="debug (--with-pydebug), static libpython"
+    exe=python3.13
+    checks='assert hasattr(sys, "gettotalrefcount"), "not a debug build"' ;;
+  *) echo "usage: $0 [--debug]" >&2; exit 2 ;;
+esac
 # Written into both stamps: a change of version or flags makes the next run rebuild.
 recipe="cpython $version configure ${configure_args[*]}; venv numpy pytest setuptools"
 
 cache="${PYZ3_CACHE:-${HOME:?HOME is not set; set PYZ3_CACHE}/.cache/pyz3}"
 # configure needs an absolute --prefix.
 case "$cache" in /*) ;; *) cache="$PWD/$cache" ;; esac
-prefix="$cache/cpython-${version}t"
-venv="$cache/venv-3.13t"
-work="$cache/cpython-${version}t-work"   # apt lists, downloaded sources, build tree, logs
+prefix="$cache/cpython-${version}${variant}"
+venv="$cache/venv-3.13${variant}"
+work="$cache/cpython-${version}${variant}-work"   # apt lists, downloaded sources, build tree, logs
 log="$work/build.log"
-python_ft="$prefix/bin/python3.13t"
+python_ft="$prefix/bin/$exe"
 stamp_prefix="$prefix/.pyz3-complete"   # written only after a verified install
 stamp_venv="$venv/.pyz3-complete"       # written only after the venv's packages import
 
@@ -44,7 +60,7 @@ fi
 mkdir -p "$cache" "$work" || die "cannot create the cache directory $cache"
 command -v flock >/dev/null 2>&1 || die "'flock' not found (util-linux)"
 # One builder at a time: a second caller waits here and then finds the stamps of the first.
-exec 9>"$cache/python-ft.lock"
+exec 9>"$cache/python-3.13${variant}.lock"
 if ! flock -n 9; then
   say "another run is building in $cache; waiting for it"
   flock 9
@@ -170,7 +186,7 @@ EOF
   fi
   say "downloaded $(basename "$tarball") in $(elapsed "$t")"
 
-  say "building CPython $version free-threaded, static libpython, into $prefix (2-3 minutes on 2 cores, more on a busy machine; log: $log)"
+  say "building CPython $version $what, into $prefix (2-3 minutes on 2 cores, more on a busy machine; log: $log)"
   t=$SECONDS
   tar -xJf "$tarball" -C "$work/build" || die "cannot unpack $tarball"
   src="$(find "$work/build" -mindepth 2 -maxdepth 2 -name configure -printf '%h\n' | head -n 1)"
@@ -184,16 +200,16 @@ EOF
   (cd "$src" && make install </dev/null >>"$log" 2>&1) || fail_with_log "CPython make install failed"
 
   # What the tests rely on: no GIL, a static libpython, and the modules pip and the tests need.
-  "$python_ft" -c '
+  "$python_ft" -c "
 import sys, sysconfig
-assert not sys._is_gil_enabled(), "the GIL is enabled"
-assert not sysconfig.get_config_var("Py_ENABLE_SHARED"), "libpython is shared"
+$checks
+assert not sysconfig.get_config_var('Py_ENABLE_SHARED'), 'libpython is shared'
 import ssl, zlib, ctypes, sqlite3, lzma, bz2
-' >>"$log" 2>&1 || fail_with_log "the installed $python_ft failed its checks (GIL off, static libpython, ssl/zlib/ctypes)"
+" >>"$log" 2>&1 || fail_with_log "the installed $python_ft failed its checks ($what, ssl/zlib/ctypes)"
   # The build tree is about 300 MB and not needed once installed; the downloaded sources stay.
   rm -rf "$work/build"
   echo "$recipe" >"$stamp_prefix"
-  say "CPython $version free-threaded built and installed in $(elapsed "$t")"
+  say "CPython $version $what built and installed in $(elapsed "$t")"
 fi
 
 if ! stamped "$stamp_venv"; then
@@ -204,11 +220,11 @@ if ! stamped "$stamp_venv"; then
   # Wheels only: a numpy source build for 3.13t would take far longer than the interpreter itself.
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
       numpy pytest setuptools </dev/null >>"$log" 2>&1 \
-    || fail_with_log "pip install numpy pytest setuptools into $venv failed (PyPI not reachable, or no cp313t wheels?)"
+    || fail_with_log "pip install numpy pytest setuptools into $venv failed (PyPI not reachable, or no cp313 wheels?)"
   # -W error: numpy must import without re-enabling the GIL (that would be a RuntimeWarning).
   "$venv/bin/python" -W error -c '
 import sys, numpy, pytest, setuptools
-assert not sys._is_gil_enabled(), "importing numpy re-enabled the GIL"
+assert not getattr(sys, "_is_gil_enabled", lambda: False)() or not __import__("sysconfig").get_config_var("Py_GIL_DISABLED"), "importing numpy re-enabled the GIL"
 print("venv: numpy", numpy.__version__, "pytest", pytest.__version__, "setuptools", setuptools.__version__)
 ' >>"$log" 2>&1 || fail_with_log "numpy, pytest or setuptools does not import in $venv"
   echo "$recipe" >"$stamp_venv"

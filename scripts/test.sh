@@ -13,6 +13,11 @@ ft_start=$SECONDS
 PYZ3_TEST_PYTHON_FT="$(scripts/python-ft.sh | tail -n 1)"
 export PYZ3_TEST_PYTHON_FT
 echo "PYZ3_TEST_PYTHON_FT=$PYZ3_TEST_PYTHON_FT (ready in $((SECONDS - ft_start)) s)"
+# And a debug build (--with-pydebug, GIL, static): sys.gettotalrefcount for the refcount check.
+debug_start=$SECONDS
+PYZ3_TEST_PYTHON_DEBUG="$(scripts/python-ft.sh --debug | tail -n 1)"
+export PYZ3_TEST_PYTHON_DEBUG
+echo "PYZ3_TEST_PYTHON_DEBUG=$PYZ3_TEST_PYTHON_DEBUG (ready in $((SECONDS - debug_start)) s)"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

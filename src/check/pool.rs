@@ -16,7 +16,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -185,7 +186,8 @@ fn monotonic_ns() -> u64 {
 /// A running worker process.
 pub struct Worker {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Frames for the writer thread (so a worker that stops reading never blocks the runner).
+    stdin: Option<Sender<Vec<u8>>>,
     replies: Receiver<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
     watch: WatchPage,
@@ -193,6 +195,27 @@ pub struct Worker {
     call_limit: Duration,
     /// Reaped: its pid (and group id) may belong to another process now.
     reaped: bool,
+    /// The writer thread could not write: the worker is gone.
+    broken: Arc<AtomicBool>,
+}
+
+/// Writes frames to the worker as they come, flushing when none is waiting; stops when the
+/// worker is gone or the runner drops its end.
+fn write_frames(stdin: ChildStdin, frames: Receiver<Vec<u8>>, broken: &AtomicBool) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdin);
+    while let Ok(frame) = frames.recv() {
+        let mut ok = out.write_all(&frame).is_ok();
+        while ok {
+            match frames.try_recv() {
+                Ok(more) => ok = out.write_all(&more).is_ok(),
+                Err(_) => break,
+            }
+        }
+        if !ok || out.flush().is_err() {
+            broken.store(true, Ordering::Relaxed);
+            return;
+        }
+    }
 }
 
 /// The name of a signal number, for messages.
@@ -296,8 +319,14 @@ impl Worker {
                 }
             }
         });
+        let (to_worker, frames) = channel::<Vec<u8>>();
+        let stdin = child.stdin.take().expect("piped");
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = broken.clone();
+        std::thread::spawn(move || write_frames(stdin, frames, &flag));
         Ok(Worker {
-            stdin: child.stdin.take(),
+            stdin: Some(to_worker),
+            broken,
             child,
             replies: rx,
             stderr,
@@ -308,34 +337,35 @@ impl Worker {
     }
 
     fn frame(&mut self, tag: u8, body: &[u8]) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
         let Ok(len) = u32::try_from(body.len() + 1) else {
             return false;
         };
-        stdin
-            .write_all(&len.to_le_bytes())
-            .and_then(|_| stdin.write_all(&[tag]))
-            .and_then(|_| stdin.write_all(body))
-            .is_ok()
+        let Some(stdin) = self.stdin.as_ref() else {
+            return false;
+        };
+        let mut frame = Vec::with_capacity(body.len() + 5);
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.push(tag);
+        frame.extend_from_slice(body);
+        stdin.send(frame).is_ok() && !self.broken.load(Ordering::Relaxed)
     }
 
-    /// Sends a request; false if the worker is gone.
+    /// Sends a request; false if the worker is known to be gone. Never blocks: frames are
+    /// written by a thread of their own.
     pub fn send(&mut self, request: &Request) -> bool {
         let body = serde_json::to_vec(request).expect("requests serialize");
-        self.frame(b'J', &body) && self.flush()
+        self.frame(b'J', &body)
     }
 
-    /// Sends one case's pickled argument tuple (after a `batch` or `explicit` request); false
-    /// if the worker is gone. Call [`Worker::flush`] after the last one.
+    /// Sends one case's pickled argument tuple (after a `batch`, `explicit` or `load`
+    /// request); false if the worker is known to be gone.
     pub fn send_case(&mut self, pickle: &[u8]) -> bool {
         self.frame(b'P', pickle)
     }
 
-    /// Pushes what was sent to the worker; false if it is gone.
+    /// Whether the worker is still taking frames (they are flushed as they are written).
     pub fn flush(&mut self) -> bool {
-        self.stdin.as_mut().is_some_and(|s| s.flush().is_ok())
+        self.stdin.is_some() && !self.broken.load(Ordering::Relaxed)
     }
 
     /// Waits up to `deadline` for the next reply, stopping a call that outlives its limit (the

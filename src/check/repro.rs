@@ -139,7 +139,22 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              after = counts()\n\
              changed = [(i, type(o).__name__, a - b) for i, (o, a, b) in enumerate(zip(objs, after, before)) if a != b]\n\
              for i, ty, d in changed:\n    print('object #%d (%s): reference count %+d over 3 calls' % (i, ty, d))\n\
-             sys.exit(1 if changed else 0)\n"
+             grew = 0\n\
+             if hasattr(sys, 'gettotalrefcount'):\n\
+             \x20   # A debug build also counts every reference: one leaked outside the arguments.\n\
+             \x20   def rounds():\n\
+             \x20       for _ in range(20):\n\
+             \x20           try:\n\
+             \x20               f(*args)\n\
+             \x20           except Exception:\n\
+             \x20               pass\n\
+             \x20       gc.collect()\n\
+             \x20       return sys.gettotalrefcount()\n\
+             \x20   t0 = rounds(); t1 = rounds(); t2 = rounds()\n\
+             \x20   if t2 - t1 == t1 - t0 >= 20:\n\
+             \x20       grew = (t2 - t1) // 20\n\
+             \x20       print('total reference count: +%d per call' % grew)\n\
+             sys.exit(1 if changed or grew else 0)\n"
             .to_string(),
         FindingKind::MemoryLeak => "import ctypes, gc\n\
              class MallInfo2(ctypes.Structure):\n\

@@ -296,7 +296,7 @@ pub fn check_function(
                 &setup,
                 options,
                 &minimal,
-                kind == FindingKind::MemoryLeak,
+                costly_checks(kind, options),
             )
             .unwrap_or(None);
             if finding.message.ends_with(NOT_REPRODUCED) || again.map(|o| o.kind) != Some(kind) {
@@ -395,10 +395,9 @@ impl Batches<'_> {
                 BATCH.min(options.cases - next)
             };
             let end = next + count;
-            if !self.send(&mut worker, next, count, flush_each) {
-                worker = self.start()?;
-                continue;
-            }
+            // A worker that died while the cases went out shows in the replies below (its
+            // watch page says where), so a failed send needs nothing more here.
+            self.send(&mut worker, next, count, flush_each);
             let mut expected = next;
             // The case the worker was lost on, if any (its finding already recorded).
             let mut lost: Option<u64> = None;
@@ -495,6 +494,12 @@ impl Batches<'_> {
 /// which it reports as an error of pyz3's, never as a finding.
 fn case_pickle(args: &[Value]) -> Vec<u8> {
     crate::value::args_pickle(args).unwrap_or_default()
+}
+
+/// Whether replays of a finding of `kind` need the costly checks: memory growth, and on a debug
+/// build the interpreter's total reference count (a refcount finding may come from it).
+fn costly_checks(kind: FindingKind, options: &CheckOptions) -> bool {
+    kind == FindingKind::MemoryLeak || (kind == FindingKind::Refcount && options.interpreter.debug)
 }
 
 /// Whether a mark is on a case of the batch `expected..end`.
@@ -637,7 +642,7 @@ fn shrink(
     let slot = RefCell::new(None);
     let last = RefCell::new(observation.clone());
     let failure: RefCell<Option<Error>> = RefCell::new(None);
-    let memory = kind == FindingKind::MemoryLeak;
+    let memory = costly_checks(kind, options);
     let mut minimal = None;
     if let Some(tree) = case_tree(strategies, options.seed, index) {
         let original = proptest::strategy::ValueTree::current(&tree);

@@ -223,6 +223,39 @@ def refcount_judge(f, args1, objs1, before1, objs2, before2):
     return obs("refcount", "\n".join(lines))
 
 
+_total_refcount = getattr(sys, "gettotalrefcount", None)
+TOTAL_CALLS = 20
+
+
+def total_refcount_check(f, args):
+    """Debug builds: the interpreter's total reference count, over two rounds of calls with the
+    same input, grew by the same amount, at least one reference per call: a reference leaked
+    somewhere the arguments do not show (a new object never released, a cache that grows)."""
+
+    def measure():
+        gc.collect()
+        return _total_refcount()
+
+    for _ in range(2):
+        call(f, args)
+    a = measure()
+    for _ in range(TOTAL_CALLS):
+        call(f, args)
+    b = measure()
+    for _ in range(TOTAL_CALLS):
+        call(f, args)
+    c = measure()
+    d1, d2 = b - a, c - b
+    if d1 < TOTAL_CALLS or d1 != d2:
+        return None
+    return obs(
+        "refcount",
+        "the interpreter's total reference count grew by %d per call, the same in two rounds of "
+        "%d calls with the same input (sys.gettotalrefcount, a debug build): a reference leaked "
+        "outside the arguments" % (d1 // TOTAL_CALLS, TOTAL_CALLS),
+    )
+
+
 # -- memory -------------------------------------------------------------------------------------
 
 _heap = None
@@ -496,7 +529,12 @@ class Checker:
             found = refcount_judge(f, args1, objs1, before1, objs2, before2)
             if found:
                 return found
+        # The costly checks, on some cases (and on every replay of their findings).
         if memory:
+            if _total_refcount is not None:
+                found = total_refcount_check(f, args2)
+                if found:
+                    return found
             return memory_check(f, args2)
         return None
 

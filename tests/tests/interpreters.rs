@@ -1,6 +1,7 @@
 //! `pyz3 check` in the user's interpreter: the same C extension, compiled here for the project's
 //! CPython 3.11 (shared libpython) and for a free-threaded CPython 3.13 with a static libpython
-//! (`scripts/python-ft.sh`), gives the same findings on both; reproducers name and use that
+//! (`scripts/python-ft.sh`), and for a debug 3.13 (`--debug`), gives the same findings on all
+//! (a debug build also sees references leaked outside the arguments); reproducers name and use that
 //! interpreter; a free-threaded import that re-enables the GIL is reported; bad `--python`
 //! values and modules built for another interpreter are one line and exit 2.
 
@@ -19,16 +20,21 @@ fn venv_python() -> PathBuf {
 /// The free-threaded interpreter's virtualenv python: `PYZ3_TEST_PYTHON_FT` (set by
 /// scripts/test.sh), else where scripts/python-ft.sh puts it. Missing is a failure, not a skip.
 fn ft_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("PYZ3_TEST_PYTHON_FT") {
+    cached_python("PYZ3_TEST_PYTHON_FT", "venv-3.13t", "")
+}
+
+/// An interpreter of scripts/python-ft.sh: `$var`, else `<cache>/<venv>/bin/python`.
+fn cached_python(var: &str, venv: &str, flag: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
     let cache = std::env::var_os("PYZ3_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/pyz3"));
-    let p = cache.join("venv-3.13t/bin/python");
+    let p = cache.join(venv).join("bin/python");
     assert!(
         p.exists(),
-        "no free-threaded interpreter at {}: run scripts/python-ft.sh (scripts/test.sh does)",
+        "no interpreter at {}: run scripts/python-ft.sh {flag} (scripts/test.sh does)",
         p.display()
     );
     p
@@ -109,8 +115,15 @@ fn kinds(report: &Json) -> Vec<(String, Vec<String>)> {
     out
 }
 
-fn expected() -> Vec<(String, Vec<String>)> {
+/// The findings the fixture must give: one per planted function, none on the twins. On a
+/// debug build a new object never released is a `refcount` finding (the interpreter's total
+/// reference count), elsewhere a `memory-leak`.
+fn expected(debug: bool) -> Vec<(String, Vec<String>)> {
     let planted = [
+        (
+            "leak_new_list",
+            if debug { "refcount" } else { "memory-leak" },
+        ),
         ("crash_on_big", "crash"),
         ("spin_on_7", "timeout"),
         ("leak_ref", "refcount"),
@@ -139,7 +152,7 @@ fn expected() -> Vec<(String, Vec<String>)> {
 }
 
 /// Runs the fixture's check in `python` and checks findings, report fields and reproducers.
-fn planted_defects_found_in(python: &Path, free_threaded: bool) {
+fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     build(python, dir, "kinds", true);
@@ -172,12 +185,13 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool) {
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(
         kinds(&report),
-        expected(),
+        expected(debug),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let interp = report["interpreter"].as_str().unwrap();
     assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
+    assert_eq!(interp.contains("debug"), debug, "{interp}");
     assert_eq!(report["gil_reenabled"], false);
     let ran_in = PathBuf::from(report["python"].as_str().unwrap());
     // Every reproducer names its interpreter on its first line and reproduces with it.
@@ -215,7 +229,7 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool) {
 
 #[test]
 fn every_finding_kind_on_cpython_311_shared() {
-    planted_defects_found_in(&venv_python(), false);
+    planted_defects_found_in(&venv_python(), false, false);
 }
 
 #[test]
@@ -225,7 +239,20 @@ fn every_finding_kind_on_free_threaded_313_static() {
         py_eval(&python, "import sys; print(sys._is_gil_enabled())"),
         "False"
     );
-    planted_defects_found_in(&python, true);
+    planted_defects_found_in(&python, true, false);
+}
+
+#[test]
+fn every_finding_kind_on_debug_313_static() {
+    let python = cached_python("PYZ3_TEST_PYTHON_DEBUG", "venv-3.13d", "--debug");
+    assert_eq!(
+        py_eval(
+            &python,
+            "import sys; print(hasattr(sys, 'gettotalrefcount'))"
+        ),
+        "True"
+    );
+    planted_defects_found_in(&python, false, true);
 }
 
 #[test]
@@ -330,4 +357,34 @@ fn the_release_binary_links_no_libpython() {
     assert!(ldd.status.success(), "{text}");
     assert!(text.contains("libc.so"), "{text}");
     assert!(!text.contains("libpython"), "{text}");
+}
+
+/// `pyz3 sample --stats` builds the values as live objects in the chosen interpreter, NumPy
+/// arrays of every layout, generated enums and surrogates included.
+#[test]
+fn sample_stats_builds_values_in_both_interpreters() {
+    let tmp = tempfile::tempdir().unwrap();
+    for python in [venv_python(), ft_python()] {
+        for ty in [
+            "Any",
+            "numpy.typing.NDArray[numpy.float64]",
+            "dict[str, list[collections.Counter[bytes]]]",
+        ] {
+            let out = pyz3(
+                tmp.path(),
+                &[
+                    "sample",
+                    ty,
+                    "-n",
+                    "300",
+                    "--stats",
+                    "--python",
+                    python.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("count: 300"), "{ty}: {text}");
+        }
+    }
 }
