@@ -735,8 +735,11 @@ import importlib, json, os, sys, sysconfig
 v = sysconfig.get_config_var
 libdir = v("LIBDIR") or ""
 dirs = [d for d in (libdir, os.path.join(libdir, v("MULTIARCH") or ""), v("LIBPL")) if d]
-names = [n for n in (v("INSTSONAME"), v("LDLIBRARY")) if n]
+names = [n for n in (v("INSTSONAME"), v("LDLIBRARY"), v("LIBRARY")) if n]
 r = {
+    "implementation": sys.implementation.name,
+    "free_threaded": bool(v("Py_GIL_DISABLED")),
+    "debug": hasattr(sys, "gettotalrefcount"),
     "version": "%d.%d.%d" % sys.version_info[:3],
     "major": sys.version_info[0],
     "minor": sys.version_info[1],
@@ -758,6 +761,12 @@ sys.stdout.write("\nPYZ3_DOCTOR " + json.dumps(r) + "\n")
 
 #[derive(Deserialize)]
 struct PythonFacts {
+    #[serde(default)]
+    implementation: String,
+    #[serde(default)]
+    free_threaded: bool,
+    #[serde(default)]
+    debug: bool,
     version: String,
     major: u32,
     minor: u32,
@@ -788,13 +797,13 @@ impl PythonChecks {
                 "core",
                 "python",
                 why,
-                "install CPython 3.9+ with a shared libpython: apt-get install python3 python3-dev python3-venv",
+                "install CPython 3.9+: apt-get install python3 python3-dev python3-venv",
             ),
             libpython: Check::missing(
-                "core",
-                "libpython (shared)",
+                "fuzzing",
+                "libpython",
                 "no interpreter",
-                "install CPython 3.9+ with a shared libpython: apt-get install python3 python3-dev python3-venv",
+                "install CPython 3.9+: apt-get install python3 python3-dev python3-venv",
             ),
             numpy: Check::missing("core", "numpy", "", pip("numpy")),
             pytest: Check::missing("tests", "pytest", "", pip("pytest")),
@@ -830,35 +839,52 @@ fn python_checks(python: &Path) -> PythonChecks {
         let why = format!("{}: {}", python.display(), ran.first_line());
         return PythonChecks::missing(python, why);
     };
-    let found = format!("{} ({})", facts.version, facts.executable);
-    let python_check = if (facts.major, facts.minor) >= MIN_PYTHON {
+    let mut traits = Vec::new();
+    if facts.free_threaded {
+        traits.push("free-threaded");
+    }
+    if facts.debug {
+        traits.push("debug");
+    }
+    traits.push(if facts.shared { "shared" } else { "static" });
+    let found = format!(
+        "{} {} ({}; {})",
+        facts.implementation,
+        facts.version,
+        traits.join(", "),
+        facts.executable
+    );
+    let python_check = if facts.implementation != "cpython" && !facts.implementation.is_empty() {
+        Check::missing(
+            "core",
+            "python",
+            found,
+            format!(
+                "pyz3 runs extensions in CPython {}.{}+: install it (apt-get install python3)",
+                MIN_PYTHON.0, MIN_PYTHON.1
+            ),
+        )
+    } else if (facts.major, facts.minor) >= MIN_PYTHON {
         Check::ok("core", "python", found)
     } else {
         Check::missing(
             "core",
             "python",
             found,
-            format!(
-                "install CPython {}.{}+ with a shared libpython",
-                MIN_PYTHON.0, MIN_PYTHON.1
-            ),
+            format!("install CPython {}.{}+", MIN_PYTHON.0, MIN_PYTHON.1),
         )
     };
+    // Only embedding (fuzz targets, property tests in Rust) links libpython: shared or static.
     let lib = facts.libs.iter().find(|l| Path::new(l).is_file());
-    let libpython = match (facts.shared, lib) {
-        (true, Some(lib)) => Check::ok("core", "libpython (shared)", lib.clone()),
-        (true, None) => Check::missing(
-            "core",
-            "libpython (shared)",
-            format!("{} not found", facts.ldlibrary),
-            format!("apt-get install libpython{}.{}-dev", facts.major, facts.minor),
-        ),
-        (false, _) => Check::missing(
-            "core",
-            "libpython (shared)",
-            format!("{} is built without --enable-shared", facts.executable),
+    let kind = if facts.shared { "shared" } else { "static" };
+    let libpython = match lib {
+        Some(lib) => Check::ok("fuzzing", "libpython", format!("{kind}: {lib}")),
+        None => Check::missing(
+            "fuzzing",
+            "libpython",
+            format!("{} ({kind}) not found", facts.ldlibrary),
             format!(
-                "install a CPython built with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install {}.{})",
+                "apt-get install libpython{}.{}-dev",
                 facts.major, facts.minor
             ),
         ),

@@ -12,7 +12,7 @@ const VENV_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python
 const CHECKS: &[&str] = &[
     "rustc",
     "python",
-    "libpython (shared)",
+    "libpython",
     "numpy",
     "nightly toolchain",
     "cargo-fuzz",
@@ -323,4 +323,47 @@ fn table_columns_line_up_and_fixes_are_merged() {
         "{}",
         text(&out)
     );
+}
+
+/// Every build of CPython the harness runs in passes the interpreter rows: the project's
+/// shared 3.11 and the free-threaded static 3.13 (libpython is needed only to embed, and a
+/// static one serves), each described by its build.
+#[test]
+fn shared_and_static_free_threaded_interpreters_pass() {
+    let ft = std::env::var("PYZ3_TEST_PYTHON_FT").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/pyz3/venv-3.13t/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    for (python, traits) in [
+        (VENV_PYTHON, "shared"),
+        (ft.as_str(), "free-threaded, static"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("doctor.json");
+        doctor(
+            &["--python", python, "--json", json.to_str().unwrap()],
+            |_| {},
+        );
+        let checks = json_checks(&std::fs::read_to_string(&json).unwrap());
+        let get = |name: &str| {
+            checks
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap_or_else(|| panic!("{name}"))
+                .clone()
+        };
+        let py = get("python");
+        assert_eq!(py["ok"], true, "{py}");
+        assert!(py["found"].as_str().unwrap().contains(traits), "{py}");
+        let lib = get("libpython");
+        assert_eq!(lib["ok"], true, "{lib}");
+        let kind = if traits.contains("static") {
+            "static: "
+        } else {
+            "shared: "
+        };
+        assert!(lib["found"].as_str().unwrap().starts_with(kind), "{lib}");
+    }
 }
