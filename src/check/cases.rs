@@ -1,8 +1,7 @@
-//! Case generation shared by the runner and its workers.
+//! Case generation for the runner.
 //!
-//! Both sides build the same strategies from the same type expressions and draw case `i` of a run
-//! from a runner seeded by `(seed, i)`, so a worker can generate a batch by itself and the runner
-//! can later rebuild exactly that case's value tree to shrink it.
+//! Case `i` of a run is drawn from a proptest runner seeded by `(seed, i)`, so the runner can
+//! send it to a worker and later rebuild exactly that case's value tree to shrink it.
 
 use proptest::strategy::{Strategy, ValueTree};
 

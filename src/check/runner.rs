@@ -1,8 +1,9 @@
 //! The runner: checks one function over many cases, survives crashes, shrinks each finding.
 //!
-//! For library users and `pyz3 check`. Cases go to a worker process in batches; the worker
-//! generates them itself (see [`super::cases`]) and answers per case. When a worker crashes or
-//! hangs, the case it was on becomes a finding and a fresh worker continues after it. At the end
+//! For library users and `pyz3 check`. The runner generates every case (see [`super::cases`])
+//! and sends batches of them, pickled, to a worker running in the interpreter under test, which
+//! answers per case. When a worker crashes or hangs, its watch page says which case and whose
+//! code: that case becomes a finding and a fresh worker continues after it. At the end
 //! each kind of finding is shrunk from its first failing case, replaying candidates one by one
 //! (in fresh workers when they crash), and written out as a reproducer.
 
@@ -97,9 +98,8 @@ pub struct FunctionTarget {
     /// one. (Feature `embed`.)
     #[cfg(feature = "embed")]
     pub rust_property: Option<super::rust_property::RustProperty>,
-    /// Strategies for the arguments, overriding `param_types`. Cases are then generated here
-    /// and sent to the worker one by one as Python source (slower than letting the worker
-    /// generate them from type expressions, but any [`ValueStrategy`] works).
+    /// Strategies for the arguments, overriding `param_types` (any [`ValueStrategy`] works:
+    /// cases are generated here either way).
     pub strategies: Option<Vec<ValueStrategy>>,
 }
 
@@ -186,14 +186,36 @@ fn last_line(s: &str) -> String {
 }
 
 fn crash_observation(how: &str, stderr: &str) -> Observation {
+    let traceback = if stderr.trim().is_empty() {
+        None
+    } else {
+        Some(stderr.to_string())
+    };
+    // A debug build makes the interpreter's own result check fatal (NULL without an exception,
+    // a result with one set): the same defect as a SystemError elsewhere.
+    if stderr.contains("Fatal Python error: _Py_CheckFunctionResult") {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("SystemError: "))
+            .or_else(|| {
+                stderr
+                    .lines()
+                    .find(|l| l.contains("_Py_CheckFunctionResult"))
+            })
+            .unwrap_or("SystemError");
+        return Observation {
+            kind: FindingKind::SystemError,
+            message: format!(
+                "{} (fatal in a debug build: the process {how})",
+                line.trim()
+            ),
+            traceback,
+        };
+    }
     Observation {
         kind: FindingKind::Crash,
         message: format!("the process {how}"),
-        traceback: if stderr.trim().is_empty() {
-            None
-        } else {
-            Some(stderr.to_string())
-        },
+        traceback,
     }
 }
 
@@ -510,17 +532,19 @@ fn in_batch(mark: &Mark, expected: u64, end: u64) -> bool {
 /// The observation of a crash or hang, given whose code was running; `Err` when it was pyz3's
 /// own work (a note, not a finding).
 fn attribute(phase: Phase, o: Observation, setup: &Setup) -> Result<Observation, String> {
-    let what = if o.kind == FindingKind::Crash {
-        o.message.replace("the process ", "")
-    } else {
-        o.message.clone()
+    let what = match o.kind {
+        FindingKind::Timeout => format!("was still running ({})", o.message.replace("a call ", "")),
+        _ => format!(
+            "ended the process ({})",
+            o.message.replace("the process ", "it ")
+        ),
     };
     match phase {
         Phase::Call | Phase::Idle => Ok(o),
         Phase::Oracle => Ok(Observation {
             kind: FindingKind::OracleMismatch,
             message: format!(
-                "the oracle {} did not return: the worker {what}",
+                "the oracle {} {what}",
                 setup.oracle.as_deref().unwrap_or("")
             ),
             traceback: o.traceback,
@@ -528,22 +552,27 @@ fn attribute(phase: Phase, o: Observation, setup: &Setup) -> Result<Observation,
         Phase::Property => Ok(Observation {
             kind: FindingKind::PropertyFailed,
             message: format!(
-                "the property `{}` did not return: the worker {what}",
+                "the property `{}` {what}",
                 setup.property.as_deref().unwrap_or("")
             ),
             traceback: o.traceback,
         }),
         Phase::Pyz3 => Err(format!(
-            "pyz3's own work on the result did not finish (the worker {what}); the case is \
-             skipped"
+            "pyz3's own work on the result {what}; the case is skipped"
         )),
     }
 }
 
 impl Observation {
     /// A call that outlived its limit, as the watch page saw it.
+    /// The limit is the function's for its calls, and the longer one of the oracle, the
+    /// property and pyz3's own work otherwise (see [`Worker::recv`]).
     fn hung(mark: &Mark, limit_ms: u64) -> Observation {
-        timeout_observation(mark.running.as_millis() as u64, limit_ms)
+        let limit = match mark.phase {
+            Phase::Call | Phase::Idle => limit_ms,
+            _ => limit_ms.saturating_mul(10).max(10_000),
+        };
+        timeout_observation(mark.running.as_millis() as u64, limit)
     }
 }
 

@@ -621,8 +621,12 @@ def resolve(module, dotted):
 
 
 def gil_enabled():
-    f = getattr(sys, "_is_gil_enabled", None)
-    return None if f is None else bool(f())
+    """On a free-threaded build, whether the GIL is on; None on GIL builds."""
+    import sysconfig
+
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    return bool(sys._is_gil_enabled())
 
 
 def install_pickle_helpers(source):

@@ -349,7 +349,7 @@ fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::coverag
              import name instead of the path {module}"
         );
     }
-    let cb = crate::coverage_args::coverage_build(&args.project)?;
+    let cb = crate::coverage_args::coverage_build(&args.project, args.python.as_deref())?;
     let built = &cb.built;
     let top = module.split('.').next().unwrap_or(module);
     if !built

@@ -105,12 +105,12 @@ pub struct CoverageBuild {
     pub env: Vec<(String, String)>,
 }
 
-/// Builds the project at `dir` with coverage instrumentation and starts a measurement. The
-/// environment is also set in this process, so that workers it starts (which inherit it)
-/// import the instrumented build.
-pub fn coverage_build(dir: &Path) -> anyhow::Result<CoverageBuild> {
+/// Builds the project at `dir` with coverage instrumentation for `python` (by pyz3's rule when
+/// `None`) and starts a measurement. The environment is also set in this process, so that
+/// workers it starts (which inherit it) import the instrumented build.
+pub fn coverage_build(dir: &Path, python: Option<&Path>) -> anyhow::Result<CoverageBuild> {
     let project = pyz3::project::Project::discover(dir)?;
-    let python = crate::project_args::interpreter(None)?;
+    let python = crate::project_args::interpreter(python)?;
     let built = build(
         &project,
         &python,

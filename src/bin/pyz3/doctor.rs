@@ -25,7 +25,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let python = match args.python {
         Some(p) => explicit_python(p)?,
-        None => doctor::default_python(),
+        None => match crate::project_args::configured_python()? {
+            Some(p) => explicit_python(p)?,
+            None => doctor::default_python(),
+        },
     };
     let checks = doctor::run_checks(&python);
     let stdout = std::io::stdout();

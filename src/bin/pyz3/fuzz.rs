@@ -280,7 +280,10 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     // With --coverage the module is described (and, when not linked in, imported by the
     // fuzzer) from the coverage build.
     let coverage = if a.coverage.enabled() {
-        Some(crate::coverage_args::coverage_build(&a.project)?)
+        Some(crate::coverage_args::coverage_build(
+            &a.project,
+            a.python.as_deref(),
+        )?)
     } else {
         None
     };
@@ -734,7 +737,7 @@ fn coverage_cmd(
     cov: &CoverageArgs,
 ) -> anyhow::Result<Outcome> {
     cov.validate()?;
-    let cb = crate::coverage_args::coverage_build(project)?;
+    let cb = crate::coverage_args::coverage_build(project, None)?;
     let (_, spec, _) = locate(target, dirs, "address", false)?;
     replay_corpus(&cb, &spec, target, corpus, dirs, cov)
 }

@@ -80,7 +80,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     {
         pyz3::fs::check_output_path(path)?;
     }
-    let command = match &args.python {
+    // A script (`-- script.py`) runs in the configured interpreter when none is given.
+    let configured = match (&args.python, args.command.first()) {
+        (None, Some(first)) if first.to_string_lossy().ends_with(".py") => {
+            crate::project_args::configured_python()?
+        }
+        _ => None,
+    };
+    let command = match args.python.as_ref().or(configured.as_ref()) {
         Some(python) => {
             let mut argv = vec![python.clone().into_os_string()];
             argv.extend(args.command.iter().cloned());

@@ -68,21 +68,26 @@ pub fn interpreter(explicit: Option<&Path>) -> anyhow::Result<Interpreter> {
     if let Some(p) = explicit {
         return Interpreter::select(Some(p));
     }
-    let configured = match std::fs::read_to_string("pyproject.toml") {
-        Ok(text) => {
-            let table: toml::Table =
-                toml::from_str(&text).context("pyproject.toml does not parse")?;
-            match table
-                .get("tool")
-                .and_then(|t| t.get("pyz3"))
-                .and_then(|t| t.get("python"))
-            {
-                None => None,
-                Some(toml::Value::String(s)) => Some(PathBuf::from(s)),
-                Some(_) => anyhow::bail!("pyproject.toml: [tool.pyz3] python must be a path"),
-            }
+    Interpreter::select(configured_python()?.as_deref())
+}
+
+/// `python = "..."` under `[tool.pyz3]` in ./pyproject.toml, if set.
+pub fn configured_python() -> anyhow::Result<Option<PathBuf>> {
+    let text = match std::fs::read("pyproject.toml") {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("pyproject.toml is not UTF-8"))?
         }
-        Err(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read pyproject.toml: {e}"),
     };
-    Interpreter::select(configured.as_deref())
+    let table: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
+    match table
+        .get("tool")
+        .and_then(|t| t.get("pyz3"))
+        .and_then(|t| t.get("python"))
+    {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(PathBuf::from(s))),
+        Some(_) => anyhow::bail!("pyproject.toml: [tool.pyz3] python must be a path"),
+    }
 }
