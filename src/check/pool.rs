@@ -199,6 +199,41 @@ pub struct Worker {
     broken: Arc<AtomicBool>,
 }
 
+/// Appends one frame (length, `tag`, `body`) to `buf`; false when the body is too long for one.
+pub fn push_frame(buf: &mut Vec<u8>, tag: u8, body: &[u8]) -> bool {
+    let Ok(len) = u32::try_from(body.len() + 1) else {
+        return false;
+    };
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.push(tag);
+    buf.extend_from_slice(body);
+    true
+}
+
+/// A pickle (protocol 5) of a list of byte strings: a batch's cases in one frame, which the worker
+/// unpickles with one call instead of reading a frame per case.
+pub fn bytes_list_pickle(items: &[Vec<u8>]) -> Vec<u8> {
+    let size: usize = items.iter().map(|i| i.len() + 9).sum();
+    let mut out = Vec::with_capacity(size + 16);
+    out.extend_from_slice(&[0x80, 5, b']']); // PROTO 5, EMPTY_LIST
+    for chunk in items.chunks(1000) {
+        out.push(b'('); // MARK
+        for item in chunk {
+            match u8::try_from(item.len()) {
+                Ok(n) => out.extend_from_slice(&[b'C', n]), // SHORT_BINBYTES
+                Err(_) => {
+                    out.push(b'B'); // BINBYTES
+                    out.extend_from_slice(&(item.len() as u32).to_le_bytes());
+                }
+            }
+            out.extend_from_slice(item);
+        }
+        out.push(b'e'); // APPENDS
+    }
+    out.push(b'.'); // STOP
+    out
+}
+
 /// Writes frames to the worker as they come, flushing when none is waiting; stops when the
 /// worker is gone or the runner drops its end.
 fn write_frames(stdin: ChildStdin, frames: Receiver<Vec<u8>>, broken: &AtomicBool) {
@@ -337,17 +372,17 @@ impl Worker {
     }
 
     fn frame(&mut self, tag: u8, body: &[u8]) -> bool {
-        let Ok(len) = u32::try_from(body.len() + 1) else {
-            return false;
-        };
+        let mut frame = Vec::with_capacity(body.len() + 5);
+        push_frame(&mut frame, tag, body) && self.send_frames(frame)
+    }
+
+    /// Sends frames already laid out by [`push_frame`] (many cases in one buffer are much
+    /// cheaper than one send each); false if the worker is known to be gone.
+    pub fn send_frames(&mut self, frames: Vec<u8>) -> bool {
         let Some(stdin) = self.stdin.as_ref() else {
             return false;
         };
-        let mut frame = Vec::with_capacity(body.len() + 5);
-        frame.extend_from_slice(&len.to_le_bytes());
-        frame.push(tag);
-        frame.extend_from_slice(body);
-        stdin.send(frame).is_ok() && !self.broken.load(Ordering::Relaxed)
+        stdin.send(frames).is_ok() && !self.broken.load(Ordering::Relaxed)
     }
 
     /// Sends a request; false if the worker is known to be gone. Never blocks: frames are

@@ -161,11 +161,10 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              \x20   _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n\
              libc = ctypes.CDLL(None)\n\
              libc.mallinfo2.restype = MallInfo2\n\
-             import sysconfig\n\
-             blocks = sys.getallocatedblocks if sysconfig.get_config_var('Py_GIL_DISABLED') else (lambda: 0)\n\
+             blocks = sys.getallocatedblocks  # Python's own allocator (0 under PYTHONMALLOC=malloc)\n\
              def in_use():\n    m = libc.mallinfo2()\n    return m.uordblks + m.hblkhd + blocks() * 32\n\
-             # On a GIL build, run with PYTHONMALLOC=malloc so Python objects are counted too; a\n\
-             # free-threaded build's own allocator is counted by its blocks.\n\
+             # Native memory through glibc, Python objects by their allocator's blocks (or through\n\
+             # glibc too under PYTHONMALLOC=malloc).\n\
              for _ in range(50): f(*args)\n\
              gc.collect()\n\
              last = in_use(); start = last; growth = []\n\

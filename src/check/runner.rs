@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use super::cases::{arg_strategies, args_source, case_tree};
 use super::finding::{Finding, FindingKind, Observation};
-use super::pool::{Event, Mark, Phase, Spawn, Worker};
+use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
 
@@ -193,7 +193,9 @@ fn crash_observation(how: &str, stderr: &str) -> Observation {
     };
     // A debug build makes the interpreter's own result check fatal (NULL without an exception,
     // a result with one set): the same defect as a SystemError elsewhere.
-    if stderr.contains("Fatal Python error: _Py_CheckFunctionResult") {
+    if stderr.contains("Fatal Python error: _Py_CheckFunctionResult")
+        || stderr.contains("Assertion `_PyErr_Occurred(tstate)' failed")
+    {
         let line = stderr
             .lines()
             .find(|l| l.starts_with("SystemError: "))
@@ -387,13 +389,12 @@ impl Batches<'_> {
         }) {
             return false;
         }
-        for index in start..start + count {
-            let case = super::cases::generate_case(self.strategies, o.seed, index);
-            if !worker.send_case(&case_pickle(&case)) {
-                return false;
-            }
-        }
-        worker.flush()
+        let cases: Vec<Vec<u8>> = (start..start + count)
+            .map(|index| case_pickle(&super::cases::generate_case(self.strategies, o.seed, index)))
+            .collect();
+        let mut frames = Vec::new();
+        push_frame(&mut frames, b'B', &bytes_list_pickle(&cases));
+        worker.send_frames(frames)
     }
 
     fn found(&mut self, index: u64, o: Observation) {
@@ -409,6 +410,9 @@ impl Batches<'_> {
         // When a worker dies without a usable mark, the rest of that batch runs again with a
         // reply per case, so the case is known exactly.
         let mut careful_until = 0u64;
+        // Cases already sent to this worker: the next batch goes out before the replies to
+        // the current one are read, so generating it overlaps with the worker's calls.
+        let mut sent_until = 0u64;
         while next < options.cases {
             let flush_each = next < careful_until;
             let count = if flush_each {
@@ -419,7 +423,15 @@ impl Batches<'_> {
             let end = next + count;
             // A worker that died while the cases went out shows in the replies below (its
             // watch page says where), so a failed send needs nothing more here.
-            self.send(&mut worker, next, count, flush_each);
+            if sent_until != end {
+                self.send(&mut worker, next, count, flush_each);
+                sent_until = end;
+            }
+            if !flush_each && end < options.cases {
+                let ahead = BATCH.min(options.cases - end);
+                self.send(&mut worker, end, ahead, false);
+                sent_until = end + ahead;
+            }
             let mut expected = next;
             // The case the worker was lost on, if any (its finding already recorded).
             let mut lost: Option<u64> = None;
@@ -494,6 +506,7 @@ impl Batches<'_> {
             if next < end || lost.is_some() {
                 worker.kill();
                 worker = self.start()?;
+                sent_until = next;
             }
         }
         drop(worker);

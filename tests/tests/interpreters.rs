@@ -216,7 +216,9 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
                 // A debug build aborts in its own result check instead of raising.
                 "system-error" if debug => {
                     run.status.code().is_none()
-                        && String::from_utf8_lossy(&run.stderr).contains("_Py_CheckFunctionResult")
+                        && ["_Py_CheckFunctionResult", "_PyErr_Occurred"]
+                            .iter()
+                            .any(|p| String::from_utf8_lossy(&run.stderr).contains(p))
                 }
                 _ => run.status.code() == Some(1),
             };

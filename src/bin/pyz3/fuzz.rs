@@ -462,7 +462,12 @@ fn report_finding(
         // Its first line names the interpreter it runs with.
         let python = std::fs::read_to_string(p)
             .ok()
-            .and_then(|t| t.lines().next().and_then(|l| l.strip_prefix("#!")).map(String::from))
+            .and_then(|t| {
+                t.lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("#!"))
+                    .map(String::from)
+            })
             .unwrap_or_else(|| "python3".into());
         println!("  reproducer: {python} {}", p.display());
     }
