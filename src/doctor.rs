@@ -839,19 +839,11 @@ fn python_checks(python: &Path) -> PythonChecks {
         let why = format!("{}: {}", python.display(), ran.first_line());
         return PythonChecks::missing(python, why);
     };
-    let mut traits = Vec::new();
-    if facts.free_threaded {
-        traits.push("free-threaded");
-    }
-    if facts.debug {
-        traits.push("debug");
-    }
-    traits.push(if facts.shared { "shared" } else { "static" });
     let found = format!(
         "{} {} ({}; {})",
         facts.implementation,
         facts.version,
-        traits.join(", "),
+        crate::project::python::build_traits(facts.free_threaded, facts.debug, facts.shared),
         facts.executable
     );
     let python_check = if facts.implementation != "cpython" && !facts.implementation.is_empty() {

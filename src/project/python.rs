@@ -131,15 +131,11 @@ impl Interpreter {
 
     /// A short description: `CPython 3.13 (free-threaded, static)`.
     pub fn describe(&self) -> String {
-        let mut traits = Vec::new();
-        if self.free_threaded {
-            traits.push("free-threaded");
-        }
-        if self.debug {
-            traits.push("debug");
-        }
-        traits.push(if self.shared { "shared" } else { "static" });
-        format!("CPython {} ({})", self.version, traits.join(", "))
+        format!(
+            "CPython {} ({})",
+            self.version,
+            build_traits(self.free_threaded, self.debug, self.shared)
+        )
     }
 
     /// Whether `module` imports in this interpreter (with its own environment).
@@ -198,4 +194,17 @@ pub fn wait_with_timeout(
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     }))
+}
+
+/// What sets a build apart, for descriptions: `free-threaded, debug, static`.
+pub fn build_traits(free_threaded: bool, debug: bool, shared: bool) -> String {
+    let mut traits = Vec::new();
+    if free_threaded {
+        traits.push("free-threaded");
+    }
+    if debug {
+        traits.push("debug");
+    }
+    traits.push(if shared { "shared" } else { "static" });
+    traits.join(", ")
 }

@@ -170,24 +170,8 @@ fn demo_defects_are_found_shrunk_and_reproducible() {
         for x in f["findings"].as_array().unwrap() {
             let path = tmp.path().join(x["reproducer"].as_str().unwrap());
             assert!(path.exists(), "{}", path.display());
-            let run = Command::new(venv_python())
-                .arg(&path)
-                .env("PYTHONMALLOC", "malloc")
-                .current_dir("/")
-                .output()
-                .unwrap();
-            let reproduced = match x["kind"].as_str().unwrap() {
-                "crash" => run.status.code().is_none(),
-                _ => run.status.code() == Some(1),
-            };
-            assert!(
-                reproduced,
-                "{}: {:?}\n{}\n{}",
-                path.display(),
-                run.status,
-                String::from_utf8_lossy(&run.stdout),
-                String::from_utf8_lossy(&run.stderr)
-            );
+            let kind = x["kind"].as_str().unwrap();
+            crate::common::assert_reproduces(&venv_python(), &path, kind, false, true);
         }
     }
 }

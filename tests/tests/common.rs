@@ -194,3 +194,39 @@ pub fn pyo3_project(module: &str, lib_source: &str, test_source: &str) -> tempfi
     write_file(dir.path(), "tests/test_ext.py", test_source);
     dir
 }
+
+/// Runs the reproducer at `path` with `python` (from `/`, `PYTHONMALLOC=malloc` when `malloc`)
+/// and asserts that it reproduced a finding of `kind`: a crash dies by a signal; a debug build
+/// (`debug`) aborts in its own result check for a `system-error`; anything else exits 1.
+pub fn assert_reproduces(
+    python: &std::path::Path,
+    path: &std::path::Path,
+    kind: &str,
+    debug: bool,
+    malloc: bool,
+) {
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(path).current_dir("/");
+    if malloc {
+        cmd.env("PYTHONMALLOC", "malloc");
+    }
+    let run = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let reproduced = match kind {
+        "crash" => run.status.code().is_none(),
+        "system-error" if debug => {
+            run.status.code().is_none()
+                && ["_Py_CheckFunctionResult", "_PyErr_Occurred"]
+                    .iter()
+                    .any(|p| stderr.contains(p))
+        }
+        _ => run.status.code() == Some(1),
+    };
+    assert!(
+        reproduced,
+        "{}: {:?}\n{}\n{stderr}",
+        path.display(),
+        run.status,
+        String::from_utf8_lossy(&run.stdout),
+    );
+}

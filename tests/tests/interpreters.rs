@@ -206,30 +206,8 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
                 "{}",
                 path.display()
             );
-            let run = Command::new(&ran_in)
-                .arg(&path)
-                .current_dir("/")
-                .output()
-                .unwrap();
-            let reproduced = match x["kind"].as_str().unwrap() {
-                "crash" => run.status.code().is_none(),
-                // A debug build aborts in its own result check instead of raising.
-                "system-error" if debug => {
-                    run.status.code().is_none()
-                        && ["_Py_CheckFunctionResult", "_PyErr_Occurred"]
-                            .iter()
-                            .any(|p| String::from_utf8_lossy(&run.stderr).contains(p))
-                }
-                _ => run.status.code() == Some(1),
-            };
-            assert!(
-                reproduced,
-                "{}: {:?}\n{}\n{}",
-                path.display(),
-                run.status,
-                String::from_utf8_lossy(&run.stdout),
-                String::from_utf8_lossy(&run.stderr)
-            );
+            let kind = x["kind"].as_str().unwrap();
+            crate::common::assert_reproduces(&ran_in, &path, kind, debug, false);
         }
     }
 }
