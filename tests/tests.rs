@@ -13,6 +13,7 @@
 //! - `cli`: the `pyz3 sample` command;
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
+//! - `containment`: hostile results, crashing oracles and properties, blamed correctly;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
 //! - `files`: hostile exception messages and function names in reproducers, planted temporary
 //!   files and symlinks, private scratch directories, output paths checked before any work;
@@ -30,6 +31,8 @@ mod check;
 mod cli;
 #[path = "tests/common.rs"]
 mod common;
+#[path = "tests/containment.rs"]
+mod containment;
 #[path = "tests/coverage.rs"]
 mod coverage;
 #[path = "tests/doctor.rs"]

@@ -373,3 +373,58 @@ fn sample_stats_builds_values_in_both_interpreters() {
         }
     }
 }
+
+/// `python = "..."` under `[tool.pyz3]` picks the interpreter when `--python` is not given (and
+/// over `$VIRTUAL_ENV`); `--python` still wins.
+#[test]
+fn pyproject_python_is_the_default_interpreter() {
+    let ft = ft_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build(&ft, dir, "kinds", true);
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!("[tool.pyz3]\npython = \"{}\"\n", ft.display()),
+    )
+    .unwrap();
+    let interpreter_of = |args: &[&str]| {
+        let mut all = vec!["check", "kinds:ident", "--cases", "5", "--json", "r.json"];
+        all.extend_from_slice(args);
+        let out = Command::new(env!("CARGO_BIN_EXE_pyz3"))
+            .args(&all)
+            .current_dir(dir)
+            .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
+            .output()
+            .unwrap();
+        let report: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap_or_default())
+                .unwrap_or(Json::Null);
+        (
+            out.status.code(),
+            report["interpreter"].as_str().map(String::from),
+        )
+    };
+    let (code, interp) = interpreter_of(&[]);
+    assert_eq!(code, Some(0));
+    assert!(interp.unwrap().contains("free-threaded"));
+    // The module was built for 3.13t: the virtualenv's 3.11, named explicitly, cannot import it.
+    let venv = venv_python();
+    let (code, _) = interpreter_of(&["--python", venv.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+}
+
+/// pyo3 embeds free-threaded CPython only from 3.14: `pyz3 fuzz` says so in one line instead
+/// of failing inside a build.
+#[test]
+fn fuzz_on_free_threaded_313_is_refused_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ft = ft_python();
+    let out = pyz3(
+        tmp.path(),
+        &["fuzz", "json:dumps", "--python", ft.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("only from 3.14"), "{err}");
+}

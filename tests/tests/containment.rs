@@ -1,0 +1,155 @@
+//! Containing the target: pyz3's own work on what a function returns never becomes the
+//! function's finding, and a crash or hang in an oracle or a property is reported as that
+//! oracle's or property's failure, not the function's crash.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+const MODULE: &str = r#"
+import os
+
+def ok(x: int) -> int:
+    return x
+
+def self_referential(x: int) -> list:
+    items = [x]
+    items.append(items)
+    return items
+
+def nested_deep(x: int) -> list:
+    r = [x]
+    for _ in range(5000):
+        r = [r]
+    return r
+
+class Opaque:
+    def __eq__(self, other):
+        raise ValueError("no comparison")
+    def __hash__(self):
+        raise ValueError("no hash")
+    def __repr__(self):
+        return "<Opaque at 0x%x>" % id(self)
+
+def opaque(x: int) -> object:
+    return Opaque()
+
+def aborting_oracle(x):
+    os.abort()
+"#;
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
+        .output()
+        .unwrap()
+}
+
+fn findings(dir: &Path) -> Vec<(String, String, String)> {
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for f in report["functions"].as_array().unwrap() {
+        for x in f["findings"].as_array().unwrap() {
+            out.push((
+                f["name"].as_str().unwrap().to_string(),
+                x["kind"].as_str().unwrap().to_string(),
+                x["message"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Results that are self-referential, 5,000 deep, or refuse comparison and hashing are no
+/// finding: the function is correct.
+#[test]
+fn hostile_results_are_not_the_functions_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("hostile.py"), MODULE).unwrap();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "hostile.py",
+            "--function",
+            "self_referential",
+            "--function",
+            "nested_deep",
+            "--function",
+            "opaque",
+            "--cases",
+            "50",
+            "--json",
+            "r.json",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(findings(dir), vec![], "{err}");
+}
+
+/// An oracle that aborts the process is the oracle's failure; a property that ends the process
+/// is the property's.
+#[test]
+fn crashing_oracles_and_properties_are_blamed_for_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("hostile.py"), MODULE).unwrap();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "hostile.py:ok",
+            "--oracle",
+            "ok=hostile:aborting_oracle",
+            "--cases",
+            "5",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(dir);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "oracle-mismatch", "{found:?}");
+    assert!(
+        found[0]
+            .2
+            .contains("the oracle hostile:aborting_oracle ended the process")
+            && found[0].2.contains("SIGABRT"),
+        "{found:?}"
+    );
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "hostile.py:ok",
+            "--property",
+            "ok=__import__('os')._exit(0)",
+            "--cases",
+            "5",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(dir);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "property-failed", "{found:?}");
+    assert!(found[0].2.contains("ended the process"), "{found:?}");
+}
