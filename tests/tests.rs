@@ -17,6 +17,8 @@
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
 //! - `files`: hostile exception messages and function names in reproducers, planted temporary
 //!   files and symlinks, private scratch directories, output paths checked before any work;
+//! - `realworld`: stub packages, private names, empty runs, related oracle exceptions,
+//!   mutating functions' memory checks, fresh callables;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
@@ -51,6 +53,8 @@ mod pickle;
 mod profile;
 #[path = "tests/property_tests.rs"]
 mod property_tests;
+#[path = "tests/realworld.rs"]
+mod realworld;
 #[path = "tests/roundtrip.rs"]
 mod roundtrip;
 #[path = "tests/sanitize.rs"]

@@ -20,6 +20,8 @@ pub struct ModuleSpec {
     pub module: String,
     /// Directory to put first on `sys.path` (for a path).
     pub path: Option<PathBuf>,
+    /// Callables to describe even when their names start with `_` (named explicitly).
+    pub include: Vec<String>,
 }
 
 impl ModuleSpec {
@@ -42,6 +44,7 @@ impl ModuleSpec {
             return Ok(ModuleSpec {
                 module,
                 path: Some(dir),
+                include: Vec::new(),
             });
         }
         let valid = !text.is_empty()
@@ -56,6 +59,7 @@ impl ModuleSpec {
         Ok(ModuleSpec {
             module: text.to_string(),
             path: None,
+            include: Vec::new(),
         })
     }
 }
@@ -108,6 +112,7 @@ pub fn describe(
         module: spec.module.clone(),
         path: spec.path.clone(),
         stubs: stubs.map(Path::to_path_buf),
+        include: spec.include.clone(),
     });
     match w.recv(limit) {
         Event::Reply(Reply::Functions {

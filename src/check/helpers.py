@@ -136,11 +136,15 @@ def _find_stub(modname, module_file, stubs):
         base = os.path.basename(module_file)
         package = base.startswith("__init__.")
         if package:
-            c = os.path.join(d, "__init__.pyi")
+            candidates = [os.path.join(d, "__init__.pyi")]
         else:
-            c = os.path.join(d, base.split(".")[0] + ".pyi")
-        if os.path.isfile(c):
-            return c
+            stem = base.split(".")[0]
+            # `mod.pyi` beside `mod.cpython-*.so`, or a stub package `mod/__init__.pyi` beside it
+            # (how some wheels ship the stubs of a single-file extension).
+            candidates = [os.path.join(d, stem + ".pyi"), os.path.join(d, stem, "__init__.pyi")]
+        for c in candidates:
+            if os.path.isfile(c):
+                return c
     # PEP 561 stub-only packages (`<top>-stubs`) on any sys.path entry.
     for root in sys.path:
         top = os.path.join(root or ".", parts[0] + "-stubs")
@@ -155,7 +159,7 @@ def _find_stub(modname, module_file, stubs):
     return None
 
 
-def pyz3_describe(modname, stubs=None):
+def pyz3_describe(modname, stubs=None, include=()):
     import importlib
     import inspect
 
@@ -163,7 +167,9 @@ def pyz3_describe(modname, stubs=None):
     module_file = getattr(mod, "__file__", None)
     stub = _find_stub(modname, module_file, stubs)
     stub_sigs = _parse_stub(stub) if stub else {}
-    names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+    names = list(getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")])
+    # Named explicitly, any callable is described, `_private` ones too.
+    names += [n for n in include if n not in names and hasattr(mod, n)]
     out = []
     for name in names:
         obj = getattr(mod, name, None)

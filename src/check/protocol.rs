@@ -45,6 +45,10 @@ pub struct Setup {
     /// Relative and absolute tolerance for float comparisons with the oracle.
     #[serde(default)]
     pub float_tolerance: f64,
+    /// When both the function and its oracle raise: `exact` (the same exception type),
+    /// `related` (one type a subclass of the other; the default) or `any`.
+    #[serde(default)]
+    pub oracle_exceptions: String,
     /// Per-call time limit.
     pub timeout_ms: u64,
     /// Which cases get the memory-growth check: every n-th; 0 never; `u64::MAX` cases 0, 1, 2,
@@ -101,6 +105,9 @@ pub enum Request {
         /// Explicit stub file or directory.
         #[serde(default)]
         stubs: Option<PathBuf>,
+        /// Callables to list even when their names start with `_` (named by the user).
+        #[serde(default)]
+        include: Vec<String>,
     },
 }
 

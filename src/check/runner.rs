@@ -49,6 +49,9 @@ pub struct CheckOptions {
     pub max_shrink_time: Duration,
     /// Skip the reference-count check.
     pub no_refcount: bool,
+    /// When both the function and its oracle raise, whether they agree: `exact` (the same
+    /// type), `related` (one a subclass of the other, the default) or `any`.
+    pub oracle_exceptions: String,
 }
 
 impl CheckOptions {
@@ -65,6 +68,7 @@ impl CheckOptions {
             interpreter,
             max_shrink_time: Duration::from_secs(30),
             no_refcount: false,
+            oracle_exceptions: "related".into(),
         }
     }
 }
@@ -132,6 +136,7 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
         mutates: t.mutates,
         nondeterministic: t.nondeterministic,
         float_tolerance: t.float_tolerance,
+        oracle_exceptions: o.oracle_exceptions.clone(),
         timeout_ms: o.timeout_ms,
         memory_every: o.memory_every,
         no_refcount: o.no_refcount,

@@ -140,6 +140,8 @@ _WALKED = (list, tuple, set, frozenset)
 
 
 _LEAVES = (int, float, complex, str, bytes, type(None), bool)
+_CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+              types.LambdaType, types.MethodWrapperType)
 
 
 def reachable(args, labels=None):
@@ -242,7 +244,7 @@ _total_refcount = getattr(sys, "gettotalrefcount", None)
 TOTAL_CALLS = 20
 
 
-def total_refcount_check(f, args):
+def total_refcount_check(f, fresh):
     """Debug builds: the interpreter's total reference count, over two rounds of calls with the
     same input, grew by the same amount, at least one reference per call: a reference leaked
     somewhere the arguments do not show (a new object never released, a cache that grows)."""
@@ -252,13 +254,13 @@ def total_refcount_check(f, args):
         return _total_refcount()
 
     for _ in range(2):
-        call(f, args)
+        call(f, fresh())
     a = measure()
     for _ in range(TOTAL_CALLS):
-        call(f, args)
+        call(f, fresh())
     b = measure()
     for _ in range(TOTAL_CALLS):
-        call(f, args)
+        call(f, fresh())
     c = measure()
     d1, d2 = b - a, c - b
     if d1 < TOTAL_CALLS or d1 != d2:
@@ -305,16 +307,17 @@ def heap_in_use():
 
 ROUNDS = 5
 MIN_BYTES_PER_CALL = 16.0
+MIN_CALLS_PER_ROUND = 100
 
 
-def _grows(f, args, per_round):
+def _grows(f, fresh, per_round):
     """(bytes, calls) when one measure grew in every round, by enough per call."""
     gc.collect(1)
     start = heap_in_use()
     series = [start]
     for _ in range(ROUNDS):
         for _ in range(per_round):
-            call(f, args)
+            call(f, fresh())
         gc.collect(1)
         series.append(heap_in_use())
     calls = ROUNDS * per_round
@@ -327,24 +330,27 @@ def _grows(f, args, per_round):
     return None if best is None else (best, calls)
 
 
-def memory_check(f, args):
+def memory_check(f, fresh):
+    """A memory-leak finding when memory in use grows in every round of calls with the same
+    input, and again with rounds twice as long. `fresh()` gives the arguments of each call."""
     # Steady-state time per call (the first calls may import or warm caches).
     for _ in range(3):
-        call(f, args)
+        call(f, fresh())
     t = time.perf_counter()
     for _ in range(3):
-        call(f, args)
+        call(f, fresh())
     per_call = max((time.perf_counter() - t) / 3, 1e-7)
-    per_round = min(max(int(0.04 / per_call), 3), 200)
+    # Never fewer than 100 calls a round: a few calls cannot tell a leak from a cache filling.
+    per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
     # The measure's own set-up (ctypes, on its first use) and a first round of calls happen
     # before anything is measured: neither may look like the function's growth or shrinkage.
     heap_in_use()
     for _ in range(min(per_round, 50)):
-        call(f, args)
-    first = _grows(f, args, per_round)
+        call(f, fresh())
+    first = _grows(f, fresh, per_round)
     if first is None:
         return None
-    second = _grows(f, args, per_round * 2)
+    second = _grows(f, fresh, per_round * 2)
     if second is None or second[0] / second[1] < 0.75 * (first[0] / first[1]):
         return None
     total, calls = first
@@ -444,7 +450,10 @@ def same_value(a, b, depth=0):
 
 def same_result(a, b):
     """Whether two results of calls with equal arguments are the same: values compare strictly;
-    objects without value equality (functions, plain instances) by type."""
+    objects without value equality (functions, closures, bound methods, plain instances) by
+    type."""
+    if type(a) is type(b) and isinstance(a, _CALLABLES):
+        return True
     try:
         return same_value(a, b)
     except RecursionError:
@@ -542,7 +551,7 @@ class Checker:
                 except RecursionError:
                     agree = True
             else:
-                agree = not oke and not ok1 and type(expected) is type(r1)
+                agree = not oke and not ok1 and self.same_exception(type(expected), type(r1))
             if not agree:
                 return obs("oracle-mismatch", "result differs from the oracle %s\n%s" % (
                     setup.get("oracle"), diff(self.show(oke, expected), self.show(ok1, r1),
@@ -559,12 +568,24 @@ class Checker:
                 return found
         # The costly checks, on some cases (and on every replay of their findings).
         if memory:
+            # A function that mutates its arguments gets fresh ones for every call: reusing
+            # a list it appends to would look like a leak.
+            fresh = (lambda: _loads(case)) if not self.check_mutation else (lambda: args2)
             if _total_refcount is not None:
-                found = total_refcount_check(f, args2)
+                found = total_refcount_check(f, fresh)
                 if found:
                     return found
-            return memory_check(f, args2)
+            return memory_check(f, fresh)
         return None
+
+    def same_exception(self, a, b):
+        """Whether two calls that both raised agree, by `--oracle-exceptions`."""
+        mode = self.setup.get("oracle_exceptions") or "related"
+        if mode == "any":
+            return True
+        if mode == "exact":
+            return a is b
+        return issubclass(a, b) or issubclass(b, a)
 
     def mutation(self, args1, args2):
         """An input-mutation finding when an argument differs from a fresh copy (a method, so
@@ -679,7 +700,8 @@ def handle(req, state):
     if op == "describe":
         try:
             import_target(req["module"], req.get("path"))
-            functions, stub, module_file = pyz3_describe(req["module"], req.get("stubs"))
+            functions, stub, module_file = pyz3_describe(
+                req["module"], req.get("stubs"), req.get("include") or ())
         except SetupError as e:
             CH.send({"reply": "error", "message": str(e)})
             return

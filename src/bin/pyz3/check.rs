@@ -53,6 +53,10 @@ pub struct Args {
     /// Where reproducers go [default: .pyz3/repro].
     #[arg(long = "repro-dir", value_name = "DIR")]
     pub repro_dir: Option<PathBuf>,
+    /// When F and its oracle both raise, they agree if the exception types are: `related` (one
+    /// a subclass of the other, e.g. ValueError and json.JSONDecodeError), `exact`, or `any`.
+    #[arg(long = "oracle-exceptions", value_enum)]
+    pub oracle_exceptions: Option<OracleExceptions>,
     /// Relative and absolute tolerance for float comparisons with oracles.
     #[arg(long = "float-tolerance", default_value_t = 0.0)]
     pub float_tolerance: f64,
@@ -74,6 +78,28 @@ pub struct Args {
     pub project: PathBuf,
 }
 
+/// `--oracle-exceptions`.
+#[derive(clap::ValueEnum, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OracleExceptions {
+    /// The same exception type.
+    Exact,
+    /// One type a subclass of the other (the default).
+    Related,
+    /// Any exception on both sides.
+    Any,
+}
+
+impl OracleExceptions {
+    fn name(self) -> &'static str {
+        match self {
+            OracleExceptions::Exact => "exact",
+            OracleExceptions::Related => "related",
+            OracleExceptions::Any => "any",
+        }
+    }
+}
+
 /// `[tool.pyz3.check]` in pyproject.toml.
 #[derive(serde::Deserialize, Default, Debug)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -92,6 +118,7 @@ struct FileConfig {
     mutates: Vec<String>,
     #[serde(default)]
     nondeterministic: Vec<String>,
+    oracle_exceptions: Option<OracleExceptions>,
 }
 
 fn file_config() -> anyhow::Result<FileConfig> {
@@ -154,22 +181,25 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut options = CheckOptions::new(interpreter.clone());
     options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
+    let mut wanted: Vec<String> = args.functions.clone();
+    wanted.extend(func);
+    if wanted.is_empty() {
+        wanted = config.functions.clone().unwrap_or_default();
+    }
+    // Named explicitly, a callable is checked even when its name starts with `_`.
+    let mut spec = spec;
+    spec.include = wanted.clone();
     let found = describe(
         &interpreter,
         &spec,
         stubs.as_deref(),
         pyz3::check::runner::import_limit(&options),
     )?;
-    let mut wanted: Vec<String> = args.functions.clone();
-    wanted.extend(func);
-    if wanted.is_empty() {
-        wanted = config.functions.clone().unwrap_or_default();
-    }
     let known: Vec<&str> = found.functions.iter().map(|f| f.name.as_str()).collect();
     for w in &wanted {
         if !known.contains(&w.as_str()) {
             bail!(
-                "`{}` has no public callable `{w}` (it has: {})",
+                "`{}` has no callable `{w}` (it has: {})",
                 spec.module,
                 if known.is_empty() {
                     "none".to_string()
@@ -211,6 +241,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     options.cases = args.cases.or(config.cases).unwrap_or(200);
+    options.oracle_exceptions = args
+        .oracle_exceptions
+        .or(config.oracle_exceptions)
+        .unwrap_or(OracleExceptions::Related)
+        .name()
+        .into();
     options.seed = args.seed.or(config.seed).unwrap_or(0);
     options.size = args.size;
     options.memory_every = args.memory_every.unwrap_or(u64::MAX);
@@ -314,6 +350,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             eprintln!("pyz3: warning: {}: {w}", info.name);
         }
         reports.push(report);
+    }
+    if reports.is_empty() && failed.is_none() {
+        bail!(
+            "no function of `{}` was checked: {}",
+            spec.module,
+            if found.functions.is_empty() {
+                "it has no public callable (name one with MODULE:FUNC or --function)".to_string()
+            } else {
+                format!(
+                    "none of its {} callables has a signature pyz3 can read (add a stub: --stubs)",
+                    found.functions.len()
+                )
+            }
+        );
     }
     let report = CheckReport::new(&spec.module, &reports).ran_in(&interpreter);
     let stdout = std::io::stdout();
