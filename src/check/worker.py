@@ -340,8 +340,12 @@ def memory_check(f, fresh):
     for _ in range(3):
         call(f, fresh())
     per_call = max((time.perf_counter() - t) / 3, 1e-7)
-    # Never fewer than 100 calls a round: a few calls cannot tell a leak from a cache filling.
-    per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
+    # At least 100 calls a round: a few calls cannot tell a leak from a cache filling. A slow
+    # function (over 2 ms a call) gets rounds of about 0.2 s instead, at least 3 calls.
+    if per_call <= 0.002:
+        per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
+    else:
+        per_round = max(int(0.2 / per_call), 3)
     # The measure's own set-up (ctypes, on its first use) and a first round of calls happen
     # before anything is measured: neither may look like the function's growth or shrinkage.
     heap_in_use()
