@@ -11,6 +11,8 @@
 //! - `typeexpr`: strategies from type expressions, and malformed expressions;
 //! - `property_tests`: use from users' test suites (`proptest!`, `py_proptest`, persistence);
 //! - `cli`: the `pyz3 sample` command;
+//! - `bad_input`: nonsensical options, unreadable pyproject.toml, directories, huge inputs,
+//!   escape sequences from targets, exits that must reproduce;
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
 //! - `containment`: hostile results, crashing oracles and properties, blamed correctly;
@@ -25,6 +27,8 @@
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
 //!   flamegraphs and memory figures of the demo extension.
 
+#[path = "tests/bad_input.rs"]
+mod bad_input;
 #[path = "tests/bench.rs"]
 mod bench;
 #[path = "tests/check.rs"]

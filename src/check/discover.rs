@@ -31,6 +31,34 @@ impl ModuleSpec {
             text.contains('/') || [".so", ".py", ".pyd"].iter().any(|e| text.ends_with(e));
         if looks_like_path {
             let p = Path::new(text);
+            // A package directory: the package, imported from the directory that holds it.
+            let package = p.is_dir()
+                && std::fs::read_dir(p).is_ok_and(|entries| {
+                    entries.flatten().any(|e| {
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        name == "__init__.py"
+                            || (name.starts_with("__init__.") && name.ends_with(".so"))
+                    })
+                });
+            if package {
+                let dir = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+                let module = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Ok(ModuleSpec {
+                    module,
+                    path: dir.parent().map(Path::to_path_buf),
+                    include: Vec::new(),
+                });
+            }
+            if p.is_dir() {
+                return Err(Error::Usage(format!(
+                    "{text} is a directory: give the module's file (`.so`, `.py`), or its import \
+                     name run from the directory that holds it"
+                )));
+            }
             if !p.is_file() {
                 return Err(Error::Usage(format!("module file {text} does not exist")));
             }

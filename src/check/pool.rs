@@ -74,6 +74,9 @@ pub struct Mark {
     pub phase: Phase,
     /// How long it had been running (zero when idle).
     pub running: Duration,
+    /// When it started (CLOCK_MONOTONIC ns; 0 when idle): two reads with the same start saw
+    /// the same call.
+    pub started_ns: u64,
 }
 
 /// What waiting for a reply gave.
@@ -159,6 +162,7 @@ impl WatchPage {
             index,
             phase: Phase::from_code(phase),
             running,
+            started_ns: start,
         })
     }
 }
@@ -434,7 +438,14 @@ impl Worker {
                             Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
                             Phase::Idle => None,
                         };
-                        if limit.is_some_and(|l| mark.running > l) {
+                        // The page is written without a lock: a hang must look the same on
+                        // a second read (a torn read of a call just starting does not).
+                        let again = self.watch.read();
+                        let same = again.is_some_and(|a| {
+                            (a.index, a.phase, a.started_ns)
+                                == (mark.index, mark.phase, mark.started_ns)
+                        });
+                        if same && limit.is_some_and(|l| mark.running > l) {
                             self.kill();
                             return Event::Hung(mark);
                         }

@@ -102,7 +102,7 @@ impl CheckReport {
             writeln!(
                 out,
                 "{:<width$}  {:>6}  {:<7}  {}",
-                f.name,
+                printable(&f.name),
                 f.cases,
                 verdict,
                 if kinds.is_empty() {
@@ -132,14 +132,19 @@ impl CheckReport {
                 for m in &x.imports {
                     writeln!(out, "  import {m}")?;
                 }
-                writeln!(out, "  {}{}", f.name, x.input_call())?;
+                writeln!(
+                    out,
+                    "  {}{}",
+                    printable(&f.name),
+                    printable(&x.input_call())
+                )?;
                 for line in x.message.lines() {
-                    writeln!(out, "  | {line}")?;
+                    writeln!(out, "  | {}", printable(line))?;
                 }
                 if let Some(tb) = &x.traceback {
                     let lines: Vec<&str> = tb.lines().collect();
                     for line in &lines[lines.len().saturating_sub(12)..] {
-                        writeln!(out, "  > {line}")?;
+                        writeln!(out, "  > {}", printable(line))?;
                     }
                 }
                 if let Some(p) = &x.reproducer {
@@ -149,6 +154,20 @@ impl CheckReport {
         }
         Ok(())
     }
+}
+
+/// Text from the target for a terminal: control characters (escape sequences, carriage
+/// returns, C1 controls) shown as `\xNN` escapes, so a message cannot rewrite the screen.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\t' || !(c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        }
+    }
+    out
 }
 
 impl Finding {

@@ -49,8 +49,13 @@ pub fn comment_text(text: &str) -> String {
 /// before it.
 fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
     let body = match kind {
+        // A function that ends the process from Python (`os._exit(0)`, `sys.exit`) must not
+        // read as "not reproduced": those exits say so and exit 1.
         FindingKind::Crash | FindingKind::Sanitizer => "print('calling; a crash here (e.g. Segmentation fault) reproduces the finding', flush=True)\n\
-             f(*args)\n\
+             _real_exit = os._exit\n\
+             def _ended(code=0):\n    print('the call ended the process (exit status %r): reproduced' % (code,), flush=True)\n    _real_exit(1)\n\
+             os._exit = _ended\n\
+             try:\n    f(*args)\nexcept SystemExit as e:\n    _ended(e.code)\nexcept Exception as e:\n    print('raised', type(e).__name__)\n\
              print('no crash')\n\
              sys.exit(0)\n"
             .to_string(),

@@ -373,8 +373,9 @@ def call(f, args, phase=PHASE_CALL):
     """(elapsed ns, returned, value or exception) of f(*args), marked for the runner."""
     w = CH.watch
     w[0] = CH.index
-    w[2] = phase
+    # The start before the phase: the runner must never see this phase with an older start.
     t = w[1] = _now()
+    w[2] = phase
     try:
         r = f(*args)
         ok = True

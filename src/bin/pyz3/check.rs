@@ -122,11 +122,9 @@ struct FileConfig {
 }
 
 fn file_config() -> anyhow::Result<FileConfig> {
-    let path = PathBuf::from("pyproject.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Some(value) = crate::project_args::pyproject()? else {
         return Ok(FileConfig::default());
     };
-    let value: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
     let section = value
         .get("tool")
         .and_then(|t| t.get("pyz3"))
@@ -241,6 +239,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     options.cases = args.cases.or(config.cases).unwrap_or(200);
+    if options.cases == 0 {
+        bail!("--cases must be at least 1");
+    }
+    if options.timeout_ms == 0 {
+        bail!("--timeout-ms must be at least 1");
+    }
+    if !args.float_tolerance.is_finite() || args.float_tolerance < 0.0 {
+        bail!(
+            "--float-tolerance must be a finite number, 0 or more (not {})",
+            args.float_tolerance
+        );
+    }
     options.oracle_exceptions = args
         .oracle_exceptions
         .or(config.oracle_exceptions)
@@ -347,7 +357,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
         };
         for w in &report.warnings {
-            eprintln!("pyz3: warning: {}: {w}", info.name);
+            eprintln!(
+                "pyz3: warning: {}: {}",
+                info.name,
+                pyz3::check::report::printable(w)
+            );
         }
         reports.push(report);
     }

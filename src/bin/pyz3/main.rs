@@ -92,7 +92,14 @@ fn main() -> ExitCode {
         // A closed stdout (`pyz3 sample ... | head`) is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pyz3: error: {e:#}");
+            // One line, whatever the text it carries from a target or a file: control
+            // characters escaped, and cut short.
+            let text = pyz3::check::report::printable(&format!("{e:#}"));
+            let mut line: String = text.chars().take(1000).collect();
+            if line.len() < text.len() {
+                line.push_str("...");
+            }
+            eprintln!("pyz3: error: {line}");
             ExitCode::from(2)
         }
     }

@@ -71,8 +71,9 @@ pub fn interpreter(explicit: Option<&Path>) -> anyhow::Result<Interpreter> {
     Interpreter::select(configured_python()?.as_deref())
 }
 
-/// `python = "..."` under `[tool.pyz3]` in ./pyproject.toml, if set.
-pub fn configured_python() -> anyhow::Result<Option<PathBuf>> {
+/// ./pyproject.toml as a table, `None` when there is none; one that cannot be read (a
+/// directory, not UTF-8) or parsed is an error.
+pub fn pyproject() -> anyhow::Result<Option<toml::Table>> {
     let text = match std::fs::read("pyproject.toml") {
         Ok(bytes) => {
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("pyproject.toml is not UTF-8"))?
@@ -80,7 +81,16 @@ pub fn configured_python() -> anyhow::Result<Option<PathBuf>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => anyhow::bail!("cannot read pyproject.toml: {e}"),
     };
-    let table: toml::Table = toml::from_str(&text).context("pyproject.toml does not parse")?;
+    Ok(Some(
+        toml::from_str(&text).context("pyproject.toml does not parse")?,
+    ))
+}
+
+/// `python = "..."` under `[tool.pyz3]` in ./pyproject.toml, if set.
+pub fn configured_python() -> anyhow::Result<Option<PathBuf>> {
+    let Some(table) = pyproject()? else {
+        return Ok(None);
+    };
     match table
         .get("tool")
         .and_then(|t| t.get("pyz3"))

@@ -1,0 +1,162 @@
+//! Bad input is one line on stderr and exit 2, before any work: option values that make no
+//! sense, a pyproject.toml that is not a readable file, a directory given as a module, huge
+//! inputs echoed back; and text from a target cannot drive the terminal or hide a crash.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn one_line(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{needle} not in: {err}");
+}
+
+#[test]
+fn option_values_that_make_no_sense_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    one_line(
+        &pyz3(dir, &["check", "json", "--cases", "0"]),
+        "--cases must be at least 1",
+    );
+    one_line(
+        &pyz3(dir, &["check", "json", "--timeout-ms", "0"]),
+        "--timeout-ms must be at least 1",
+    );
+    for bad in ["nan", "inf", "-1"] {
+        one_line(
+            &pyz3(dir, &["check", "json", &format!("--float-tolerance={bad}")]),
+            "--float-tolerance must be a finite number",
+        );
+    }
+}
+
+#[test]
+fn a_pyproject_that_is_not_a_readable_file_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("pyproject.toml")).unwrap();
+    one_line(&pyz3(dir, &["check", "json"]), "cannot read pyproject.toml");
+    // With --python the interpreter rule does not read it, but the check's settings do.
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+    one_line(
+        &pyz3(dir, &["check", "json", "--python", venv]),
+        "cannot read pyproject.toml",
+    );
+    std::fs::remove_dir(dir.join("pyproject.toml")).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        b"[tool.pyz3]\nx = \"\xff\xfe\"\n",
+    )
+    .unwrap();
+    one_line(
+        &pyz3(dir, &["check", "json"]),
+        "pyproject.toml is not UTF-8",
+    );
+}
+
+#[test]
+fn directories_are_packages_or_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("adir")).unwrap();
+    one_line(&pyz3(dir, &["check", "./adir"]), "./adir is a directory");
+    std::fs::create_dir(dir.join("apkg")).unwrap();
+    std::fs::write(
+        dir.join("apkg/__init__.py"),
+        "def twice(x: int) -> int:\n    return 2 * x\n",
+    )
+    .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let path = dir.join("apkg");
+    let out = pyz3(
+        other.path(),
+        &["check", path.to_str().unwrap(), "--cases", "10"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("twice"));
+}
+
+#[test]
+fn huge_inputs_are_not_echoed_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    // (One argument is at most 128 KiB on Linux.)
+    let ty = format!("list[{}", "x".repeat(100_000));
+    let out = pyz3(tmp.path(), &["sample", &ty]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).len() < 2_000, "{} bytes", stderr(&out).len());
+    assert_eq!(stderr(&out).trim().lines().count(), 1);
+}
+
+const HOSTILE: &str = r#"
+import os
+
+def paint(x: int) -> str:
+    return "\x1b[2J\x1b[31mred\rover" if x > 3 else "plain"
+
+def leave(x: int) -> int:
+    if x > 3:
+        os._exit(0)
+    return x
+"#;
+
+/// A result with escape sequences is shown escaped; a function that ends the process with
+/// `os._exit(0)` is a crash whose reproducer exits 1.
+#[test]
+fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("hostile.py"), HOSTILE).unwrap();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "hostile.py",
+            "--property",
+            "paint=result == 'plain'",
+            "--cases",
+            "50",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("\\x1b"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let leave = report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "leave")
+        .unwrap();
+    let finding = &leave["findings"][0];
+    assert_eq!(finding["kind"], "crash", "{leave}");
+    let run = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+        .arg(dir.join(finding["reproducer"].as_str().unwrap()))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+}
