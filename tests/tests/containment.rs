@@ -153,3 +153,83 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
     assert_eq!(found[0].1, "property-failed", "{found:?}");
     assert!(found[0].2.contains("ended the process"), "{found:?}");
 }
+
+/// A target that signals its own process group reaches only its worker: pyz3 goes on and
+/// reports the crash.
+#[test]
+fn a_target_signalling_its_group_does_not_reach_pyz3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("grp.py"),
+        "import os, signal\ndef kill_group(x: int) -> int:\n    if x > 3:\n        os.killpg(os.getpgrp(), signal.SIGTERM)\n    return x\n",
+    )
+    .unwrap();
+    let out = pyz3(
+        dir,
+        &["check", "grp.py", "--cases", "30", "--json", "r.json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(dir);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "crash");
+    assert!(found[0].2.contains("SIGTERM"), "{found:?}");
+}
+
+/// Workers die with pyz3, however it ends: killed with SIGKILL in the middle of a hanging call,
+/// it leaves no worker behind.
+#[test]
+fn workers_do_not_outlive_pyz3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The worker writes its pid, then spins (holding the GIL) until it is killed.
+    std::fs::write(
+        dir.join("spin.py"),
+        "import os\ndef spin(x: int) -> int:\n    open('worker.pid', 'w').write(str(os.getpid()))\n    while True:\n        pass\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(["check", "spin.py", "--timeout-ms", "60000"])
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dir.join("worker.pid");
+    let start = std::time::Instant::now();
+    while !pid_file.exists() || std::fs::read_to_string(&pid_file).unwrap().is_empty() {
+        assert!(start.elapsed().as_secs() < 60, "the worker never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let worker: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = || unsafe { libc::kill(worker, 0) } == 0 && !zombie(worker);
+    let start = std::time::Instant::now();
+    while alive() && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(), "worker {worker} outlived pyz3");
+}
+
+/// Whether `pid` has exited and waits to be reaped (it no longer runs).
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
