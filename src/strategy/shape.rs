@@ -136,11 +136,52 @@ impl std::fmt::Debug for Shape {
     }
 }
 
+/// Most elements a generated value may hold, whatever its nesting: containers nested `d` deep
+/// get at most `BUDGET^(1/d)` elements a level (never more than the size allows), so a
+/// `list[list[...]]` twenty deep stays small instead of growing exponentially.
+pub const ELEMENT_BUDGET: f64 = 32768.0;
+
 impl Shape {
-    /// The proptest strategy for this shape at `size`.
+    /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
+        let depth = self.container_depth(size);
+        let size = if depth > 1 {
+            let per_level = ELEMENT_BUDGET.powf(1.0 / f64::from(depth)).floor() as usize;
+            Size {
+                max_len: size.max_len.min(per_level.max(1)),
+                ..size
+            }
+        } else {
+            size
+        };
+        self.strategy_sized(size)
+    }
+
+    /// How many containers deep this shape nests (the any-value strategy counts as deep as the
+    /// size lets it recurse).
+    pub fn container_depth(&self, size: Size) -> u32 {
+        let d = |x: &Shape| x.container_depth(size);
+        match self {
+            Shape::List(e)
+            | Shape::TupleOf(e)
+            | Shape::Set(e)
+            | Shape::FrozenSet(e)
+            | Shape::Counter(e)
+            | Shape::Deque(e) => 1 + d(e),
+            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+                1 + d(k).max(d(v))
+            }
+            // A tuple of fixed arity does not multiply what it holds.
+            Shape::Tuple(items) | Shape::OneOf(items) => items.iter().map(d).max().unwrap_or(0),
+            Shape::Optional(inner) => d(inner),
+            Shape::Any | Shape::Hashable => size.max_depth,
+            _ => 0,
+        }
+    }
+
+    fn strategy_sized(&self, size: Size) -> ValueStrategy {
         let n = size.max_len;
-        let s = |x: &Shape| x.strategy(size);
+        let s = |x: &Shape| x.strategy_sized(size);
         match self {
             Shape::None => scalar::none(),
             Shape::Bool => scalar::boolean(),

@@ -160,3 +160,35 @@ fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
         String::from_utf8_lossy(&run.stdout)
     );
 }
+
+/// Type expressions nested 20 deep, even at a large size, generate small values: the peak
+/// memory of `pyz3 sample` stays under 200 MB (it grew exponentially with depth before).
+#[test]
+fn deep_type_expressions_stay_within_a_memory_budget() {
+    for (ty, size) in [
+        (format!("{}int{}", "list[".repeat(20), "]".repeat(20)), "8"),
+        (
+            format!("{}int{}", "dict[str, ".repeat(20), "]".repeat(20)),
+            "32",
+        ),
+        (format!("{}Any{}", "list[".repeat(12), "]".repeat(12)), "16"),
+    ] {
+        let child = Command::new(env!("CARGO_BIN_EXE_pyz3"))
+            .args(["sample", &ty, "-n", "200", "--size", size])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let mut status = 0;
+        // SAFETY: waits for this child only and reads its own resource usage.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "{ty}"
+        );
+        let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+        assert!(peak_mb < 200.0, "{ty}: peak {peak_mb:.0} MB");
+    }
+}
