@@ -173,6 +173,7 @@ fn deep_type_expressions_stay_within_a_memory_budget() {
         ),
         (format!("{}Any{}", "list[".repeat(12), "]".repeat(12)), "16"),
     ] {
+        #[allow(clippy::zombie_processes)]
         let child = Command::new(env!("CARGO_BIN_EXE_pyz3"))
             .args(["sample", &ty, "-n", "200", "--size", size])
             .stdout(std::process::Stdio::null())
