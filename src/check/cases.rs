@@ -1,11 +1,17 @@
-//! Case generation for the runner.
+//! Case generation for the runner, and the bounds of shrinking.
 //!
 //! Case `i` of a run is drawn from a proptest runner seeded by `(seed, i)`, so the runner can
-//! send it to a worker and later rebuild exactly that case's value tree to shrink it.
+//! send it to a worker and later rebuild exactly that case's value tree to shrink it. The tree
+//! then shrinks within a [`Budgeted`] number of steps and time, under a [`shrink_runner`] with
+//! proptest's own limits off.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use proptest::strategy::{Strategy, ValueTree};
 
-use proptest::test_runner::TestRunner;
+use proptest::test_runner::{Config, TestRunner};
 
 use crate::strategy::{Registry, Size, ValueStrategy};
 use crate::value::{Renderer, Value};
@@ -184,5 +190,186 @@ pub fn memory_case(every: u64, index: u64) -> bool {
         0 => false,
         u64::MAX => index < 3 || index.is_power_of_two(),
         n => index % n == 0,
+    }
+}
+
+/// Candidates tried at most while shrinking one finding.
+pub const SHRINK_STEPS: u32 = 2000;
+
+/// A runner for shrinking a case's tree with proptest's own limits off: when proptest hits them
+/// it prints a message naming its environment variables, which mean nothing to a pyz3 user. A
+/// [`Budgeted`] tree keeps pyz3's limits and says when it stopped.
+pub fn shrink_runner() -> TestRunner {
+    TestRunner::new(Config {
+        failure_persistence: None,
+        // `u32::MAX` would mean "4 × cases".
+        max_shrink_iters: u32::MAX - 1,
+        max_shrink_time: 0,
+        verbose: 0,
+        ..Config::default()
+    })
+}
+
+/// Why a [`Budgeted`] shrink stopped early, readable after the tree has gone to proptest.
+#[derive(Clone, Debug, Default)]
+pub struct ShrinkStop(Rc<RefCell<Option<String>>>);
+
+impl ShrinkStop {
+    /// One line saying that shrinking stopped at its limit and that the finding is reported as
+    /// far as it got; `None` when shrinking finished.
+    pub fn message(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+}
+
+/// A value tree that shrinks within a number of steps and a time limit: past either it answers
+/// `false` and stays at the last value known to fail, so proptest reports that value.
+pub struct Budgeted<T: ValueTree> {
+    inner: T,
+    steps: u32,
+    max_steps: u32,
+    /// When shrinking began: the first step (the start value's own replay does not count).
+    start: Option<Instant>,
+    /// `None`: no time limit.
+    max_time: Option<Duration>,
+    /// The last value known to fail (each `simplify` follows a failure).
+    last_failing: Option<T::Value>,
+    /// Set once a limit is hit: the value reported from then on.
+    stopped_at: Option<T::Value>,
+    stop: ShrinkStop,
+}
+
+impl<T: ValueTree> std::fmt::Debug for Budgeted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Budgeted({:?}, step {})",
+            self.inner.current(),
+            self.steps
+        )
+    }
+}
+
+impl<T: ValueTree> Budgeted<T>
+where
+    T::Value: Clone,
+{
+    /// `inner`, limited to `max_steps` candidates and `max_time` (`Duration::ZERO`: no time
+    /// limit); the handle says afterwards whether a limit was hit.
+    pub fn new(inner: T, max_steps: u32, max_time: Duration) -> (Self, ShrinkStop) {
+        let stop = ShrinkStop::default();
+        let tree = Budgeted {
+            inner,
+            steps: 0,
+            max_steps,
+            start: None,
+            max_time: (!max_time.is_zero()).then_some(max_time),
+            last_failing: None,
+            stopped_at: None,
+            stop: stop.clone(),
+        };
+        (tree, stop)
+    }
+
+    /// Whether a limit is hit; if so, stops at the last failing value and says why.
+    fn over(&mut self) -> bool {
+        if self.stopped_at.is_some() {
+            return true;
+        }
+        let elapsed = self.start.get_or_insert_with(Instant::now).elapsed();
+        let why = if self.steps >= self.max_steps {
+            format!("after {} steps", self.steps)
+        } else if self.max_time.is_some_and(|t| elapsed > t) {
+            format!("at its time limit, after {}", seconds(elapsed))
+        } else {
+            self.steps += 1;
+            return false;
+        };
+        self.stopped_at = Some(
+            self.last_failing
+                .clone()
+                .unwrap_or_else(|| self.inner.current()),
+        );
+        *self.stop.0.borrow_mut() = Some(format!(
+            "shrinking stopped {why}; the finding is reported as far as it got"
+        ));
+        true
+    }
+}
+
+/// A duration for a message: `850 ms`, `30.0 s`.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+impl<T: ValueTree> ValueTree for Budgeted<T>
+where
+    T::Value: Clone,
+{
+    type Value = T::Value;
+
+    fn current(&self) -> T::Value {
+        match &self.stopped_at {
+            Some(v) => v.clone(),
+            None => self.inner.current(),
+        }
+    }
+
+    fn simplify(&mut self) -> bool {
+        if self.stopped_at.is_none() {
+            self.last_failing = Some(self.inner.current());
+        }
+        !self.over() && self.inner.simplify()
+    }
+
+    fn complicate(&mut self) -> bool {
+        !self.over() && self.inner.complicate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::test_runner::{TestCaseError, TestError};
+
+    /// Shrinks `2**40` under "fails from 1000 up" within the limits: the value reported, and
+    /// why shrinking stopped early.
+    fn shrink(max_steps: u32, max_time: Duration) -> (i64, Option<String>) {
+        let start = proptest::num::i64::BinarySearch::new(1 << 40);
+        let (tree, stop) = Budgeted::new(start, max_steps, max_time);
+        let result = shrink_runner().run_one(tree, |x| {
+            if x >= 1000 {
+                Err(TestCaseError::fail("big"))
+            } else {
+                Ok(())
+            }
+        });
+        match result {
+            Err(TestError::Fail(_, v)) => (v, stop.message()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shrinking_stops_at_the_last_failure_and_says_why() {
+        assert_eq!(shrink(10_000, Duration::ZERO), (1000, None));
+        let (v, why) = shrink(5, Duration::ZERO);
+        assert!((1000..1 << 40).contains(&v), "{v}");
+        assert_eq!(
+            why.as_deref(),
+            Some("shrinking stopped after 5 steps; the finding is reported as far as it got")
+        );
+        let (v, why) = shrink(10_000, Duration::from_nanos(1));
+        assert!(v >= 1000, "{v}");
+        let why = why.unwrap();
+        assert!(
+            why.starts_with("shrinking stopped at its time limit, after ")
+                && why.ends_with(" ms; the finding is reported as far as it got"),
+            "{why}"
+        );
     }
 }

@@ -45,6 +45,20 @@ pub fn comment_text(text: &str) -> String {
         .replace("coding=", "coding\\x3d")
 }
 
+/// `attempt()`: one call whose exception (any but `KeyboardInterrupt`, so the script still
+/// stops on Ctrl-C) is noted rather than raised; `raised()` prints the last one noted.
+const ATTEMPT: &str = "last_error = [None]\n\
+    def attempt():\n\
+    \x20   try:\n\
+    \x20       f(*args)\n\
+    \x20   except KeyboardInterrupt:\n\
+    \x20       raise\n\
+    \x20   except BaseException as e:\n\
+    \x20       last_error[0] = type(e).__name__\n\
+    def raised():\n\
+    \x20   if last_error[0] is not None:\n\
+    \x20       print('the calls raised', last_error[0], '(caught; measured all the same)')\n";
+
 /// The body that checks one kind; `f`, `args`, `fresh()`, `call()` and `outcome()` are defined
 /// before it.
 fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
@@ -137,9 +151,9 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              objs = walk(args, [])[1:]\n\
              keep = objs * 20  # extra references: an over-release must not free them\n\
              def counts(): return [sys.getrefcount(o) for o in objs]\n\
-             f(*args); gc.collect()\n\
+             attempt(); gc.collect()\n\
              before = counts()\n\
-             for _ in range(3):\n    try:\n        f(*args)\n    except Exception:\n        pass\n\
+             for _ in range(3):\n    attempt()\n\
              gc.collect()\n\
              after = counts()\n\
              changed = [(i, type(o).__name__, a - b) for i, (o, a, b) in enumerate(zip(objs, after, before)) if a != b]\n\
@@ -149,16 +163,14 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              \x20   # A debug build also counts every reference: one leaked outside the arguments.\n\
              \x20   def rounds():\n\
              \x20       for _ in range(20):\n\
-             \x20           try:\n\
-             \x20               f(*args)\n\
-             \x20           except Exception:\n\
-             \x20               pass\n\
+             \x20           attempt()\n\
              \x20       gc.collect()\n\
              \x20       return sys.gettotalrefcount()\n\
              \x20   t0 = rounds(); t1 = rounds(); t2 = rounds()\n\
              \x20   if t2 - t1 == t1 - t0 >= 20:\n\
              \x20       grew = (t2 - t1) // 20\n\
              \x20       print('total reference count: +%d per call' % grew)\n\
+             raised()\n\
              sys.exit(1 if changed or grew else 0)\n"
             .to_string(),
         FindingKind::MemoryLeak => "import ctypes, gc\n\
@@ -170,13 +182,20 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              def in_use():\n    m = libc.mallinfo2()\n    return m.uordblks + m.hblkhd + blocks() * 32\n\
              # Native memory through glibc, Python objects by their allocator's blocks (or through\n\
              # glibc too under PYTHONMALLOC=malloc).\n\
-             for _ in range(50): f(*args)\n\
+             for _ in range(50): attempt()\n\
              gc.collect()\n\
              last = in_use(); start = last; growth = []\n\
-             for _ in range(5):\n    for _ in range(200): f(*args)\n    gc.collect()\n    now = in_use(); growth.append(now - last); last = now\n\
+             for _ in range(5):\n    for _ in range(200): attempt()\n    gc.collect()\n    now = in_use(); growth.append(now - last); last = now\n\
              print('growth per round of 200 calls (bytes):', growth)\n\
+             raised()\n\
              sys.exit(1 if all(g > 0 for g in growth) and (last - start) / 1000 >= 16 else 0)\n"
             .to_string(),
+    };
+    let body = match kind {
+        // These repeat the call and measure: one that raises (a leak on the error path) must
+        // not end the script before it has measured.
+        FindingKind::Refcount | FindingKind::MemoryLeak => format!("{ATTEMPT}{body}"),
+        _ => body,
     };
     // `f(*args)` skips CPython's result check on some versions; `call` spells the arguments out.
     body.replace("f(*args)", "call(f, args)")

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestError};
 
-use super::cases::{arg_strategies, args_source, case_tree};
+use super::cases::{arg_strategies, args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS};
 use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
@@ -304,6 +304,7 @@ pub fn check_function(
             kind,
             index,
             observation.clone(),
+            &mut warnings,
         );
         let (finding, minimal) = match shrunk {
             Ok(found) => found,
@@ -685,6 +686,7 @@ fn shrink(
     kind: FindingKind,
     index: u64,
     observation: Observation,
+    notes: &mut Vec<String>,
 ) -> crate::Result<(Finding, Vec<Value>)> {
     let slot = RefCell::new(None);
     let last = RefCell::new(observation.clone());
@@ -693,13 +695,8 @@ fn shrink(
     let mut minimal = None;
     if let Some(tree) = case_tree(strategies, options.seed, index) {
         let original = proptest::strategy::ValueTree::current(&tree);
-        let config = Config {
-            failure_persistence: None,
-            max_shrink_iters: 2000,
-            max_shrink_time: options.max_shrink_time.as_millis() as u32,
-            ..Config::default()
-        };
-        let mut runner = TestRunner::new(config);
+        let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, options.max_shrink_time);
+        let mut runner = shrink_runner();
         let result = runner.run_one(tree, |args: Vec<Value>| {
             if failure.borrow().is_some() {
                 return Ok(());
@@ -728,6 +725,7 @@ fn shrink(
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
+        notes.extend(stop.message().map(|m| format!("{}: {m}", kind.name())));
         minimal = Some(match result {
             Err(TestError::Fail(_, v)) => v,
             // The finding did not come back on replay (flaky): report the original case.

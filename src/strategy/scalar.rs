@@ -7,9 +7,10 @@
 
 use super::rng::FastRng;
 use num_bigint::{BigInt, Sign};
+use proptest::strategy::ValueTree;
 use rand::RngExt;
 
-use super::bigint::{int_candidates, BigIntStrategy};
+use super::bigint::{int_candidates, BigIntStrategy, BigIntTree};
 use super::leaf::{shrink_f64, Leaf};
 use super::{Size, ValueStrategy};
 use crate::value::Value;
@@ -65,10 +66,11 @@ pub fn bigints(size: Size) -> BigIntStrategy {
     })
 }
 
-/// Python `int` values.
+/// Python `int` values (shrinking with a [`BigIntTree`]; inside containers, through
+/// [`int_candidates`]).
 pub fn int(size: Size) -> ValueStrategy {
     let ints = bigints(size);
-    ValueStrategy::direct(
+    ValueStrategy::direct_with_tree(
         move |rng| Value::Int(ints.draw(rng)),
         |v| match v {
             Value::Int(i) => int_candidates(i).into_iter().map(Value::Int).collect(),
@@ -76,7 +78,31 @@ pub fn int(size: Size) -> ValueStrategy {
         },
         |v| matches!(v, Value::Int(_)),
         Value::int(0),
+        |v| match v {
+            Value::Int(i) => Some(Box::new(IntValueTree(BigIntTree::new(i.clone()))) as _),
+            _ => None,
+        },
     )
+}
+
+/// A [`BigIntTree`] yielding [`Value::Int`]s.
+#[derive(Clone, Debug)]
+struct IntValueTree(BigIntTree);
+
+impl ValueTree for IntValueTree {
+    type Value = Value;
+
+    fn current(&self) -> Value {
+        Value::Int(self.0.current())
+    }
+
+    fn simplify(&mut self) -> bool {
+        self.0.simplify()
+    }
+
+    fn complicate(&mut self) -> bool {
+        self.0.complicate()
+    }
 }
 
 /// Python `int` values within `[lo, hi]` (shrinking toward the bound nearest 0).

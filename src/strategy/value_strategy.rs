@@ -22,6 +22,8 @@ use crate::value::Value;
 type DrawFn = dyn Fn(&mut FastRng) -> Value + Send + Sync;
 type ShrinkFn = dyn Fn(&Value) -> Vec<Value> + Send + Sync;
 type AcceptsFn = dyn Fn(&Value) -> bool + Send + Sync;
+/// Builds the value tree that shrinks a value (`None`: the candidate list does).
+type TreeFn = dyn Fn(&Value) -> Option<Box<dyn ValueTree<Value = Value>>> + Send + Sync;
 
 /// A strategy generating [`Value`]s.
 #[derive(Clone)]
@@ -43,6 +45,20 @@ pub(crate) struct Direct {
     pub(crate) accepts: Box<AcceptsFn>,
     /// The simplest value this strategy generates.
     pub(crate) simplest: Value,
+    /// A value tree of its own for a value drawn here (a binary search, say), used instead of
+    /// a [`LeafTree`] over `shrink`'s candidates, also by a union for the values of this
+    /// alternative; containers over this strategy still use the candidates.
+    pub(crate) tree: Option<Arc<TreeFn>>,
+}
+
+impl Direct {
+    /// The value tree that shrinks `v`.
+    fn tree_of(&self, v: Value) -> Box<dyn ValueTree<Value = Value>> {
+        if let Some(t) = self.tree.as_ref().and_then(|t| t(&v)) {
+            return t;
+        }
+        Box::new(LeafTree::new(v, Shrinker::Shared(self.shrink.clone())))
+    }
 }
 
 impl fmt::Debug for ValueStrategy {
@@ -68,6 +84,29 @@ impl ValueStrategy {
                 shrink: Arc::new(shrink),
                 accepts: Box::new(accepts),
                 simplest,
+                tree: None,
+            })),
+        }
+    }
+
+    /// A direct strategy (see [`ValueStrategy::direct`]) whose values shrink through the value
+    /// tree `tree` builds for them, when it builds one, rather than through `shrink`'s list of
+    /// candidates (so also in a union of direct strategies). `shrink` still serves where the
+    /// value is an element of a container.
+    pub fn direct_with_tree(
+        draw: impl Fn(&mut FastRng) -> Value + Send + Sync + 'static,
+        shrink: impl Fn(&Value) -> Vec<Value> + Send + Sync + 'static,
+        accepts: impl Fn(&Value) -> bool + Send + Sync + 'static,
+        simplest: Value,
+        tree: impl Fn(&Value) -> Option<Box<dyn ValueTree<Value = Value>>> + Send + Sync + 'static,
+    ) -> Self {
+        ValueStrategy {
+            repr: Repr::Direct(Arc::new(Direct {
+                draw: Box::new(draw),
+                shrink: Arc::new(shrink),
+                accepts: Box::new(accepts),
+                simplest,
+                tree: Some(Arc::new(tree)),
             })),
         }
     }
@@ -95,8 +134,7 @@ impl ValueStrategy {
     /// A value tree that starts at `value` and shrinks it, for direct strategies (`None` for
     /// wrapped proptest strategies, whose trees only come from generation).
     pub fn tree_from(&self, value: Value) -> Option<Box<dyn ValueTree<Value = Value>>> {
-        self.as_direct()
-            .map(|d| Box::new(LeafTree::new(value, Shrinker::Shared(d.shrink.clone()))) as _)
+        self.as_direct().map(|d| d.tree_of(value))
     }
 
     pub(crate) fn as_direct(&self) -> Option<&Arc<Direct>> {
@@ -126,13 +164,7 @@ impl Strategy for ValueStrategy {
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
         match &self.repr {
-            Repr::Direct(d) => {
-                let v = (d.draw)(&mut FastRng::from_runner(runner));
-                Ok(Box::new(LeafTree::new(
-                    v,
-                    Shrinker::Shared(d.shrink.clone()),
-                )))
-            }
+            Repr::Direct(d) => Ok(d.tree_of((d.draw)(&mut FastRng::from_runner(runner)))),
             Repr::Tree(s) => s.new_tree(runner),
         }
     }
@@ -167,15 +199,29 @@ pub(crate) fn shrink_items<T: Clone>(v: &[T], elem: &dyn Fn(&T) -> Vec<T>) -> Ve
     out
 }
 
+/// The simplest values of the alternatives before the first that accepts `v` (those that could
+/// not have produced it), earliest first, and that alternative's index.
+fn earlier_simplest(alts: &[(u32, Arc<Direct>)], v: &Value) -> (Vec<Value>, Option<usize>) {
+    let first = alts.iter().position(|(_, d)| (d.accepts)(v));
+    let mut out: Vec<Value> = Vec::new();
+    for (_, d) in alts.iter().take(first.unwrap_or(0)) {
+        if d.simplest != *v && !out.contains(&d.simplest) {
+            out.push(d.simplest.clone());
+        }
+    }
+    (out, first)
+}
+
 /// A union of direct strategies: candidates are the simplest values of earlier alternatives
 /// (those that could not have produced the value), then the shrinks of every alternative that
-/// could have.
+/// could have. When the first alternative that could have has a value tree of its own (ints),
+/// the value shrinks through a [`UnionTree`] instead.
 pub(crate) fn direct_union(alts: Vec<(u32, Arc<Direct>)>) -> ValueStrategy {
     let total: u32 = alts.iter().map(|a| a.0.max(1)).sum();
     let alts = Arc::new(alts);
     let simplest = alts[0].1.simplest.clone();
-    let (a1, a2, a3) = (alts.clone(), alts.clone(), alts);
-    ValueStrategy::direct(
+    let (a1, a2, a3, a4) = (alts.clone(), alts.clone(), alts.clone(), alts);
+    ValueStrategy::direct_with_tree(
         move |rng| {
             use rand::RngExt;
             let mut roll = rng.random_range(0..total);
@@ -189,13 +235,7 @@ pub(crate) fn direct_union(alts: Vec<(u32, Arc<Direct>)>) -> ValueStrategy {
             (a1[0].1.draw)(rng)
         },
         move |v| {
-            let first = a2.iter().position(|(_, d)| (d.accepts)(v));
-            let mut out: Vec<Value> = Vec::new();
-            for (_, d) in a2.iter().take(first.unwrap_or(0)) {
-                if d.simplest != *v && !out.contains(&d.simplest) {
-                    out.push(d.simplest.clone());
-                }
-            }
+            let (mut out, _) = earlier_simplest(&a2, v);
             for (_, d) in a2.iter() {
                 if (d.accepts)(v) {
                     out.extend((d.shrink)(v));
@@ -205,7 +245,84 @@ pub(crate) fn direct_union(alts: Vec<(u32, Arc<Direct>)>) -> ValueStrategy {
         },
         move |v| a3.iter().any(|(_, d)| (d.accepts)(v)),
         simplest,
+        move |v| {
+            let (earlier, first) = earlier_simplest(&a4, v);
+            let inner = a4[first?].1.tree.as_ref()?(v)?;
+            Some(Box::new(UnionTree {
+                earlier: earlier.into_iter(),
+                trying: None,
+                adopted: None,
+                inner,
+            }))
+        },
     )
+}
+
+/// The value tree of a union value whose alternative has a tree of its own: the simplest values
+/// of earlier alternatives first (the first that fails is the result), then that tree.
+struct UnionTree {
+    /// Earlier alternatives' simplest values not tried yet, earliest first.
+    earlier: std::vec::IntoIter<Value>,
+    /// One of them, under test.
+    trying: Option<Value>,
+    /// One of them that failed: nothing simpler is left.
+    adopted: Option<Value>,
+    inner: Box<dyn ValueTree<Value = Value>>,
+}
+
+impl fmt::Debug for UnionTree {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UnionTree({:?})", self.current())
+    }
+}
+
+impl ValueTree for UnionTree {
+    type Value = Value;
+
+    fn current(&self) -> Value {
+        match (&self.adopted, &self.trying) {
+            (Some(v), _) | (None, Some(v)) => v.clone(),
+            (None, None) => self.inner.current(),
+        }
+    }
+
+    fn simplify(&mut self) -> bool {
+        if self.adopted.is_some() {
+            return false;
+        }
+        if let Some(v) = self.trying.take() {
+            self.adopted = Some(v);
+            return false;
+        }
+        match self.earlier.next() {
+            Some(v) => {
+                self.trying = Some(v);
+                true
+            }
+            None => self.inner.simplify(),
+        }
+    }
+
+    fn complicate(&mut self) -> bool {
+        if self.adopted.is_some() {
+            return false;
+        }
+        if self.trying.take().is_none() {
+            return self.inner.complicate();
+        }
+        match self.earlier.next() {
+            Some(v) => {
+                self.trying = Some(v);
+                true
+            }
+            // Back at the value itself (re-tested, then `simplify` goes on in its own tree), or
+            // already at the first candidate of that tree.
+            None => {
+                self.inner.simplify();
+                true
+            }
+        }
+    }
 }
 
 /// A weighted choice between value strategies that shrinks toward earlier alternatives: direct

@@ -119,7 +119,8 @@ fn demo_defects_are_found_shrunk_and_reproducible() {
         ("over_release", "refcount", None),
         ("leak_memory", "memory-leak", Some("(1,)")),
         ("null_without_error", "system-error", Some("(7,)")),
-        ("result_with_error", "system-error", None),
+        // `x % 5 == 3` holds for 3 and for -2 (Python's `%`): -2 is the least magnitude.
+        ("result_with_error", "system-error", Some("(-2,)")),
         ("sort_in_place", "input-mutation", None),
         ("flaky_len", "nondeterministic", Some("([],)")),
         ("bad_abs", "oracle-mismatch", Some("(-1001,)")),
@@ -353,6 +354,11 @@ fn a_finding_on_a_batch_boundary_is_kept() {
 fn build_cdemo(dir: &Path) {
     std::fs::write(dir.join("cdemo.c"), C_SOURCE).unwrap();
     std::fs::write(dir.join("cdemo.pyi"), C_STUB).unwrap();
+    compile_extension(dir, "cdemo");
+}
+
+/// Compiles `dir/NAME.c` into `dir/NAME.so` for the project's interpreter.
+fn compile_extension(dir: &Path, name: &str) {
     let include = Command::new(venv_python())
         .args([
             "-c",
@@ -362,7 +368,9 @@ fn build_cdemo(dir: &Path) {
         .unwrap();
     let include = String::from_utf8(include.stdout).unwrap();
     let cc = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-o", "cdemo.so", "cdemo.c"])
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(format!("{name}.so"))
+        .arg(format!("{name}.c"))
         .arg(format!("-I{}", include.trim()))
         .current_dir(dir)
         .output()
@@ -645,4 +653,243 @@ fn slow_functions_are_not_mistaken_for_hangs() {
         String::from_utf8_lossy(&out.stdout),
         stderr(&out)
     );
+}
+
+/// When shrinking hits its time limit, pyz3 says so in its own words (a warning naming the
+/// finding's kind): nothing on stderr names proptest's environment variables. The check runs in
+/// a child process (this test binary, running `shrink_time_limit_child`), whose stderr is its own.
+#[test]
+fn hitting_the_shrink_time_limit_names_no_proptest_variable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "check::shrink_time_limit_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("PYZ3_SHRINK_CHILD_DIR", tmp.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{stdout}{err}");
+    assert!(stdout.contains("FOUND system-error"), "{stdout}{err}");
+    assert!(
+        stdout.contains("WARNING system-error: shrinking stopped at its time limit, after ")
+            && stdout.contains("; the finding is reported as far as it got"),
+        "{stdout}{err}"
+    );
+    assert!(!err.contains("PROPTEST_"), "{err}");
+    assert!(!stdout.contains("PROPTEST_"), "{stdout}");
+}
+
+/// The child half of `hitting_the_shrink_time_limit_names_no_proptest_variable`: a library
+/// check with `max_shrink_time` of 1 ms; prints the findings and warnings.
+#[test]
+#[ignore = "run by hitting_the_shrink_time_limit_names_no_proptest_variable"]
+fn shrink_time_limit_child() {
+    use pyz3::check::{check_function, FunctionTarget};
+    // Only as the child (`--ignored` alone does nothing).
+    let Some(dir) = std::env::var_os("PYZ3_SHRINK_CHILD_DIR").map(PathBuf::from) else {
+        return;
+    };
+    std::fs::write(
+        dir.join("bigfail.py"),
+        // Each failing call takes 5 ms: longer than the whole time limit.
+        "import time\ndef f(x):\n    if x > 10:\n        time.sleep(0.005)\n        raise SystemError('big')\n    return x\n",
+    )
+    .unwrap();
+    let mut options = library_options(&dir);
+    options.cases = 50;
+    options.max_shrink_time = std::time::Duration::from_millis(1);
+    let target = FunctionTarget {
+        module: "bigfail".into(),
+        path: Some(dir.clone()),
+        function: "f".into(),
+        param_names: vec!["x".into()],
+        param_types: vec!["int".into()],
+        ..FunctionTarget::default()
+    };
+    let report = check_function(&target, &options, &mut |_| {}).unwrap();
+    for f in &report.findings {
+        println!("FOUND {} {}", f.kind, f.input);
+    }
+    for w in &report.warnings {
+        println!("WARNING {w}");
+    }
+}
+
+const ERROR_PATH_SOURCE: &str = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *volatile sink;
+
+/* Leaks a reference to its argument, then raises (for ints > 5). */
+static PyObject *leak_ref_then_raise(PyObject *self, PyObject *arg) {
+    long x = PyLong_AsLong(arg);
+    if (x == -1 && PyErr_Occurred()) return NULL;
+    if (x > 5) {
+        Py_INCREF(arg);
+        PyErr_SetString(PyExc_ValueError, "x");
+        return NULL;
+    }
+    return PyLong_FromLong(x);
+}
+
+/* Leaks a heap block, then raises (for ints > 5). */
+static PyObject *leak_buf_then_raise(PyObject *self, PyObject *arg) {
+    long x = PyLong_AsLong(arg);
+    if (x == -1 && PyErr_Occurred()) return NULL;
+    if (x > 5) {
+        char *p = malloc(4096);
+        if (p) memset(p, 1, 4096);
+        sink = p;
+        PyErr_SetString(PyExc_ValueError, "x");
+        return NULL;
+    }
+    return PyLong_FromLong(x);
+}
+
+/* Raises the same way, and leaks nothing. */
+static PyObject *raise_only(PyObject *self, PyObject *arg) {
+    long x = PyLong_AsLong(arg);
+    if (x == -1 && PyErr_Occurred()) return NULL;
+    if (x > 5) {
+        PyErr_SetString(PyExc_ValueError, "x");
+        return NULL;
+    }
+    return PyLong_FromLong(x);
+}
+
+static PyMethodDef methods[] = {
+    {"leak_ref_then_raise", leak_ref_then_raise, METH_O, NULL},
+    {"leak_buf_then_raise", leak_buf_then_raise, METH_O, NULL},
+    {"raise_only", raise_only, METH_O, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "errpath", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit_errpath(void) { return PyModule_Create(&def); }
+"#;
+
+/// Runs a reproducer with the project's interpreter (`PYTHONMALLOC=malloc`, as the docs say for
+/// memory-leak scripts): its exit code and output.
+fn run_reproducer(path: &Path) -> (Option<i32>, String, String) {
+    let run = Command::new(venv_python())
+        .arg(path)
+        .current_dir("/")
+        .env("PYTHONMALLOC", "malloc")
+        .output()
+        .unwrap();
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        stderr(&run),
+    )
+}
+
+/// Leaks on the error path (a reference, a heap block, then an exception) are found, and their
+/// reproducers catch the exception, measure, and exit 1; for a function that raises the same
+/// way without leaking there is no finding, and the same scripts exit 0.
+#[test]
+fn leaks_on_the_error_path_are_found_and_reproduced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("errpath.c"), ERROR_PATH_SOURCE).unwrap();
+    std::fs::write(
+        dir.join("errpath.pyi"),
+        "def leak_ref_then_raise(x: int, /) -> int: ...\n\
+         def leak_buf_then_raise(x: int, /) -> int: ...\n\
+         def raise_only(x: int, /) -> int: ...\n",
+    )
+    .unwrap();
+    compile_extension(dir, "errpath");
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "errpath",
+            "--cases",
+            "40",
+            "--memory-every",
+            "1",
+            "--json",
+            "r.json",
+            "--repro-dir",
+            "repro",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let by_fn = findings_by_function(&report);
+    let get = |n: &str| by_fn.iter().find(|f| f.0 == n).unwrap().2.clone();
+    assert_eq!(
+        get("leak_ref_then_raise"),
+        vec![("refcount".into(), "(257,)".into())]
+    );
+    assert_eq!(
+        get("leak_buf_then_raise"),
+        vec![("memory-leak".into(), "(6,)".into())]
+    );
+    assert_eq!(get("raise_only"), vec![]);
+    for (function, kind) in [
+        ("leak_ref_then_raise", "refcount"),
+        ("leak_buf_then_raise", "memory-leak"),
+    ] {
+        let path = dir.join(format!("repro/errpath.{function}.{kind}.py"));
+        let (code, stdout, err) = run_reproducer(&path);
+        assert_eq!(code, Some(1), "{function}: {stdout}{err}");
+        assert!(!err.contains("Traceback"), "{function}: {err}");
+        assert!(
+            stdout.contains("the calls raised ValueError"),
+            "{function}: {stdout}"
+        );
+    }
+    // The same scripts for the correct function: they measure, find nothing and exit 0.
+    let target = pyz3::check::FunctionTarget {
+        module: "errpath".into(),
+        path: Some(dir.to_path_buf()),
+        function: "raise_only".into(),
+        param_names: vec!["x".into()],
+        param_types: vec!["int".into()],
+        ..Default::default()
+    };
+    for (kind, input) in [
+        (pyz3::check::FindingKind::Refcount, "(257,)"),
+        (pyz3::check::FindingKind::MemoryLeak, "(6,)"),
+    ] {
+        let finding = pyz3::check::Finding {
+            kind,
+            input: input.into(),
+            imports: vec![],
+            message: "planted".into(),
+            traceback: None,
+            reproducer: None,
+            subkind: None,
+            frames: vec![],
+            test: None,
+        };
+        let path = pyz3::check::repro::write(
+            &dir.join("correct"),
+            &target,
+            &finding,
+            1000,
+            &venv_python(),
+        )
+        .unwrap();
+        let (code, stdout, err) = run_reproducer(&path);
+        assert_eq!(code, Some(0), "{kind}: {stdout}{err}");
+        assert!(!err.contains("Traceback"), "{kind}: {err}");
+        assert!(
+            stdout.contains("the calls raised ValueError"),
+            "{kind}: {stdout}"
+        );
+    }
 }

@@ -100,3 +100,132 @@ fn non_bmp_character_shrinks_to_the_first_one() {
     let v = minimal(&s, "all(ord(c) <= 0xFFFF for c in x)", 7);
     assert_eq!(v, Value::Str(pyz3::value::PyStr(vec![0x10000])));
 }
+
+/// Shrinks `start` with the value tree of the strategy for `ty`, `fails` (a Python expression
+/// over `x`) deciding which candidates still fail; the minimal value and the number of
+/// candidates tried.
+fn shrink_from(ty: &str, start: Value, fails: &str, max_steps: u32) -> (Value, u32) {
+    let tree = from_type(ty)
+        .unwrap()
+        .tree_from(start.clone())
+        .expect("a direct strategy builds a tree from a value");
+    let config = Config {
+        failure_persistence: None,
+        max_shrink_iters: max_steps,
+        ..Config::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let code = std::ffi::CString::new(fails).unwrap();
+    let calls = std::cell::Cell::new(0u32);
+    let result = runner.run_one(tree, |v| {
+        calls.set(calls.get() + 1);
+        let failed = python(|py| -> bool {
+            let globals = pyo3::types::PyDict::new(py);
+            globals.set_item("x", v.to_python(py).unwrap()).unwrap();
+            py.eval(&code, Some(&globals), None)
+                .unwrap()
+                .extract()
+                .unwrap()
+        });
+        if failed {
+            Err(TestCaseError::fail("fails"))
+        } else {
+            Ok(())
+        }
+    });
+    match result {
+        Err(TestError::Fail(_, v)) => (v, calls.get() - 1),
+        other => panic!("expected `{fails}` to hold for {start:?}, got {other:?}"),
+    }
+}
+
+/// [`shrink_from`] for the int strategy.
+fn shrink_int(start: &num_bigint::BigInt, fails: &str, max_steps: u32) -> (Value, u32) {
+    shrink_from("int", Value::Int(start.clone()), fails, max_steps)
+}
+
+fn big(source: &str) -> num_bigint::BigInt {
+    python(|py| {
+        py.eval(&std::ffi::CString::new(source).unwrap(), None, None)
+            .unwrap()
+            .extract()
+            .unwrap()
+    })
+}
+
+/// A big int failing from a power of ten up reaches exactly that power, from either sign, in at
+/// most 150 steps (dropping digits, halving, zeroing trailing digits); bisecting the distance to
+/// zero took over 25,000.
+#[test]
+fn big_int_reaches_a_power_of_ten_boundary() {
+    let starts = [
+        "10**139 + 123456789",
+        "7 * 10**307 + 3**500",
+        "2**1000 - 1",
+        "-(3**400) - 11",
+        "-(10**150) + 1",
+    ];
+    for start in starts {
+        for (fails, want) in [
+            ("abs(x) >= 10**100", "10**100"),
+            ("len(str(abs(x))) > 60", "10**60"),
+        ] {
+            let start = big(start);
+            let (v, steps) = shrink_int(&start, fails, 100_000);
+            assert_eq!(
+                v,
+                Value::Int(big(want)),
+                "`{fails}` from {start}: {steps} steps"
+            );
+            assert!(steps <= 150, "`{fails}` from {start}: {steps} steps");
+            // The runner's budget of 2,000 steps is more than enough.
+            let (v, _) = shrink_int(&start, fails, 2000);
+            assert_eq!(
+                v,
+                Value::Int(big(want)),
+                "`{fails}` from {start} in 2,000 steps"
+            );
+        }
+    }
+    // In a union (a stub's `Optional[int]`): `None` first, then the same.
+    let fails = "x is not None and abs(x) >= 10**100";
+    let (v, steps) = shrink_from(
+        "Optional[int]",
+        Value::Int(big("-(3**400)")),
+        fails,
+        100_000,
+    );
+    assert_eq!(v, Value::Int(big("10**100")), "{steps} steps");
+    assert!(steps <= 150, "{steps} steps");
+}
+
+/// A property true only on a sparse set (a residue, above a bound) still shrinks to its least
+/// member: digits are lowered from the most significant, then steps of 1000 keep the residue.
+#[test]
+fn sparse_big_int_reaches_its_least_member() {
+    let fails = "x % 1000 == 7 and x > 10**50";
+    for start in [
+        "3**290 - 3**290 % 1000 + 7",
+        "10**200 + 10**120 + 999007",
+        "5 * 10**51 + 7",
+    ] {
+        let (v, steps) = shrink_int(&big(start), fails, 100_000);
+        assert_eq!(
+            v,
+            Value::Int(big("10**50 + 7")),
+            "from {start}: {steps} steps"
+        );
+        assert!(steps <= 300, "from {start}: {steps} steps");
+    }
+}
+
+/// `x % 5 == 3` (the demo's `result_with_error`) holds for 3 and, with Python's `%`, for -2:
+/// -2 is the least magnitude. Steps toward zero find the period; the opposite sign comes last.
+#[test]
+fn int_with_a_residue_reaches_the_least_magnitude() {
+    for start in ["118", "10**30 + 3", "-7", "-(2**64) - 1", "8"] {
+        let (v, steps) = shrink_int(&big(start), "x % 5 == 3", 100_000);
+        assert_eq!(v, Value::int(-2), "from {start}: {steps} steps");
+        assert!(steps <= 50, "from {start}: {steps} steps");
+    }
+}
