@@ -4,6 +4,11 @@
 //! send it to a worker and later rebuild exactly that case's value tree to shrink it. The tree
 //! then shrinks within a [`Budgeted`] number of steps and time, under a [`shrink_runner`] with
 //! proptest's own limits off.
+//!
+//! Parameters are drawn one after another, except the parts of one joint strategy (see
+//! [`ValueStrategy::part_of`]): that strategy is drawn once, where its first part stands, and
+//! shrinks as one value. This is how a function's `AnyStr` parameters get `str` together or
+//! `bytes` together.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,7 +18,9 @@ use proptest::strategy::{Strategy, ValueTree};
 
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::strategy::{Registry, Size, ValueStrategy};
+use crate::strategy::annotation::mentions;
+use crate::strategy::{container, leaf, text, Registry, Size, ValueStrategy};
+use crate::typeexpr::{parse, TypeExpr};
 use crate::value::{Renderer, Value};
 
 /// The argument strategies of one function, with the warnings met building them.
@@ -34,29 +41,121 @@ pub fn size_for(scale: usize) -> Size {
 }
 
 /// Builds the strategies for parameters with these type expressions.
+///
+/// The parameters whose types mention `AnyStr` are parts of one joint strategy (see
+/// [`ValueStrategy::part_of`]): tuples of their values with `AnyStr` read as `str`, or all with
+/// it read as `bytes`, so one call never mixes the two.
 pub fn arg_strategies(
     names: &[String],
     types: &[String],
     scale: usize,
 ) -> crate::Result<ArgStrategies> {
     let registry = Registry::new(size_for(scale));
+    let mut parsed = Vec::with_capacity(types.len());
     let mut strategies = Vec::with_capacity(types.len());
     let mut warnings = Vec::new();
     for (name, ty) in names.iter().zip(types) {
-        let ts = registry
-            .resolve(ty)
-            .map_err(|e| crate::Error::Usage(format!("parameter `{name}`: {e}")))?;
+        let expr = parse(ty).map_err(|e| {
+            crate::Error::Usage(format!("parameter `{name}`: {}", crate::Error::from(e)))
+        })?;
+        let ts = registry.resolve_expr(&expr);
         warnings.extend(
             ts.warnings
                 .into_iter()
                 .map(|w| format!("parameter `{name}`: {w}")),
         );
         strategies.push(ts.strategy);
+        parsed.push(expr);
+    }
+    let linked: Vec<usize> = (0..parsed.len())
+        .filter(|&i| mentions(&parsed[i], "AnyStr"))
+        .collect();
+    if !linked.is_empty() {
+        let whole = Rc::new(any_str_tuples(&registry, &parsed, &linked));
+        for (item, &i) in linked.iter().enumerate() {
+            strategies[i] = strategies[i].clone().part_of(&whole, item);
+        }
     }
     Ok(ArgStrategies {
         strategies,
         warnings,
     })
+}
+
+/// Tuples of the values of the parameters at `linked`, with `AnyStr` meaning `str` in all of
+/// them or `bytes` in all of them. A proptest-style union (not a direct one, which tells its
+/// alternatives apart by the value): it remembers which alternative it drew, so shrinking never
+/// mixes them, and tries the `str` alternative once a `bytes` tuple is as simple as it gets.
+fn any_str_tuples(registry: &Registry, types: &[TypeExpr], linked: &[usize]) -> ValueStrategy {
+    let size = registry.size();
+    let with = |any_str: ValueStrategy| {
+        let mut r = registry.clone();
+        r.register("AnyStr", any_str);
+        container::tuple(
+            linked
+                .iter()
+                .map(|&i| r.resolve_expr(&types[i]).strategy)
+                .collect(),
+        )
+        .boxed()
+    };
+    leaf::one_of(vec![
+        (1, with(text::string(size))),
+        (1, with(text::bytes(size))),
+    ])
+    .into()
+}
+
+/// Where each parameter's value comes from: a unit (what is drawn: a parameter's own strategy,
+/// or a joint strategy shared by its parts) and, for a part, its item in the unit's tuple.
+struct Layout {
+    units: Vec<ValueStrategy>,
+    places: Vec<(usize, Option<usize>)>,
+}
+
+/// The layout of `strategies`, or `None` when no parameter is part of a joint strategy (each
+/// parameter is its own unit).
+fn layout(strategies: &[ValueStrategy]) -> Option<Layout> {
+    if strategies.iter().all(|s| s.part().is_none()) {
+        return None;
+    }
+    let mut units: Vec<ValueStrategy> = Vec::new();
+    let mut joints: Vec<(&Rc<ValueStrategy>, usize)> = Vec::new();
+    let mut places = Vec::with_capacity(strategies.len());
+    for s in strategies {
+        match s.part() {
+            Some((whole, item)) => {
+                let unit = match joints.iter().find(|(w, _)| Rc::ptr_eq(w, whole)) {
+                    Some(&(_, unit)) => unit,
+                    None => {
+                        units.push((**whole).clone());
+                        joints.push((whole, units.len() - 1));
+                        units.len() - 1
+                    }
+                };
+                places.push((unit, Some(item)));
+            }
+            None => {
+                units.push(s.clone());
+                places.push((units.len() - 1, None));
+            }
+        }
+    }
+    Some(Layout { units, places })
+}
+
+/// The parameters' values from the units' values.
+fn place(places: &[(usize, Option<usize>)], mut values: Vec<Value>) -> Vec<Value> {
+    places
+        .iter()
+        .map(|&(unit, item)| match item {
+            None => std::mem::replace(&mut values[unit], Value::None),
+            Some(k) => match &values[unit] {
+                Value::Tuple(items) => items.get(k).cloned().unwrap_or(Value::None),
+                _ => Value::None,
+            },
+        })
+        .collect()
 }
 
 /// The runner that draws case `index` of the run with `seed`.
@@ -69,21 +168,32 @@ pub fn case_runner(seed: u64, index: u64) -> TestRunner {
 /// The arguments of case `index` (what a worker calls the function with).
 pub fn generate_case(strategies: &[ValueStrategy], seed: u64, index: u64) -> Vec<Value> {
     let mut runner = case_runner(seed, index);
-    strategies
-        .iter()
-        .map(|s| s.generate(&mut runner).unwrap_or(Value::None))
-        .collect()
+    let draw = |units: &[ValueStrategy], runner: &mut TestRunner| -> Vec<Value> {
+        units
+            .iter()
+            .map(|s| s.generate(runner).unwrap_or(Value::None))
+            .collect()
+    };
+    match layout(strategies) {
+        None => draw(strategies, &mut runner),
+        Some(l) => place(&l.places, draw(&l.units, &mut runner)),
+    }
 }
 
 /// The value tree of case `index`, for shrinking (its current value equals [`generate_case`]).
 pub fn case_tree(strategies: &[ValueStrategy], seed: u64, index: u64) -> Option<ArgsTree> {
     let mut runner = case_runner(seed, index);
-    let elems = strategies
+    let (units, places) = match layout(strategies) {
+        Some(l) => (l.units, Some(l.places)),
+        None => (strategies.to_vec(), None),
+    };
+    let elems = units
         .iter()
         .map(|s| s.new_tree(&mut runner).ok())
         .collect::<Option<Vec<_>>>()?;
     Some(ArgsTree {
-        strategies: strategies.to_vec(),
+        strategies: units,
+        places,
         elems,
         ix: 0,
         progress: false,
@@ -97,8 +207,13 @@ pub fn case_tree(strategies: &[ValueStrategy], seed: u64, index: u64) -> Option<
 /// an earlier one may shrink further (`f(x=10**11, lo=5, hi=9)` → `f(101, 0, 0)` needs `x`
 /// revisited once `hi` is 0). proptest's own vector tree makes a single pass and ends the
 /// whole shrink when one element cannot go back.
+///
+/// The parts of a joint strategy shrink together, as one value.
 pub struct ArgsTree {
+    /// One per unit (see [`generate_case`]).
     strategies: Vec<ValueStrategy>,
+    /// Where each parameter comes from, when parameters and units differ.
+    places: Option<Vec<(usize, Option<usize>)>>,
     elems: Vec<Box<dyn ValueTree<Value = Value>>>,
     ix: usize,
     progress: bool,
@@ -119,7 +234,11 @@ impl ValueTree for ArgsTree {
     type Value = Vec<Value>;
 
     fn current(&self) -> Vec<Value> {
-        self.elems.iter().map(|e| e.current()).collect()
+        let values = self.elems.iter().map(|e| e.current()).collect();
+        match &self.places {
+            None => values,
+            Some(places) => place(places, values),
+        }
     }
 
     fn simplify(&mut self) -> bool {

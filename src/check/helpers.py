@@ -93,6 +93,117 @@ def pyz3_show(x, limit=2000):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+# Node types a type alias's value may contain (a call such as `TypeVar("T")` makes it no alias).
+_ALIAS_NODES = ("Name", "Attribute", "Subscript", "BinOp", "BitOr", "Constant", "Tuple", "List",
+                "Load", "Index", "UnaryOp", "USub")
+
+
+def _stub_aliases(tree):
+    """The stub's module-level type aliases, name -> value node: `X: TypeAlias = ...`, `type X =
+    ...` (3.12+), and plain `X = ...` whose value is a type expression (a name, an attribute, a
+    subscript or a `|` union). Aliases that refer to themselves, directly or through others, are
+    left out: they stay names."""
+    import ast
+
+    aliases = {}
+    for node in tree.body:
+        name = value = None
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            ann = node.annotation
+            if getattr(ann, "id", None) == "TypeAlias" or getattr(ann, "attr", None) == "TypeAlias":
+                name, value = node.target.id, node.value
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)):
+            v = node.value
+            if isinstance(v, (ast.Name, ast.Attribute, ast.Subscript)) or (
+                    isinstance(v, ast.BinOp) and isinstance(v.op, ast.BitOr)):
+                name, value = node.targets[0].id, v
+        elif type(node).__name__ == "TypeAlias" and not getattr(node, "type_params", None):
+            name, value = node.name.id, node.value
+        if name is None:
+            continue
+        if all(type(n).__name__ in _ALIAS_NODES for n in ast.walk(value)):
+            aliases[name] = value
+        else:
+            aliases.pop(name, None)
+    refs = {name: _names(value) for name, value in aliases.items()}
+
+    def reaches(start):
+        seen, todo = set(), list(refs[start])
+        while todo:
+            n = todo.pop()
+            if n == start:
+                return True
+            if n in refs and n not in seen:
+                seen.add(n)
+                todo.extend(refs[n])
+        return False
+
+    return {name: value for name, value in aliases.items() if not reaches(name)}
+
+
+def _forward_ref(node):
+    """The expression in a quoted annotation (`"list[int]"`), or None."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            return ast.parse(node.value.strip(), mode="eval").body
+        except SyntaxError:
+            return None
+    return None
+
+
+def _is_literal(node):
+    """Whether `node` is a `Literal[...]` form, whose strings are values."""
+    import ast
+
+    base = node.value if isinstance(node, ast.Subscript) else None
+    return isinstance(base, (ast.Name, ast.Attribute)) and (
+        getattr(base, "id", None) == "Literal" or getattr(base, "attr", None) == "Literal")
+
+
+def _names(node, out=None):
+    """The bare names a type expression uses, forward references included (not the strings of
+    `Literal[...]`, nor attribute names)."""
+    import ast
+
+    out = set() if out is None else out
+    inner = _forward_ref(node)
+    if isinstance(node, ast.Name):
+        out.add(node.id)
+    elif inner is not None:
+        _names(inner, out)
+    elif not (isinstance(node, ast.Attribute) or _is_literal(node)):
+        for child in ast.iter_child_nodes(node):
+            _names(child, out)
+    return out
+
+
+def _expand(node, aliases):
+    """`node` with every alias name replaced by its value, recursively (aliases used in aliases
+    too, quoted or not); `Literal[...]` and attribute bases (`np` in `np.int8`) are left alone."""
+    import ast
+    import copy
+
+    if isinstance(node, ast.Name) and node.id in aliases:
+        return _expand(copy.deepcopy(aliases[node.id]), aliases)
+    inner = _forward_ref(node)
+    if inner is not None:
+        if _names(inner) & set(aliases):
+            return _expand(inner, aliases)
+        return node
+    if isinstance(node, ast.Attribute) or _is_literal(node):
+        return node
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            setattr(node, field, [_expand(v, aliases) if isinstance(v, ast.AST) else v
+                                  for v in value])
+        elif isinstance(value, ast.AST):
+            setattr(node, field, _expand(value, aliases))
+    return node
+
+
 def _parse_stub(path):
     import ast
 
@@ -102,6 +213,13 @@ def _parse_stub(path):
         tree = ast.parse(source, filename=path)
     except SyntaxError as e:
         raise ValueError("stub %s does not parse: line %s: %s" % (path, e.lineno, e.msg))
+    aliases = _stub_aliases(tree)
+
+    def annotation(a):
+        if a.annotation is None:
+            return None
+        return ast.unparse(_expand(a.annotation, aliases) if aliases else a.annotation)
+
     sigs = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -109,7 +227,7 @@ def _parse_stub(path):
             positional = list(args.posonlyargs) + list(args.args)
             if args.defaults:
                 positional = positional[: len(positional) - len(args.defaults)]
-            params = [(a.arg, ast.unparse(a.annotation) if a.annotation else None) for a in positional]
+            params = [(a.arg, annotation(a)) for a in positional]
             sigs.setdefault(node.name, params)
     return sigs
 

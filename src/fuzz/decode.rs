@@ -23,7 +23,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::strategy::datetime::days_in_month;
 use crate::strategy::shape::{ArrayKind, Shape};
-use crate::strategy::{numpy, scalar, Size};
+use crate::strategy::{buffer, numpy, scalar, Size};
 use crate::value::{
     dedup_by_key, ArrayData, ByteOrder, DKind, Date, DateTime, Decimal, DecimalKind,
     DefaultFactory, Fraction, Layout, NdArray, Order, PyStr, Time, TimeDelta, TimeUnit, Tz, Value,
@@ -353,6 +353,10 @@ impl Decoder {
                     .unwrap_or(Value::None)
             }
             Shape::Array(kind) => Value::Array(array(*kind, r)),
+            Shape::Uint8Array { read_only } => {
+                let writeable = !read_only || r.byte() & 4 == 0;
+                Value::Array(buffer::uint8_array(raw(r, last), writeable))
+            }
             Shape::Optional(inner) => {
                 if r.byte() & 3 == 0 {
                     Value::None

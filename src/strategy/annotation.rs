@@ -3,8 +3,9 @@
 //! For `pyz3 check` (reading `.pyi` stubs and annotations), `pyz3 sample`, and users who would
 //! rather write the Python type than compose strategies. Understands builtins, `typing` forms
 //! (Optional, Union, `X | Y`, Literal, `tuple[int, ...]`, Sequence, Mapping, Any, ...),
-//! `collections`, `fractions`, `decimal`, `datetime` and NumPy types; a [`Registry`] adds user
-//! classes. An unknown name becomes the any-value strategy plus a warning, never an error; only
+//! `collections`, `fractions`, `decimal`, `datetime` and NumPy types, buffer types
+//! (`collections.abc.Buffer`, `_typeshed.ReadableBuffer`, `memoryview`, ...) and `AnyStr`; a
+//! [`Registry`] adds user classes. An unknown name becomes the any-value strategy plus a warning, never an error; only
 //! text that does not parse is an error.
 
 use std::collections::HashMap;
@@ -66,6 +67,7 @@ const TRANSPARENT: &[&str] = &[
     "decimal.",
     "datetime.",
     "enum.",
+    "_typeshed.",
 ];
 
 fn short(name: &str) -> &str {
@@ -270,6 +272,9 @@ impl Registry {
                         };
                         self.ndarray(dt, warnings)
                     }
+                    // `memoryview[int]` (typeshed's generic memoryview): the item type is the
+                    // format, and the objects generated are bytes-like anyway.
+                    "memoryview" => Shape::buffer(false),
                     "type" | "Type" => self.fallback(format!("`{e}` (class objects)"), warnings),
                     _ => self.fallback(format!("unknown generic type `{base}`"), warnings),
                 }
@@ -374,6 +379,15 @@ impl Registry {
             "IntEnum" => Shape::GeneratedEnum(EnumKind::IntEnum),
             "Flag" => Shape::GeneratedEnum(EnumKind::Flag),
             "ndarray" | "NDArray" | "ArrayLike" => Shape::Array(ArrayKind::Any),
+            // Objects with a buffer. The value model has no `memoryview`: a `memoryview`
+            // parameter gets the other buffer objects.
+            "Buffer" | "ReadableBuffer" | "ReadOnlyBuffer" | "ByteString" | "memoryview" => {
+                Shape::buffer(false)
+            }
+            "WriteableBuffer" => Shape::buffer(true),
+            // One type variable per parameter here; `check` draws a call's `AnyStr` parameters
+            // together (see `crate::check::cases`).
+            "AnyStr" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.
                 Some(DKind::Bool) => Shape::Bool,
@@ -420,7 +434,34 @@ fn unhashable(e: &TypeExpr) -> bool {
             | "MutableSequence"
             | "MutableMapping"
             | "MutableSet"
+            | "WriteableBuffer"
     )
+}
+
+/// Whether `expr` names `name` anywhere (module prefixes such as `typing.` stripped, forward
+/// references included): `mentions(&parse("list[typing.AnyStr]")?, "AnyStr")` is true.
+pub fn mentions(expr: &TypeExpr, name: &str) -> bool {
+    fn walk(e: &TypeExpr, name: &str, depth: u32) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        match e {
+            TypeExpr::Name(n) => short(n) == name,
+            // The strings of `Literal['a']` are values, not forward references.
+            TypeExpr::Subscript { base, .. } if short(base) == "Literal" => name == "Literal",
+            TypeExpr::Subscript { base, args } => {
+                short(base) == name || args.iter().any(|a| walk(a, name, depth + 1))
+            }
+            TypeExpr::Union(items) | TypeExpr::List(items) => {
+                items.iter().any(|a| walk(a, name, depth + 1))
+            }
+            TypeExpr::Literal(Literal::Str(s)) => {
+                parse(s).is_ok_and(|inner| walk(&inner, name, depth + 1))
+            }
+            TypeExpr::Literal(_) | TypeExpr::Ellipsis => false,
+        }
+    }
+    walk(expr, name, 0)
 }
 
 /// Builds a strategy from a type expression with the default size, printing any fallback

@@ -9,6 +9,7 @@ pub mod annotation;
 pub mod any;
 mod array_shrink;
 pub mod bigint;
+pub mod buffer;
 pub mod collections;
 pub mod container;
 pub mod datetime;

@@ -85,6 +85,12 @@ pub enum Shape {
     GeneratedEnum(EnumKind),
     /// A NumPy array.
     Array(ArrayKind),
+    /// A 1-d C-contiguous native `uint8` NumPy array (a buffer much like `bytes`); with
+    /// `read_only`, read-only ones too (see [`super::buffer::uint8_arrays`]).
+    Uint8Array {
+        /// Read-only arrays too, not only writeable ones.
+        read_only: bool,
+    },
     /// `Optional[T]`: `None` one time in four.
     Optional(Box<Shape>),
     /// One of the alternatives, equally likely.
@@ -112,6 +118,10 @@ impl std::fmt::Debug for Shape {
             OrderedDict(k, v) => f.debug_tuple("OrderedDict").field(k).field(v).finish(),
             GeneratedEnum(k) => f.debug_tuple("GeneratedEnum").field(k).finish(),
             Array(k) => f.debug_tuple("Array").field(k).finish(),
+            Uint8Array { read_only } => f
+                .debug_struct("Uint8Array")
+                .field("read_only", read_only)
+                .finish(),
             Optional(s) => f.debug_tuple("Optional").field(s).finish(),
             OneOf(s) => f.debug_tuple("OneOf").field(s).finish(),
             Literal(v) => f.debug_tuple("Literal").field(v).finish(),
@@ -142,6 +152,24 @@ impl std::fmt::Debug for Shape {
 pub const ELEMENT_BUDGET: f64 = 32768.0;
 
 impl Shape {
+    /// An object that exports a buffer: `bytes`, `bytearray` or a `uint8` array (some read-only),
+    /// equally likely; `writeable`: only objects with a writeable buffer (`bytearray`, writeable
+    /// arrays).
+    pub fn buffer(writeable: bool) -> Shape {
+        if writeable {
+            Shape::OneOf(vec![
+                Shape::ByteArray,
+                Shape::Uint8Array { read_only: false },
+            ])
+        } else {
+            Shape::OneOf(vec![
+                Shape::Bytes,
+                Shape::ByteArray,
+                Shape::Uint8Array { read_only: true },
+            ])
+        }
+    }
+
     /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
         let depth = self.container_depth(size);
@@ -221,6 +249,7 @@ impl Shape {
                     .collect();
                 super::value_strategy::choose(units.into_iter().map(|s| (1, s)).collect())
             }
+            Shape::Uint8Array { read_only } => super::buffer::uint8_arrays(size, *read_only),
             Shape::Optional(inner) => crate::choose![1 => scalar::none(), 3 => s(inner)],
             Shape::OneOf(alts) => {
                 super::value_strategy::choose(alts.iter().map(|a| (1, s(a))).collect())

@@ -184,7 +184,7 @@ pub fn byte(size: Size) -> Leaf<u8> {
 }
 
 #[allow(clippy::ptr_arg)]
-fn shrink_bytes(v: &Vec<u8>) -> Vec<Vec<u8>> {
+pub(crate) fn shrink_bytes(v: &Vec<u8>) -> Vec<Vec<u8>> {
     shrink_seq(v, |b| {
         shrink_u64(&(*b as u64))
             .into_iter()

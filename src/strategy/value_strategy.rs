@@ -10,6 +10,7 @@
 //! `ValueStrategy` is an ordinary proptest [`Strategy`] usable in `proptest!` blocks.
 
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::leaf::{LeafTree, Shrinker};
@@ -29,6 +30,8 @@ type TreeFn = dyn Fn(&Value) -> Option<Box<dyn ValueTree<Value = Value>>> + Send
 #[derive(Clone)]
 pub struct ValueStrategy {
     repr: Repr,
+    /// Set by [`ValueStrategy::part_of`]: the joint strategy this one is an item of.
+    part: Option<(Rc<ValueStrategy>, usize)>,
 }
 
 #[derive(Clone)]
@@ -86,6 +89,7 @@ impl ValueStrategy {
                 simplest,
                 tree: None,
             })),
+            part: None,
         }
     }
 
@@ -108,6 +112,7 @@ impl ValueStrategy {
                 simplest,
                 tree: Some(Arc::new(tree)),
             })),
+            part: None,
         }
     }
 
@@ -119,6 +124,7 @@ impl ValueStrategy {
     {
         ValueStrategy {
             repr: Repr::Tree(s.boxed()),
+            part: None,
         }
     }
 
@@ -135,6 +141,21 @@ impl ValueStrategy {
     /// wrapped proptest strategies, whose trees only come from generation).
     pub fn tree_from(&self, value: Value) -> Option<Box<dyn ValueTree<Value = Value>>> {
         self.as_direct().map(|d| d.tree_of(value))
+    }
+
+    /// This strategy, marked as item `index` of the tuples `whole` draws. On its own it draws
+    /// as before; [`crate::check::cases`] draws `whole` once per call and hands every parameter
+    /// marked with the same `whole` its item, so parameters that share a type variable
+    /// (`AnyStr`) agree. The mark belongs to a parameter's own strategy: strategies built from
+    /// this one do not keep it.
+    pub fn part_of(mut self, whole: &Rc<ValueStrategy>, index: usize) -> Self {
+        self.part = Some((whole.clone(), index));
+        self
+    }
+
+    /// The joint strategy this one is an item of (see [`ValueStrategy::part_of`]), and which item.
+    pub fn part(&self) -> Option<(&Rc<ValueStrategy>, usize)> {
+        self.part.as_ref().map(|(w, i)| (w, *i))
     }
 
     pub(crate) fn as_direct(&self) -> Option<&Arc<Direct>> {
@@ -154,6 +175,7 @@ impl From<BoxedStrategy<Value>> for ValueStrategy {
     fn from(s: BoxedStrategy<Value>) -> Self {
         ValueStrategy {
             repr: Repr::Tree(s),
+            part: None,
         }
     }
 }
@@ -351,7 +373,11 @@ impl From<ValueStrategy> for BoxedStrategy<Value> {
     fn from(s: ValueStrategy) -> Self {
         match s.repr {
             Repr::Tree(t) => t,
-            direct => ValueStrategy { repr: direct }.boxed(),
+            direct => ValueStrategy {
+                repr: direct,
+                part: None,
+            }
+            .boxed(),
         }
     }
 }

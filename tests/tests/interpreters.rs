@@ -19,7 +19,7 @@ fn venv_python() -> PathBuf {
 
 /// The free-threaded interpreter's virtualenv python: `PYZ3_TEST_PYTHON_FT` (set by
 /// scripts/test.sh), else where scripts/python-ft.sh puts it. Missing is a failure, not a skip.
-fn ft_python() -> PathBuf {
+pub fn ft_python() -> PathBuf {
     cached_python("PYZ3_TEST_PYTHON_FT", "venv-3.13t", "")
 }
 

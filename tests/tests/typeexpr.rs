@@ -249,3 +249,183 @@ fn review_fixes_for_type_names() {
         vec![Value::int(0); 3]
     );
 }
+
+/// The Python type names of the values of `expr` (no warnings allowed), each checked against
+/// `predicate` over `x`.
+fn type_names(expr: &str, predicate: &str) -> std::collections::BTreeSet<String> {
+    all_satisfy(expr, predicate);
+    python(|py| {
+        values(expr)
+            .iter()
+            .map(|v| {
+                let obj = v.to_python(py).unwrap();
+                let name = obj.get_type().name().unwrap().to_string();
+                let read_only = name == "ndarray"
+                    && !obj
+                        .getattr("flags")
+                        .unwrap()
+                        .getattr("writeable")
+                        .unwrap()
+                        .extract::<bool>()
+                        .unwrap();
+                if read_only {
+                    "read-only ndarray".to_string()
+                } else {
+                    name
+                }
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn buffer_types_give_bytes_bytearray_and_uint8_arrays() {
+    // Every object exports a contiguous buffer of bytes, read as it is.
+    let readable = "memoryview(x).c_contiguous and memoryview(x).tobytes() == bytes(x) \
+        and (type(x) in (bytes, bytearray) or (type(x) is numpy.ndarray \
+        and x.dtype == numpy.uint8 and x.ndim == 1))";
+    for expr in [
+        "Buffer",
+        "collections.abc.Buffer",
+        "typing_extensions.Buffer",
+        "_typeshed.ReadableBuffer",
+        "_typeshed.ReadOnlyBuffer",
+        "ReadableBuffer",
+        "typing.ByteString",
+        "collections.abc.ByteString",
+        "memoryview",
+        "builtins.memoryview",
+        "memoryview[int]",
+    ] {
+        let kinds = type_names(expr, readable);
+        let want = ["bytes", "bytearray", "ndarray", "read-only ndarray"];
+        assert_eq!(
+            kinds,
+            want.iter().map(|s| s.to_string()).collect(),
+            "{expr}"
+        );
+    }
+    // A writeable buffer: never bytes, never read-only.
+    let kinds = type_names(
+        "_typeshed.WriteableBuffer",
+        &format!("{readable} and not memoryview(x).readonly"),
+    );
+    assert_eq!(
+        kinds,
+        ["bytearray", "ndarray"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    // Never hashable, so never a key.
+    let ts = Registry::new(Size::default())
+        .resolve("set[WriteableBuffer]")
+        .unwrap();
+    assert!(
+        ts.warnings.iter().any(|w| w.contains("not hashable")),
+        "{:?}",
+        ts.warnings
+    );
+    // The fuzzer's decoder makes the same objects.
+    let (shape, warnings) = Registry::new(Size::default())
+        .shape("_typeshed.ReadableBuffer")
+        .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let shapes = vec![shape; 3];
+    let args = pyz3::fuzz::decode_args(&shapes, &[0, 0, 1, 0, 2, 4, b'y', b'z']);
+    assert!(
+        matches!(&args[0], Value::Bytes(b) if b.is_empty()),
+        "{args:?}"
+    );
+    assert!(
+        matches!(&args[1], Value::ByteArray(b) if b.is_empty()),
+        "{args:?}"
+    );
+    let Value::Array(a) = &args[2] else {
+        panic!("{args:?}")
+    };
+    assert_eq!((a.shape.clone(), a.writeable), (vec![2], false));
+    assert_eq!(a.data, pyz3::value::ArrayData::UInt(vec![121, 122]));
+}
+
+#[test]
+fn any_str_is_str_or_bytes() {
+    let kinds = type_names("AnyStr", "type(x) in (str, bytes)");
+    assert_eq!(
+        kinds,
+        ["bytes", "str"].iter().map(|s| s.to_string()).collect()
+    );
+    all_satisfy("typing.AnyStr", "type(x) in (str, bytes)");
+}
+
+#[test]
+fn any_str_parameters_agree_in_every_case_and_shrink() {
+    use proptest::strategy::ValueTree;
+    use pyz3::check::cases::{arg_strategies, case_tree, generate_case};
+
+    let names = ["a".to_string(), "n".to_string(), "b".to_string()];
+    let types = [
+        "AnyStr".to_string(),
+        "int".to_string(),
+        "typing.AnyStr".to_string(),
+    ];
+    let a = arg_strategies(&names, &types, 0).unwrap();
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    let kind = |v: &Value| match v {
+        Value::Str(_) => "str",
+        Value::Bytes(_) => "bytes",
+        other => panic!("not str or bytes: {other:?}"),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for index in 0..300 {
+        let case = generate_case(&a.strategies, 0, index);
+        assert_eq!(case.len(), 3);
+        assert!(matches!(case[1], Value::Int(_)), "{case:?}");
+        assert_eq!(kind(&case[0]), kind(&case[2]), "case {index}: {case:?}");
+        // The shrinking tree starts from the same case.
+        let tree = case_tree(&a.strategies, 0, index).unwrap();
+        assert_eq!(tree.current(), case);
+        seen.insert(kind(&case[0]));
+    }
+    assert_eq!(seen.len(), 2, "only {seen:?}");
+
+    // Shrinking a `bytes` case never mixes the two: a failure that needs `bytes` shrinks to the
+    // simplest `bytes` call, and one that fails for anything to the simplest `str` call (the
+    // first alternative).
+    let first_bytes_case = (0..300)
+        .find(|&i| matches!(generate_case(&a.strategies, 0, i)[0], Value::Bytes(ref b) if b.len() > 2))
+        .expect("a bytes case");
+    let shrink = |fails: &dyn Fn(&[Value]) -> bool| {
+        let tree = case_tree(&a.strategies, 0, first_bytes_case).unwrap();
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let result = runner.run_one(tree, |args: Vec<Value>| {
+            assert_eq!(
+                kind(&args[0]),
+                kind(&args[2]),
+                "mixed while shrinking: {args:?}"
+            );
+            if fails(&args) {
+                Err(proptest::test_runner::TestCaseError::fail("fails"))
+            } else {
+                Ok(())
+            }
+        });
+        match result {
+            Err(proptest::test_runner::TestError::Fail(_, minimal)) => minimal,
+            other => panic!("{other:?}"),
+        }
+    };
+    let long_bytes = |args: &[Value]| matches!(&args[2], Value::Bytes(b) if b.len() >= 2);
+    assert_eq!(
+        shrink(&long_bytes),
+        vec![
+            Value::Bytes(vec![]),
+            Value::int(0),
+            Value::Bytes(vec![0, 0])
+        ]
+    );
+    assert_eq!(
+        shrink(&|_| true),
+        vec![Value::Str("".into()), Value::int(0), Value::Str("".into())]
+    );
+}
