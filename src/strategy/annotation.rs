@@ -228,6 +228,30 @@ impl Registry {
                         None => Shape::Hashable,
                     })
                 };
+                // Generics given the wrong number of type arguments say so, then use what
+                // they were given (missing ones are any value).
+                let expected = match short(base) {
+                    "Optional" | "list" | "List" | "Sequence" | "MutableSequence" | "Iterable"
+                    | "Collection" | "Iterator" | "Reversible" | "Container" | "set" | "Set"
+                    | "MutableSet" | "AbstractSet" | "frozenset" | "FrozenSet" | "Counter"
+                    | "deque" | "Deque" | "NDArray" => Some(1),
+                    "dict" | "Dict" | "Mapping" | "MutableMapping" | "defaultdict"
+                    | "DefaultDict" | "OrderedDict" => Some(2),
+                    _ => None,
+                };
+                if let Some(n) = expected.filter(|&n| n != args.len()) {
+                    warnings.push(format!(
+                        "`{}` takes {n} type argument{}, not {}: {}",
+                        short(base),
+                        if n == 1 { "" } else { "s" },
+                        args.len(),
+                        if args.len() > n {
+                            "the extra ones are ignored"
+                        } else {
+                            "the missing ones are any value"
+                        }
+                    ));
+                }
                 match short(base) {
                     "Optional" => Shape::Optional(arg(0, warnings)),
                     "Union" => self.union(args, warnings, depth),

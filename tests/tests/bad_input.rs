@@ -193,3 +193,23 @@ fn deep_type_expressions_stay_within_a_memory_budget() {
         assert!(peak_mb < 200.0, "{ty}: peak {peak_mb:.0} MB");
     }
 }
+
+/// Generics with the wrong number of type arguments are not taken silently.
+#[test]
+fn generics_with_the_wrong_number_of_arguments_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (ty, needle) in [
+        ("dict[str]", "`dict` takes 2 type arguments, not 1"),
+        (
+            "numpy.typing.NDArray[numpy.int8, numpy.int16]",
+            "`NDArray` takes 1 type argument, not 2",
+        ),
+        ("list[int, str]", "`list` takes 1 type argument, not 2"),
+    ] {
+        let out = pyz3(tmp.path(), &["sample", ty, "-n", "1"]);
+        assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{ty}: {}", stderr(&out));
+    }
+    let out = pyz3(tmp.path(), &["sample", "dict[str, int]", "-n", "1"]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
