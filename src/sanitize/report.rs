@@ -24,6 +24,9 @@ pub struct Report {
     pub message: String,
     /// Every frame of the report's stacks, in order (innermost first).
     pub frames: Vec<Frame>,
+    /// A TSan race's memory accesses (`Write of size 8 ...`, then `Previous read of size 8 ...`),
+    /// one stack each, innermost frame first. Empty for other reports.
+    pub accesses: Vec<Vec<Frame>>,
     /// The report's text.
     pub text: String,
 }
@@ -76,6 +79,7 @@ pub fn parse(log: &str) -> Vec<Report> {
                 subkind: asan_subkind(&headline),
                 message: format!("{headline}{detail}"),
                 frames: first_stack(&lines[i + 1..end]),
+                accesses: Vec::new(),
                 text: lines[i..end].join("\n"),
             });
             i = end;
@@ -92,6 +96,7 @@ pub fn parse(log: &str) -> Vec<Report> {
                         subkind: "leak".into(),
                         message: lines[j].trim().trim_end_matches(':').to_string(),
                         frames: first_stack(&lines[j + 1..stop]),
+                        accesses: Vec::new(),
                         text: lines[j..stop].join("\n"),
                     });
                     j = stop;
@@ -114,6 +119,7 @@ pub fn parse(log: &str) -> Vec<Report> {
                 subkind: slug(headline.split(" (").next().unwrap_or(&headline)),
                 message: format!("{headline}{access}"),
                 frames: body.iter().filter_map(|l| parse_frame(l)).collect(),
+                accesses: access_stacks(body),
                 text: lines[i..end].join("\n"),
             });
             i = end;
@@ -144,6 +150,7 @@ pub fn parse(log: &str) -> Vec<Report> {
                 subkind: summary.map_or_else(|| ubsan_subkind(&message), str::to_string),
                 message,
                 frames,
+                accesses: Vec::new(),
                 text: lines[i..end].join("\n"),
             });
             i = end;
@@ -167,6 +174,20 @@ fn first_stack(lines: &[&str]) -> Vec<Frame> {
         .iter()
         .skip_while(|l| parse_frame(l).is_none())
         .map_while(|l| parse_frame(l))
+        .collect()
+}
+
+/// The stacks of a TSan report's memory accesses: the frames right under each `Write of size 8
+/// at ...:`, `Previous atomic read of size 4 at ...:` line (none when TSan could not restore it).
+fn access_stacks(body: &[&str]) -> Vec<Vec<Frame>> {
+    static ACCESS: OnceLock<Regex> = OnceLock::new();
+    let access = re(
+        &ACCESS,
+        r"(?i)^\s*(?:previous )?(?:atomic )?(?:read|write) of size \d+ ",
+    );
+    (0..body.len())
+        .filter(|&k| access.is_match(body[k]))
+        .map(|k| body[k + 1..].iter().map_while(|l| parse_frame(l)).collect())
         .collect()
 }
 

@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::kind::{Sanitizer, SanitizerSet};
 use super::report::{self, Report};
 use super::runtime::{Environment, TSAN_SUPPRESSIONS};
+use super::std_race;
 use crate::check::finding::{Finding, FindingKind, Frame};
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
@@ -510,6 +511,10 @@ fn collect_reports(
             // Leaks and races need the extension's code in them: CPython's exit-time leaks and
             // races inside uninstrumented code are not the extension's findings.
             if !ours && matches!(r.sanitizer, Sanitizer::Leak | Sanitizer::Thread) {
+                continue;
+            }
+            // Races inside std's synchronization, which TSan cannot see (std is uninstrumented).
+            if std_race::inside_std(&r) {
                 continue;
             }
             let frames = if ours {

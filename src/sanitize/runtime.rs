@@ -202,6 +202,10 @@ impl Environment {
             let mut o = common("tsan");
             o.push("halt_on_error=0".into());
             o.push("second_deadlock_stack=1".into());
+            // TSan drops a race whose earlier access it can no longer find in that thread's
+            // history (3 parts of 256 KiB by default), and CPython's intercepted allocations fill
+            // it quickly. 7 more parts per thread keep races between two long loops reported.
+            o.push("history_size=7".into());
             if let Some(s) = tsan_suppressions {
                 o.push(format!("suppressions={}", s.display()));
             }
