@@ -128,7 +128,13 @@ impl CheckReport {
         for f in &self.functions {
             for x in &f.findings {
                 writeln!(out)?;
-                writeln!(out, "{} in {}.{}", x.kind, self.module, f.name)?;
+                writeln!(
+                    out,
+                    "{} in {}.{}",
+                    x.kind,
+                    printable(&self.module),
+                    printable(&f.name)
+                )?;
                 for m in &x.imports {
                     writeln!(out, "  import {m}")?;
                 }

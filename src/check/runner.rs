@@ -552,7 +552,7 @@ fn in_batch(mark: &Mark, expected: u64, end: u64) -> bool {
 /// own work (a note, not a finding).
 fn attribute(phase: Phase, o: Observation, setup: &Setup) -> Result<Observation, String> {
     let what = match o.kind {
-        FindingKind::Timeout => format!("was still running ({})", o.message.replace("a call ", "")),
+        FindingKind::Timeout => o.message.replace("a call ", ""),
         _ => format!(
             "ended the process ({})",
             o.message.replace("the process ", "it ")
