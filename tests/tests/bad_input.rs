@@ -2,21 +2,8 @@
 //! sense, a pyproject.toml that is not a readable file, a directory given as a module, huge
 //! inputs echoed back; and text from a target cannot drive the terminal or hide a crash.
 
-use std::path::Path;
+use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
 use std::process::{Command, Output};
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn one_line(o: &Output, needle: &str) {
     let err = stderr(o);

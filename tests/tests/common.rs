@@ -230,3 +230,18 @@ pub fn assert_reproduces(
         String::from_utf8_lossy(&run.stdout),
     );
 }
+
+/// Runs the `pyz3` binary in `dir` with the project's virtualenv active.
+pub fn pyz3_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
+        .output()
+        .unwrap()
+}
+
+/// A command's stderr as text.
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

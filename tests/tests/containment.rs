@@ -2,8 +2,9 @@
 //! function's finding, and a crash or hang in an oracle or a property is reported as that
 //! oracle's or property's failure, not the function's crash.
 
+use crate::common::pyz3_in as pyz3;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value as Json;
 
@@ -38,15 +39,6 @@ def opaque(x: int) -> object:
 def aborting_oracle(x):
     os.abort()
 "#;
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
-        .output()
-        .unwrap()
-}
 
 fn findings(dir: &Path) -> Vec<(String, String, String)> {
     let report: Json =

@@ -3,26 +3,14 @@
 //! related exceptions from an oracle, memory checks of functions that mutate their arguments,
 //! and results without value equality.
 
+use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value as Json;
 
 fn venv_python() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// (function, cases, [kind]) of the report `r.json` in `dir`.
