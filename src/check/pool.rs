@@ -29,11 +29,13 @@ const WATCH_FD: i32 = 3;
 /// How often a running call is looked at.
 const TICK: Duration = Duration::from_millis(10);
 
-/// The worker program: comparison and discovery helpers, then the request loop.
+/// The worker program: comparison and discovery helpers, the costly checks, then the calls and
+/// the request loop.
 fn program() -> String {
     format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         include_str!("helpers.py"),
+        include_str!("checks.py"),
         include_str!("worker.py")
     )
 }

@@ -1,0 +1,197 @@
+//! The interpreter's rows of `pyz3 doctor`: the Python (its version and build), its libpython
+//! (for embedding), NumPy, pytest and setuptools, read by one probe run in that interpreter.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{run, Check, MIN_PYTHON};
+
+const PYTHON_PROBE: &str = r#"
+import importlib, json, os, sys, sysconfig
+v = sysconfig.get_config_var
+libdir = v("LIBDIR") or ""
+dirs = [d for d in (libdir, os.path.join(libdir, v("MULTIARCH") or ""), v("LIBPL")) if d]
+names = [n for n in (v("INSTSONAME"), v("LDLIBRARY"), v("LIBRARY")) if n]
+r = {
+    "implementation": sys.implementation.name,
+    "free_threaded": bool(v("Py_GIL_DISABLED")),
+    "debug": hasattr(sys, "gettotalrefcount"),
+    "version": "%d.%d.%d" % sys.version_info[:3],
+    "major": sys.version_info[0],
+    "minor": sys.version_info[1],
+    "executable": sys.executable,
+    "shared": bool(v("Py_ENABLE_SHARED")),
+    "ldlibrary": v("LDLIBRARY") or "",
+    "libs": [os.path.join(d, n) for d in dirs for n in names],
+    "scripts": sysconfig.get_path("scripts") or "",
+    "packages": {},
+}
+for name in ("numpy", "pytest", "setuptools"):
+    try:
+        m = importlib.import_module(name)
+        r["packages"][name] = [True, str(getattr(m, "__version__", "") or "")]
+    except BaseException as e:
+        r["packages"][name] = [False, "%s: %s" % (type(e).__name__, e)]
+sys.stdout.write("\nPYZ3_DOCTOR " + json.dumps(r) + "\n")
+"#;
+
+#[derive(Deserialize)]
+struct PythonFacts {
+    #[serde(default)]
+    implementation: String,
+    #[serde(default)]
+    free_threaded: bool,
+    #[serde(default)]
+    debug: bool,
+    version: String,
+    major: u32,
+    minor: u32,
+    executable: String,
+    shared: bool,
+    ldlibrary: String,
+    libs: Vec<String>,
+    scripts: String,
+    packages: std::collections::BTreeMap<String, (bool, String)>,
+}
+
+pub(super) struct PythonChecks {
+    pub(super) python: Check,
+    pub(super) libpython: Check,
+    pub(super) numpy: Check,
+    pub(super) pytest: Check,
+    pub(super) setuptools: Check,
+    /// Where the interpreter's scripts (py-spy) would be.
+    pub(super) scripts_dirs: Vec<PathBuf>,
+}
+
+impl PythonChecks {
+    /// Every Python check missing, with `why` on the interpreter's row.
+    fn missing(python: &Path, why: String) -> PythonChecks {
+        let pip = |pkg: &str| format!("{} -m pip install {pkg}", python.display());
+        PythonChecks {
+            python: Check::missing(
+                "core",
+                "python",
+                why,
+                "install CPython 3.9+: apt-get install python3 python3-dev python3-venv",
+            ),
+            libpython: Check::missing(
+                "fuzzing",
+                "libpython",
+                "no interpreter",
+                "install CPython 3.9+: apt-get install python3 python3-dev python3-venv",
+            ),
+            numpy: Check::missing("core", "numpy", "", pip("numpy")),
+            pytest: Check::missing("tests", "pytest", "", pip("pytest")),
+            setuptools: Check::missing("tests", "setuptools", "", pip("setuptools")),
+            scripts_dirs: python.parent().map(Path::to_path_buf).into_iter().collect(),
+        }
+    }
+
+    pub(super) fn failed(python: &Path) -> PythonChecks {
+        PythonChecks::missing(python, "probe failed".to_string())
+    }
+}
+
+pub(super) fn python_checks(python: &Path) -> PythonChecks {
+    let ran = match run(python, &["-c", PYTHON_PROBE]) {
+        None => {
+            let why = if python.components().count() > 1 && !python.exists() {
+                format!("{}: no such file", python.display())
+            } else {
+                format!("{}: cannot run", python.display())
+            };
+            return PythonChecks::missing(python, why);
+        }
+        Some(r) => r,
+    };
+    let facts = ran
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("PYZ3_DOCTOR "))
+        .and_then(|j| serde_json::from_str::<PythonFacts>(j).ok());
+    let Some(facts) = facts else {
+        let why = format!("{}: {}", python.display(), ran.first_line());
+        return PythonChecks::missing(python, why);
+    };
+    let found = format!(
+        "{} {} ({}; {})",
+        facts.implementation,
+        facts.version,
+        crate::project::python::build_traits(facts.free_threaded, facts.debug, facts.shared),
+        facts.executable
+    );
+    let python_check = if facts.implementation != "cpython" && !facts.implementation.is_empty() {
+        Check::missing(
+            "core",
+            "python",
+            found,
+            format!(
+                "pyz3 runs extensions in CPython {}.{}+: install it (apt-get install python3)",
+                MIN_PYTHON.0, MIN_PYTHON.1
+            ),
+        )
+    } else if (facts.major, facts.minor) >= MIN_PYTHON {
+        Check::ok("core", "python", found)
+    } else {
+        Check::missing(
+            "core",
+            "python",
+            found,
+            format!("install CPython {}.{}+", MIN_PYTHON.0, MIN_PYTHON.1),
+        )
+    };
+    // Only embedding (fuzz targets, property tests in Rust) links libpython: shared or static.
+    let lib = facts.libs.iter().find(|l| Path::new(l).is_file());
+    let kind = if facts.shared { "shared" } else { "static" };
+    let libpython = match lib {
+        Some(lib) => Check::ok("fuzzing", "libpython", format!("{kind}: {lib}")),
+        None => Check::missing(
+            "fuzzing",
+            "libpython",
+            format!("{} ({kind}) not found", facts.ldlibrary),
+            format!(
+                "apt-get install libpython{}.{}-dev",
+                facts.major, facts.minor
+            ),
+        ),
+    };
+    let package = |feature: &'static str, name: &str| match facts.packages.get(name) {
+        Some((true, version)) => Check::ok(feature, name, version.clone()),
+        other => {
+            let error = other.map(|(_, e)| e.as_str()).unwrap_or("");
+            // "No module named" says only what the row already says.
+            let found = if error.starts_with("ModuleNotFoundError") {
+                ""
+            } else {
+                error
+            };
+            Check::missing(
+                feature,
+                name,
+                found,
+                format!("{} -m pip install {name}", python.display()),
+            )
+        }
+    };
+    let mut scripts_dirs = Vec::new();
+    if !facts.scripts.is_empty() {
+        scripts_dirs.push(PathBuf::from(&facts.scripts));
+    }
+    if let Some(dir) = Path::new(&facts.executable).parent() {
+        scripts_dirs.push(dir.to_path_buf());
+    }
+    if let Some(dir) = python.parent().filter(|d| !d.as_os_str().is_empty()) {
+        scripts_dirs.push(dir.to_path_buf());
+    }
+    PythonChecks {
+        python: python_check,
+        libpython,
+        numpy: package("core", "numpy"),
+        pytest: package("tests", "pytest"),
+        setuptools: package("tests", "setuptools"),
+        scripts_dirs,
+    }
+}
