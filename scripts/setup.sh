@@ -22,7 +22,7 @@ if [ ! -x "$root/.venv/bin/python" ]; then
   echo "pyz3 setup: creating $root/.venv" >&2
   "$PYO3_PYTHON" -m venv "$root/.venv"
 fi
-if ! "$root/.venv/bin/python" -c 'import numpy, pytest, hypothesis, setuptools, memray' >/dev/null 2>&1 \
+if ! "$root/.venv/bin/python" -c 'import numpy, pytest, pytest_run_parallel, hypothesis, setuptools, memray' >/dev/null 2>&1 \
    || [ ! -x "$root/.venv/bin/py-spy" ]; then
   echo "pyz3 setup: installing Python packages from requirements.txt" >&2
   "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements.txt"

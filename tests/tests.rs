@@ -17,6 +17,8 @@
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
 //! - `containment`: hostile results, crashing oracles and properties, blamed correctly;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
+//! - `threads`: `pyz3 check --threads` on C and PyO3 fixtures with races, and their correct
+//!   twins, on 3.11 and a free-threaded 3.13;
 //! - `files`: hostile exception messages and function names in reproducers, planted temporary
 //!   files and symlinks, private scratch directories, output paths checked before any work;
 //! - `realworld`: stub packages, private names, empty runs, related oracle exceptions,
@@ -67,5 +69,7 @@ mod sanitize;
 mod shrinking;
 #[path = "tests/strategies.rs"]
 mod strategies;
+#[path = "tests/threads.rs"]
+mod threads;
 #[path = "tests/typeexpr.rs"]
 mod typeexpr;

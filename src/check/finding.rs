@@ -41,11 +41,16 @@ pub enum FindingKind {
     /// A sanitizer (ASan, LSan, TSan, UBSan) reported an error; `subkind` says which.
     #[serde(rename = "sanitizer")]
     Sanitizer,
+    /// Calls from several threads at once went wrong where the same calls alone do not: a
+    /// result that differs, a crash, a hang, an exception only seen under threads
+    /// (`pyz3 check --threads`); `threads` says how.
+    #[serde(rename = "thread-safety")]
+    ThreadSafety,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 10] = [
+    pub const ALL: [FindingKind; 11] = [
         FindingKind::Crash,
         FindingKind::Timeout,
         FindingKind::Refcount,
@@ -55,6 +60,7 @@ impl FindingKind {
         FindingKind::Nondeterministic,
         FindingKind::OracleMismatch,
         FindingKind::PropertyFailed,
+        FindingKind::ThreadSafety,
         FindingKind::Sanitizer,
     ];
 
@@ -71,6 +77,7 @@ impl FindingKind {
             FindingKind::OracleMismatch => "oracle-mismatch",
             FindingKind::PropertyFailed => "property-failed",
             FindingKind::Sanitizer => "sanitizer",
+            FindingKind::ThreadSafety => "thread-safety",
         }
     }
 
@@ -126,6 +133,30 @@ pub struct Finding {
     /// For `sanitizer` findings: the pytest test id that was running, when one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
+    /// For `thread-safety` findings: the scenario, the threads and the round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<ThreadContext>,
+}
+
+/// How a `thread-safety` finding was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadContext {
+    /// `own-arguments` (each thread its own arguments), `shared-arguments` (every thread the
+    /// same argument objects) or `shared-changing` (shared arguments that one thread keeps
+    /// mutating).
+    pub scenario: String,
+    /// Threads calling at once (in `shared-changing`, one more mutates).
+    pub threads: u32,
+    /// The round the failure appeared in (counted from 0), in the run that found it or in the
+    /// replay that shrank it.
+    pub round: u64,
+    /// The arguments as Python source: one entry per thread (`own-arguments`); otherwise the
+    /// shared arguments, and possibly those of the round before, which rounds alternate with
+    /// (what one call leaves behind, such as a cache, can be what the next race is on).
+    pub inputs: Vec<String>,
+    /// Seconds from the start of the function's thread-safety check to the first failure
+    /// (before replaying and shrinking it): how rare the interleaving is.
+    pub seconds: f64,
 }
 
 /// One native stack frame of a report.
@@ -163,5 +194,13 @@ impl fmt::Display for Frame {
             (Some(file), None) => write!(f, "{name} ({file})"),
             _ => f.write_str(name),
         }
+    }
+}
+
+/// An argument tuple's source as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
+pub fn call_source(tuple: &str) -> String {
+    match tuple.strip_suffix(",)") {
+        Some(one) => format!("{one})"),
+        None => tuple.to_string(),
     }
 }

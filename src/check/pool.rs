@@ -33,9 +33,10 @@ const TICK: Duration = Duration::from_millis(10);
 /// the request loop.
 fn program() -> String {
     format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         include_str!("helpers.py"),
         include_str!("checks.py"),
+        include_str!("threads.py"),
         include_str!("worker.py")
     )
 }
@@ -53,6 +54,9 @@ pub enum Phase {
     Property,
     /// pyz3's own work on a call's result (comparison, rendering).
     Pyz3,
+    /// A round of calls from several threads at once (`--threads`); the mark's index is the
+    /// round.
+    Threads,
 }
 
 impl Phase {
@@ -62,6 +66,7 @@ impl Phase {
             2 => Phase::Oracle,
             3 => Phase::Property,
             4 => Phase::Pyz3,
+            5 => Phase::Threads,
             _ => Phase::Idle,
         }
     }
@@ -437,7 +442,9 @@ impl Worker {
                     if let Some(mark) = self.watch.read() {
                         let limit = match mark.phase {
                             Phase::Call => Some(self.call_limit),
-                            Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
+                            Phase::Oracle | Phase::Property | Phase::Pyz3 | Phase::Threads => {
+                                Some(other_limit)
+                            }
                             Phase::Idle => None,
                         };
                         // The page is written without a lock: a hang must look the same on

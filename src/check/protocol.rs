@@ -90,6 +90,25 @@ pub enum Request {
         /// How many frames follow.
         count: u64,
     },
+    /// Run one thread-safety scenario on the cases in the `B` frame that follows (see
+    /// [`super::threads`]): a [`Reply::Baseline`], then a [`Reply::Threads`].
+    Threads {
+        /// `own-arguments`, `shared-arguments` or `shared-changing`.
+        scenario: String,
+        /// Threads per round (in `shared-changing`, one of them mutates).
+        threads: u32,
+        /// Most rounds to run.
+        rounds: u64,
+        /// Time the rounds may take, in milliseconds.
+        budget_ms: u64,
+        /// Rounds to run even past `budget_ms` (up to four times it), so a loaded machine does
+        /// not cut the search short.
+        #[serde(default)]
+        min_rounds: u64,
+        /// Every round gives thread `t` case `t` (a replay); otherwise the cases rotate.
+        #[serde(default)]
+        fixed: bool,
+    },
     /// Check one case, given in the `P` frame that follows.
     Explicit {
         /// Run the memory check on it.
@@ -134,6 +153,30 @@ pub enum Reply {
         /// What went wrong, if anything.
         #[serde(default)]
         finding: Option<Observation>,
+    },
+    /// The cases of a `Threads` request that run clean and in time alone (their positions in
+    /// the request's list): round `r` uses them as the scenario assigns.
+    Baseline {
+        /// Positions, ascending.
+        usable: Vec<u64>,
+    },
+    /// What a `Threads` request's rounds found.
+    Threads {
+        /// Rounds run.
+        rounds: u64,
+        /// What went wrong (`thread-safety`), if anything.
+        #[serde(default)]
+        finding: Option<Observation>,
+        /// The round it went wrong in.
+        #[serde(default)]
+        round: Option<u64>,
+        /// The cases (positions in the request's list) that round gave its threads: one per
+        /// thread for `own-arguments`, one otherwise.
+        #[serde(default)]
+        cases: Vec<u64>,
+        /// Why the scenario did not run (no mutable argument, no case clean alone).
+        #[serde(default)]
+        skipped: Option<String>,
     },
     /// Every value of a `Load` was built.
     Loaded {

@@ -29,6 +29,8 @@ pub struct CheckReport {
     /// On a free-threaded interpreter, importing the module turned the GIL back on (the module
     /// does not declare `Py_mod_gil`): calls were serialised.
     pub gil_reenabled: bool,
+    /// Threads each function was also called from at once (`--threads`; 0: not done).
+    pub threads: u32,
     /// One entry per function.
     pub functions: Vec<FunctionEntry>,
 }
@@ -53,6 +55,7 @@ impl CheckReport {
             python: None,
             interpreter: None,
             gil_reenabled: functions.iter().any(|f| f.gil_enabled == Some(true)),
+            threads: 0,
             functions: functions
                 .iter()
                 .map(|f| FunctionEntry {
@@ -68,6 +71,12 @@ impl CheckReport {
     pub fn ran_in(mut self, interpreter: &crate::project::python::Interpreter) -> Self {
         self.python = Some(interpreter.executable.clone());
         self.interpreter = Some(interpreter.describe());
+        self
+    }
+
+    /// The same report, saying the functions were also called from `threads` threads at once.
+    pub fn with_threads(mut self, threads: u32) -> Self {
+        self.threads = threads;
         self
     }
 
@@ -117,8 +126,22 @@ impl CheckReport {
             writeln!(
                 out,
                 "note: importing {} re-enabled the GIL (it does not declare Py_mod_gil): its calls \
-                 ran serialised",
-                self.module
+                 ran serialised{}",
+                self.module,
+                if self.threads > 0 {
+                    ", also under --threads (only code that releases the GIL ran in parallel)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        if self.threads > 0 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "threads: each function was also called from {} threads at once (own arguments, \
+                 shared arguments, shared arguments another thread changes)",
+                self.threads
             )?;
         }
         let python = self
@@ -138,12 +161,24 @@ impl CheckReport {
                 for m in &x.imports {
                     writeln!(out, "  import {m}")?;
                 }
-                writeln!(
-                    out,
-                    "  {}{}",
-                    printable(&f.name),
-                    printable(&x.input_call())
-                )?;
+                match &x.threads {
+                    Some(ctx) if ctx.inputs.len() > 1 => {
+                        for (i, input) in ctx.inputs.iter().enumerate() {
+                            writeln!(
+                                out,
+                                "  thread {i}: {}{}",
+                                printable(&f.name),
+                                printable(&super::finding::call_source(input))
+                            )?;
+                        }
+                    }
+                    _ => writeln!(
+                        out,
+                        "  {}{}",
+                        printable(&f.name),
+                        printable(&x.input_call())
+                    )?,
+                }
                 for line in x.message.lines() {
                     writeln!(out, "  | {}", printable(line))?;
                 }
@@ -179,9 +214,6 @@ pub fn printable(text: &str) -> String {
 impl Finding {
     /// The input as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
     pub fn input_call(&self) -> String {
-        match self.input.strip_suffix(",)") {
-            Some(one) => format!("{one})"),
-            None => self.input.clone(),
-        }
+        super::finding::call_source(&self.input)
     }
 }

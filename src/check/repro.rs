@@ -173,6 +173,8 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
              raised()\n\
              sys.exit(1 if changed or grew else 0)\n"
             .to_string(),
+        // Written by `thread_body` (it needs the finding's thread context).
+        FindingKind::ThreadSafety => "print('this finding needs its thread context')\nsys.exit(2)\n".to_string(),
         FindingKind::MemoryLeak => "import ctypes, gc\n\
              class MallInfo2(ctypes.Structure):\n\
              \x20   _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n\
@@ -203,6 +205,39 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
 
 /// The reproducer script for a finding; `timeout_ms` is the limit the check ran with.
 pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64, python: &Path) -> String {
+    let mut s = prelude(t, finding, python);
+    if let (FindingKind::ThreadSafety, Some(ctx)) = (finding.kind, &finding.threads) {
+        s.push_str(&thread_body(ctx, timeout_ms));
+        return s;
+    }
+    s.push_str(&format!(
+        "LIMIT_S = {}\ndef fresh():\n    return {}\n",
+        timeout_ms as f64 / 1000.0,
+        finding.input
+    ));
+    // A call spelled out with positional arguments goes through the interpreter's checked call
+    // path, so a NULL-without-exception or result-with-exception shows as SystemError.
+    let spelled: Vec<String> = (0..t.param_names.len())
+        .map(|i| format!("a[{i}]"))
+        .collect();
+    s.push_str(&format!(
+        "def call(fn, a):\n    return fn({})\n",
+        spelled.join(", ")
+    ));
+    s.push_str("args = fresh()\n");
+    s.push_str(
+        "def outcome(fn, a):\n    try:\n        return ('returned', repr(call(fn, a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
+    );
+    s.push_str(&format!(
+        "print({} + '(' + ', '.join(map(repr, args)) + ')')\n",
+        py_str(&t.function)
+    ));
+    s.push_str(&check_body(finding.kind, t));
+    s
+}
+
+/// The header comments, the module's import and `f`.
+fn prelude(t: &FunctionTarget, finding: &Finding, python: &Path) -> String {
     let mut s = String::new();
     // The first line names the interpreter the finding was made in (a path that would not
     // survive as one line is left out).
@@ -237,31 +272,83 @@ pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64, python: &P
         "f = _module\nfor part in {}.split('.'):\n    f = getattr(f, part)\n",
         py_str(&t.function)
     ));
-    s.push_str(&format!(
-        "LIMIT_S = {}\ndef fresh():\n    return {}\n",
-        timeout_ms as f64 / 1000.0,
-        finding.input
-    ));
-    // A call spelled out with positional arguments goes through the interpreter's checked call
-    // path, so a NULL-without-exception or result-with-exception shows as SystemError.
-    let spelled: Vec<String> = (0..t.param_names.len())
-        .map(|i| format!("a[{i}]"))
-        .collect();
-    s.push_str(&format!(
-        "def call(fn, a):\n    return fn({})\n",
-        spelled.join(", ")
-    ));
-    s.push_str("args = fresh()\n");
-    s.push_str(
-        "def outcome(fn, a):\n    try:\n        return ('returned', repr(call(fn, a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
-    );
-    s.push_str(&format!(
-        "print({} + '(' + ', '.join(map(repr, args)) + ')')\n",
-        py_str(&t.function)
-    ));
-    s.push_str(&check_body(finding.kind, t));
     s
 }
+
+/// A thread-safety reproducer: the rounds `pyz3 check` ran (the same code, `threads.py`), with
+/// the shrunk arguments and thread count, up to a bound; it prints the round the failure
+/// showed in and exits 1, or dies with the crash, or is stopped by a watchdog on a hang.
+fn thread_body(ctx: &super::finding::ThreadContext, timeout_ms: u64) -> String {
+    let inputs: Vec<String> = ctx
+        .inputs
+        .iter()
+        .map(|i| format!("    lambda: {i},\n"))
+        .collect();
+    format!(
+        "{harness}\n\
+         SCENARIO = {scenario}\n\
+         THREADS = {threads}\n\
+         ROUNDS = 20000\n\
+         TIME_S = 60.0\n\
+         LIMIT_S = {limit}\n\
+         INPUTS = [\n{inputs}]\n\
+         {driver}",
+        harness = THREADS_PY,
+        scenario = py_str(&ctx.scenario),
+        threads = ctx.threads,
+        limit = timeout_ms as f64 / 1000.0,
+        inputs = inputs.concat(),
+        driver = THREAD_DRIVER,
+    )
+}
+
+/// The rounds' code, shared with the worker.
+const THREADS_PY: &str = include_str!("threads.py");
+
+/// Runs the rounds in a reproducer (after `threads.py`, `f`, `SCENARIO`, `THREADS`, `ROUNDS`,
+/// `TIME_S`, `LIMIT_S` and `INPUTS`).
+const THREAD_DRIVER: &str = "import faulthandler\n\
+def same(a, b):\n\
+\x20   if type(a) is not type(b):\n\
+\x20       return False\n\
+\x20   if callable(a) and not isinstance(a, type):\n\
+\x20       return True\n\
+\x20   if hasattr(a, 'dtype') and hasattr(a, 'tobytes'):\n\
+\x20       return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()\n\
+\x20   if type(a) is float and a != a:\n\
+\x20       return b != b\n\
+\x20   try:\n\
+\x20       return bool(a == b)\n\
+\x20   except Exception:\n\
+\x20       return repr(a) == repr(b)\n\
+def show(x):\n\
+\x20   r = repr(x)\n\
+\x20   return r if len(r) <= 2000 else r[:2000] + '...'\n\
+changing = SCENARIO == 'shared-changing'\n\
+inputs = [(make, alone(f, make, same, changing)) for make in INPUTS]\n\
+slowest = max(a.seconds for _, a in inputs)\n\
+h = Harness(f, SCENARIO, THREADS, calls_per_round(slowest, THREADS), same, show)\n\
+callers = THREADS - 1 if changing else THREADS\n\
+if SCENARIO == 'own-arguments':\n\
+\x20   assign = lambda r, t: t % len(inputs)\n\
+else:\n\
+\x20   assign = lambda r, t: r % len(inputs)\n\
+if not hasattr(sys, '_is_gil_enabled') or sys._is_gil_enabled():\n\
+\x20   switch_interval_for_threads()\n\
+HANG_S = max(10.0, 10 * LIMIT_S)\n\
+def on_round(r):\n\
+\x20   # A round still running after HANG_S seconds ends the process with its stacks (exit 1).\n\
+\x20   faulthandler.dump_traceback_later(HANG_S, exit=True)\n\
+print('%d threads (%s) for up to %d rounds; a crash, a hang or exit 1 reproduces the finding'\n\
+\x20     % (THREADS, SCENARIO, ROUNDS), flush=True)\n\
+done, found = h.run(inputs, assign, ROUNDS, TIME_S, on_round)\n\
+faulthandler.cancel_dump_traceback_later()\n\
+if found is not None:\n\
+\x20   print(h.describe(done, found, inputs))\n\
+\x20   print('reproduced in round %d' % done)\n\
+\x20   sys.exit(1)\n\
+print('not reproduced in %d rounds' % done)\n\
+sys.exit(0)\n";
 
 /// The reproducer's file name, `<module>.<function>.<kind>.py`: dots in the module name become
 /// `_`, and each name is passed through [`crate::fs::safe_file_name`], so a name holding `/`,

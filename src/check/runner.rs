@@ -8,7 +8,7 @@
 //! (in fresh workers when they crash), and written out as a reproducer.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,6 +52,9 @@ pub struct CheckOptions {
     /// When both the function and its oracle raise, whether they agree: `exact` (the same
     /// type), `related` (one a subclass of the other, the default) or `any`.
     pub oracle_exceptions: String,
+    /// Threads for the thread-safety check after the ordinary cases (0: none). On by default
+    /// on free-threaded interpreters ([`super::threads::default_threads`]).
+    pub threads: u32,
 }
 
 impl CheckOptions {
@@ -65,10 +68,15 @@ impl CheckOptions {
             memory_every: u64::MAX,
             size: 0,
             repro_dir: Some(PathBuf::from(".pyz3/repro")),
-            interpreter,
             max_shrink_time: Duration::from_secs(30),
             no_refcount: false,
             oracle_exceptions: "related".into(),
+            threads: if interpreter.free_threaded {
+                super::threads::default_threads()
+            } else {
+                0
+            },
+            interpreter,
         }
     }
 }
@@ -145,7 +153,10 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
 
 /// Starts a worker in the options' interpreter and sets it up; `Err` names the problem (module
 /// not importable, ...). Also says whether the GIL is on after the import (free-threaded builds).
-fn start(setup: &Setup, options: &CheckOptions) -> crate::Result<(Worker, Option<bool>)> {
+pub(super) fn start(
+    setup: &Setup,
+    options: &CheckOptions,
+) -> crate::Result<(Worker, Option<bool>)> {
     let python = &options.interpreter.executable;
     let mut w = Worker::spawn(&Spawn {
         python,
@@ -269,6 +280,8 @@ pub fn check_function(
     };
     let mut warnings = warnings;
     let mut gil_enabled = None;
+    // Cases with a finding, or skipped: the thread-safety check uses only the others.
+    let mut failed: BTreeSet<u64> = BTreeSet::new();
     let done = if has_rust_property(target) {
         // A Rust property needs each case here after the worker has run it safely.
         let slot = RefCell::new(None);
@@ -291,9 +304,21 @@ pub fn check_function(
             first: &mut first,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
+            failed: &mut failed,
         };
         batches.run(progress)?
     };
+    let mut thread_finding = None;
+    if options.threads > 0 && !has_rust_property(target) {
+        let clean: Vec<u64> = (0..done).filter(|i| !failed.contains(i)).collect();
+        let check = super::threads::ThreadCheck {
+            setup: &setup,
+            options,
+            strategies: &strategies,
+            threads: options.threads.max(2),
+        };
+        thread_finding = check.run(&clean, &mut warnings)?;
+    }
     let mut findings = Vec::new();
     for (kind, (index, observation)) in first {
         let shrunk = shrink(
@@ -352,6 +377,25 @@ pub fn check_function(
         }
         findings.push(finding);
     }
+    if let Some(mut finding) = thread_finding {
+        if let Some(dir) = &options.repro_dir {
+            let path = repro::write(
+                dir,
+                target,
+                &finding,
+                options.timeout_ms,
+                &options.interpreter.executable,
+            )
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot write a reproducer in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            finding.reproducer = Some(path);
+        }
+        findings.push(finding);
+    }
     Ok(FunctionReport {
         name: target.function.clone(),
         cases: done,
@@ -369,6 +413,7 @@ struct Batches<'a> {
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
+    failed: &'a mut BTreeSet<u64>,
 }
 
 /// Cases per batch request.
@@ -404,6 +449,7 @@ impl Batches<'_> {
     }
 
     fn found(&mut self, index: u64, o: Observation) {
+        self.failed.insert(index);
         self.first.entry(o.kind).or_insert((index, o));
     }
 
@@ -484,6 +530,7 @@ impl Batches<'_> {
                     Event::Garbled(message) | Event::Reply(Reply::Error { message }) => {
                         self.warnings
                             .push(format!("case {expected} skipped: {message}"));
+                        self.failed.insert(expected);
                         lost = Some(expected);
                         if self.warnings.len() > 20 {
                             return Err(Error::Usage(format!(
@@ -525,7 +572,10 @@ impl Batches<'_> {
     fn blame(&mut self, mark: &Mark, o: Observation) {
         match attribute(mark.phase, o, self.setup) {
             Ok(o) => self.found(mark.index, o),
-            Err(note) => self.warnings.push(format!("case {}: {note}", mark.index)),
+            Err(note) => {
+                self.failed.insert(mark.index);
+                self.warnings.push(format!("case {}: {note}", mark.index));
+            }
         }
     }
 }
@@ -559,7 +609,7 @@ fn attribute(phase: Phase, o: Observation, setup: &Setup) -> Result<Observation,
         ),
     };
     match phase {
-        Phase::Call | Phase::Idle => Ok(o),
+        Phase::Call | Phase::Idle | Phase::Threads => Ok(o),
         Phase::Oracle => Ok(Observation {
             kind: FindingKind::OracleMismatch,
             message: format!(
@@ -754,5 +804,6 @@ fn unshrunk_finding(kind: FindingKind, args: &[Value], observation: Observation)
         subkind: None,
         frames: Vec::new(),
         test: None,
+        threads: None,
     }
 }

@@ -379,6 +379,82 @@ class Checker:
             expr, pyz3_show(v), pyz3_show(r) if ok else "raised " + err_text(r)))
 
 
+PHASE_THREADS = 5
+
+
+def threads_request(checker, req, cases):
+    """Runs one thread-safety scenario on `cases` (pickled argument tuples that ran clean
+    alone): a `baseline` reply naming the cases usable (clean and in time when called alone
+    here), then a `threads` reply with what the rounds found."""
+    f = checker.function
+    scenario = req["scenario"]
+    n = max(int(req["threads"]), 2)
+    changing = scenario == "shared-changing"
+    limit_s = checker.timeout_ns / 1e9
+
+    def invoke(fn, args):
+        t, ok, r = call(fn, args)
+        return ok, r
+
+    inputs, usable = [], []
+    for i, case in enumerate(cases):
+        CH.index = i
+
+        def make(c=case):
+            return _loads(c)
+
+        if changing and not mutables(make()):
+            continue
+        a = alone(f, make, same_value, changing, invoke)
+        if a.seconds > limit_s or (not a.ok and isinstance(a.result, SystemError)):
+            continue
+        inputs.append((make, a))
+        usable.append(i)
+    CH.mark(PHASE_IDLE)
+    CH.send({"reply": "baseline", "usable": usable})
+    if not inputs:
+        why = "no argument holds a mutable container" if changing else "no case runs cleanly alone"
+        return {"reply": "threads", "rounds": 0, "finding": None, "skipped": why}
+    callers = n - 1 if changing else n
+    m = len(inputs)
+    if scenario == "own-arguments":
+        assign = (lambda r, t: t % m) if req.get("fixed") else (lambda r, t: (r * callers + t) % m)
+    else:
+        # Shared arguments: one case a round, in turn (a replay alternates the failing case
+        # with the one before it, whose state, such as a cache, may be what it races on).
+        assign = lambda r, t: r % m  # noqa: E731
+    seconds = max(a.seconds for _, a in inputs)
+    h = Harness(f, scenario, n, calls_per_round(seconds, n), same_result, pyz3_show, diff)
+    w = CH.watch
+
+    def on_round(r):
+        w[0] = r
+        w[1] = _now()
+        w[2] = PHASE_THREADS
+
+    old = switch_interval_for_threads() if gil_enabled() is not False else None
+    try:
+        done, found = h.run(inputs, assign, int(req["rounds"]), req["budget_ms"] / 1000.0, on_round,
+                            int(req.get("min_rounds", 0)))
+    finally:
+        CH.mark(PHASE_IDLE)
+        if old is not None:
+            sys.setswitchinterval(old)
+    if found is None:
+        return {"reply": "threads", "rounds": done, "finding": None}
+    rnd, detail = done, found
+    ti, what, ok, r, index = detail
+    if scenario == "own-arguments":
+        per = [usable[assign(rnd, t)] for t in range(callers)]
+    else:
+        per = [usable[index]]
+        if rnd > 0 and m > 1:
+            per.append(usable[assign(rnd - 1, 0)])
+    message = h.describe(rnd, detail, inputs)
+    return {"reply": "threads", "rounds": rnd + 1, "round": rnd, "thread": ti, "cases": per,
+            "finding": obs("thread-safety", message, None if ok else traceback_text(r))}
+
+
 def diff(a, b, la, lb):
     """A line diff of `a` (labelled `la`) against `b`, every line shown; long one-line values
     are split at commas so the difference stands out."""
@@ -517,6 +593,12 @@ def handle(req, state):
         if reported != index:
             CH.queue({"reply": "case", "index": index, "finding": None})
         CH.flush()
+    elif op == "threads":
+        blob = CH.frame()
+        if blob is None:
+            sys.exit(0)
+        cases = _loads(blob[1:]) if blob[:1] == b"B" else ()
+        CH.send(threads_request(checker, req, cases))
     elif op == "explicit":
         case = CH.frame()
         if case is None:

@@ -96,6 +96,9 @@ pub fn build(
     python: &Interpreter,
     opts: &BuildOptions,
 ) -> anyhow::Result<Built> {
+    if opts.sanitizers.contains(crate::sanitize::Sanitizer::Thread) {
+        python.require_tsan_ready()?;
+    }
     let start = Instant::now();
     let mut label = opts.sanitizers.label();
     if opts.coverage {

@@ -33,6 +33,10 @@ pub struct Interpreter {
     /// libpython is a shared library (`Py_ENABLE_SHARED`).
     #[serde(default)]
     pub shared: bool,
+    /// The interpreter itself was built with ThreadSanitizer (`--with-thread-sanitizer`), so
+    /// TSan sees its locks.
+    #[serde(default)]
+    pub tsan: bool,
 }
 
 /// The oldest CPython the harness runs in.
@@ -44,12 +48,33 @@ print(json.dumps({'executable': sys.executable, \
 'version': '%d.%d' % sys.version_info[:2], 'ext_suffix': v('EXT_SUFFIX') or '', \
 'safe_path': sys.version_info >= (3, 11), 'implementation': sys.implementation.name, \
 'free_threaded': bool(v('Py_GIL_DISABLED')), 'debug': hasattr(sys, 'gettotalrefcount'), \
-'shared': bool(v('Py_ENABLE_SHARED'))}))";
+'shared': bool(v('Py_ENABLE_SHARED')), \
+'tsan': '--with-thread-sanitizer' in (v('CONFIG_ARGS') or '') \
+or 'sanitize=thread' in (v('PY_CFLAGS') or '')}))";
 
 /// How long an interpreter may take to answer the probe.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The configure line that builds a free-threaded CPython ThreadSanitizer can judge.
+pub const TSAN_CONFIGURE: &str =
+    "./configure --disable-gil --with-thread-sanitizer CC=clang CXX=clang++";
+
 impl Interpreter {
+    /// `Err` with the reason when ThreadSanitizer cannot judge extensions in this interpreter:
+    /// a free-threaded build not itself built with TSan synchronises through locks TSan does
+    /// not see, so correct code reports races.
+    pub fn require_tsan_ready(&self) -> anyhow::Result<()> {
+        if self.free_threaded && !self.tsan {
+            bail!(
+                "--sanitize thread needs a free-threaded interpreter built with ThreadSanitizer: \
+                 {} was not (its own locks are invisible to TSan, so correct code would report \
+                 races); build one with `{TSAN_CONFIGURE}`, or use a GIL build",
+                self.executable.display()
+            );
+        }
+        Ok(())
+    }
+
     /// The interpreter chosen by the rule above; `explicit` is `--python`.
     pub fn select(explicit: Option<&Path>) -> anyhow::Result<Interpreter> {
         let candidate: PathBuf = match explicit {

@@ -34,6 +34,8 @@ pub struct TestOptions {
     pub max_resumes: usize,
     /// Extra environment variables for pytest (coverage profile paths, ...).
     pub env: Vec<(String, String)>,
+    /// Run every test in this many threads at once through pytest-run-parallel (0: off).
+    pub parallel_threads: u32,
 }
 
 /// What pytest said, over all its runs.
@@ -226,6 +228,14 @@ pub fn run_tests(
             python.executable.display()
         );
     }
+    if opts.parallel_threads > 0 && !python.has_module("pytest_run_parallel") {
+        bail!(
+            "--parallel-threads runs the tests through pytest-run-parallel, which is not \
+             installed in {}: run `{} -m pip install pytest-run-parallel`",
+            python.executable.display(),
+            python.executable.display()
+        );
+    }
     let sans = built.sanitizers;
     let work = project.work_dir().join("sanitize").join(sans.label());
     let log_dir = work.join("run");
@@ -266,6 +276,10 @@ pub fn run_tests(
             .any(|a| !a.starts_with('-') && (a.contains("::") || project.root.join(a).exists()));
         if !names_tests {
             cmd.args(&project.test_paths);
+        }
+        if opts.parallel_threads > 0 {
+            cmd.args(["-p", "pytest_run_parallel"])
+                .arg(format!("--parallel-threads={}", opts.parallel_threads));
         }
         cmd.args(&opts.pytest_args)
             .envs(env.vars.iter().map(|(k, v)| (k, v)))
@@ -455,6 +469,7 @@ fn finding(
         subkind,
         frames,
         test,
+        threads: None,
     }
 }
 

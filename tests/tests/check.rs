@@ -875,6 +875,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
             subkind: None,
             frames: vec![],
             test: None,
+            threads: None,
         };
         let path = pyz3::check::repro::write(
             &dir.join("correct"),

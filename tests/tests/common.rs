@@ -161,6 +161,24 @@ pub fn write_file(dir: &std::path::Path, rel: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A fixture's correct twin: the line after each `PLANTED: <fix>` marker becomes the fix (with
+/// the marker line's indentation kept from the replaced line).
+pub fn with_fixes(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut fix: Option<String> = None;
+    for line in text.lines() {
+        if let Some(f) = fix.take() {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push(format!("{indent}{f}"));
+        } else if let Some((_, f)) = line.split_once("PLANTED: ") {
+            fix = Some(f.to_string());
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
 /// A temp dir holding a setuptools project: `setup.py` declaring the C extension `module`
 /// from `module.c` (`c_source`), and `tests/test_ext.py` (`test_source`).
 pub fn setuptools_project(module: &str, c_source: &str, test_source: &str) -> tempfile::TempDir {

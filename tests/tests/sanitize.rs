@@ -19,23 +19,10 @@ enum Variant {
 fn fixture(name: &str, module: &str, variant: Variant) -> String {
     let text = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
     let text = text.replace("{module}", module);
-    if variant == Variant::Planted {
-        return text;
+    match variant {
+        Variant::Planted => text,
+        Variant::Clean => crate::common::with_fixes(&text),
     }
-    // The line after each `PLANTED: <fix>` marker becomes the fix.
-    let mut out = Vec::new();
-    let mut fix: Option<String> = None;
-    for line in text.lines() {
-        if let Some(f) = fix.take() {
-            let indent = &line[..line.len() - line.trim_start().len()];
-            out.push(format!("{indent}{f}"));
-        } else if let Some((_, f)) = line.split_once("PLANTED: ") {
-            fix = Some(f.to_string());
-        } else {
-            out.push(line.to_string());
-        }
-    }
-    out.join("\n") + "\n"
 }
 
 /// A PyO3 crate in a temp dir; `module` differs per variant so builds sharing one target

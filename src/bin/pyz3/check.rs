@@ -63,6 +63,11 @@ pub struct Args {
     /// Size scale of generated values: 1 tiny, 8 default, 32 large.
     #[arg(long, default_value_t = 8)]
     pub size: usize,
+    /// After the ordinary cases, call each function from N threads at once (own arguments,
+    /// shared arguments, shared arguments another thread changes); 0 turns it off [default:
+    /// the CPUs, at least 4, on a free-threaded interpreter; 0 otherwise].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
     /// Run the memory-growth check on every N-th case (0: off) [default: cases 0, 1, 2, 4, 8, ...].
     #[arg(long = "memory-every")]
     pub memory_every: Option<u64>,
@@ -119,6 +124,7 @@ struct FileConfig {
     #[serde(default)]
     nondeterministic: Vec<String>,
     oracle_exceptions: Option<OracleExceptions>,
+    threads: Option<u32>,
 }
 
 fn file_config() -> anyhow::Result<FileConfig> {
@@ -257,6 +263,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .unwrap_or(OracleExceptions::Related)
         .name()
         .into();
+    if let Some(n) = args.threads.or(config.threads) {
+        if n == 1 {
+            bail!("--threads must be 0 (off) or at least 2 (not 1)");
+        }
+        if n > 256 {
+            bail!("--threads must be at most 256 (not {n})");
+        }
+        options.threads = n;
+    }
     options.seed = args.seed.or(config.seed).unwrap_or(0);
     options.size = args.size;
     options.memory_every = args.memory_every.unwrap_or(u64::MAX);
@@ -341,7 +356,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
         };
         if !tty {
-            eprintln!("pyz3: checking {} ({} cases)", info.name, total);
+            if options.threads > 0 {
+                eprintln!(
+                    "pyz3: checking {} ({} cases, then {} threads at once)",
+                    info.name, total, options.threads
+                );
+            } else {
+                eprintln!("pyz3: checking {} ({} cases)", info.name, total);
+            }
         }
         let result = check_function(&target, &options, &mut progress);
         if tty {
@@ -379,7 +401,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
         );
     }
-    let report = CheckReport::new(&spec.module, &reports).ran_in(&interpreter);
+    let report = CheckReport::new(&spec.module, &reports)
+        .ran_in(&interpreter)
+        .with_threads(options.threads);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     report.write_text(&mut out).context("writing to stdout")?;

@@ -125,6 +125,7 @@ pub(crate) fn write_repro(
         subkind: None,
         frames: Vec::new(),
         test: None,
+        threads: None,
     };
     let dir = repro_dir.unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
     // The fuzz binary embeds the interpreter chosen by the rule when it was built.

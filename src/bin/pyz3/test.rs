@@ -33,6 +33,11 @@ pub struct Args {
     /// the affected tests, until Ctrl-C.
     #[arg(long)]
     pub watch: bool,
+    /// Run every test in N threads at once (through pytest-run-parallel, which must be
+    /// installed in the interpreter's environment); with `--sanitize thread`, races between
+    /// them are reported with the test id and the extension's frames.
+    #[arg(long = "parallel-threads", value_name = "N")]
+    pub parallel_threads: Option<u32>,
     /// Arguments passed to pytest (after `--`).
     #[arg(last = true, value_name = "PYTEST-ARGS")]
     pub pytest_args: Vec<String>,
@@ -41,6 +46,12 @@ pub struct Args {
 /// Runs `pyz3 test`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     args.coverage.validate()?;
+    if args.parallel_threads.is_some_and(|n| n == 0 || n > 256) {
+        anyhow::bail!(
+            "--parallel-threads must be from 1 to 256 (not {})",
+            args.parallel_threads.unwrap_or(0)
+        );
+    }
     if let Some(path) = &args.json {
         pyz3::fs::check_output_path(path)?;
     }
@@ -115,6 +126,7 @@ impl Runner<'_> {
             &TestOptions {
                 pytest_args,
                 env: session.as_ref().map(Session::env).unwrap_or_default(),
+                parallel_threads: args.parallel_threads.unwrap_or(0),
                 ..TestOptions::default()
             },
         )?;

@@ -1,0 +1,492 @@
+//! `pyz3 check --threads`: functions called from several threads at once, on CPython 3.11
+//! (GIL) and a free-threaded 3.13. Fixtures (tests/fixtures/threads/) are built in temp dirs:
+//! a C extension with a static scratch buffer used while the GIL is released, a one-entry
+//! global cache swapped without a lock and a list read through borrowed items; a PyO3 crate
+//! with an unsynchronised global cache used inside `py.detach`. Each has a correct twin (the
+//! fixes after the `PLANTED:` markers) that must stay clean.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+use crate::common::with_fixes;
+use crate::interpreters::ft_python;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/threads");
+
+/// Held by the tests that run rounds of threads: a race needs the cores, so these tests do not
+/// compete with each other for them.
+static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cores() -> std::sync::MutexGuard<'static, ()> {
+    CORES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn venv_python() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+}
+
+fn source(name: &str, module: &str, planted: bool) -> String {
+    let text = std::fs::read_to_string(Path::new(FIXTURES).join(name))
+        .unwrap()
+        .replace("{module}", module);
+    if planted {
+        text
+    } else {
+        with_fixes(&text)
+    }
+}
+
+fn py_eval(python: &Path, code: &str) -> String {
+    let out = Command::new(python).args(["-c", code]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Builds the C fixture as `module` for `python` in `dir` (with `-D<define>` flags), and its
+/// stub.
+fn c_module(python: &Path, dir: &Path, module: &str, planted: bool, defines: &[&str]) {
+    std::fs::write(
+        dir.join(format!("{module}.c")),
+        source("ts_c.c", module, planted),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(FIXTURES).join("ts_c.pyi"),
+        dir.join(format!("{module}.pyi")),
+    )
+    .unwrap();
+    let include = py_eval(
+        python,
+        "import sysconfig; print(sysconfig.get_paths()['include'])",
+    );
+    let suffix = py_eval(
+        python,
+        "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
+    );
+    let cc = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(format!("{module}{suffix}"))
+        .arg(format!("{module}.c"))
+        .arg(format!("-I{include}"))
+        .args(defines.iter().map(|d| format!("-D{d}")))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+}
+
+/// Builds the PyO3 fixture as `module` (for the project virtualenv's 3.11) in `dir`.
+fn pyo3_module(dir: &Path, module: &str, planted: bool) {
+    let crate_dir = crate::common::pyo3_project(module, &source("ts_rs.rs", module, planted), "");
+    let build_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/threads-tests");
+    let out = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(crate_dir.path())
+        .env("CARGO_TARGET_DIR", &build_dir)
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .env("PYO3_PYTHON", venv_python())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(
+        build_dir.join(format!("release/lib{module}.so")),
+        dir.join(format!("{module}.so")),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(FIXTURES).join("ts_rs.pyi"),
+        dir.join(format!("{module}.pyi")),
+    )
+    .unwrap();
+}
+
+fn pyz3(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyz3"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap()
+}
+
+fn shown(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `pyz3 check MODULE --python PYTHON --json r.json ARGS`: exit code, report, output.
+fn check(dir: &Path, python: &Path, module: &str, args: &[&str]) -> (i32, Json, String) {
+    let mut all = vec![
+        "check",
+        module,
+        "--python",
+        python.to_str().unwrap(),
+        "--json",
+        "r.json",
+        "--repro-dir",
+        "repro",
+    ];
+    all.extend_from_slice(args);
+    let out = pyz3(dir, &all);
+    let text = shown(&out);
+    let report = std::fs::read_to_string(dir.join("r.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|_| panic!("no report\n{text}"));
+    (out.status.code().unwrap_or(-1), report, text)
+}
+
+/// The functions with a finding, and the findings' kinds, sorted.
+fn found(report: &Json) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in report["functions"].as_array().unwrap() {
+        for x in f["findings"].as_array().unwrap() {
+            out.push((
+                f["name"].as_str().unwrap().to_string(),
+                x["kind"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn finding<'a>(report: &'a Json, function: &str) -> &'a Json {
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == function)
+        .and_then(|f| f["findings"].as_array().unwrap().first())
+        .unwrap_or_else(|| panic!("no finding in {function}\n{report:#}"))
+}
+
+/// Asserts a thread-safety finding's JSON contract and that its reproducer reproduces with
+/// `python` (exit 1, or the crash itself).
+fn assert_thread_finding(dir: &Path, report: &Json, function: &str, python: &Path) {
+    let x = finding(report, function);
+    assert_eq!(x["kind"], "thread-safety", "{x:#}");
+    let ctx = &x["threads"];
+    let scenario = ctx["scenario"].as_str().unwrap();
+    assert!(
+        ["own-arguments", "shared-arguments", "shared-changing"].contains(&scenario),
+        "{x:#}"
+    );
+    let threads = ctx["threads"].as_u64().unwrap();
+    assert!(threads >= 2, "{x:#}");
+    assert!(ctx["round"].is_u64(), "{x:#}");
+    let inputs = ctx["inputs"].as_array().unwrap();
+    if scenario == "own-arguments" {
+        assert_eq!(inputs.len() as u64, threads, "{x:#}");
+    } else {
+        assert!((1..=2).contains(&inputs.len()), "{x:#}");
+    }
+    assert_eq!(x["input"], inputs[0], "{x:#}");
+    let message = x["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{threads} threads, round ")),
+        "{message}"
+    );
+    let path = dir.join(x["reproducer"].as_str().unwrap());
+    let run = Command::new(python)
+        .arg(&path)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let code = run.status.code();
+    assert!(
+        code == Some(1) || code.is_none(),
+        "{}: {:?}\n{}",
+        path.display(),
+        run.status,
+        shown(&run)
+    );
+    if code == Some(1) {
+        assert!(
+            String::from_utf8_lossy(&run.stdout).contains("reproduced in round "),
+            "{}",
+            shown(&run)
+        );
+    }
+}
+
+#[test]
+fn a_static_buffer_used_without_the_gil_is_found_on_311_and_its_twin_is_clean() {
+    let _cores = cores();
+    let python = venv_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    c_module(&python, dir, "ts_c_planted", true, &[]);
+    c_module(&python, dir, "ts_c_fixed", false, &[]);
+    let (code, report, text) = check(dir, &python, "ts_c_planted", &["--threads", "4"]);
+    assert_eq!(code, 1, "{text}");
+    // The cache and the list are safe under the GIL (nothing releases it there).
+    assert_eq!(
+        found(&report),
+        [("upper".to_string(), "thread-safety".to_string())],
+        "{text}"
+    );
+    assert_eq!(report["threads"], 4);
+    assert!(
+        text.contains("thread-safety in ts_c_planted.upper"),
+        "{text}"
+    );
+    assert!(
+        text.contains("threads: each function was also called from 4 threads"),
+        "{text}"
+    );
+    assert_thread_finding(dir, &report, "upper", &python);
+    let (code, report, text) = check(dir, &python, "ts_c_fixed", &["--threads", "4"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(found(&report).is_empty(), "{text}");
+}
+
+#[test]
+fn free_threaded_finds_the_buffer_the_cache_and_borrowed_items_by_default() {
+    let _cores = cores();
+    let python = ft_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    c_module(&python, dir, "ts_c_planted", true, &[]);
+    c_module(&python, dir, "ts_c_fixed", false, &[]);
+    // No --threads: on by default on a free-threaded interpreter.
+    let (code, report, text) = check(dir, &python, "ts_c_planted", &[]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        found(&report),
+        [
+            ("square".to_string(), "thread-safety".to_string()),
+            ("total".to_string(), "thread-safety".to_string()),
+            ("upper".to_string(), "thread-safety".to_string()),
+        ],
+        "{text}"
+    );
+    assert!(report["threads"].as_u64().unwrap() >= 4, "{report:#}");
+    for f in ["square", "total", "upper"] {
+        assert_thread_finding(dir, &report, f, &python);
+    }
+    let (code, report, text) = check(dir, &python, "ts_c_fixed", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(found(&report).is_empty(), "{text}");
+    // --threads 0 turns it off.
+    let (code, report, text) = check(dir, &python, "ts_c_planted", &["--threads", "0"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(report["threads"], 0);
+    assert!(!text.contains("threads: each function"), "{text}");
+}
+
+#[test]
+fn a_pyo3_cache_inside_detach_is_found_on_311() {
+    let _cores = cores();
+    let python = venv_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    pyo3_module(dir, "ts_rs_planted", true);
+    pyo3_module(dir, "ts_rs_fixed", false);
+    let (code, report, text) = check(dir, &python, "ts_rs_planted", &["--threads", "4"]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        found(&report),
+        [("scaled".to_string(), "thread-safety".to_string())],
+        "{text}"
+    );
+    assert_thread_finding(dir, &report, "scaled", &python);
+    let (code, report, text) = check(dir, &python, "ts_rs_fixed", &["--threads", "4"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(found(&report).is_empty(), "{text}");
+}
+
+/// The correct twins (private buffer, lock, critical section; a mutex in Rust) over 20 seeds.
+#[test]
+fn correct_twins_stay_clean_over_20_seeds() {
+    let _cores = cores();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let ft = ft_python();
+    c_module(&ft, dir, "ts_c_fixed", false, &[]);
+    pyo3_module(dir, "ts_rs_fixed", false);
+    for seed in 0..20 {
+        let seed = seed.to_string();
+        for (python, module) in [(&ft, "ts_c_fixed"), (&venv_python(), "ts_rs_fixed")] {
+            let args = ["--threads", "4", "--cases", "20", "--seed", &seed];
+            let (code, report, text) = check(dir, python, module, &args);
+            assert_eq!(code, 0, "seed {seed}: {text}");
+            assert!(found(&report).is_empty(), "seed {seed}: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_module_that_re_enables_the_gil_says_its_calls_are_serialised() {
+    let python = ft_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    c_module(&python, dir, "ts_c_gil", false, &["NO_GIL_SLOT"]);
+    let (code, report, text) = check(dir, &python, "ts_c_gil:square", &["--cases", "20"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(report["gil_reenabled"], true);
+    assert!(
+        text.contains("ran serialised, also under --threads"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_thread_counts_are_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (n, expected) in [
+        ("1", "--threads must be 0 (off) or at least 2 (not 1)"),
+        ("1000", "--threads must be at most 256 (not 1000)"),
+    ] {
+        let out = pyz3(dir, &["check", "binascii:crc32", "--threads", n]);
+        assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+    // The same from [tool.pyz3.check].
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[tool.pyz3.check]\nthreads = 1\n",
+    )
+    .unwrap();
+    let out = pyz3(dir, &["check", "binascii:crc32"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--threads must be 0 (off) or at least 2"),
+        "{}",
+        shown(&out)
+    );
+}
+
+/// `pyz3 test ARGS` in `dir` (the project virtualenv's Python unless `--python` is given), with
+/// the sanitizer tests' shared cargo target directory.
+fn pyz3_test(dir: &Path, args: &[&str]) -> (i32, Option<Json>, String) {
+    let json = dir.join("report.json");
+    let mut all = vec!["test", "--json", json.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = crate::common::pyz3_command(dir)
+        .args(&all)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sanitize-tests"),
+        )
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&json)
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    (out.status.code().unwrap_or(-1), report, shown(&out))
+}
+
+/// A PyO3 project whose one test calls the cached function once per argument, with no threads
+/// of its own: pytest-run-parallel runs it in several.
+fn parallel_project(module: &str, planted: bool) -> tempfile::TempDir {
+    crate::common::pyo3_project(
+        module,
+        &source("ts_rs.rs", module, planted),
+        &format!(
+            "import {module}\n\n\ndef test_scaled():\n    for n in range(50):\n        \
+             assert isinstance({module}.scaled(n), int)\n"
+        ),
+    )
+}
+
+#[test]
+fn parallel_threads_under_thread_sanitizer_report_the_race_with_its_test() {
+    let dir = parallel_project("ts_par_planted", true);
+    let (code, report, text) = pyz3_test(
+        dir.path(),
+        &["--parallel-threads", "4", "--sanitize", "thread"],
+    );
+    assert_eq!(code, 1, "{text}");
+    let report = report.unwrap_or_else(|| panic!("no report\n{text}"));
+    let races: Vec<&Json> = report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap())
+        .filter(|f| f["subkind"] == "data-race")
+        .collect();
+    assert!(!races.is_empty(), "no data race reported\n{text}");
+    for race in &races {
+        assert!(
+            race["test"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("test_ext.py::test_scaled")),
+            "{race:#}"
+        );
+        let top = &race["frames"][0];
+        assert!(
+            top["function"].as_str().unwrap().contains("scaled")
+                && top["file"].as_str().unwrap().ends_with("src/lib.rs"),
+            "the race's top frame is not the extension's: {race:#}"
+        );
+    }
+    // The twin (a lock around the cache) is clean under the same run.
+    let dir = parallel_project("ts_par_fixed", false);
+    let (code, report, text) = pyz3_test(
+        dir.path(),
+        &["--parallel-threads", "4", "--sanitize", "thread"],
+    );
+    assert_eq!(code, 0, "{text}");
+    let report = report.unwrap();
+    assert!(
+        report["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["findings"].as_array().unwrap().is_empty()),
+        "{text}"
+    );
+    // pytest-run-parallel ran the test in threads (its report says so).
+    assert!(text.contains("All tests were run in parallel"), "{text}");
+}
+
+#[test]
+fn thread_sanitizer_is_refused_on_a_free_threaded_interpreter_without_it() {
+    let ft = ft_python();
+    let dir = crate::common::setuptools_project(
+        "ts_refused",
+        &source("ts_c.c", "ts_refused", false),
+        "def test_nothing():\n    pass\n",
+    );
+    let (code, _, text) = pyz3_test(
+        dir.path(),
+        &[
+            "--python",
+            ft.to_str().unwrap(),
+            "--parallel-threads",
+            "4",
+            "--sanitize",
+            "thread",
+        ],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("needs a free-threaded interpreter built with ThreadSanitizer")
+            && text.contains("--with-thread-sanitizer"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join(".pyz3/build").exists(),
+        "built before refusing\n{text}"
+    );
+}
