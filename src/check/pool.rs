@@ -442,8 +442,10 @@ impl Worker {
                     if let Some(mark) = self.watch.read() {
                         let limit = match mark.phase {
                             Phase::Call => Some(self.call_limit),
-                            Phase::Oracle | Phase::Property | Phase::Pyz3 | Phase::Threads => {
-                                Some(other_limit)
+                            Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
+                            // A round is a few calls per thread, sized to take milliseconds.
+                            Phase::Threads => {
+                                Some((self.call_limit * 5).max(Duration::from_secs(2)))
                             }
                             Phase::Idle => None,
                         };

@@ -335,7 +335,7 @@ else:\n\
 \x20   assign = lambda r, t: r % len(inputs)\n\
 if not hasattr(sys, '_is_gil_enabled') or sys._is_gil_enabled():\n\
 \x20   switch_interval_for_threads()\n\
-HANG_S = max(10.0, 10 * LIMIT_S)\n\
+HANG_S = max(2.0, 5 * LIMIT_S)\n\
 def on_round(r):\n\
 \x20   # A round still running after HANG_S seconds ends the process with its stacks (exit 1).\n\
 \x20   faulthandler.dump_traceback_later(HANG_S, exit=True)\n\

@@ -187,10 +187,10 @@ def shapes(make_args):
             yield args
 
 
-def alone(f, make_args, same, changing=False, invoke=outcome_of):
+def alone(f, make_args, same, changing=False, invoke=outcome_of, until=None):
     """Calls one case alone (through `invoke(f, args) -> (ok, outcome)`): twice for the
-    result, and (`changing`) once on every shape the mutator makes, for the exceptions a call
-    can raise without threads."""
+    result, and (`changing`) once on every shape the mutator makes (until `until`, a
+    `perf_counter` time), for the exceptions a call can raise without threads."""
     a = make_args()
     t = _time.perf_counter()
     ok, r = invoke(f, a)
@@ -215,6 +215,8 @@ def alone(f, make_args, same, changing=False, invoke=outcome_of):
         result.raised.add(type(r2))
     if changing:
         for shaped in shapes(make_args):
+            if until is not None and _time.perf_counter() > until:
+                break
             ok3, r3 = invoke(f, shaped)
             if not ok3:
                 result.raised.add(type(r3))
@@ -284,9 +286,12 @@ class Harness:
                     return
                 make_args, args, expect, compare, index, calls = state["work"][ti]
                 if spin:
+                    # At most 1 ms: on a loaded machine a spinning thread takes the core the
+                    # others need to arrive.
                     arrived = state["arrived"]
                     arrived.append(ti)
-                    while len(arrived) < callers:
+                    give_up = _time.perf_counter() + 0.001
+                    while len(arrived) < callers and _time.perf_counter() < give_up:
                         pass
                 for _ in range(calls):
                     a = make_args() if args is None else args

@@ -218,8 +218,10 @@ fn assert_thread_finding(dir: &Path, report: &Json, function: &str, python: &Pat
         shown(&run)
     );
     if code == Some(1) {
+        // Exit 1: the failure showed in a round, or a round hung and faulthandler ended it.
         assert!(
-            String::from_utf8_lossy(&run.stdout).contains("reproduced in round "),
+            String::from_utf8_lossy(&run.stdout).contains("reproduced in round ")
+                || String::from_utf8_lossy(&run.stderr).starts_with("Timeout ("),
             "{}",
             shown(&run)
         );
@@ -489,4 +491,33 @@ fn thread_sanitizer_is_refused_on_a_free_threaded_interpreter_without_it() {
         !dir.path().join(".pyz3/build").exists(),
         "built before refusing\n{text}"
     );
+}
+
+/// Two locks taken in an order that depends on the argument: alone never a problem, under
+/// threads a deadlock. The round's hang is the finding (with a reproducer that ends on it).
+#[test]
+fn a_deadlock_between_threads_is_a_thread_safety_hang() {
+    let _cores = cores();
+    let python = venv_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("ts_locks.py"),
+        "import threading, time\nA = threading.Lock()\nB = threading.Lock()\n\n\n\
+         def transfer(x: int) -> int:\n    first, second = (A, B) if x % 2 else (B, A)\n    \
+         with first:\n        time.sleep(0.0005)\n        with second:\n            return x + 1\n",
+    )
+    .unwrap();
+    let (code, report, text) = check(
+        dir,
+        &python,
+        "ts_locks",
+        &["--threads", "4", "--timeout-ms", "200"],
+    );
+    assert_eq!(code, 1, "{text}");
+    let x = finding(&report, "transfer");
+    assert_eq!(x["kind"], "thread-safety", "{x:#}");
+    let message = x["message"].as_str().unwrap();
+    assert!(message.contains("the round was still running after"), "{message}");
+    assert_thread_finding(dir, &report, "transfer", &python);
 }
