@@ -103,8 +103,21 @@ def mutables(args, limit=8):
     return out
 
 
+def _copies(items):
+    """Equal items that are other objects (a pickle round trip), so that removing an item from
+    its container drops its last reference, as a caller's change would: an extension holding it
+    borrowed then reads freed memory. Items that do not pickle are kept as they are."""
+    import pickle
+
+    try:
+        copied = pickle.loads(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return items
+    return copied if len(copied) == len(items) else items
+
+
 class Mutator:
-    """Changes one container at a time, with items it already held: appends, pops, clears,
+    """Changes one container at a time, with (copies of) items it held: appends, pops, clears,
     deletes half, extends, replaces an item, restores. A container never grows past four times
     its first size (plus 8), so a caller iterating it always finishes."""
 
@@ -117,7 +130,7 @@ class Mutator:
                 snap = list(c.items()) if kind == "dict" else list(c)
             except Exception:
                 continue
-            self.items.append((c, kind, snap))
+            self.items.append((c, kind, _copies(snap)))
 
     def ops(self, c, kind, snap):
         """The operations that apply to `c` now, as (name, callable)."""
@@ -284,26 +297,32 @@ class Harness:
                 start.wait()
                 if state["stop"]:
                     return
-                make_args, args, expect, compare, index, calls = state["work"][ti]
-                if spin:
-                    # At most 1 ms: on a loaded machine a spinning thread takes the core the
-                    # others need to arrive.
-                    arrived = state["arrived"]
-                    arrived.append(ti)
-                    give_up = _time.perf_counter() + 0.001
-                    while len(arrived) < callers and _time.perf_counter() < give_up:
-                        pass
-                for _ in range(calls):
-                    a = make_args() if args is None else args
-                    ok, r = outcome_of(f, a)
-                    what = judge(ok, r, expect, compare)
-                    if what is not None:
-                        state["found"].append((ti, what, ok, r, index))
-                        break
-                    if state["found"]:
-                        break
+                try:
+                    one_round(ti)
+                except BaseException as e:  # noqa: B036 - pyz3's own failure, never a finding
+                    state["error"] = "the rounds' own code failed: " + exception_text(e)
                 state["finished"].append(ti)
                 end.wait()
+
+        def one_round(ti):
+            make_args, args, expect, compare, index, calls = state["work"][ti]
+            if spin:
+                # At most 1 ms: on a loaded machine a spinning thread takes the core the others
+                # need to arrive.
+                arrived = state["arrived"]
+                arrived.append(ti)
+                give_up = _time.perf_counter() + 0.001
+                while len(arrived) < callers and _time.perf_counter() < give_up:
+                    pass
+            for _ in range(calls):
+                a = make_args() if args is None else args
+                ok, r = outcome_of(f, a)
+                what = judge(ok, r, expect, compare)
+                if what is not None:
+                    state["found"].append((ti, what, ok, r, index))
+                    return
+                if state["found"] or "error" in state:
+                    return
 
         workers = [_threading.Thread(target=caller, args=(ti,), daemon=True) for ti in range(callers)]
         for w in workers:
@@ -352,6 +371,8 @@ class Harness:
                         mutator.step()
                 end.wait()
                 done = rnd + 1
+                if "error" in state:
+                    break
                 if state["found"]:
                     found = state["found"][0]
                     done = rnd
@@ -361,6 +382,8 @@ class Harness:
             start.wait()
             for w in workers:
                 w.join()
+        if "error" in state:
+            raise RuntimeError(state["error"])
         return done, found
 
     def describe(self, rnd, detail, inputs):

@@ -442,6 +442,8 @@ def threads_request(checker, req, cases):
     try:
         done, found = h.run(inputs, assign, int(req["rounds"]), req["budget_ms"] / 1000.0, on_round,
                             int(req.get("min_rounds", 0)))
+    except RuntimeError as e:
+        return {"reply": "error", "message": str(e)}
     finally:
         CH.mark(PHASE_IDLE)
         if old is not None:

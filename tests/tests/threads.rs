@@ -518,6 +518,9 @@ fn a_deadlock_between_threads_is_a_thread_safety_hang() {
     let x = finding(&report, "transfer");
     assert_eq!(x["kind"], "thread-safety", "{x:#}");
     let message = x["message"].as_str().unwrap();
-    assert!(message.contains("the round was still running after"), "{message}");
+    assert!(
+        message.contains("the round was still running after"),
+        "{message}"
+    );
     assert_thread_finding(dir, &report, "transfer", &python);
 }
