@@ -203,29 +203,87 @@ fn assert_thread_finding(dir: &Path, report: &Json, function: &str, python: &Pat
         message.contains(&format!("{threads} threads, round ")),
         "{message}"
     );
+    // A race shows in some runs and not others: the reproducer gets three runs (each up to
+    // 20,000 rounds) to show it.
     let path = dir.join(x["reproducer"].as_str().unwrap());
-    let run = Command::new(python)
-        .arg(&path)
-        .current_dir("/")
-        .output()
-        .unwrap();
-    let code = run.status.code();
-    assert!(
-        code == Some(1) || code.is_none(),
-        "{}: {:?}\n{}",
-        path.display(),
-        run.status,
-        shown(&run)
-    );
-    if code == Some(1) {
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let run = Command::new(python)
+            .arg(&path)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        let code = run.status.code();
         // Exit 1: the failure showed in a round, or a round hung and faulthandler ended it.
-        assert!(
-            String::from_utf8_lossy(&run.stdout).contains("reproduced in round ")
-                || String::from_utf8_lossy(&run.stderr).starts_with("Timeout ("),
-            "{}",
-            shown(&run)
-        );
+        let reproduced = code.is_none()
+            || (code == Some(1)
+                && (String::from_utf8_lossy(&run.stdout).contains("reproduced in round ")
+                    || String::from_utf8_lossy(&run.stderr).starts_with("Timeout (")));
+        if reproduced {
+            return;
+        }
+        assert_eq!(code, Some(0), "{}: {}", path.display(), shown(&run));
+        runs.push(shown(&run));
     }
+    panic!(
+        "{} did not reproduce in 3 runs\n{}",
+        path.display(),
+        runs.join("\n")
+    );
+}
+
+/// Runs `pyz3 check` on `functions` of `module` up to `tries` times (each run on the functions
+/// not found yet), and asserts that each had a `thread-safety` finding, and nothing else, in
+/// some run: races show in some runs and not others. Returns the directory's reports by
+/// function, for [`assert_thread_finding`].
+fn found_within(
+    dir: &Path,
+    python: &Path,
+    module: &str,
+    functions: &[&str],
+    args: &[&str],
+    tries: usize,
+) -> Vec<(String, Json, PathBuf)> {
+    let mut out: Vec<(String, Json, PathBuf)> = Vec::new();
+    let mut log = String::new();
+    for attempt in 0..tries {
+        let left: Vec<&str> = functions
+            .iter()
+            .copied()
+            .filter(|f| !out.iter().any(|(g, _, _)| g == f))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        let run_dir = dir.join(format!("run{attempt}"));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_file() {
+                std::fs::copy(&p, run_dir.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+        let mut all: Vec<&str> = args.to_vec();
+        for f in &left {
+            all.extend(["--function", f]);
+        }
+        let (code, report, text) = check(&run_dir, python, module, &all);
+        assert!(code == 0 || code == 1, "{text}");
+        for (f, kind) in found(&report) {
+            assert_eq!(kind, "thread-safety", "{f}: {text}");
+            out.push((f, report.clone(), run_dir.clone()));
+        }
+        log.push_str(&text);
+    }
+    let missing: Vec<&&str> = functions
+        .iter()
+        .filter(|f| !out.iter().any(|(g, _, _)| g == *f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not found in {tries} runs: {missing:?}\n{log}"
+    );
+    out
 }
 
 #[test]
@@ -236,24 +294,31 @@ fn a_static_buffer_used_without_the_gil_is_found_on_311_and_its_twin_is_clean() 
     let dir = tmp.path();
     c_module(&python, dir, "ts_c_planted", true, &[]);
     c_module(&python, dir, "ts_c_fixed", false, &[]);
+    // The cache and the list are safe under the GIL (nothing releases it there): the whole
+    // module is checked and only `upper` may have a finding.
     let (code, report, text) = check(dir, &python, "ts_c_planted", &["--threads", "4"]);
-    assert_eq!(code, 1, "{text}");
-    // The cache and the list are safe under the GIL (nothing releases it there).
-    assert_eq!(
-        found(&report),
-        [("upper".to_string(), "thread-safety".to_string())],
+    assert!(code == 0 || code == 1, "{text}");
+    assert!(
+        found(&report)
+            .iter()
+            .all(|(f, k)| f == "upper" && k == "thread-safety"),
         "{text}"
     );
     assert_eq!(report["threads"], 4);
     assert!(
-        text.contains("thread-safety in ts_c_planted.upper"),
-        "{text}"
-    );
-    assert!(
         text.contains("threads: each function was also called from 4 threads"),
         "{text}"
     );
-    assert_thread_finding(dir, &report, "upper", &python);
+    for (f, report, run_dir) in found_within(
+        dir,
+        &python,
+        "ts_c_planted",
+        &["upper"],
+        &["--threads", "4"],
+        3,
+    ) {
+        assert_thread_finding(&run_dir, &report, &f, &python);
+    }
     let (code, report, text) = check(dir, &python, "ts_c_fixed", &["--threads", "4"]);
     assert_eq!(code, 0, "{text}");
     assert!(found(&report).is_empty(), "{text}");
@@ -268,20 +333,10 @@ fn free_threaded_finds_the_buffer_the_cache_and_borrowed_items_by_default() {
     c_module(&python, dir, "ts_c_planted", true, &[]);
     c_module(&python, dir, "ts_c_fixed", false, &[]);
     // No --threads: on by default on a free-threaded interpreter.
-    let (code, report, text) = check(dir, &python, "ts_c_planted", &[]);
-    assert_eq!(code, 1, "{text}");
-    assert_eq!(
-        found(&report),
-        [
-            ("square".to_string(), "thread-safety".to_string()),
-            ("total".to_string(), "thread-safety".to_string()),
-            ("upper".to_string(), "thread-safety".to_string()),
-        ],
-        "{text}"
-    );
-    assert!(report["threads"].as_u64().unwrap() >= 4, "{report:#}");
-    for f in ["square", "total", "upper"] {
-        assert_thread_finding(dir, &report, f, &python);
+    let functions = ["square", "total", "upper"];
+    for (f, report, run_dir) in found_within(dir, &python, "ts_c_planted", &functions, &[], 3) {
+        assert!(report["threads"].as_u64().unwrap() >= 4, "{report:#}");
+        assert_thread_finding(&run_dir, &report, &f, &python);
     }
     let (code, report, text) = check(dir, &python, "ts_c_fixed", &[]);
     assert_eq!(code, 0, "{text}");
@@ -301,14 +356,16 @@ fn a_pyo3_cache_inside_detach_is_found_on_311() {
     let dir = tmp.path();
     pyo3_module(dir, "ts_rs_planted", true);
     pyo3_module(dir, "ts_rs_fixed", false);
-    let (code, report, text) = check(dir, &python, "ts_rs_planted", &["--threads", "4"]);
-    assert_eq!(code, 1, "{text}");
-    assert_eq!(
-        found(&report),
-        [("scaled".to_string(), "thread-safety".to_string())],
-        "{text}"
-    );
-    assert_thread_finding(dir, &report, "scaled", &python);
+    for (f, report, run_dir) in found_within(
+        dir,
+        &python,
+        "ts_rs_planted",
+        &["scaled"],
+        &["--threads", "4"],
+        3,
+    ) {
+        assert_thread_finding(&run_dir, &report, &f, &python);
+    }
     let (code, report, text) = check(dir, &python, "ts_rs_fixed", &["--threads", "4"]);
     assert_eq!(code, 0, "{text}");
     assert!(found(&report).is_empty(), "{text}");
