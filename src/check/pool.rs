@@ -203,6 +203,8 @@ pub struct Worker {
     reaped: bool,
     /// The writer thread could not write: the worker is gone.
     broken: Arc<AtomicBool>,
+    /// Its process group, killed if pyz3 is interrupted (until it is reaped).
+    cleanup: Option<crate::process::Registration>,
 }
 
 /// Appends one frame (length, `tag`, `body`) to `buf`; false when the body is too long for one.
@@ -329,6 +331,7 @@ impl Worker {
             });
         }
         let mut child = cmd.spawn()?;
+        let cleanup = Some(crate::process::register_group(child.id()));
         let stdout = child.stdout.take().expect("piped");
         let mut stderr_pipe = child.stderr.take().expect("piped");
         let (tx, rx) = channel();
@@ -374,6 +377,7 @@ impl Worker {
             watch,
             call_limit: spawn.call_limit,
             reaped: false,
+            cleanup,
         })
     }
 
@@ -477,6 +481,7 @@ impl Worker {
         // Whatever the target forked dies with it (the group outlives its leader).
         self.kill_group();
         self.reaped = true;
+        self.cleanup = None;
         // Give the stderr reader a moment to drain what the dying process wrote.
         std::thread::sleep(Duration::from_millis(20));
         Event::Exited {
@@ -514,6 +519,7 @@ impl Worker {
             let _ = self.child.kill();
             let _ = self.child.wait();
             self.reaped = true;
+            self.cleanup = None;
         }
     }
 }

@@ -225,3 +225,59 @@ fn zombie(pid: i32) -> bool {
         })
         .unwrap_or(true)
 }
+
+/// SIGTERM or SIGINT (Ctrl-C) to pyz3 in the middle of a call that forked a busy child and
+/// hangs: pyz3 exits 143 or 130, and neither the worker nor the process it forked (which
+/// `PR_SET_PDEATHSIG` does not reach) is left running.
+#[test]
+fn interrupting_pyz3_kills_what_the_target_forked() {
+    use crate::common::{process_gone, wait_for_pid_file};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("forky.py"),
+        "import os, time\n\
+         def forks(x: int) -> int:\n    \
+             if os.fork() == 0:\n        \
+                 open('child.pid', 'w').write(str(os.getpid()))\n        \
+                 while True:\n            pass\n    \
+             open('worker.pid', 'w').write(str(os.getpid()))\n    \
+             time.sleep(3600)\n    \
+             return x\n",
+    )
+    .unwrap();
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        for f in ["child.pid", "worker.pid"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        let mut pyz3 = crate::common::pyz3_command(dir)
+            .args(["check", "forky.py", "--timeout-ms", "600000"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = wait_for_pid_file(&dir.join("child.pid"), Duration::from_secs(60));
+        let worker = wait_for_pid_file(&dir.join("worker.pid"), Duration::from_secs(60));
+        // SAFETY: signals the pyz3 started above.
+        unsafe { libc::kill(pyz3.id() as i32, signal) };
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = pyz3.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = pyz3.kill();
+                panic!("pyz3 did not exit within 20 s of signal {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(code), "signal {signal}: {status:?}");
+        let start = Instant::now();
+        while !(process_gone(child) && process_gone(worker)) && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(process_gone(worker), "signal {signal}: worker {worker} survived");
+        assert!(process_gone(child), "signal {signal}: forked child {child} survived");
+    }
+}
