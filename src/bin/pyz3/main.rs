@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         }
     };
     // Ctrl-C and SIGTERM kill the processes pyz3 started and remove its temporary worktrees.
-    if let Err(e) = std::io::Result::<()>::Ok(()) {
+    if let Err(e) = pyz3::process::install_signal_handlers() {
         eprintln!("pyz3: warning: cannot handle SIGINT and SIGTERM: {e}");
     }
     let result = match cli.command {
