@@ -184,7 +184,8 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: both fds were just created and are owned here.
-    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     SIGNAL_PIPE.store(write_end.as_raw_fd(), Ordering::SeqCst);
     // The write end lives as long as the process.
     std::mem::forget(write_end);
@@ -229,14 +230,21 @@ pub fn wait_if_interrupted() {
 /// Kills every registered process group and process, then removes every registered worktree
 /// and path (processes first: they may be using the files).
 fn clean_up() {
-    let entries: Vec<Entry> = std::mem::take(&mut *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()))
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
-    for e in entries.iter().filter(|e| matches!(e, Entry::Group(_) | Entry::Process(_))) {
+    let entries: Vec<Entry> =
+        std::mem::take(&mut *REGISTRY.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+    for e in entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Group(_) | Entry::Process(_)))
+    {
         clean(e);
     }
-    for e in entries.iter().filter(|e| matches!(e, Entry::Worktree(..) | Entry::Path(_))) {
+    for e in entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Worktree(..) | Entry::Path(_)))
+    {
         clean(e);
     }
 }
@@ -614,14 +622,24 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-        assert!(e.to_string().contains("`sh` did not finish within 0.5 s"), "{e}");
+        assert!(
+            e.to_string().contains("`sh` did not finish within 0.5 s"),
+            "{e}"
+        );
         assert!(start.elapsed() < Duration::from_secs(5));
-        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(100));
         // SAFETY: signal 0 only asks whether the process exists.
         let gone = unsafe { libc::kill(pid, 0) } != 0
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            });
         assert!(gone, "the background sleeper {pid} survived");
     }
 
@@ -636,7 +654,11 @@ mod tests {
         .unwrap();
         assert!(out.status.success());
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "done");
-        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

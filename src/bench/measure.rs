@@ -171,7 +171,8 @@ impl Bench {
                     LOOPS => long,
                     _ => limit,
                 };
-                (running > allowed).then(|| (kind, String::from_utf8_lossy(&name).into_owned(), allowed))
+                (running > allowed)
+                    .then(|| (kind, String::from_utf8_lossy(&name).into_owned(), allowed))
             }
             // Nothing marked yet: the interpreter is starting.
             None => (started.elapsed() > own).then(|| (0, String::new(), own)),

@@ -414,7 +414,8 @@ impl Worker {
     }
 
     /// Waits up to `deadline` for the next reply, stopping a call that outlives its limit (the
-    /// oracle and the property get ten times the limit, at least 10 s).
+    /// oracle and the property get ten times the limit, at least 10 s; pyz3's own work on a
+    /// result the call's limit).
     pub fn recv(&mut self, deadline: Duration) -> Event {
         let end = Instant::now() + deadline;
         let other_limit = (self.call_limit * 10).max(Duration::from_secs(10));
@@ -440,8 +441,9 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(mark) = self.watch.read() {
                         let limit = match mark.phase {
-                            Phase::Call => Some(self.call_limit),
-                            Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
+                            // pyz3's own work on a result gets no longer than the call.
+                            Phase::Call | Phase::Pyz3 => Some(self.call_limit),
+                            Phase::Oracle | Phase::Property => Some(other_limit),
                             Phase::Idle => None,
                         };
                         // The page is written without a lock: a hang must look the same on

@@ -140,6 +140,7 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
         timeout_ms: o.timeout_ms,
         memory_every: o.memory_every,
         no_refcount: o.no_refcount,
+        no_result_work: false,
     }
 }
 
@@ -285,12 +286,13 @@ pub fn check_function(
         done
     } else {
         let mut batches = Batches {
-            setup: &setup,
+            setup: &mut setup,
             options,
             strategies: &strategies,
             first: &mut first,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
+            stop: false,
         };
         batches.run(progress)?
     };
@@ -363,12 +365,15 @@ pub fn check_function(
 
 /// The cases of one function, run in batches.
 struct Batches<'a> {
-    setup: &'a Setup,
+    /// Its `no_result_work` is set here when pyz3's own work on a result fails.
+    setup: &'a mut Setup,
     options: &'a CheckOptions,
     strategies: &'a [ValueStrategy],
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
+    /// pyz3's own work failed again without comparisons: no more cases.
+    stop: bool,
 }
 
 /// Cases per batch request.
@@ -509,6 +514,9 @@ impl Batches<'_> {
                 progress(done);
                 next = at.max(expected) + 1;
             }
+            if self.stop {
+                break;
+            }
             if next < end || lost.is_some() {
                 worker.kill();
                 worker = self.start()?;
@@ -522,10 +530,26 @@ impl Batches<'_> {
     /// Records what happened at `mark`, blaming the code that was running: the function's
     /// findings as they are, the oracle's or the property's as failures of those, and pyz3's
     /// own work as a warning, never as the function's finding.
+    /// pyz3's own work failing costs once: the cases after it go without comparing or showing
+    /// results, and a second failure even so ends the function's cases.
     fn blame(&mut self, mark: &Mark, o: Observation) {
         match attribute(mark.phase, o, self.setup) {
             Ok(o) => self.found(mark.index, o),
-            Err(note) => self.warnings.push(format!("case {}: {note}", mark.index)),
+            Err(note) if !self.setup.no_result_work => {
+                self.setup.no_result_work = true;
+                self.warnings.push(format!(
+                    "case {}: {note}; from here on its results are not compared (determinism, \
+                     oracle) nor shown",
+                    mark.index
+                ));
+            }
+            Err(note) => {
+                self.stop = true;
+                self.warnings.push(format!(
+                    "case {}: {note}, also without comparisons; the remaining cases are skipped",
+                    mark.index
+                ));
+            }
         }
     }
 }
@@ -588,8 +612,8 @@ impl Observation {
     /// property and pyz3's own work otherwise (see [`Worker::recv`]).
     fn hung(mark: &Mark, limit_ms: u64) -> Observation {
         let limit = match mark.phase {
-            Phase::Call | Phase::Idle => limit_ms,
-            _ => limit_ms.saturating_mul(10).max(10_000),
+            Phase::Call | Phase::Idle | Phase::Pyz3 => limit_ms,
+            Phase::Oracle | Phase::Property => limit_ms.saturating_mul(10).max(10_000),
         };
         timeout_observation(mark.running.as_millis() as u64, limit)
     }

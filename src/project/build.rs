@@ -170,8 +170,9 @@ pub fn nightly_host() -> anyhow::Result<String> {
 /// The host target triple of the default toolchain.
 fn stable_host() -> anyhow::Result<String> {
     let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = crate::process::output_within(Command::new(rustc).arg("-vV"), crate::process::TOOL_LIMIT)
-        .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
+    let out =
+        crate::process::output_within(Command::new(rustc).arg("-vV"), crate::process::TOOL_LIMIT)
+            .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
@@ -376,15 +377,18 @@ fn c_compiler(python: &Interpreter) -> String {
         crate::process::TOOL_LIMIT,
     )
     .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "cc".into())
+    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    .filter(|s| !s.is_empty())
+    .unwrap_or_else(|| "cc".into())
 }
 
 fn is_clang(cc: &str) -> bool {
     let program = cc.split_whitespace().next().unwrap_or(cc);
-    crate::process::output_within(Command::new(program).arg("--version"), crate::process::TOOL_LIMIT)
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("clang"))
+    crate::process::output_within(
+        Command::new(program).arg("--version"),
+        crate::process::TOOL_LIMIT,
+    )
+    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("clang"))
 }
 
 fn build_setuptools(

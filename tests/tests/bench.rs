@@ -520,12 +520,22 @@ fn a_bench_that_hangs_is_stopped_and_named() {
         "pyz3: error: benchmark bench_ops::bench_hang did not finish within 2 s",
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().filter(|l| l.starts_with("pyz3: error")).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("pyz3: error"))
+            .count(),
+        1,
+        "{stderr}"
+    );
     assert!(took < Duration::from_secs(60), "{took:?}\n{}", text(&out));
     let child = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
     let child: i32 = child.trim().parse().unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(process_gone(child), "the bench's child {child} outlived the bench");
+    assert!(
+        process_gone(child),
+        "the bench's child {child} outlived the bench"
+    );
 
     std::fs::write(
         dir.path().join("pyproject.toml"),
@@ -533,7 +543,10 @@ fn a_bench_that_hangs_is_stopped_and_named() {
     )
     .unwrap();
     let (out, _) = run(&["--processes", "1", "--samples", "2"]);
-    assert_error(&out, "benchmark bench_ops::bench_hang did not finish within 1.5 s");
+    assert_error(
+        &out,
+        "benchmark bench_ops::bench_hang did not finish within 1.5 s",
+    );
     std::fs::write(
         dir.path().join("pyproject.toml"),
         "[tool.pyz3.bench]\ntimeout-ms = \"soon\"\n",
@@ -569,10 +582,18 @@ fn interrupting_a_compare_removes_its_worktree() {
     git(dir.path(), &["rm", "-q", "build.rs"]);
     git(dir.path(), &["commit", "-q", "-m", "fast build"]);
     let mut cmd = crate::common::pyz3_command(dir.path());
-    cmd.args(["bench", "--compare", "HEAD~1", "--processes", "1", "--samples", "2"])
-        .env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+    cmd.args([
+        "bench",
+        "--compare",
+        "HEAD~1",
+        "--processes",
+        "1",
+        "--samples",
+        "2",
+    ])
+    .env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"))
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
     let mut pyz3 = cmd.spawn().unwrap();
     let script = wait_for_pid_file(&pid_file, Duration::from_secs(600));
     let worktrees = dir.path().join(".pyz3/bench/worktrees");
@@ -603,5 +624,8 @@ fn interrupting_a_compare_removes_its_worktree() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
     std::thread::sleep(Duration::from_millis(200));
-    assert!(process_gone(script), "the ref's build script {script} outlived pyz3");
+    assert!(
+        process_gone(script),
+        "the ref's build script {script} outlived pyz3"
+    );
 }

@@ -248,7 +248,10 @@ pub fn stderr_of(o: &std::process::Output) -> String {
 
 /// Runs `cmd` to its end, failing the test (after killing it) when it takes longer than `limit`:
 /// for the tests of runs that used to hang.
-pub fn output_within(cmd: &mut std::process::Command, limit: std::time::Duration) -> std::process::Output {
+pub fn output_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
     use std::io::Read;
     let mut child = cmd
         .stdin(std::process::Stdio::null())

@@ -277,7 +277,78 @@ fn interrupting_pyz3_kills_what_the_target_forked() {
         while !(process_gone(child) && process_gone(worker)) && start.elapsed().as_secs() < 5 {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(process_gone(worker), "signal {signal}: worker {worker} survived");
-        assert!(process_gone(child), "signal {signal}: forked child {child} survived");
+        assert!(
+            process_gone(worker),
+            "signal {signal}: worker {worker} survived"
+        );
+        assert!(
+            process_gone(child),
+            "signal {signal}: forked child {child} survived"
+        );
+    }
+}
+
+/// A result whose `__eq__` never returns, or whose `__repr__` never returns when a finding is
+/// rendered, costs one case and one warning, not the per-call limit on every case: 200 cases
+/// finish in seconds. The function has no finding from it; a property that fails on every
+/// result is still reported, with the result not shown.
+#[test]
+fn a_result_that_hangs_pyz3s_own_work_costs_once() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("sticky.py"),
+        "import time\n\
+         class Spins:\n    \
+             def __eq__(self, other):\n        \
+                 while True:\n            pass\n    \
+             __hash__ = object.__hash__\n\
+         class Mute:\n    \
+             def __repr__(self):\n        \
+                 time.sleep(3600)\n\
+         def spins(x: int) -> object:\n    \
+             return Spins()\n\
+         def mute(x: int) -> object:\n    \
+             return Mute()\n",
+    )
+    .unwrap();
+    for (function, property) in [("spins", None), ("mute", Some("mute=result is None"))] {
+        let mut cmd = crate::common::pyz3_command(dir);
+        cmd.args(["check", &format!("sticky.py:{function}"), "--cases", "200"])
+            .args(["--json", "r.json"]);
+        if let Some(p) = property {
+            cmd.args(["--property", p]);
+        }
+        let start = Instant::now();
+        let out = crate::common::output_within(&mut cmd, Duration::from_secs(300));
+        let took = start.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("pyz3's own work on the result"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{function}: {err}");
+        assert!(
+            warnings[0].contains(function) && warnings[0].contains("not compared"),
+            "{function}: {err}"
+        );
+        assert!(
+            took < Duration::from_secs(15),
+            "{function}: {took:?}\n{err}"
+        );
+        let report: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+        assert_eq!(report["functions"][0]["cases"], 200, "{report}");
+        let found = findings(dir);
+        if property.is_none() {
+            assert_eq!(out.status.code(), Some(0), "{function}: {err}");
+            assert_eq!(found, vec![], "{function}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{function}: {err}");
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].1, "property-failed", "{found:?}");
+            assert!(found[0].2.contains("<a result, not shown>"), "{found:?}");
+        }
     }
 }
