@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 /// an interpreter's probe of its packages, `llvm-profdata`.
 pub const TOOL_LIMIT: Duration = Duration::from_secs(60);
 
-/// How long a build (cargo, setuptools, `cargo fuzz build`, `cargo bench`) may take. A cold
-/// release build of a large crate on a small machine legitimately takes tens of minutes; the
-/// limit is only there so that a build stuck for good does not hold pyz3 forever. Ctrl-C ends
-/// one sooner (see [`install_signal_handlers`]).
+/// How long a build (cargo, setuptools, `cargo fuzz build`, `cargo bench`), a test suite, or a
+/// tool working through a project's data (`llvm-profdata merge`, `llvm-cov export`, `gcov`,
+/// `perf script`, `memray stats`) may take. A cold release build of a large crate on a small
+/// machine legitimately takes tens of minutes; the limit is only there so that one stuck for
+/// good does not hold pyz3 forever. Ctrl-C ends one sooner (see [`install_signal_handlers`]).
 pub const BUILD_LIMIT: Duration = Duration::from_secs(3 * 3600);
 
 /// The most of a program's stdout (and of its stderr) kept by [`output_within`]; the rest is
@@ -600,6 +601,52 @@ pub fn monotonic_ns() -> u64 {
     // SAFETY: writes into the local timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// [`output_within`] and [`status_within`] as methods of [`Command`].
+pub trait Within {
+    /// [`output_within`].
+    fn output_within(&mut self, limit: Duration) -> std::io::Result<Output>;
+    /// [`status_within`].
+    fn status_within(&mut self, limit: Duration) -> std::io::Result<ExitStatus>;
+}
+
+impl Within for Command {
+    fn output_within(&mut self, limit: Duration) -> std::io::Result<Output> {
+        output_within(self, limit)
+    }
+
+    fn status_within(&mut self, limit: Duration) -> std::io::Result<ExitStatus> {
+        status_within(self, limit)
+    }
+}
+
+/// Waits up to `limit` for a child that stays in pyz3's own process group (a program that may
+/// need the terminal, or that Ctrl-C must reach directly: a test suite, a profiled program).
+/// It is registered for cleanup while waited on; when the time runs out it is killed, and the
+/// error is as for [`output_within`].
+pub fn wait_foreground(child: &mut Child, limit: Duration) -> std::io::Result<ExitStatus> {
+    let _cleanup = register_process(child.id());
+    let end = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "a program did not finish within {} and was stopped",
+                    seconds(limit)
+                ),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(POLL);
+    }
 }
 
 #[cfg(test)]

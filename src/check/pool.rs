@@ -469,6 +469,15 @@ impl Worker {
 
     fn exited(&mut self) -> Event {
         self.stdin = None;
+        // Its replies have ended; a process that closed them and lives on gets a few seconds to
+        // exit (a crash may be writing a core dump), then it is killed.
+        let end = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill_group();
+        }
         let how = match self.child.wait() {
             Ok(status) => {
                 use std::os::unix::process::ExitStatusExt;
