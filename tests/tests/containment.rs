@@ -36,6 +36,11 @@ class Opaque:
 def opaque(x: int) -> object:
     return Opaque()
 
+def self_referential_dict(x: int) -> dict:
+    d = {"x": x}
+    d["self"] = d
+    return d
+
 def aborting_oracle(x):
     os.abort()
 "#;
@@ -56,8 +61,8 @@ fn findings(dir: &Path) -> Vec<(String, String, String)> {
     out
 }
 
-/// Results that are self-referential, 5,000 deep, or refuse comparison and hashing are no
-/// finding: the function is correct.
+/// Results that are self-referential (a list, a dict), 5,000 deep, or refuse comparison and
+/// hashing are no finding: the function is correct.
 #[test]
 fn hostile_results_are_not_the_functions_findings() {
     let tmp = tempfile::tempdir().unwrap();
@@ -74,6 +79,8 @@ fn hostile_results_are_not_the_functions_findings() {
             "nested_deep",
             "--function",
             "opaque",
+            "--function",
+            "self_referential_dict",
             "--cases",
             "50",
             "--json",
@@ -351,4 +358,71 @@ fn a_result_that_hangs_pyz3s_own_work_costs_once() {
             assert!(found[0].2.contains("<a result, not shown>"), "{found:?}");
         }
     }
+}
+
+/// A module whose import never returns: `pyz3 check` gives up at the import limit (30 s) with
+/// one line and exit 2, instead of waiting forever.
+#[test]
+fn an_import_that_never_returns_is_exit_2_at_its_limit() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("stuck.py"),
+        "import time\ntime.sleep(3600)\ndef f(x: int) -> int:\n    return x\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = crate::common::output_within(
+        crate::common::pyz3_command(dir).args(["check", "stuck.py"]),
+        Duration::from_secs(120),
+    );
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("importing `stuck` did not finish within 30 s"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(40), "{took:?}");
+}
+
+/// A target that writes garbage on every inherited file descriptor (the worker's private reply
+/// stream among them) once: that case is skipped with a warning, a fresh worker goes on, and
+/// every case is counted.
+#[test]
+fn garbage_on_the_protocol_stream_costs_one_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("garble.py"),
+        "import os\n\
+         def garbles(x: int) -> int:\n    \
+             if not os.path.exists('garbled'):\n        \
+                 open('garbled', 'w').close()\n        \
+                 for fd in range(3, 64):\n            \
+                     try:\n                \
+                         os.write(fd, b'{not json\\n')\n            \
+                     except OSError:\n                \
+                         pass\n    \
+             return x\n",
+    )
+    .unwrap();
+    let out = pyz3(
+        dir,
+        &["check", "garble.py", "--cases", "100", "--json", "r.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(findings(dir), vec![], "{err}");
+    let skipped: Vec<&str> = err.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(skipped.len(), 1, "{err}");
+    assert!(
+        skipped[0].contains("unreadable reply from the worker"),
+        "{err}"
+    );
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["functions"][0]["cases"], 100, "{report}");
 }
