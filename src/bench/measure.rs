@@ -161,8 +161,12 @@ impl Bench {
         let limit = self.step_limit;
         let long = (limit * 10).max(std::time::Duration::from_secs(600));
         let own = limit.max(TOOL_LIMIT);
+        // Whether the runner has marked a step yet: after that, a read that is not whole (the
+        // runner is writing a mark) is no reason to stop.
+        let mut marked = false;
         let watched = crate::process::output_watched(&mut cmd, || match Self::step(&page) {
             Some((kind, name, start)) => {
+                marked = true;
                 let running = std::time::Duration::from_nanos(
                     crate::process::monotonic_ns().saturating_sub(start),
                 );
@@ -175,7 +179,8 @@ impl Bench {
                     .then(|| (kind, String::from_utf8_lossy(&name).into_owned(), allowed))
             }
             // Nothing marked yet: the interpreter is starting.
-            None => (started.elapsed() > own).then(|| (0, String::new(), own)),
+            None if !marked => (started.elapsed() > own).then(|| (0, String::new(), own)),
+            None => None,
         })
         .with_context(|| format!("cannot run {}", self.python.executable.display()))?;
         if let Some((kind, name, allowed)) = watched.stopped {
