@@ -14,10 +14,10 @@
 //! ```
 
 use std::ffi::OsStr;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -32,6 +32,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 const NIGHTLY_FIX: &str = "rustup toolchain install nightly";
 const CARGO_FUZZ_FIX: &str = "cargo install cargo-fuzz";
+
+/// What the `python` row says of a `--python` program that did not answer pyz3's probe.
+pub const NOT_AN_INTERPRETER: &str = "is not a Python interpreter";
 
 /// The oldest Python pyz3 supports.
 const MIN_PYTHON: (u32, u32) = (3, 9);
@@ -271,67 +274,54 @@ pub fn write_json(checks: &[Check], out: &mut impl Write) -> io::Result<()> {
 /// What a probe printed, and whether it exited 0.
 struct Ran {
     success: bool,
+    /// The exit status, when it exited.
+    code: Option<i32>,
     stdout: String,
     stderr: String,
 }
 
 impl Ran {
-    /// The first non-empty line of stdout, else of stderr.
-    fn first_line(&self) -> &str {
-        first_line(&self.stdout)
-            .or_else(|| first_line(&self.stderr))
-            .unwrap_or("")
+    /// The first non-empty line of stdout, else of stderr, as table text: control characters
+    /// escaped, at most 200 characters.
+    fn first_line(&self) -> String {
+        table_text(
+            first_line(&self.stdout)
+                .or_else(|| first_line(&self.stderr))
+                .unwrap_or(""),
+        )
     }
+}
+
+/// Text from a probed program as it may appear in a row: control characters escaped (`\xNN`),
+/// cut at 200 characters.
+fn table_text(s: &str) -> String {
+    let text = crate::check::report::printable(s);
+    let mut cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        cut.push_str("...");
+    }
+    cut
 }
 
 fn first_line(s: &str) -> Option<&str> {
     s.lines().map(str::trim).find(|l| !l.is_empty())
 }
 
-/// Runs `program args` with no stdin and a time limit; `None` when it cannot be started.
+/// Runs `program args` with no stdin and a time limit, in a process group of its own (killed
+/// with whatever it started when the time is up); `None` when it cannot be started.
 fn run(program: impl AsRef<OsStr>, args: &[&str]) -> Option<Ran> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() < PROBE_TIMEOUT => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let mut stderr = stderr.join().unwrap_or_default();
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null());
+    let (status, stdout, stderr) =
+        crate::process::output_or_partial(&mut cmd, PROBE_TIMEOUT).ok()?;
+    let mut stderr = String::from_utf8_lossy(&stderr).into_owned();
     if status.is_none() {
         stderr = format!("timed out after {} s", PROBE_TIMEOUT.as_secs());
     }
     Some(Ran {
         success: status.is_some_and(|s| s.success()),
-        stdout,
+        code: status.and_then(|s| s.code()),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr,
     })
 }
@@ -452,7 +442,7 @@ fn cargo_fuzz_check() -> Check {
     match run(cargo(), &["fuzz", "--version"]) {
         Some(r) if r.success => {
             let v = r.first_line();
-            Check::ok("fuzzing", NAME, v.strip_prefix("cargo-fuzz ").unwrap_or(v))
+            Check::ok("fuzzing", NAME, v.strip_prefix("cargo-fuzz ").unwrap_or(&v))
         }
         Some(r) => Check::missing("fuzzing", NAME, r.first_line(), fix),
         None => Check::missing("fuzzing", NAME, "no cargo", fix),
@@ -669,7 +659,7 @@ fn valgrind_check() -> Check {
             Check::ok(
                 "sanitizers",
                 "valgrind",
-                v.strip_prefix("valgrind-").unwrap_or(v),
+                v.strip_prefix("valgrind-").unwrap_or(&v),
             )
         }
         r => Check::missing(
@@ -688,7 +678,7 @@ fn perf_check() -> Check {
             Check::ok(
                 "benchmarks",
                 "perf",
-                v.strip_prefix("perf version ").unwrap_or(v),
+                v.strip_prefix("perf version ").unwrap_or(&v),
             )
         }
         r => {
@@ -718,7 +708,7 @@ fn py_spy_check(python: &Path, scripts_dirs: &[PathBuf]) -> Check {
     for path in candidates.iter().filter(|p| is_executable(p)) {
         if let Some(r) = run(path, &["--version"]).filter(|r| r.success) {
             let v = r.first_line();
-            let v = v.strip_prefix("py-spy ").unwrap_or(v);
+            let v = v.strip_prefix("py-spy ").unwrap_or(&v);
             return Check::ok("benchmarks", "py-spy", format!("{v} ({})", path.display()));
         }
     }

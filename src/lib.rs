@@ -37,6 +37,7 @@ pub mod doctor;
 pub mod error;
 pub mod fs;
 pub mod fuzz;
+pub mod process;
 pub mod project;
 #[cfg(feature = "embed")]
 pub mod proptest_py;

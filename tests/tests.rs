@@ -13,9 +13,11 @@
 //! - `cli`: the `pyz3 sample` command;
 //! - `bad_input`: nonsensical options, unreadable pyproject.toml, directories, huge inputs,
 //!   escape sequences from targets, exits that must reproduce;
-//! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input;
+//! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input,
+//!   a bench that hangs (its step limit), Ctrl-C during `--compare` (its worktree removed);
 //! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
-//! - `containment`: hostile results, crashing oracles and properties, blamed correctly;
+//! - `containment`: hostile results, crashing oracles and properties, blamed correctly; results
+//!   whose comparison hangs, imports that hang, garbage on the protocol, SIGINT/SIGTERM cleanup;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
 //! - `threads`: `pyz3 check --threads` on C and PyO3 fixtures with races, and their correct
 //!   twins, on 3.11 and a free-threaded 3.13;

@@ -2,6 +2,7 @@
 //! packages that depend on `criterion`), run with `cargo bench`, and read back from criterion's
 //! `sample.json` files into the same results as the Python benchmarks, named `rust::<id>`.
 
+use crate::process::Within;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -102,7 +103,9 @@ pub fn run(
         if let Some(t) = target_dir {
             cmd.env("CARGO_TARGET_DIR", t);
         }
-        let status = cmd.status().context("cannot run cargo")?;
+        let status = cmd
+            .status_within(crate::process::BUILD_LIMIT)
+            .context("cannot run cargo")?;
         if !status.success() {
             bail!(
                 "`cargo bench -p {} --bench {}` failed (output above)",

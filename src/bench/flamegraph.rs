@@ -39,6 +39,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+use crate::process::{Within, BUILD_LIMIT, TOOL_LIMIT};
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -165,7 +166,7 @@ fn runs(exe: &Path) -> bool {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .status_within(TOOL_LIMIT)
         .is_ok_and(|s| s.success())
 }
 
@@ -303,8 +304,19 @@ pub struct Recording {
 /// stacks: an error if the program fails (exits non-zero or by a signal) or nothing was
 /// sampled. [`record_program`] keeps the stacks of a failing program.
 pub fn record(sampler: &Sampler, cmd: &mut Command, rate_hz: u32) -> anyhow::Result<String> {
+    record_within(sampler, cmd, rate_hz, None)
+}
+
+/// [`record`] with a time limit: a program still running after `limit` is stopped (with the
+/// sampler) and the run is an error.
+pub fn record_within(
+    sampler: &Sampler,
+    cmd: &mut Command,
+    rate_hz: u32,
+    limit: Option<std::time::Duration>,
+) -> anyhow::Result<String> {
     let program = command_line(cmd);
-    let rec = record_program(sampler, cmd, rate_hz)?;
+    let rec = record_program_within(sampler, cmd, rate_hz, limit)?;
     if !rec.status.success() {
         bail!("`{program}` failed ({})", describe_status(rec.status));
     }
@@ -329,6 +341,17 @@ pub fn record_program(
     cmd: &mut Command,
     rate_hz: u32,
 ) -> anyhow::Result<Recording> {
+    // The user's program runs as long as it runs (Ctrl-C reaches it; SIGTERM to pyz3 kills it).
+    record_program_within(sampler, cmd, rate_hz, None)
+}
+
+/// [`record_program`] with a time limit (see [`record_within`]).
+pub fn record_program_within(
+    sampler: &Sampler,
+    cmd: &mut Command,
+    rate_hz: u32,
+    limit: Option<std::time::Duration>,
+) -> anyhow::Result<Recording> {
     ensure!(rate_hz > 0, "the sampling rate must be at least 1 Hz");
     let scratch = Scratch::new("flamegraph")?;
     let data = scratch.path().join(match sampler {
@@ -342,6 +365,7 @@ pub fn record_program(
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start `{program}`"))?;
+    let _cleanup = crate::process::register_process(child.id());
     let pid = child.id().to_string();
     let rate = rate_hz.to_string();
     let mut attach = Command::new(sampler.path());
@@ -355,13 +379,33 @@ pub fn record_program(
             .args(["--freq", &rate, "--pid", &pid, "--output"])
             .arg(&data),
     };
-    // The sampler stops by itself when the program exits (it polls the pid).
-    let attached = attach
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .env("RUST_BACKTRACE", "0")
-        .output();
+    // The sampler stops by itself when the program exits (it polls the pid); in a process group
+    // of its own, registered for cleanup.
+    let started = std::time::Instant::now();
+    let attached = crate::process::output_watched(
+        attach
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .env("RUST_BACKTRACE", "0"),
+        || limit.filter(|l| started.elapsed() > *l),
+    )
+    .map(|w| match w.stopped {
+        Some(l) => Err(l),
+        None => Ok(std::process::Output {
+            status: w.status.expect("not stopped"),
+            stdout: w.stdout,
+            stderr: w.stderr,
+        }),
+    });
+    if let Ok(Err(l)) = attached {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!(
+            "`{program}` did not finish within {}; it was stopped",
+            crate::process::seconds(l)
+        );
+    }
+    let attached = attached.map(|a| a.expect("handled above"));
     let failure = match &attached {
         Ok(out) if out.status.success() => None,
         Ok(out) => Some(sampler_error(&out.stderr)),
@@ -407,7 +451,7 @@ fn fold_perf(perf: &Path, data: &Path) -> anyhow::Result<String> {
         .arg(data)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
-        .output()
+        .output_within(BUILD_LIMIT)
         .with_context(|| format!("cannot run {} script", perf.display()))?;
     if !out.status.success() {
         bail!("perf script failed: {}", sampler_error(&out.stderr));

@@ -1,6 +1,7 @@
 //! The git operations `pyz3 bench --compare REF` needs: resolving a ref, and a temporary
-//! worktree of it that is removed afterwards. The user's working tree (uncommitted edits
-//! included) is never touched: nothing here checks out, stashes or resets.
+//! worktree of it that is removed afterwards, also when pyz3 is interrupted (it is registered
+//! with [`crate::process`]). The user's working tree (uncommitted edits included) is never
+//! touched: nothing here checks out, stashes or resets. Each git command has a time limit.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,12 +9,19 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 
 fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git: is it installed?")?;
+    let mut cmd = Command::new("git");
+    cmd.args(args).current_dir(root).stdin(Stdio::null());
+    // Adding a worktree checks out a whole tree: give it the time of a build.
+    let limit = if args.first() == Some(&"worktree") {
+        crate::process::BUILD_LIMIT
+    } else {
+        crate::process::TOOL_LIMIT
+    };
+    let out = match crate::process::output_within(&mut cmd, limit) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => bail!("git {}: {e}", args.join(" ")),
+        Err(e) => return Err(e).context("cannot run git: is it installed?"),
+    };
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
@@ -50,23 +58,23 @@ pub fn resolve(root: &Path, reference: &str) -> anyhow::Result<String> {
     .map_err(|_| anyhow::anyhow!("--compare {reference}: no such git ref (branch, tag or commit)"))
 }
 
-/// A detached worktree of one commit, removed on drop.
+/// A detached worktree of one commit, removed on drop (or by the signal handler of
+/// [`crate::process`] when pyz3 is interrupted).
 pub struct Worktree {
     root: PathBuf,
     /// Where the commit is checked out.
     pub dir: PathBuf,
+    _cleanup: crate::process::Registration,
 }
 
 impl Worktree {
     /// Checks `commit` out into `dir` (a fresh directory) as a detached worktree.
     pub fn add(root: &Path, commit: &str, dir: &Path) -> anyhow::Result<Worktree> {
         if dir.exists() {
-            let _ = git(
-                root,
-                &["worktree", "remove", "--force", &dir.display().to_string()],
-            );
-            let _ = std::fs::remove_dir_all(dir);
+            crate::process::remove_worktree(root, dir);
         }
+        // Registered first: an interrupt during `worktree add` leaves nothing either.
+        let cleanup = crate::process::register_worktree(root, dir);
         git(
             root,
             &[
@@ -82,22 +90,13 @@ impl Worktree {
         Ok(Worktree {
             root: root.to_path_buf(),
             dir: dir.to_path_buf(),
+            _cleanup: cleanup,
         })
     }
 }
 
 impl Drop for Worktree {
     fn drop(&mut self) {
-        let _ = git(
-            &self.root,
-            &[
-                "worktree",
-                "remove",
-                "--force",
-                &self.dir.display().to_string(),
-            ],
-        );
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = git(&self.root, &["worktree", "prune"]);
+        crate::process::remove_worktree(&self.root, &self.dir);
     }
 }

@@ -8,6 +8,10 @@
 //! Instructions: the real interpreter runs under callgrind with collection only inside the
 //! benchmark loop, twice (N and 2N calls); the difference over N is the count per call, free of
 //! start-up and import costs.
+//!
+//! Every step of a benchmark process has a time limit ([`Bench::step_limit`]): the runner marks
+//! each step in a page shared with pyz3, and a step that outlives its limit has the process's
+//! group killed and is named in the error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use anyhow::{bail, Context};
 
 use super::baseline::BenchResult;
 use crate::doctor::find_on_path;
+use crate::process::{SharedPage, TOOL_LIMIT};
 use crate::project::Interpreter;
 
 /// The runner script.
@@ -42,7 +47,22 @@ pub struct Bench {
     pub files: Vec<PathBuf>,
     /// The working directory (the project root).
     pub cwd: PathBuf,
+    /// Longest one step of a benchmark may run: importing its file, its setup and warm-up
+    /// call, one calibration, one sample. A loop of many calls (profiles, memory, callgrind)
+    /// gets ten times as long, at least 10 minutes; pyz3's own work in the process (starting
+    /// the interpreter, writing results) at least 60 s.
+    pub step_limit: std::time::Duration,
 }
+
+/// The default of [`Bench::step_limit`] (`--timeout-ms`).
+pub const DEFAULT_STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The fd the watch page has in a benchmark process.
+const WATCH_FD: i32 = 3;
+
+/// Kinds of step in the watch page (word 0), as `runner.py` writes them.
+const IMPORT: u64 = 1;
+const LOOPS: u64 = 3;
 
 /// How much to measure in wall mode.
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +102,7 @@ impl Bench {
             runner,
             files,
             cwd: cwd.to_path_buf(),
+            step_limit: DEFAULT_STEP_LIMIT,
         })
     }
 
@@ -119,10 +140,66 @@ impl Bench {
         cmd
     }
 
+    /// What the watch page says is running: (kind, name, started ns), when a read is whole.
+    fn step(page: &SharedPage) -> Option<(u64, Vec<u8>, u64)> {
+        let read = || {
+            let start = page.word(1);
+            let kind = page.word(0);
+            let len = page.word(2).min(1024) as usize;
+            (kind, page.bytes(64, len), start)
+        };
+        let (a, b) = (read(), read());
+        (a == b && a.2 != 0).then_some(a)
+    }
+
+    /// Runs one benchmark process, stopping a step that outlives its limit.
     fn run_json(&self, mut cmd: Command) -> anyhow::Result<serde_json::Value> {
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run {}", self.python.executable.display()))?;
+        let page = SharedPage::new(c"pyz3-bench-watch")?;
+        page.pass_to(&mut cmd, WATCH_FD);
+        cmd.env("PYZ3_BENCH_WATCH_FD", WATCH_FD.to_string());
+        let started = std::time::Instant::now();
+        let limit = self.step_limit;
+        let long = (limit * 10).max(std::time::Duration::from_secs(600));
+        let own = limit.max(TOOL_LIMIT);
+        // Whether the runner has marked a step yet: after that, a read that is not whole (the
+        // runner is writing a mark) is no reason to stop.
+        let mut marked = false;
+        let watched = crate::process::output_watched(&mut cmd, || match Self::step(&page) {
+            Some((kind, name, start)) => {
+                marked = true;
+                let running = std::time::Duration::from_nanos(
+                    crate::process::monotonic_ns().saturating_sub(start),
+                );
+                let allowed = match kind {
+                    0 => own,
+                    LOOPS => long,
+                    _ => limit,
+                };
+                (running > allowed)
+                    .then(|| (kind, String::from_utf8_lossy(&name).into_owned(), allowed))
+            }
+            // Nothing marked yet: the interpreter is starting.
+            None if !marked => (started.elapsed() > own).then(|| (0, String::new(), own)),
+            None => None,
+        })
+        .with_context(|| format!("cannot run {}", self.python.executable.display()))?;
+        if let Some((kind, name, allowed)) = watched.stopped {
+            let name = crate::check::report::printable(&name);
+            let within = crate::process::seconds(allowed);
+            match kind {
+                IMPORT => bail!("bench file {name} did not finish importing within {within}; it was stopped"),
+                0 => bail!("the benchmark process did not finish its own work within {within}; it was stopped"),
+                _ => bail!(
+                    "benchmark {name} did not finish within {within} (--timeout-ms, or timeout-ms \
+                     under [tool.pyz3.bench]); it was stopped"
+                ),
+            }
+        }
+        let out = std::process::Output {
+            status: watched.status.expect("not stopped"),
+            stdout: watched.stdout,
+            stderr: watched.stderr,
+        };
         let value: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
         if let Some(err) = value.as_ref().and_then(|v| v.get("error")) {
             let tb = err["traceback"].as_str().unwrap_or("");
@@ -170,10 +247,16 @@ impl Bench {
         names: &[String],
         min_ns: u64,
     ) -> anyhow::Result<BTreeMap<String, u64>> {
-        let v =
-            self.run_json(self.command(None, side, &["calibrate".into(), min_ns.to_string()]))?;
-        let all: BTreeMap<String, u64> = serde_json::from_value(v)?;
-        Ok(all.into_iter().filter(|(k, _)| names.contains(k)).collect())
+        let v = self.run_json(self.command(
+            None,
+            side,
+            &[
+                "calibrate".into(),
+                min_ns.to_string(),
+                serde_json::to_string(names)?,
+            ],
+        ))?;
+        Ok(serde_json::from_value(v)?)
     }
 
     /// Wall-time samples (ns per call) of each side: `result[side][name]` holds one list per

@@ -32,6 +32,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+use crate::process::{Within, BUILD_LIMIT, TOOL_LIMIT};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -122,7 +123,7 @@ pub fn check_memray(python: &Path) -> anyhow::Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .status_within(TOOL_LIMIT)
         .with_context(|| format!("cannot run {}", python.display()))?
         .success();
     if !ok {
@@ -166,9 +167,15 @@ pub fn profile(
     if let Some(dir) = &options.cwd {
         cmd.current_dir(dir);
     }
-    let status = cmd
-        .status()
+    // The user's program, in pyz3's process group (it may use the terminal): it runs as long as
+    // it runs; Ctrl-C reaches it directly, SIGTERM to pyz3 kills it.
+    let mut child = cmd
+        .spawn()
         .with_context(|| format!("cannot start {}", python.display()))?;
+    let _cleanup = crate::process::register_process(child.id());
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for {}", python.display()))?;
     if !capture.is_file() {
         bail!(
             "memray wrote no capture for `{}` ({})",
@@ -187,7 +194,7 @@ pub fn profile(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .output()
+        .output_within(BUILD_LIMIT)
         .with_context(|| format!("cannot run {} -m memray stats", python.display()))?;
     if !out.status.success() {
         bail!(

@@ -10,13 +10,19 @@ as plain attributes of the function (simple as pytest-benchmark):
 Commands (JSON on stdout):
 
 - ``list FILES...``: the benchmarks;
-- ``calibrate MIN_NS FILES...``: iterations per sample so one sample takes at least MIN_NS;
+- ``calibrate MIN_NS NAMES_JSON FILES...``: iterations per sample of the named benchmarks so one
+  sample takes at least MIN_NS;
 - ``sample PLAN_JSON FILES...``: samples of each benchmark, interleaved round by round;
 - ``loop NAME ITERS FILES...``: runs one benchmark's body ITERS times inside ``exec`` (for
   profilers);
 - ``loops SPEC_JSON FILES...``: for callgrind, per benchmark a warm-up loop then N and 2N calls,
   each inside its own ``exec`` (collection is toggled on, and a profile part dumped after, each);
 - ``memory NAME ITERS FILES...``: allocations of ITERS calls, with memray when installed.
+
+Before each step (importing a bench file, setting up a benchmark, its warm-up call, a
+calibration, one sample, a loop of calls) the runner marks the step and its start in a page
+shared with pyz3 (fd ``PYZ3_BENCH_WATCH_FD``), outside the timed code: pyz3 stops a step that
+outlives its limit and names it.
 """
 
 import importlib.util
@@ -32,6 +38,44 @@ import traceback
 # int per call (which would make the cost per call depend on the number of calls).
 LOOP = "for _ in _repeat(None, _n):\n    _f(*_a)\n"
 
+# What a step is, for pyz3: the runner's own work, importing a bench file, one step of a
+# benchmark, a loop of many calls of one.
+RUNNER, IMPORT, STEP, LOOPS = 0, 1, 2, 3
+
+
+class Watch:
+    """The shared page: word 0 the kind of step, word 1 its start (CLOCK_MONOTONIC ns, 0 while
+    it is being written), word 2 the length of its name, the name's bytes from offset 64."""
+
+    def __init__(self):
+        fd = os.environ.pop("PYZ3_BENCH_WATCH_FD", None)
+        if fd:
+            import mmap
+
+            self.page = mmap.mmap(int(fd), 4096)
+            os.close(int(fd))
+        else:
+            self.page = bytearray(4096)
+        self.words = memoryview(self.page).cast("Q")
+        self.names = {}
+
+    def mark(self, kind, name, _now=time.monotonic_ns):
+        b = self.names.get(name)
+        if b is None:
+            b = self.names[name] = name.encode("utf-8", "backslashreplace")[:1024]
+        w = self.words
+        w[1] = 0
+        w[0] = kind
+        w[2] = len(b)
+        self.page[64:64 + len(b)] = b
+        w[1] = _now()
+
+    def done(self):
+        self.mark(RUNNER, "")
+
+
+WATCH = Watch()
+
 
 def load(files):
     """name -> (function, args factory)."""
@@ -41,6 +85,7 @@ def load(files):
         spec = importlib.util.spec_from_file_location("_pyz3_bench_" + stem, path)
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        WATCH.mark(IMPORT, path)
         try:
             spec.loader.exec_module(module)
         except BaseException:
@@ -56,6 +101,7 @@ def load(files):
             else:
                 for p in params:
                     benches["%s::%s[%s]" % (stem, attr, p)] = (fn, factory(setup, (p,)))
+    WATCH.done()
     return benches
 
 
@@ -77,6 +123,7 @@ def fail(what, name, tb):
 
 def prepared(benches, name):
     fn, make = benches[name]
+    WATCH.mark(STEP, name)
     try:
         args = make()
         fn(*args)  # warm-up, and a bench that raises is reported before any timing
@@ -124,12 +171,14 @@ def main():
         json.dump(sorted(load(sys.argv[2:])), sys.stdout)
     elif cmd == "calibrate":
         min_ns = int(sys.argv[2])
-        benches = load(sys.argv[3:])
+        wanted = json.loads(sys.argv[3])  # the selected benchmarks: others are never called
+        benches = load(sys.argv[4:])
         out = {}
-        for name in sorted(benches):
+        for name in sorted(n for n in benches if n in wanted):
             fn, args = prepared(benches, name)
             iters = 1
             while True:
+                WATCH.mark(STEP, name)
                 try:
                     elapsed = time_once(fn, args, iters)
                 except BaseException:
@@ -148,6 +197,7 @@ def main():
         # One untimed round first: caches, branch predictors and the adaptive interpreter warm
         # up before anything is recorded.
         for name, (fn, args) in ready.items():
+            WATCH.mark(STEP, name)
             try:
                 time_once(fn, args, plan["iters"][name])
             except BaseException:
@@ -155,6 +205,7 @@ def main():
         for _ in range(plan["samples"]):
             for name, (fn, args) in ready.items():
                 iters = plan["iters"][name]
+                WATCH.mark(STEP, name)
                 try:
                     # Two decimals of a nanosecond: the clock's resolution is coarser, and the
                     # baseline file stays small.
@@ -166,6 +217,7 @@ def main():
         name, iters = sys.argv[2], int(sys.argv[3])
         benches = load(sys.argv[4:])
         fn, args = prepared(benches, name)
+        WATCH.mark(LOOPS, name)
         # A plain function (not exec'd code): samplers merge its frames with native ones.
         run_loop(fn, args, iters)
         json.dump({"ok": True}, sys.stdout)
@@ -176,7 +228,8 @@ def main():
         benches = load(sys.argv[3:])
         ready = [(prepared(benches, name), calls) for name, calls in spec]
         code = compile(LOOP, "<pyz3-bench>", "exec")
-        for (fn, args), calls in ready:
+        for ((fn, args), calls), (name, _) in zip(ready, spec):
+            WATCH.mark(LOOPS, name)
             for n in (calls, calls, 2 * calls):
                 exec(code, {"_repeat": itertools.repeat, "_n": n, "_f": fn, "_a": args})
         json.dump({"ok": True}, sys.stdout)
@@ -184,9 +237,11 @@ def main():
         name, iters = sys.argv[2], int(sys.argv[3])
         benches = load(sys.argv[4:])
         fn, args = prepared(benches, name)
+        WATCH.mark(LOOPS, name)
         json.dump(memory(fn, args, iters), sys.stdout)
     else:
         raise SystemExit("unknown command %r" % cmd)
+    WATCH.done()
     sys.stdout.flush()
 
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -13,7 +14,7 @@ use super::baseline::{Baseline, BenchResult, Machine, Mode, PythonInfo, Store, V
 use super::compare::Comparison;
 use super::criterion;
 use super::git;
-use super::measure::{Bench, Side, WallPlan};
+use super::measure::{Bench, Side, WallPlan, DEFAULT_STEP_LIMIT};
 use crate::project::build::copy_tree;
 use crate::project::{build, BuildOptions, Interpreter, Project};
 use crate::sanitize::SanitizerSet;
@@ -35,6 +36,9 @@ pub struct BenchOptions {
     pub baseline: Option<String>,
     /// Compare with this git ref (its saved baseline, else built and measured now).
     pub compare: Option<String>,
+    /// Longest one step of a benchmark may run, in ms (see [`Bench::step_limit`]); `None`:
+    /// `timeout-ms` under `[tool.pyz3.bench]`, else 60 s.
+    pub timeout_ms: Option<u64>,
 }
 
 impl Default for BenchOptions {
@@ -47,6 +51,7 @@ impl Default for BenchOptions {
             save_baseline: None,
             baseline: None,
             compare: None,
+            timeout_ms: None,
         }
     }
 }
@@ -66,6 +71,42 @@ pub struct BenchRun {
     pub sides: Vec<Side>,
     /// The benchmarks selected.
     pub names: Vec<String>,
+}
+
+/// `[tool.pyz3.bench]` of the project's pyproject.toml, when it has one.
+fn bench_table(root: &Path) -> anyhow::Result<Option<toml::Table>> {
+    let pyproject = root.join("pyproject.toml");
+    let Ok(text) = std::fs::read_to_string(&pyproject) else {
+        return Ok(None);
+    };
+    let t = text
+        .parse::<toml::Table>()
+        .with_context(|| format!("{} does not parse", pyproject.display()))?;
+    Ok(t.get("tool")
+        .and_then(|t| t.get("pyz3"))
+        .and_then(|t| t.get("bench"))
+        .and_then(|t| t.as_table())
+        .cloned())
+}
+
+/// The limit of one benchmark step: `opts.timeout_ms`, else `timeout-ms` under
+/// `[tool.pyz3.bench]`, else [`DEFAULT_STEP_LIMIT`]; zero is refused.
+pub fn step_limit(root: &Path, opts: &BenchOptions) -> anyhow::Result<Duration> {
+    let ms = match opts.timeout_ms {
+        Some(ms) => Some(ms),
+        None => match bench_table(root)?.and_then(|t| t.get("timeout-ms").cloned()) {
+            None => None,
+            Some(toml::Value::Integer(ms)) if ms >= 0 => Some(ms as u64),
+            Some(other) => bail!(
+                "pyproject.toml [tool.pyz3.bench] timeout-ms must be a number of milliseconds (got {other})"
+            ),
+        },
+    };
+    match ms {
+        Some(0) => bail!("--timeout-ms must be at least 1"),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+        None => Ok(DEFAULT_STEP_LIMIT),
+    }
 }
 
 /// The bench files: `[tool.pyz3.bench] paths` (files or directories) in pyproject.toml, else
@@ -193,6 +234,7 @@ fn ref_side(
     // Keep the modules (not the worktree): copy, then rename into place in one step.
     let tmp = cache.with_file_name(format!("{commit}-py{}.tmp", python.version));
     let _ = std::fs::remove_dir_all(&tmp);
+    let _scratch = crate::process::register_path(&tmp);
     copy_tree(&built.lib_dir, &tmp.join("lib"))?;
     std::fs::rename(&tmp, &cache).with_context(|| {
         format!(
@@ -248,14 +290,16 @@ pub fn run(
     if let Some(name) = &opts.save_baseline {
         store.check_name(name)?;
     }
+    let limit = step_limit(&project.root, opts)?;
 
     let current = build_side(project, python, "current")?;
-    let bench = Bench::new(
+    let mut bench = Bench::new(
         python.clone(),
         &work.join("bench").join("run"),
         files,
         &project.root,
     )?;
+    bench.step_limit = limit;
     let mut all = if bench.files.is_empty() {
         Vec::new()
     } else {

@@ -208,6 +208,8 @@ pub struct Worker {
     reaped: bool,
     /// The writer thread could not write: the worker is gone.
     broken: Arc<AtomicBool>,
+    /// Its process group, killed if pyz3 is interrupted (until it is reaped).
+    cleanup: Option<crate::process::Registration>,
 }
 
 /// Appends one frame (length, `tag`, `body`) to `buf`; false when the body is too long for one.
@@ -334,6 +336,7 @@ impl Worker {
             });
         }
         let mut child = cmd.spawn()?;
+        let cleanup = Some(crate::process::register_group(child.id()));
         let stdout = child.stdout.take().expect("piped");
         let mut stderr_pipe = child.stderr.take().expect("piped");
         let (tx, rx) = channel();
@@ -379,6 +382,7 @@ impl Worker {
             watch,
             call_limit: spawn.call_limit,
             reaped: false,
+            cleanup,
         })
     }
 
@@ -415,7 +419,8 @@ impl Worker {
     }
 
     /// Waits up to `deadline` for the next reply, stopping a call that outlives its limit (the
-    /// oracle and the property get ten times the limit, at least 10 s).
+    /// oracle and the property get ten times the limit, at least 10 s; pyz3's own work on a
+    /// result the call's limit).
     pub fn recv(&mut self, deadline: Duration) -> Event {
         let end = Instant::now() + deadline;
         let other_limit = (self.call_limit * 10).max(Duration::from_secs(10));
@@ -441,8 +446,9 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(mark) = self.watch.read() {
                         let limit = match mark.phase {
-                            Phase::Call => Some(self.call_limit),
-                            Phase::Oracle | Phase::Property | Phase::Pyz3 => Some(other_limit),
+                            // pyz3's own work on a result gets no longer than the call.
+                            Phase::Call | Phase::Pyz3 => Some(self.call_limit),
+                            Phase::Oracle | Phase::Property => Some(other_limit),
                             // A round is a few calls per thread, sized to take milliseconds.
                             Phase::Threads => {
                                 Some((self.call_limit * 5).max(Duration::from_secs(2)))
@@ -472,6 +478,15 @@ impl Worker {
 
     fn exited(&mut self) -> Event {
         self.stdin = None;
+        // Its replies have ended; a process that closed them and lives on gets a few seconds to
+        // exit (a crash may be writing a core dump), then it is killed.
+        let end = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill_group();
+        }
         let how = match self.child.wait() {
             Ok(status) => {
                 use std::os::unix::process::ExitStatusExt;
@@ -486,6 +501,7 @@ impl Worker {
         // Whatever the target forked dies with it (the group outlives its leader).
         self.kill_group();
         self.reaped = true;
+        self.cleanup = None;
         // Give the stderr reader a moment to drain what the dying process wrote.
         std::thread::sleep(Duration::from_millis(20));
         Event::Exited {
@@ -523,6 +539,7 @@ impl Worker {
             let _ = self.child.kill();
             let _ = self.child.wait();
             self.reaped = true;
+            self.cleanup = None;
         }
     }
 }

@@ -57,6 +57,10 @@ pub struct Setup {
     /// Skip the reference-count check.
     #[serde(default)]
     pub no_refcount: bool,
+    /// Neither compare nor show results (determinism check, oracle comparison, renderings):
+    /// set once pyz3's own work on one of the function's results hung or crashed.
+    #[serde(default)]
+    pub no_result_work: bool,
 }
 
 /// Runner → worker.

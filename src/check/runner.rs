@@ -148,6 +148,7 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
         timeout_ms: o.timeout_ms,
         memory_every: o.memory_every,
         no_refcount: o.no_refcount,
+        no_result_work: false,
     }
 }
 
@@ -298,18 +299,25 @@ pub fn check_function(
         done
     } else {
         let mut batches = Batches {
-            setup: &setup,
+            setup: &mut setup,
             options,
             strategies: &strategies,
             first: &mut first,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
             failed: &mut failed,
+            stop: false,
         };
         batches.run(progress)?
     };
     let mut thread_finding = None;
-    if options.threads > 0 && !has_rust_property(target) {
+    if options.threads > 0 && setup.no_result_work {
+        warnings.push(
+            "threads: not checked: pyz3's own work on this function's results failed, and the \
+             thread-safety check compares results"
+                .to_string(),
+        );
+    } else if options.threads > 0 && !has_rust_property(target) {
         let clean: Vec<u64> = (0..done).filter(|i| !failed.contains(i)).collect();
         let check = super::threads::ThreadCheck {
             setup: &setup,
@@ -407,13 +415,16 @@ pub fn check_function(
 
 /// The cases of one function, run in batches.
 struct Batches<'a> {
-    setup: &'a Setup,
+    /// Its `no_result_work` is set here when pyz3's own work on a result fails.
+    setup: &'a mut Setup,
     options: &'a CheckOptions,
     strategies: &'a [ValueStrategy],
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
     failed: &'a mut BTreeSet<u64>,
+    /// pyz3's own work failed again without comparisons: no more cases.
+    stop: bool,
 }
 
 /// Cases per batch request.
@@ -556,6 +567,9 @@ impl Batches<'_> {
                 progress(done);
                 next = at.max(expected) + 1;
             }
+            if self.stop {
+                break;
+            }
             if next < end || lost.is_some() {
                 worker.kill();
                 worker = self.start()?;
@@ -569,12 +583,27 @@ impl Batches<'_> {
     /// Records what happened at `mark`, blaming the code that was running: the function's
     /// findings as they are, the oracle's or the property's as failures of those, and pyz3's
     /// own work as a warning, never as the function's finding.
+    /// pyz3's own work failing costs once: the cases after it go without comparing or showing
+    /// results, and a second failure even so ends the function's cases.
     fn blame(&mut self, mark: &Mark, o: Observation) {
         match attribute(mark.phase, o, self.setup) {
             Ok(o) => self.found(mark.index, o),
+            Err(note) if !self.setup.no_result_work => {
+                self.failed.insert(mark.index);
+                self.setup.no_result_work = true;
+                self.warnings.push(format!(
+                    "case {}: {note}; from here on its results are not compared (determinism, \
+                     oracle) nor shown",
+                    mark.index
+                ));
+            }
             Err(note) => {
                 self.failed.insert(mark.index);
-                self.warnings.push(format!("case {}: {note}", mark.index));
+                self.stop = true;
+                self.warnings.push(format!(
+                    "case {}: {note}, also without comparisons; the remaining cases are skipped",
+                    mark.index
+                ));
             }
         }
     }
@@ -638,8 +667,9 @@ impl Observation {
     /// property and pyz3's own work otherwise (see [`Worker::recv`]).
     fn hung(mark: &Mark, limit_ms: u64) -> Observation {
         let limit = match mark.phase {
-            Phase::Call | Phase::Idle => limit_ms,
-            _ => limit_ms.saturating_mul(10).max(10_000),
+            Phase::Call | Phase::Idle | Phase::Pyz3 => limit_ms,
+            Phase::Oracle | Phase::Property => limit_ms.saturating_mul(10).max(10_000),
+            Phase::Threads => limit_ms.saturating_mul(5).max(2_000),
         };
         timeout_observation(mark.running.as_millis() as u64, limit)
     }

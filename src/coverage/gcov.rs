@@ -6,6 +6,7 @@
 //! `.gcda`, reporting zero counts: a module that never ran still shows all its lines as missing.
 //! The `gcov` must be of the gcc that built the objects (same major version).
 
+use crate::process::{Within, BUILD_LIMIT, TOOL_LIMIT};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,7 +53,7 @@ pub fn collect(objects: &Path, own: &dyn Fn(&Path) -> bool) -> anyhow::Result<Ve
             .args(chunk)
             .current_dir(scratch.0.path())
             .env("LC_ALL", "C")
-            .output()
+            .output_within(BUILD_LIMIT)
             .with_context(|| format!("cannot run {}", program.display()))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         // `x.gcno:version 'A93*', prefer 'B01*'` or `x.gcda:version ..., prefer version ...`.
@@ -184,7 +185,10 @@ fn gcc_major() -> Option<u32> {
                 .is_some_and(|n| n.to_string_lossy().contains("gcc"))
         })
         .unwrap_or("gcc");
-    let out = Command::new(gcc).arg("-dumpfullversion").output().ok()?;
+    let out = Command::new(gcc)
+        .arg("-dumpfullversion")
+        .output_within(TOOL_LIMIT)
+        .ok()?;
     let out = Some(out).filter(|o| o.status.success())?;
     String::from_utf8_lossy(&out.stdout)
         .trim()
@@ -199,7 +203,7 @@ fn gcov_major(gcov: &Path) -> anyhow::Result<u32> {
     let out = Command::new(gcov)
         .arg("--version")
         .env("LC_ALL", "C")
-        .output()
+        .output_within(TOOL_LIMIT)
         .map_err(|e| {
             anyhow::anyhow!(
                 "gcov not found: cannot run `{}` ({e}); install gcc's gcov or set PYZ3_GCOV \

@@ -1,6 +1,7 @@
 //! LLVM source-based coverage: finding `llvm-profdata`/`llvm-cov` of rustc's LLVM version,
 //! merging raw profiles and reading per-file counts.
 
+use crate::process::{Within, BUILD_LIMIT};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -117,7 +118,7 @@ impl LlvmTools {
             .arg("-o")
             .arg(&merged)
             .stdin(Stdio::null())
-            .output()
+            .output_within(BUILD_LIMIT)
             .with_context(|| format!("cannot run {}", self.profdata.display()))?;
         if !out.status.success() {
             bail!(
@@ -151,7 +152,7 @@ impl LlvmTools {
         cmd.args(sources);
         let out = cmd
             .stdin(Stdio::null())
-            .output()
+            .output_within(BUILD_LIMIT)
             .with_context(|| format!("cannot run {}", self.cov.display()))?;
         if !out.status.success() {
             bail!(

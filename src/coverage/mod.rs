@@ -17,6 +17,7 @@ mod llvm;
 pub mod output;
 pub mod replay;
 
+use crate::process::{Within, TOOL_LIMIT};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,7 +63,10 @@ pub fn c_flags(clang: bool) -> (Vec<String>, Vec<String>) {
 /// The major version of rustc's LLVM (`rustc -vV`), when rustc runs.
 pub fn rustc_llvm_major() -> Option<u32> {
     let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc).arg("-vV").output().ok()?;
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output_within(TOOL_LIMIT)
+        .ok()?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("LLVM version: "))
@@ -72,7 +76,10 @@ pub fn rustc_llvm_major() -> Option<u32> {
 /// The LLVM major version a tool reports with `--version` (`... LLVM version 22.1.2`,
 /// `clang version 22.1.2`).
 pub(crate) fn tool_major(program: &Path) -> Option<u32> {
-    let out = Command::new(program).arg("--version").output().ok()?;
+    let out = Command::new(program)
+        .arg("--version")
+        .output_within(TOOL_LIMIT)
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let re = regex::Regex::new(r"(?:LLVM|clang) version (\d+)").expect("valid regex");
     re.captures(&text)?.get(1)?.as_str().parse().ok()

@@ -81,6 +81,7 @@ pub fn replay(
             .stderr(std::fs::File::create(work.join("stderr.log"))?)
             .spawn()
             .with_context(|| format!("cannot run {}", python.executable.display()))?;
+        let _cleanup = crate::process::register_process(child.id());
         let mut current = None;
         let mut since = Instant::now();
         let status = loop {

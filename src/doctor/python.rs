@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{run, Check, MIN_PYTHON};
+use super::{run, table_text, Check, Ran, MIN_PYTHON, NOT_AN_INTERPRETER};
 
 const PYTHON_PROBE: &str = r#"
 import importlib, json, os, sys, sysconfig
@@ -113,8 +113,7 @@ pub(super) fn python_checks(python: &Path) -> PythonChecks {
         .find_map(|l| l.strip_prefix("PYZ3_DOCTOR "))
         .and_then(|j| serde_json::from_str::<PythonFacts>(j).ok());
     let Some(facts) = facts else {
-        let why = format!("{}: {}", python.display(), ran.first_line());
-        return PythonChecks::missing(python, why);
+        return PythonChecks::missing(python, not_an_interpreter(python, &ran));
     };
     let found = format!(
         "{} {} ({}; {})",
@@ -194,4 +193,29 @@ pub(super) fn python_checks(python: &Path) -> PythonChecks {
         setuptools: package("tests", "setuptools"),
         scripts_dirs,
     }
+}
+
+/// The `python` row's text for a program that did not answer the probe: one line, whatever it
+/// printed. Its last line of stderr is kept when it reads as text (a Python too old for the
+/// probe says why there); binary output and escape sequences are not shown.
+fn not_an_interpreter(python: &Path, ran: &Ran) -> String {
+    let status = match (ran.code, ran.success) {
+        (_, true) => "it exited 0".to_string(),
+        (Some(code), _) => format!("it exited with status {code}"),
+        (None, _) if ran.stderr.starts_with("timed out") => ran.stderr.clone(),
+        (None, _) => "it was killed by a signal".to_string(),
+    };
+    let said = ran
+        .stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .filter(|l| !l.chars().any(|c| c.is_control() || c == '\u{fffd}'))
+        .map(|l| format!(": {}", table_text(l)))
+        .unwrap_or_default();
+    format!(
+        "`{}` {NOT_AN_INTERPRETER} (no answer to pyz3's probe; {status}){said}",
+        table_text(&python.display().to_string())
+    )
 }

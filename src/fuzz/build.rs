@@ -6,6 +6,7 @@
 //! Rust crate of the current cargo workspace. Only that crate and the crates it depends on keep
 //! libFuzzer's coverage instrumentation ([`super::scope`]).
 
+use crate::process::{Within, BUILD_LIMIT, TOOL_LIMIT};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -44,7 +45,7 @@ pub fn workspace_crate(module: &str) -> Option<LinkedCrate> {
             "--offline",
         ])
         .stderr(Stdio::null())
-        .output()
+        .output_within(TOOL_LIMIT)
         .ok()?;
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     for pkg in meta["packages"].as_array()? {
@@ -82,7 +83,7 @@ pub fn check_toolchain() -> anyhow::Result<()> {
     let ok = |cmd: &mut Command| {
         cmd.stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status()
+            .status_within(TOOL_LIMIT)
             .is_ok_and(|s| s.success())
     };
     if !ok(cargo().args(["fuzz", "--version"])) {
@@ -249,7 +250,9 @@ pub fn build_generic(
         // LLVM's prebuilt libFuzzer: optimized and not itself sanitized, so faster per input.
         cmd.env("CUSTOM_LIBFUZZER_PATH", rt);
     }
-    let out = cmd.output().context("running cargo fuzz build")?;
+    let out = cmd
+        .output_within(BUILD_LIMIT)
+        .context("running cargo fuzz build")?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = text.lines().rev().take(40).collect();

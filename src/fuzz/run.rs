@@ -57,6 +57,9 @@ pub fn run_fuzzer(
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
+    // libFuzzer bounds its own run (`-max_total_time`; 0 runs until a finding or Ctrl-C, which
+    // reaches it directly in pyz3's process group); SIGTERM to pyz3 kills it.
+    let _cleanup = crate::process::register_process(child.id());
     let stderr = child.stderr.take().context("fuzzer stderr")?;
     let tty = std::io::stderr().is_terminal();
     let start = Instant::now();

@@ -153,10 +153,10 @@ pub fn cargo() -> Command {
 /// The host target triple of the nightly toolchain, or an error saying to install nightly.
 pub fn nightly_host() -> anyhow::Result<String> {
     let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc)
-        .args(["+nightly", "-vV"])
-        .stderr(Stdio::null())
-        .output();
+    let out = crate::process::output_within(
+        Command::new(rustc).args(["+nightly", "-vV"]),
+        crate::process::TOOL_LIMIT,
+    );
     let text = match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
         _ => bail!(
@@ -173,10 +173,9 @@ pub fn nightly_host() -> anyhow::Result<String> {
 /// The host target triple of the default toolchain.
 fn stable_host() -> anyhow::Result<String> {
     let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc)
-        .arg("-vV")
-        .output()
-        .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
+    let out =
+        crate::process::output_within(Command::new(rustc).arg("-vV"), crate::process::TOOL_LIMIT)
+            .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
@@ -253,30 +252,45 @@ fn build_rust(
         .env("PYO3_BUILD_EXTENSION_MODULE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = cmd
-        .spawn()
+    // In a process group of its own (so an interrupt or the limit stops rustc and build
+    // scripts too), with the generous limit of a build.
+    let mut child = crate::process::GroupChild::spawn(&mut cmd)
         .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
-    let mut artifact = None;
-    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
-        let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if msg["reason"] == "compiler-artifact"
-            && msg["target"]["name"] == lib.as_str()
-            && msg["target"]["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
-        {
-            artifact = msg["filenames"].as_array().and_then(|f| {
-                f.iter()
-                    .filter_map(|f| f.as_str())
-                    .find(|f| f.ends_with(".so") || f.ends_with(".dylib"))
-                    .map(PathBuf::from)
-            });
+    let stdout = child.child.stdout.take().expect("piped");
+    let lib_name = lib.clone();
+    let reader = std::thread::spawn(move || {
+        let mut artifact = None;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if msg["reason"] == "compiler-artifact"
+                && msg["target"]["name"] == lib_name.as_str()
+                && msg["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+            {
+                artifact = msg["filenames"].as_array().and_then(|f| {
+                    f.iter()
+                        .filter_map(|f| f.as_str())
+                        .find(|f| f.ends_with(".so") || f.ends_with(".dylib"))
+                        .map(PathBuf::from)
+                });
+            }
         }
-    }
-    let status = child.wait().context("waiting for cargo")?;
+        artifact
+    });
+    let status = child
+        .wait_for(crate::process::BUILD_LIMIT)
+        .context("waiting for cargo")?
+        .with_context(|| {
+            format!(
+                "building crate `{package}` did not finish within {}; it was stopped",
+                crate::process::seconds(crate::process::BUILD_LIMIT)
+            )
+        })?;
+    let artifact = reader.join().unwrap_or(None);
     if !status.success() {
         bail!("crate `{package}` does not compile (compiler errors above)");
     }
@@ -358,24 +372,26 @@ fn c_compiler(python: &Interpreter) -> String {
     if let Ok(cc) = std::env::var("CC") {
         return cc;
     }
-    Command::new(&python.executable)
-        .args([
+    crate::process::output_within(
+        Command::new(&python.executable).args([
             "-c",
             "import sysconfig; print(sysconfig.get_config_var('CC') or 'cc')",
-        ])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "cc".into())
+        ]),
+        crate::process::TOOL_LIMIT,
+    )
+    .ok()
+    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    .filter(|s| !s.is_empty())
+    .unwrap_or_else(|| "cc".into())
 }
 
 fn is_clang(cc: &str) -> bool {
     let program = cc.split_whitespace().next().unwrap_or(cc);
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("clang"))
+    crate::process::output_within(
+        Command::new(program).arg("--version"),
+        crate::process::TOOL_LIMIT,
+    )
+    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("clang"))
 }
 
 fn build_setuptools(
@@ -456,9 +472,8 @@ fn build_setuptools(
     }
     cmd.env("CFLAGS", join("CFLAGS", cflags))
         .env("LDFLAGS", join("LDFLAGS", ldflags));
-    let output = cmd
-        .output()
-        .with_context(|| format!("cannot run {}", python.executable.display()))?;
+    let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
+        .with_context(|| format!("cannot build with {}", python.executable.display()))?;
     if !output.status.success() {
         eprint!("{}", String::from_utf8_lossy(&output.stdout));
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -514,7 +529,9 @@ fn collect_modules(base: &Path, dir: &Path, out: &mut Vec<BuiltModule>) -> anyho
 
 /// Sanitizer runtimes a shared library links, as resolved by `ldd`.
 fn linked_runtimes(so: &Path) -> Vec<PathBuf> {
-    let Ok(out) = Command::new("ldd").arg(so).output() else {
+    let Ok(out) =
+        crate::process::output_within(Command::new("ldd").arg(so), crate::process::TOOL_LIMIT)
+    else {
         return Vec::new();
     };
     String::from_utf8_lossy(&out.stdout)

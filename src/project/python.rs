@@ -91,19 +91,20 @@ impl Interpreter {
 
     /// Reads the facts from `python` (which must answer within 60 s).
     pub fn probe(python: &Path) -> anyhow::Result<Interpreter> {
-        let child = Command::new(python)
-            .args(["-c", PROBE])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run the Python interpreter `{}`", python.display()))?;
-        let Some(out) = wait_with_timeout(child, PROBE_TIMEOUT)? else {
-            bail!(
+        let mut cmd = Command::new(python);
+        cmd.args(["-c", PROBE]).stdin(std::process::Stdio::null());
+        let out = match crate::process::output_within(&mut cmd, PROBE_TIMEOUT) {
+            Ok(out) => out,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => bail!(
                 "the Python interpreter `{}` did not answer within {} s",
                 python.display(),
                 PROBE_TIMEOUT.as_secs()
-            );
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot run the Python interpreter `{}`", python.display())
+                })
+            }
         };
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
@@ -163,13 +164,15 @@ impl Interpreter {
         )
     }
 
-    /// Whether `module` imports in this interpreter (with its own environment).
+    /// Whether `module` imports in this interpreter (with its own environment), within
+    /// [`crate::process::TOOL_LIMIT`].
     pub fn has_module(&self, module: &str) -> bool {
-        Command::new(&self.executable)
-            .args(["-c", &format!("import {module}")])
+        let mut cmd = Command::new(&self.executable);
+        cmd.args(["-c", &format!("import {module}")])
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
+            .stderr(std::process::Stdio::null());
+        crate::process::status_within(&mut cmd, crate::process::TOOL_LIMIT)
             .is_ok_and(|s| s.success())
     }
 }
@@ -182,43 +185,6 @@ fn printable(s: &str) -> String {
         .take(200)
         .collect();
     clean
-}
-
-/// Waits for `child` (stdout and stderr piped) for at most `limit`: its output, or `None` after
-/// killing it when the time is up.
-pub fn wait_with_timeout(
-    mut child: std::process::Child,
-    limit: std::time::Duration,
-) -> std::io::Result<Option<std::process::Output>> {
-    use std::io::Read;
-    fn drain<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let end = std::time::Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if std::time::Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    Ok(Some(std::process::Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }))
 }
 
 /// What sets a build apart, for descriptions: `free-threaded, debug, static`.

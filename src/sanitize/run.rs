@@ -295,9 +295,13 @@ pub fn run_tests(
             )
             .current_dir(&project.root)
             .stdin(Stdio::null());
-        let status = cmd
-            .status()
+        // The suite stays in pyz3's process group, so that Ctrl-C reaches pytest itself (and
+        // `--watch` goes on after it); it is the user's own work: the build's generous limit.
+        let mut child = cmd
+            .spawn()
             .with_context(|| format!("cannot run {}", python.executable.display()))?;
+        let status = crate::process::wait_foreground(&mut child, crate::process::BUILD_LIMIT)
+            .context("the test suite")?;
         let sessions = read_lines(&log_dir.join("session.json"));
         if sessions.len() > sessions_before {
             let s: serde_json::Value =

@@ -4,6 +4,7 @@
 //! built modules link — gcc's `libasan`/`libtsan` for gcc-built C, clang's runtime (matching
 //! rustc's LLVM) otherwise. `PYTHONMALLOC=malloc` puts Python's objects inside ASan's view.
 
+use crate::process::{Within, TOOL_LIMIT};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -24,7 +25,7 @@ pub fn llvm_major() -> Option<u32> {
         let out = Command::new("rustc")
             .args(args)
             .stderr(Stdio::null())
-            .output()
+            .output_within(TOOL_LIMIT)
             .ok()?;
         if !out.status.success() {
             continue;
@@ -45,7 +46,7 @@ pub fn clang_runtime_dir(major: u32) -> Option<PathBuf> {
     }
     let out = Command::new(format!("clang-{major}"))
         .arg("-print-runtime-dir")
-        .output()
+        .output_within(TOOL_LIMIT)
         .ok()?;
     let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     dir.is_dir().then_some(dir)

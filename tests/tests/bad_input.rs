@@ -159,6 +159,8 @@ fn deep_type_expressions_stay_within_a_memory_budget() {
             "32",
         ),
         (format!("{}Any{}", "list[".repeat(12), "]".repeat(12)), "16"),
+        // A large size on a shallow container.
+        ("list[list[list[int]]]".to_string(), "100000"),
     ] {
         #[allow(clippy::zombie_processes)]
         let child = Command::new(env!("CARGO_BIN_EXE_pyz3"))
@@ -199,4 +201,37 @@ fn generics_with_the_wrong_number_of_arguments_say_so() {
     }
     let out = pyz3(tmp.path(), &["sample", "dict[str, int]", "-n", "1"]);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+/// A function whose annotation does not parse is named in one error line and skipped; the
+/// other functions are checked (exit 2 only because nothing was found and a function failed).
+#[test]
+fn an_unparsable_annotation_names_its_function_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("ann.py"),
+        "def bad(x: \"list[int\") -> int:\n    return 0\n\ndef good(x: int) -> int:\n    return x\n",
+    )
+    .unwrap();
+    let out = crate::common::pyz3_in(
+        dir,
+        &["check", "ann.py", "--cases", "20", "--json", "r.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("pyz3: error: bad: parameter `x`: bad type expression")),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let good = report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "good")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(good["cases"], 20, "{report}");
 }

@@ -481,3 +481,151 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
         .unwrap()
         .contains("const REPEAT: u64 = 2;"));
 }
+
+/// A bench function that never returns (after forking a child that spins) is stopped at its
+/// step limit, `--timeout-ms` or `timeout-ms` under `[tool.pyz3.bench]`: one line naming it,
+/// exit 2, and nothing it started is left running.
+#[test]
+fn a_bench_that_hangs_is_stopped_and_named() {
+    use crate::common::{output_within, process_gone};
+    use std::time::{Duration, Instant};
+    let dir = project("stall_ext");
+    let bench = dir.path().join("benches/bench_ops.py");
+    let mut code = std::fs::read_to_string(&bench).unwrap();
+    code.push_str(
+        "\n\nimport os as _os, time as _time\n\n\
+         def bench_hang():\n    \
+             if _os.fork() == 0:\n        \
+                 open('child.pid', 'w').write(str(_os.getpid()))\n        \
+                 while True:\n            pass\n    \
+             _time.sleep(3600)\n",
+    );
+    std::fs::write(&bench, code).unwrap();
+    let run = |args: &[&str]| {
+        let _ = std::fs::remove_file(dir.path().join("child.pid"));
+        let mut cmd = crate::common::pyz3_command(dir.path());
+        cmd.arg("bench").args(args).env("NO_COLOR", "1");
+        cmd.env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"));
+        let start = Instant::now();
+        let out = output_within(&mut cmd, Duration::from_secs(600));
+        (out, start.elapsed())
+    };
+    // A build first, so that the timings below are of the benchmarks alone.
+    let (out, _) = run(&["bench_join", "--processes", "1", "--samples", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let (out, took) = run(&["--timeout-ms", "2000", "--processes", "1", "--samples", "2"]);
+    assert_error(
+        &out,
+        "pyz3: error: benchmark bench_ops::bench_hang did not finish within 2 s",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("pyz3: error"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}\n{}", text(&out));
+    let child = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
+    let child: i32 = child.trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        process_gone(child),
+        "the bench's child {child} outlived the bench"
+    );
+
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.pyz3.bench]\ntimeout-ms = 1500\n",
+    )
+    .unwrap();
+    let (out, _) = run(&["--processes", "1", "--samples", "2"]);
+    assert_error(
+        &out,
+        "benchmark bench_ops::bench_hang did not finish within 1.5 s",
+    );
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.pyz3.bench]\ntimeout-ms = \"soon\"\n",
+    )
+    .unwrap();
+    let (out, _) = run(&[]);
+    assert_error(&out, "[tool.pyz3.bench] timeout-ms must be a number");
+    let (out, _) = run(&["--timeout-ms", "0"]);
+    assert_error(&out, "--timeout-ms must be at least 1");
+}
+
+/// Ctrl-C (SIGINT) while `bench --compare HEAD~1` builds the ref in its temporary worktree:
+/// pyz3 exits 130, the build is stopped, and the worktree is gone from the disk and from
+/// `git worktree list`.
+#[test]
+fn interrupting_a_compare_removes_its_worktree() {
+    use crate::common::{process_gone, wait_for_pid_file};
+    use std::time::{Duration, Instant};
+    let dir = project("intr_ext");
+    let pid_file = dir.path().join("build-script.pid");
+    // HEAD~1 has a build script that takes two minutes; HEAD does not.
+    std::fs::write(
+        dir.path().join("build.rs"),
+        format!(
+            "fn main() {{\n    std::fs::write({:?}, std::process::id().to_string()).unwrap();\n    \
+             std::thread::sleep(std::time::Duration::from_secs(120));\n}}\n",
+            pid_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "slow build"]);
+    git(dir.path(), &["rm", "-q", "build.rs"]);
+    git(dir.path(), &["commit", "-q", "-m", "fast build"]);
+    let mut cmd = crate::common::pyz3_command(dir.path());
+    cmd.args([
+        "bench",
+        "--compare",
+        "HEAD~1",
+        "--processes",
+        "1",
+        "--samples",
+        "2",
+    ])
+    .env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"))
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    let mut pyz3 = cmd.spawn().unwrap();
+    let script = wait_for_pid_file(&pid_file, Duration::from_secs(600));
+    let worktrees = dir.path().join(".pyz3/bench/worktrees");
+    assert_eq!(std::fs::read_dir(&worktrees).unwrap().count(), 1);
+    // SAFETY: signals the pyz3 started above.
+    unsafe { libc::kill(pyz3.id() as i32, libc::SIGINT) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = pyz3.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = pyz3.kill();
+            panic!("pyz3 did not exit within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let listed = Command::new("git")
+        .args(["worktree", "list", "--porcelain"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.matches("worktree ").count(), 1, "{listed}");
+    let left: Vec<_> = std::fs::read_dir(&worktrees)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        process_gone(script),
+        "the ref's build script {script} outlived pyz3"
+    );
+}

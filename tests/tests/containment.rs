@@ -36,6 +36,11 @@ class Opaque:
 def opaque(x: int) -> object:
     return Opaque()
 
+def self_referential_dict(x: int) -> dict:
+    d = {"x": x}
+    d["self"] = d
+    return d
+
 def aborting_oracle(x):
     os.abort()
 "#;
@@ -56,8 +61,8 @@ fn findings(dir: &Path) -> Vec<(String, String, String)> {
     out
 }
 
-/// Results that are self-referential, 5,000 deep, or refuse comparison and hashing are no
-/// finding: the function is correct.
+/// Results that are self-referential (a list, a dict), 5,000 deep, or refuse comparison and
+/// hashing are no finding: the function is correct.
 #[test]
 fn hostile_results_are_not_the_functions_findings() {
     let tmp = tempfile::tempdir().unwrap();
@@ -74,6 +79,8 @@ fn hostile_results_are_not_the_functions_findings() {
             "nested_deep",
             "--function",
             "opaque",
+            "--function",
+            "self_referential_dict",
             "--cases",
             "50",
             "--json",
@@ -224,4 +231,198 @@ fn zombie(pid: i32) -> bool {
                 .is_some_and(|rest| rest.trim_start().starts_with('Z'))
         })
         .unwrap_or(true)
+}
+
+/// SIGTERM or SIGINT (Ctrl-C) to pyz3 in the middle of a call that forked a busy child and
+/// hangs: pyz3 exits 143 or 130, and neither the worker nor the process it forked (which
+/// `PR_SET_PDEATHSIG` does not reach) is left running.
+#[test]
+fn interrupting_pyz3_kills_what_the_target_forked() {
+    use crate::common::{process_gone, wait_for_pid_file};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("forky.py"),
+        "import os, time\n\
+         def forks(x: int) -> int:\n    \
+             if os.fork() == 0:\n        \
+                 open('child.pid', 'w').write(str(os.getpid()))\n        \
+                 while True:\n            pass\n    \
+             open('worker.pid', 'w').write(str(os.getpid()))\n    \
+             time.sleep(3600)\n    \
+             return x\n",
+    )
+    .unwrap();
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        for f in ["child.pid", "worker.pid"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        let mut pyz3 = crate::common::pyz3_command(dir)
+            .args(["check", "forky.py", "--timeout-ms", "600000"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = wait_for_pid_file(&dir.join("child.pid"), Duration::from_secs(60));
+        let worker = wait_for_pid_file(&dir.join("worker.pid"), Duration::from_secs(60));
+        // SAFETY: signals the pyz3 started above.
+        unsafe { libc::kill(pyz3.id() as i32, signal) };
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = pyz3.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = pyz3.kill();
+                panic!("pyz3 did not exit within 20 s of signal {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(code), "signal {signal}: {status:?}");
+        let start = Instant::now();
+        while !(process_gone(child) && process_gone(worker)) && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            process_gone(worker),
+            "signal {signal}: worker {worker} survived"
+        );
+        assert!(
+            process_gone(child),
+            "signal {signal}: forked child {child} survived"
+        );
+    }
+}
+
+/// A result whose `__eq__` never returns, or whose `__repr__` never returns when a finding is
+/// rendered, costs one case and one warning, not the per-call limit on every case: 200 cases
+/// finish in seconds. The function has no finding from it; a property that fails on every
+/// result is still reported, with the result not shown.
+#[test]
+fn a_result_that_hangs_pyz3s_own_work_costs_once() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("sticky.py"),
+        "import time\n\
+         class Spins:\n    \
+             def __eq__(self, other):\n        \
+                 while True:\n            pass\n    \
+             __hash__ = object.__hash__\n\
+         class Mute:\n    \
+             def __repr__(self):\n        \
+                 time.sleep(3600)\n\
+         def spins(x: int) -> object:\n    \
+             return Spins()\n\
+         def mute(x: int) -> object:\n    \
+             return Mute()\n",
+    )
+    .unwrap();
+    for (function, property) in [("spins", None), ("mute", Some("mute=result is None"))] {
+        let mut cmd = crate::common::pyz3_command(dir);
+        cmd.args(["check", &format!("sticky.py:{function}"), "--cases", "200"])
+            .args(["--json", "r.json"]);
+        if let Some(p) = property {
+            cmd.args(["--property", p]);
+        }
+        let start = Instant::now();
+        let out = crate::common::output_within(&mut cmd, Duration::from_secs(300));
+        let took = start.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("pyz3's own work on the result"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{function}: {err}");
+        assert!(
+            warnings[0].contains(function) && warnings[0].contains("not compared"),
+            "{function}: {err}"
+        );
+        assert!(
+            took < Duration::from_secs(15),
+            "{function}: {took:?}\n{err}"
+        );
+        let report: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+        assert_eq!(report["functions"][0]["cases"], 200, "{report}");
+        let found = findings(dir);
+        if property.is_none() {
+            assert_eq!(out.status.code(), Some(0), "{function}: {err}");
+            assert_eq!(found, vec![], "{function}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{function}: {err}");
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].1, "property-failed", "{found:?}");
+            assert!(found[0].2.contains("<a result, not shown>"), "{found:?}");
+        }
+    }
+}
+
+/// A module whose import never returns: `pyz3 check` gives up at the import limit (30 s) with
+/// one line and exit 2, instead of waiting forever.
+#[test]
+fn an_import_that_never_returns_is_exit_2_at_its_limit() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("stuck.py"),
+        "import time\ntime.sleep(3600)\ndef f(x: int) -> int:\n    return x\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = crate::common::output_within(
+        crate::common::pyz3_command(dir).args(["check", "stuck.py"]),
+        Duration::from_secs(120),
+    );
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("importing `stuck` did not finish within 30 s"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(40), "{took:?}");
+}
+
+/// A target that writes garbage on every inherited file descriptor (the worker's private reply
+/// stream among them) once: that case is skipped with a warning, a fresh worker goes on, and
+/// every case is counted.
+#[test]
+fn garbage_on_the_protocol_stream_costs_one_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("garble.py"),
+        "import os\n\
+         def garbles(x: int) -> int:\n    \
+             if not os.path.exists('garbled'):\n        \
+                 open('garbled', 'w').close()\n        \
+                 for fd in range(3, 64):\n            \
+                     try:\n                \
+                         os.write(fd, b'{not json\\n')\n            \
+                     except OSError:\n                \
+                         pass\n    \
+             return x\n",
+    )
+    .unwrap();
+    let out = pyz3(
+        dir,
+        &["check", "garble.py", "--cases", "100", "--json", "r.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(findings(dir), vec![], "{err}");
+    let skipped: Vec<&str> = err.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(skipped.len(), 1, "{err}");
+    assert!(
+        skipped[0].contains("unreadable reply from the worker"),
+        "{err}"
+    );
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["functions"][0]["cases"], 100, "{report}");
 }

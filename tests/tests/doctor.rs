@@ -246,6 +246,65 @@ fn a_python_that_does_not_exist_is_a_one_line_error_and_exit_2() {
     }
 }
 
+/// `--python` naming a program that prints escape codes, a carriage return, NUL and random
+/// bytes and exits 0: the table holds none of it, only one line saying it is not a Python
+/// interpreter; the run is a usage error (exit 2). A program that is killed by a signal and one
+/// that explains itself on stderr read the same way, with their reason.
+#[test]
+fn a_python_that_prints_binary_is_named_not_an_interpreter() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let cases = [
+        (
+            script(
+                "garbage",
+                "printf '\\033[2J\\033[31mPWNED\\r\\000\\n'; head -c 4000 /dev/urandom; \
+                 printf '\\033]0;title\\007' >&2; exit 0",
+            ),
+            "(no answer to pyz3's probe; it exited 0)",
+        ),
+        (
+            script("aborts", "kill -ABRT $$"),
+            "(no answer to pyz3's probe; it was killed by a signal)",
+        ),
+        (
+            script("explains", "echo 'SyntaxError: invalid syntax' >&2; exit 1"),
+            "(no answer to pyz3's probe; it exited with status 1): SyntaxError: invalid syntax",
+        ),
+    ];
+    for (python, reason) in cases {
+        let o = doctor(&["--python", &python], |_| {});
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let table = String::from_utf8(o.stdout.clone()).expect("the table is UTF-8");
+        let bad: Vec<char> = table
+            .chars()
+            .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{fffd}')
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in\n{table}");
+        assert!(!table.contains("PWNED"), "{table}");
+        let (status, detail) = row(&table, "python");
+        assert_eq!(status, "MISSING", "{table}");
+        assert!(
+            detail.contains(&format!("`{python}` is not a Python interpreter {reason}")),
+            "{detail}"
+        );
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "pyz3: error: --python {python} is not a Python interpreter"
+            )),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn table_columns_line_up_and_fixes_are_merged() {
     let check = |feature, name: &str, ok, found: &str, fix: &str| Check {

@@ -75,6 +75,11 @@ pub struct Args {
     /// bench`) into the baseline store under --save-baseline NAME, instead of running anything.
     #[arg(long, value_name = "DIR", requires = "save_baseline")]
     import_criterion: Option<PathBuf>,
+    /// Longest one step of a benchmark may run, in ms: importing its file, its setup and
+    /// warm-up call, one calibration, one sample [default: `timeout-ms` under
+    /// [tool.pyz3.bench], else 60000]. A step past it is stopped, with what it started.
+    #[arg(long = "timeout-ms", value_name = "MS")]
+    timeout_ms: Option<u64>,
     /// The Python to build for and run with (default: the active virtualenv's, else python3).
     #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
@@ -122,7 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
         compare: args.compare.clone(),
+        timeout_ms: args.timeout_ms,
     };
+    if args.timeout_ms == Some(0) {
+        bail!("--timeout-ms must be at least 1");
+    }
     if let Some(dir) = &args.import_criterion {
         return import_criterion(&args, dir);
     }

@@ -60,7 +60,14 @@ pub fn flamegraphs(run: &BenchRun, dir: &Path) -> anyhow::Result<()> {
                 sampler.name()
             );
             let mut cmd = run.bench.loop_command(side, name, calls);
-            folded.push(flamegraph::record(&sampler, &mut cmd, 499)?);
+            // A loop of many calls: ten times a step's limit, at least 10 minutes.
+            let limit = (run.bench.step_limit * 10).max(std::time::Duration::from_secs(600));
+            folded.push(flamegraph::record_within(
+                &sampler,
+                &mut cmd,
+                499,
+                Some(limit),
+            )?);
         }
         let svg = dir.join(format!("{file}.svg"));
         flamegraph::render(&folded[0], name, &svg)?;

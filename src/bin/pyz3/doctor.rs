@@ -23,6 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(path) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
         pyz3::fs::check_output_path(path)?;
     }
+    let explicit = args.python.is_some();
     let python = match args.python {
         Some(p) => explicit_python(p)?,
         None => match crate::project_args::configured_python()? {
@@ -45,6 +46,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 pyz3::fs::write_atomic(path, &json)?;
             }
         }
+    }
+    // A `--python` that is not an interpreter is a usage error, shown in the table too.
+    if explicit
+        && checks
+            .iter()
+            .any(|c| c.name == "python" && c.found.contains(doctor::NOT_AN_INTERPRETER))
+    {
+        bail!(
+            "--python {} {} (see the python row)",
+            python.display(),
+            doctor::NOT_AN_INTERPRETER
+        );
     }
     Ok(if doctor::all_ok(&checks) {
         Outcome::Clean

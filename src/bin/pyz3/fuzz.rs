@@ -1,6 +1,7 @@
 //! `pyz3 fuzz MODULE:FUNC`: zero-code libFuzzer fuzzing of an extension function, plus
 //! `pyz3 fuzz repro` (artifact → Python source and reproducer) and `pyz3 fuzz cmin`.
 
+use pyz3::process::Within;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -463,7 +464,7 @@ fn locate(target: &str, dirs: &FuzzDirs, sanitize: &str, build: bool) -> anyhow:
         .arg("-runs=0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .status_within(pyz3::process::TOOL_LIMIT)
         .with_context(|| format!("running {}", bin.display()))?;
     let text = std::fs::read_to_string(&tmp).ok();
     drop(scratch);

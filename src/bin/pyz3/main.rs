@@ -76,6 +76,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Ctrl-C and SIGTERM kill the processes pyz3 started and remove its temporary worktrees.
+    if let Err(e) = pyz3::process::install_signal_handlers() {
+        eprintln!("pyz3: warning: cannot handle SIGINT and SIGTERM: {e}");
+    }
     let result = match cli.command {
         Command::Bench(args) => bench::run(*args),
         Command::Build(args) => build_cmd::run(args),
@@ -87,6 +91,8 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Test(args) => test::run(*args),
     };
+    // After SIGINT or SIGTERM, the cleanup thread ends the process (130 or 143).
+    pyz3::process::wait_if_interrupted();
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Found) => ExitCode::from(1),
