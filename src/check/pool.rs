@@ -446,8 +446,11 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(mark) = self.watch.read() {
                         let limit = match mark.phase {
-                            // pyz3's own work on a result gets no longer than the call.
-                            Phase::Call | Phase::Pyz3 => Some(self.call_limit),
+                            Phase::Call => Some(self.call_limit),
+                            // pyz3's own work on a result (comparisons, reprs, and the gc
+                            // passes of the costly checks, slow on a loaded machine): twice
+                            // the call's limit, at least 3 s; it costs that once per function.
+                            Phase::Pyz3 => Some((self.call_limit * 2).max(Duration::from_secs(3))),
                             Phase::Oracle | Phase::Property => Some(other_limit),
                             // A round is a few calls per thread, sized to take milliseconds.
                             Phase::Threads => {

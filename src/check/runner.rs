@@ -667,7 +667,8 @@ impl Observation {
     /// property and pyz3's own work otherwise (see [`Worker::recv`]).
     fn hung(mark: &Mark, limit_ms: u64) -> Observation {
         let limit = match mark.phase {
-            Phase::Call | Phase::Idle | Phase::Pyz3 => limit_ms,
+            Phase::Call | Phase::Idle => limit_ms,
+            Phase::Pyz3 => limit_ms.saturating_mul(2).max(3_000),
             Phase::Oracle | Phase::Property => limit_ms.saturating_mul(10).max(10_000),
             Phase::Threads => limit_ms.saturating_mul(5).max(2_000),
         };
