@@ -186,8 +186,9 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
     assert_eq!(
         kinds(&report),
         expected(debug),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
     );
     let interp = report["interpreter"].as_str().unwrap();
     assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
