@@ -366,43 +366,10 @@ pub fn check_function(
                 continue;
             }
         }
-        let mut finding = finding;
-        if let Some(dir) = &options.repro_dir {
-            let path = repro::write(
-                dir,
-                target,
-                &finding,
-                options.timeout_ms,
-                &options.interpreter.executable,
-            )
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot write a reproducer in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            finding.reproducer = Some(path);
-        }
-        findings.push(finding);
+        findings.push(with_reproducer(finding, target, options)?);
     }
-    if let Some(mut finding) = thread_finding {
-        if let Some(dir) = &options.repro_dir {
-            let path = repro::write(
-                dir,
-                target,
-                &finding,
-                options.timeout_ms,
-                &options.interpreter.executable,
-            )
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot write a reproducer in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            finding.reproducer = Some(path);
-        }
-        findings.push(finding);
+    if let Some(finding) = thread_finding {
+        findings.push(with_reproducer(finding, target, options)?);
     }
     Ok(FunctionReport {
         name: target.function.clone(),
@@ -411,6 +378,31 @@ pub fn check_function(
         warnings,
         gil_enabled,
     })
+}
+
+/// The finding with its reproducer written (when the options name a directory).
+fn with_reproducer(
+    mut finding: Finding,
+    target: &FunctionTarget,
+    options: &CheckOptions,
+) -> crate::Result<Finding> {
+    if let Some(dir) = &options.repro_dir {
+        let path = repro::write(
+            dir,
+            target,
+            &finding,
+            options.timeout_ms,
+            &options.interpreter.executable,
+        )
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot write a reproducer in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        finding.reproducer = Some(path);
+    }
+    Ok(finding)
 }
 
 /// The cases of one function, run in batches.

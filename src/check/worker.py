@@ -89,14 +89,8 @@ class Channel:
 CH = None
 
 
-def err_text(e):
-    ty = type(e)
-    name = ty.__qualname__ if ty.__module__ == "builtins" else "%s.%s" % (ty.__module__, ty.__qualname__)
-    try:
-        msg = str(e)
-    except Exception:
-        msg = "<str() failed>"
-    return "%s: %s" % (name, msg) if msg else name
+# `Type: message` of an exception (threads.py, run before this file, defines it).
+err_text = exception_text  # noqa: F821
 
 
 def traceback_text(e):
