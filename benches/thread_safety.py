@@ -123,7 +123,8 @@ def pyz3_check(pyz3, python, d, target, threads, seed, cases):
     out = d / f"r-{os.getpid()}.json"
     t = time.perf_counter()
     subprocess.run([pyz3, "check", target, "--python", python, "--threads", str(threads), "--cases", str(cases),
-                    "--seed", str(seed), "--json", str(out), "--repro-dir", str(d / "repro")],
+                    "--seed", str(seed), "--json", str(out), "--repro-dir", str(d / "repro"),
+                    "--shrink-time", "0"],
                    cwd=d, capture_output=True, timeout=900)
     wall = time.perf_counter() - t
     report = json.loads(out.read_text())

@@ -45,7 +45,7 @@ pub struct CheckOptions {
     pub repro_dir: Option<PathBuf>,
     /// The interpreter the function runs in (the worker program runs there).
     pub interpreter: Interpreter,
-    /// Longest time spent shrinking one finding.
+    /// Longest time spent shrinking one finding (zero: findings are reported as first seen).
     pub max_shrink_time: Duration,
     /// Skip the reference-count check.
     pub no_refcount: bool,
@@ -766,7 +766,11 @@ fn shrink(
     let failure: RefCell<Option<Error>> = RefCell::new(None);
     let memory = costly_checks(kind, options);
     let mut minimal = None;
-    if let Some(tree) = case_tree(strategies, options.seed, index) {
+    if options.max_shrink_time.is_zero() {
+        // No shrinking: the finding as first seen.
+        minimal = case_tree(strategies, options.seed, index)
+            .map(|t| proptest::strategy::ValueTree::current(&t));
+    } else if let Some(tree) = case_tree(strategies, options.seed, index) {
         let original = proptest::strategy::ValueTree::current(&tree);
         let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, options.max_shrink_time);
         let mut runner = shrink_runner();

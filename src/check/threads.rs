@@ -316,8 +316,9 @@ impl ThreadCheck<'_> {
             ));
             return Ok(self.finding(scenario, threads, round, &values(&indices), observation));
         }
-        // Fewer threads (at least two), when the failure still shows with them.
-        let most = threads;
+        // Fewer threads (at least two), when the failure still shows with them (part of
+        // shrinking: not when it is off).
+        let most = if o.max_shrink_time.is_zero() { 2 } else { threads };
         for fewer in 2..most {
             let ix: Vec<u64> = if scenario == Scenario::Own {
                 indices.iter().copied().take(fewer as usize).collect()
@@ -337,8 +338,10 @@ impl ThreadCheck<'_> {
             .map(|&i| case_tree(self.strategies, o.seed, i))
             .collect();
         let mut shrunk = values(&indices);
-        if let Some(trees) = trees {
-            let limit = SHRINK_TIME.min(o.max_shrink_time.max(Duration::from_secs(1)));
+        if o.max_shrink_time.is_zero() {
+            // No shrinking asked for.
+        } else if let Some(trees) = trees {
+            let limit = SHRINK_TIME.min(o.max_shrink_time);
             let (tree, stop) = Budgeted::new(
                 CasesTree { trees, ix: 0 },
                 super::cases::SHRINK_STEPS,

@@ -68,6 +68,10 @@ pub struct Args {
     /// the CPUs, at least 4, on a free-threaded interpreter; 0 otherwise].
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
+    /// Longest time spent shrinking one finding, in seconds (0: report findings as first seen)
+    /// [default: 30].
+    #[arg(long = "shrink-time", value_name = "SECS")]
+    pub shrink_time: Option<u64>,
     /// Run the memory-growth check on every N-th case (0: off) [default: cases 0, 1, 2, 4, 8, ...].
     #[arg(long = "memory-every")]
     pub memory_every: Option<u64>,
@@ -271,6 +275,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             bail!("--threads must be at most 256 (not {n})");
         }
         options.threads = n;
+    }
+    if let Some(secs) = args.shrink_time {
+        options.max_shrink_time = std::time::Duration::from_secs(secs);
     }
     options.seed = args.seed.or(config.seed).unwrap_or(0);
     options.size = args.size;
