@@ -105,7 +105,7 @@ pub enum Request {
         rounds: u64,
         /// Time the rounds may take, in milliseconds.
         budget_ms: u64,
-        /// Rounds to run even past `budget_ms` (up to four times it), so a loaded machine does
+        /// Rounds to run even past `budget_ms` (up to three times it), so a loaded machine does
         /// not cut the search short.
         #[serde(default)]
         min_rounds: u64,

@@ -276,7 +276,7 @@ class Harness:
 
     def run(self, inputs, assign, rounds, budget_s, on_round=None, min_rounds=0):
         """Runs up to `rounds` rounds within `budget_s` seconds, and at least `min_rounds`
-        (a loaded machine runs fewer rounds in the same time) within four times that; returns
+        (a loaded machine runs fewer rounds in the same time) within three times that; returns
         (rounds run, None), or (the round, (thread, what, ok, result, input index)) when
         something went wrong."""
         f = self.f
@@ -329,7 +329,7 @@ class Harness:
             w.start()
         begun = _time.perf_counter()
         deadline = begun + budget_s
-        hard = begun + 4 * budget_s
+        hard = begun + 3 * budget_s
         done = 0
         found = None
         try:
@@ -406,10 +406,10 @@ class Harness:
 
 
 def calls_per_round(seconds, threads):
-    """The most calls each thread makes in a round: about 4 ms of calls (so they overlap for
+    """The most calls each thread makes in a round: about 1 ms of calls (so they overlap for
     long), 1 to 4096, and few enough that a round of serialised calls stays short."""
     per = max(seconds, 1e-7)
-    n = int(0.004 / per)
+    n = int(0.001 / per)
     while n > 1 and n * per * threads > 0.05:
         n //= 2
     return max(1, min(4096, n))

@@ -65,8 +65,8 @@ impl Scenario {
     }
 }
 
-/// Rounds a scenario runs even past its time (up to four times it) when looking for a failure.
-const MIN_ROUNDS: u64 = 500;
+/// Rounds a scenario runs even past its time (up to three times it) when looking for a failure.
+const MIN_ROUNDS: u64 = 200;
 /// Cases (each clean alone) a scenario draws its arguments from.
 pub const POOL: usize = 16;
 /// Rounds and time a replay may take to show a failure again.
@@ -187,7 +187,7 @@ impl ThreadCheck<'_> {
         w.send_frames(frames);
         // Calls alone (two per case, more for the changing scenario), then the rounds.
         let per_call = Duration::from_millis(o.timeout_ms);
-        let deadline = budget * 4 + per_call * (cases.len() as u32 * 4) + Duration::from_secs(30);
+        let deadline = budget * 3 + per_call * (cases.len() as u32 * 4) + Duration::from_secs(30);
         let mut usable: Vec<usize> = Vec::new();
         let words = scenario.words();
         loop {
@@ -318,7 +318,11 @@ impl ThreadCheck<'_> {
         }
         // Fewer threads (at least two), when the failure still shows with them (part of
         // shrinking: not when it is off).
-        let most = if o.max_shrink_time.is_zero() { 2 } else { threads };
+        let most = if o.max_shrink_time.is_zero() {
+            2
+        } else {
+            threads
+        };
         for fewer in 2..most {
             let ix: Vec<u64> = if scenario == Scenario::Own {
                 indices.iter().copied().take(fewer as usize).collect()
