@@ -205,6 +205,13 @@ def _expand(node, aliases):
 
 
 def _parse_stub(path):
+    """The stub's functions: name -> required positional parameters, (name, annotation)."""
+    return {name: required for name, (required, _) in _stub_signatures(path).items()}
+
+
+def _stub_signatures(path):
+    """The stub's functions: name -> (required, optional) positional parameters, each a list of
+    (name, annotation); the optional ones have defaults."""
     import ast
 
     with open(path, encoding="utf-8") as f:
@@ -225,10 +232,10 @@ def _parse_stub(path):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = node.args
             positional = list(args.posonlyargs) + list(args.args)
-            if args.defaults:
-                positional = positional[: len(positional) - len(args.defaults)]
-            params = [(a.arg, annotation(a)) for a in positional]
-            sigs.setdefault(node.name, params)
+            cut = len(positional) - len(args.defaults)
+            # (required, optional): positional parameters without and with defaults.
+            sigs.setdefault(node.name, ([(a.arg, annotation(a)) for a in positional[:cut]],
+                                        [(a.arg, annotation(a)) for a in positional[cut:]]))
     return sigs
 
 
@@ -284,7 +291,7 @@ def pyz3_describe(modname, stubs=None, include=()):
     mod = importlib.import_module(modname)
     module_file = getattr(mod, "__file__", None)
     stub = _find_stub(modname, module_file, stubs)
-    stub_sigs = _parse_stub(stub) if stub else {}
+    stub_sigs = _stub_signatures(stub) if stub else {}
     names = list(getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")])
     # Named explicitly, any callable is described, `_private` ones too.
     names += [n for n in include if n not in names and hasattr(mod, n)]
@@ -297,25 +304,27 @@ def pyz3_describe(modname, stubs=None, include=()):
         if owner not in (None, modname) and name not in stub_sigs:
             continue  # imported from elsewhere
         if name in stub_sigs:
-            out.append((name, stub_sigs[name], "stub"))
+            required, optional = stub_sigs[name]
+            out.append((name, required, "stub", optional))
             continue
         try:
             sig = inspect.signature(obj)
         except (TypeError, ValueError):
-            out.append((name, None, "none"))
+            out.append((name, None, "none", []))
             continue
-        params = []
+        params, optional = [], []
         annotated = False
         for p in sig.parameters.values():
-            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.default is not p.empty:
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 continue
             if p.annotation is p.empty:
-                params.append((p.name, None))
+                entry = (p.name, None)
             else:
                 annotated = True
                 ann = p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
-                params.append((p.name, ann))
+                entry = (p.name, ann)
+            (params if p.default is p.empty and not optional else optional).append(entry)
         source = "annotations" if annotated else (
             "text_signature" if getattr(obj, "__text_signature__", None) else "none")
-        out.append((name, params, source))
+        out.append((name, params, source, optional))
     return out, stub, module_file

@@ -94,6 +94,10 @@ pub enum Request {
     Explicit {
         /// Run the memory check on it.
         memory: bool,
+        /// Only call the function once and say how long the call took (no checks): how a
+        /// call over the time limit is retried before it is called a hang.
+        #[serde(default)]
+        time_only: bool,
     },
     /// Describe the module's public callables (for discovery; no `Setup` needed).
     Describe {
@@ -134,6 +138,9 @@ pub enum Reply {
         /// What went wrong, if anything.
         #[serde(default)]
         finding: Option<Observation>,
+        /// For a `time_only` case: how long the call took.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        elapsed_ms: Option<u64>,
     },
     /// Every value of a `Load` was built.
     Loaded {
@@ -166,4 +173,7 @@ pub struct FunctionInfo {
     pub params: Option<Vec<(String, Option<String>)>>,
     /// `"stub"`, `"annotations"`, `"text_signature"` or `"none"`.
     pub source: String,
+    /// The positional parameters with defaults, after the required ones: name and annotation.
+    #[serde(default)]
+    pub optional: Vec<(String, Option<String>)>,
 }

@@ -31,6 +31,19 @@ pub struct CheckReport {
     pub gil_reenabled: bool,
     /// One entry per function.
     pub functions: Vec<FunctionEntry>,
+    /// Inputs on which a call went over the time limit but finished within ten times it: not
+    /// findings (see [`super::slow`]).
+    pub slow: Vec<SlowEntry>,
+}
+
+/// A slow input of one function.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowEntry {
+    /// The function.
+    pub function: String,
+    /// The input and the time it took.
+    #[serde(flatten)]
+    pub input: super::slow::SlowInput,
 }
 
 /// One function in the report.
@@ -42,6 +55,13 @@ pub struct FunctionEntry {
     pub cases: u64,
     /// Findings (shrunk).
     pub findings: Vec<Finding>,
+    /// Cases over the time limit that were not retried (after a few slow inputs).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slow_not_retried: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CheckReport {
@@ -59,6 +79,16 @@ impl CheckReport {
                     name: f.name.clone(),
                     cases: f.cases,
                     findings: f.findings.clone(),
+                    slow_not_retried: f.slow_more,
+                })
+                .collect(),
+            slow: functions
+                .iter()
+                .flat_map(|f| {
+                    f.slow.iter().map(|s| SlowEntry {
+                        function: f.name.clone(),
+                        input: s.clone(),
+                    })
                 })
                 .collect(),
         }
@@ -121,6 +151,7 @@ impl CheckReport {
                 self.module
             )?;
         }
+        self.write_slow(out)?;
         let python = self
             .python
             .as_ref()
@@ -162,6 +193,41 @@ impl CheckReport {
     }
 }
 
+impl CheckReport {
+    /// The note on slow inputs, after the table.
+    fn write_slow(&self, out: &mut impl Write) -> io::Result<()> {
+        let more: u64 = self.functions.iter().map(|f| f.slow_not_retried).sum();
+        if self.slow.is_empty() && more == 0 {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "note: slow inputs (over the time limit, finished within {} times it; not findings):",
+            super::slow::RETRY_FACTOR
+        )?;
+        for s in &self.slow {
+            writeln!(
+                out,
+                "  {}{}: {} (limit {})",
+                printable(&s.function),
+                printable(&call_args(&s.input.input)),
+                super::slow::duration_text(s.input.elapsed_ms),
+                super::slow::duration_text(s.input.limit_ms)
+            )?;
+        }
+        for f in self.functions.iter().filter(|f| f.slow_not_retried > 0) {
+            writeln!(
+                out,
+                "  {}: {} more cases over the limit, not retried",
+                printable(&f.name),
+                f.slow_not_retried
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Text from the target for a terminal: control characters (escape sequences, carriage
 /// returns, C1 controls) shown as `\xNN` escapes, so a message cannot rewrite the screen.
 pub fn printable(text: &str) -> String {
@@ -179,9 +245,14 @@ pub fn printable(text: &str) -> String {
 impl Finding {
     /// The input as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
     pub fn input_call(&self) -> String {
-        match self.input.strip_suffix(",)") {
-            Some(one) => format!("{one})"),
-            None => self.input.clone(),
-        }
+        call_args(&self.input)
+    }
+}
+
+/// An argument tuple as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
+fn call_args(input: &str) -> String {
+    match input.strip_suffix(",)") {
+        Some(one) => format!("{one})"),
+        None => input.to_string(),
     }
 }

@@ -14,11 +14,14 @@ use std::time::Duration;
 
 use proptest::test_runner::{TestCaseError, TestError};
 
-use super::cases::{arg_strategies, args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS};
+use super::cases::{
+    arg_strategies_sized, args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS,
+};
 use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
+use super::slow::{retry, slow_input, Retry, SlowInput, MAX_RETRIES};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
@@ -86,6 +89,8 @@ pub struct FunctionTarget {
     pub param_names: Vec<String>,
     /// Parameter type expressions.
     pub param_types: Vec<String>,
+    /// How many of the last parameters have defaults: cases pass none, some or all of them.
+    pub optional: usize,
     /// `module:callable` giving the expected result.
     pub oracle: Option<String>,
     /// Python expression that must hold (names: parameters, `args`, `result`, `exception`).
@@ -118,6 +123,11 @@ pub struct FunctionReport {
     pub findings: Vec<Finding>,
     /// Strategy fallback warnings, and cases skipped for reasons of pyz3's own.
     pub warnings: Vec<String>,
+    /// Inputs whose calls went over the time limit but finished within ten times it (not
+    /// findings; see [`super::slow`]).
+    pub slow: Vec<SlowInput>,
+    /// Further cases over the limit, not retried (past [`super::slow::MAX_RETRIES`]).
+    pub slow_more: u64,
     /// On a free-threaded interpreter: whether the GIL was on after importing the module (it
     /// re-enables it when the module does not declare `Py_mod_gil`). `None` on GIL builds.
     pub gil_enabled: Option<bool>,
@@ -145,7 +155,10 @@ fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
 
 /// Starts a worker in the options' interpreter and sets it up; `Err` names the problem (module
 /// not importable, ...). Also says whether the GIL is on after the import (free-threaded builds).
-fn start(setup: &Setup, options: &CheckOptions) -> crate::Result<(Worker, Option<bool>)> {
+pub(super) fn start(
+    setup: &Setup,
+    options: &CheckOptions,
+) -> crate::Result<(Worker, Option<bool>)> {
     let python = &options.interpreter.executable;
     let mut w = Worker::spawn(&Spawn {
         python,
@@ -190,7 +203,7 @@ fn last_line(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn crash_observation(how: &str, stderr: &str) -> Observation {
+pub(super) fn crash_observation(how: &str, stderr: &str) -> Observation {
     let traceback = if stderr.trim().is_empty() {
         None
     } else {
@@ -235,7 +248,7 @@ fn timeout_observation(elapsed_ms: u64, limit: u64) -> Observation {
 }
 
 /// A generous backstop per case; the watch page stops a hung call much sooner.
-fn case_deadline(o: &CheckOptions) -> Duration {
+pub(super) fn case_deadline(o: &CheckOptions) -> Duration {
     Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
 }
 
@@ -263,12 +276,22 @@ pub fn check_function(
             (s.clone(), Vec::new())
         }
         None => {
-            let a = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+            let mut size = super::cases::size_for(options.size);
+            if false && !options.interpreter.numpy {
+                size = size.without_numpy();
+            }
+            let a = arg_strategies_sized(
+                &target.param_names,
+                &target.param_types,
+                target.optional,
+                size,
+            )?;
             (a.strategies, a.warnings)
         }
     };
     let mut warnings = warnings;
     let mut gil_enabled = None;
+    let (mut slow, mut slow_more) = (Vec::new(), 0);
     let done = if has_rust_property(target) {
         // A Rust property needs each case here after the worker has run it safely.
         let slot = RefCell::new(None);
@@ -291,10 +314,22 @@ pub fn check_function(
             first: &mut first,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
+            slow: &mut slow,
+            slow_more: &mut slow_more,
         };
         batches.run(progress)?
     };
     let mut findings = Vec::new();
+    let original: BTreeMap<u64, Vec<Value>> = first
+        .values()
+        .filter(|(_, o)| o.kind == FindingKind::Timeout)
+        .map(|(i, _)| {
+            (
+                *i,
+                super::cases::generate_case(&strategies, options.seed, *i),
+            )
+        })
+        .collect();
     for (kind, (index, observation)) in first {
         let shrunk = shrink(
             target,
@@ -334,10 +369,25 @@ pub fn check_function(
             }
         }
         let mut finding = finding;
+        // A hang shrunk to another input is retried on it: a function whose time only grows
+        // with its input shrinks to an input just over the limit, which is slow, not hung.
+        if kind == FindingKind::Timeout && Some(&minimal) != original.get(&index) {
+            match retry(&setup, options, &minimal) {
+                Ok(Retry::Finished(ms)) => {
+                    slow.push(slow_input(&minimal, ms, options.timeout_ms));
+                    continue;
+                }
+                Ok(Retry::Hung(h)) => finding.message = h.message,
+                Ok(Retry::Found(_)) | Err(_) => {}
+            }
+        }
         if let Some(dir) = &options.repro_dir {
+            // Optional parameters the input leaves out are not passed by the reproducer either.
+            let mut shown = target.clone();
+            shown.param_names.truncate(minimal.len());
             let path = repro::write(
                 dir,
-                target,
+                &shown,
                 &finding,
                 options.timeout_ms,
                 &options.interpreter.executable,
@@ -358,6 +408,8 @@ pub fn check_function(
         findings,
         warnings,
         gil_enabled,
+        slow,
+        slow_more,
     })
 }
 
@@ -369,6 +421,8 @@ struct Batches<'a> {
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
+    slow: &'a mut Vec<SlowInput>,
+    slow_more: &'a mut u64,
 }
 
 /// Cases per batch request.
@@ -404,7 +458,37 @@ impl Batches<'_> {
     }
 
     fn found(&mut self, index: u64, o: Observation) {
+        if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) {
+            return self.retry_timeout(index, o);
+        }
         self.first.entry(o.kind).or_insert((index, o));
+    }
+
+    /// A call over the limit, before any hang was found: retried alone with ten times the
+    /// limit, it is a slow input or a hang (see [`super::slow`]).
+    fn retry_timeout(&mut self, index: u64, o: Observation) {
+        if self.slow.len() >= MAX_RETRIES {
+            *self.slow_more += 1;
+            return;
+        }
+        let args = super::cases::generate_case(self.strategies, self.options.seed, index);
+        match retry(self.setup, self.options, &args) {
+            Ok(Retry::Finished(ms)) => {
+                self.slow
+                    .push(slow_input(&args, ms, self.options.timeout_ms))
+            }
+            Ok(Retry::Hung(hang)) => {
+                self.first.insert(hang.kind, (index, hang));
+            }
+            Ok(Retry::Found(other)) => {
+                self.first.entry(other.kind).or_insert((index, other));
+            }
+            Err(e) => {
+                self.warnings
+                    .push(format!("case {index}: retrying a call over the limit: {e}"));
+                self.first.insert(o.kind, (index, o));
+            }
+        }
     }
 
     /// Runs every case; returns the number of cases run.
@@ -443,7 +527,7 @@ impl Batches<'_> {
             let mut lost: Option<u64> = None;
             while expected < end {
                 match worker.recv(deadline) {
-                    Event::Reply(Reply::Case { index, finding }) => {
+                    Event::Reply(Reply::Case { index, finding, .. }) => {
                         if let Some(o) = finding {
                             self.found(index, o);
                         }
@@ -533,7 +617,7 @@ impl Batches<'_> {
 /// A case's arguments as the worker reads them. Generated values are always consistent; a
 /// value that is not (from a user's strategy) is sent as a tuple the worker cannot unpickle,
 /// which it reports as an error of pyz3's, never as a finding.
-fn case_pickle(args: &[Value]) -> Vec<u8> {
+pub(super) fn case_pickle(args: &[Value]) -> Vec<u8> {
     crate::value::args_pickle(args).unwrap_or_default()
 }
 
@@ -640,7 +724,10 @@ fn replay(
         *slot = Some(start(setup, options)?.0);
     }
     let worker = slot.as_mut().expect("set above");
-    worker.send(&Request::Explicit { memory });
+    worker.send(&Request::Explicit {
+        memory,
+        time_only: false,
+    });
     worker.send_case(&case_pickle(args));
     worker.flush();
     let outcome = match worker.recv(case_deadline(options)) {
