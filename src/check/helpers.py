@@ -206,12 +206,42 @@ def _expand(node, aliases):
 
 def _parse_stub(path):
     """The stub's functions: name -> required positional parameters, (name, annotation)."""
-    return {name: required for name, (required, _) in _stub_signatures(path).items()}
+    return {name: sig[0] for name, sig in _stub_signatures(path).items()}
 
 
-def _stub_signatures(path):
-    """The stub's functions: name -> (required, optional) positional parameters, each a list of
-    (name, annotation); the optional ones have defaults."""
+_MUTABLE = ("MutableSequence", "MutableMapping", "MutableSet", "WriteableBuffer")
+
+
+def _mutating(node, annotation):
+    """Whether a stub's function is for changing its arguments: it returns `None` (it can only
+    act through side effects), or a parameter is a `Mutable*` type or a writeable buffer."""
+    if node.returns is not None and annotation(node.returns) == "None":
+        return True
+    args = node.args
+    return any(a.annotation is not None and any(m in annotation(a.annotation) for m in _MUTABLE)
+               for a in list(args.posonlyargs) + list(args.args))
+
+
+def _sibling_stub(path, module, level):
+    """The stub of `module` imported by the stub at `path` (`from module import ...`, `level`
+    dots): beside it, or up `level - 1` directories for a relative import."""
+    base = os.path.dirname(path)
+    for _ in range(max(level - 1, 0)):
+        base = os.path.dirname(base)
+    parts = module.split(".") if module else []
+    for c in (os.path.join(base, *parts) + ".pyi" if parts else None,
+              os.path.join(base, *parts, "__init__.pyi")):
+        if c and os.path.isfile(c) and os.path.abspath(c) != os.path.abspath(path):
+            return c
+    return None
+
+
+def _stub_signatures(path, depth=0):
+    """The stub's functions: name -> (required, optional, mutating): the positional parameters
+    without and with defaults, each a list of (name, annotation), and whether the function is
+    for changing its arguments. Functions the stub re-exports from another stub beside it
+    (`from _impl import f as f`, `from _impl import *`, as typeshed's `operator` and `struct`
+    do) are read from that stub."""
     import ast
 
     with open(path, encoding="utf-8") as f:
@@ -233,9 +263,22 @@ def _stub_signatures(path):
             args = node.args
             positional = list(args.posonlyargs) + list(args.args)
             cut = len(positional) - len(args.defaults)
-            # (required, optional): positional parameters without and with defaults.
             sigs.setdefault(node.name, ([(a.arg, annotation(a)) for a in positional[:cut]],
-                                        [(a.arg, annotation(a)) for a in positional[cut:]]))
+                                        [(a.arg, annotation(a)) for a in positional[cut:]],
+                                        _mutating(node, lambda n: ast.unparse(
+                                            _expand(n, aliases) if aliases else n))))
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or depth > 8:
+            continue
+        wanted = [a.name for a in node.names if a.name == "*" or a.asname == a.name]
+        other = _sibling_stub(path, node.module, node.level) if wanted else None
+        if other is None:
+            continue
+        theirs = _stub_signatures(other, depth + 1)
+        names = [n for n in theirs if not n.startswith("_")] if "*" in wanted else wanted
+        for n in names:
+            if n in theirs:
+                sigs.setdefault(n, theirs[n])
     return sigs
 
 
@@ -271,6 +314,33 @@ def _find_stub(modname, module_file, stubs):
             if os.path.isfile(c):
                 return c
     # PEP 561 stub-only packages (`<top>-stubs`) on any sys.path entry.
+    found = _stub_package(parts)
+    if found is None and parts[0] in getattr(sys, "stdlib_module_names", ()):
+        found = _typeshed_stdlib(parts)
+    return found
+
+
+def _typeshed_stdlib(parts):
+    """The standard library's stub from a copy of typeshed that an installed tool ships (mypy,
+    jedi): the standard library's C modules have no stubs beside them."""
+    import importlib.util
+
+    for tool, sub in (("mypy", ("typeshed", "stdlib")),
+                      ("jedi", ("third_party", "typeshed", "stdlib"))):
+        try:
+            spec = importlib.util.find_spec(tool)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = os.path.join(list(spec.submodule_search_locations)[0], *sub)
+        for c in (os.path.join(root, *parts) + ".pyi", os.path.join(root, *parts, "__init__.pyi")):
+            if os.path.isfile(c):
+                return c
+    return None
+
+
+def _stub_package(parts):
     for root in sys.path:
         top = os.path.join(root or ".", parts[0] + "-stubs")
         if not os.path.isdir(top):
@@ -301,16 +371,19 @@ def pyz3_describe(modname, stubs=None, include=()):
         if obj is None or inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
             continue
         owner = getattr(obj, "__module__", None)
-        if owner not in (None, modname) and name not in stub_sigs:
-            continue  # imported from elsewhere
+        # Imported from elsewhere: skipped, unless the stub declares it or it comes from one of
+        # the package's own submodules (a package re-exporting its implementation's functions).
+        if (owner not in (None, modname) and name not in stub_sigs
+                and not str(owner).startswith(modname + ".")):
+            continue
         if name in stub_sigs:
-            required, optional = stub_sigs[name]
-            out.append((name, required, "stub", optional))
+            required, optional, mutating = stub_sigs[name]
+            out.append((name, required, "stub", optional, mutating))
             continue
         try:
             sig = inspect.signature(obj)
         except (TypeError, ValueError):
-            out.append((name, None, "none", []))
+            out.append((name, None, "none", [], False))
             continue
         params, optional = [], []
         annotated = False
@@ -326,5 +399,5 @@ def pyz3_describe(modname, stubs=None, include=()):
             (params if p.default is p.empty and not optional else optional).append(entry)
         source = "annotations" if annotated else (
             "text_signature" if getattr(obj, "__text_signature__", None) else "none")
-        out.append((name, params, source, optional))
+        out.append((name, params, source, optional, False))
     return out, stub, module_file

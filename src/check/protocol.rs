@@ -176,4 +176,8 @@ pub struct FunctionInfo {
     /// The positional parameters with defaults, after the required ones: name and annotation.
     #[serde(default)]
     pub optional: Vec<(String, Option<String>)>,
+    /// The stub says the function is for changing its arguments: it returns `None`, or takes
+    /// a `Mutable*` type or a writeable buffer (its arguments are not checked for mutation).
+    #[serde(default)]
+    pub mutating: bool,
 }

@@ -4,7 +4,8 @@
 //! `{"version": 1, "module": "...", "python": "<interpreter>", "interpreter": "CPython 3.13
 //! (free-threaded, static)", "gil_reenabled": false, "functions": [{"name": "...", "cases": N, "findings":
 //! [{"kind": "...", "input": "<python source>", "message": "...", "reproducer": "<path>",
-//! "traceback": "...", "imports": [...]}]}]}` — `kind` is one of the [`super::FindingKind`] names.
+//! "traceback": "...", "imports": [...]}]}], "slow": [{"function": "...", "input": "...",
+//! "elapsed_ms": N, "limit_ms": N}]}` — `kind` is one of the [`super::FindingKind`] names.
 
 use std::io::{self, Write};
 

@@ -270,6 +270,7 @@ pub fn check_function(
 ) -> crate::Result<FunctionReport> {
     let mut setup = setup_for(target, options);
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
+    let mut later = BTreeMap::new();
     let (strategies, warnings) = match &target.strategies {
         Some(s) => {
             setup.param_types = vec!["Any".to_string(); s.len()];
@@ -312,6 +313,7 @@ pub fn check_function(
             options,
             strategies: &strategies,
             first: &mut first,
+            later: &mut later,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
             slow: &mut slow,
@@ -330,8 +332,8 @@ pub fn check_function(
             )
         })
         .collect();
-    for (kind, (index, observation)) in first {
-        let shrunk = shrink(
+    for (kind, (mut index, mut observation)) in first {
+        let mut shrunk = shrink(
             target,
             &setup,
             options,
@@ -341,6 +343,27 @@ pub fn check_function(
             observation.clone(),
             &mut warnings,
         );
+        // A first case whose finding does not come back when replayed alone (it depended on
+        // what ran before it in the worker) gives way to a later case of the kind that does.
+        let unreplayed = |s: &crate::Result<(Finding, Vec<Value>)>| matches!(s, Ok((f, _)) if f.message.ends_with(NOT_REPRODUCED));
+        for (i, o) in later.remove(&kind).unwrap_or_default() {
+            if !unreplayed(&shrunk) {
+                break;
+            }
+            let again = shrink(
+                target,
+                &setup,
+                options,
+                &strategies,
+                kind,
+                i,
+                o.clone(),
+                &mut warnings,
+            );
+            if matches!(again, Ok(_)) && !unreplayed(&again) {
+                (shrunk, index, observation) = (again, i, o);
+            }
+        }
         let (finding, minimal) = match shrunk {
             Ok(found) => found,
             // Shrinking could not go on: the finding stays, as first seen.
@@ -374,7 +397,9 @@ pub fn check_function(
         if kind == FindingKind::Timeout && Some(&minimal) != original.get(&index) {
             match retry(&setup, options, &minimal) {
                 Ok(Retry::Finished(ms)) => {
-                    slow.push(slow_input(&minimal, ms, options.timeout_ms));
+                    if ms > options.timeout_ms {
+                        slow.push(slow_input(&minimal, ms, options.timeout_ms));
+                    }
                     continue;
                 }
                 Ok(Retry::Hung(h)) => finding.message = h.message,
@@ -419,6 +444,8 @@ struct Batches<'a> {
     options: &'a CheckOptions,
     strategies: &'a [ValueStrategy],
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
+    /// A few later cases of each kind found: shrunk when the first does not replay alone.
+    later: &'a mut BTreeMap<FindingKind, Vec<(u64, Observation)>>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
     slow: &'a mut Vec<SlowInput>,
@@ -427,6 +454,9 @@ struct Batches<'a> {
 
 /// Cases per batch request.
 const BATCH: u64 = 256;
+
+/// Later cases kept per kind of finding, in case the first does not replay alone.
+const LATER_CASES: usize = 3;
 
 impl Batches<'_> {
     fn start(&mut self) -> crate::Result<Worker> {
@@ -461,7 +491,14 @@ impl Batches<'_> {
         if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) {
             return self.retry_timeout(index, o);
         }
-        self.first.entry(o.kind).or_insert((index, o));
+        if self.first.contains_key(&o.kind) {
+            let later = self.later.entry(o.kind).or_default();
+            if later.len() < LATER_CASES {
+                later.push((index, o));
+            }
+        } else {
+            self.first.insert(o.kind, (index, o));
+        }
     }
 
     /// A call over the limit, before any hang was found: retried alone with ten times the
@@ -473,6 +510,8 @@ impl Batches<'_> {
         }
         let args = super::cases::generate_case(self.strategies, self.options.seed, index);
         match retry(self.setup, self.options, &args) {
+            // Within the limit this time: the first call was slowed by something else.
+            Ok(Retry::Finished(ms)) if ms <= self.options.timeout_ms => {}
             Ok(Retry::Finished(ms)) => {
                 self.slow
                     .push(slow_input(&args, ms, self.options.timeout_ms))

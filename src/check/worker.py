@@ -142,6 +142,15 @@ def call(f, args, phase=PHASE_CALL):
     return now - t, ok, r
 
 
+def drop_tracebacks(e):
+    """Clears the tracebacks of an exception and of those it was raised from or during."""
+    seen = 0
+    while isinstance(e, BaseException) and seen < 100:
+        e.__traceback__ = None
+        e = e.__cause__ or e.__context__
+        seen += 1
+
+
 def _name(f):
     try:
         return repr(f)
@@ -270,6 +279,8 @@ class Checker:
             # Extra references: an over-release must not free what it releases under our feet.
             keep1 = objs1 * 16  # noqa: F841
             before1 = counts(objs1)
+            # A function meant to change its arguments may store references in them.
+            held1 = None if self.check_mutation else held(args1, objs1)
         t1, ok1, r1 = call(f, args1)
         if t1 > limit or (not ok1 and isinstance(r1, SystemError)):
             return self.slow_or_system_error(t1, ok1, r1)
@@ -283,6 +294,7 @@ class Checker:
         if objs2:
             keep2 = objs2 * 16  # noqa: F841
             before2 = counts(objs2)
+            held2 = None if self.check_mutation else held(args2, objs2)
         t2, ok2, r2 = call(f, args2)
         if t2 > limit or (not ok2 and isinstance(r2, SystemError)):
             return self.slow_or_system_error(t2, ok2, r2)
@@ -316,9 +328,15 @@ class Checker:
             found = self.property_check(args1, ok1, r1)
             if found:
                 return found
-        del r1, r2
+        # An exception's traceback keeps the frames of the call, and the arguments in them,
+        # alive in a cycle until the collector runs: dropped here, so the counts are back at
+        # once and the refcount check needs no collection for every call that raised.
+        for r, ok in ((r1, ok1), (r2, ok2)):
+            if not ok:
+                drop_tracebacks(r)
+        del r1, r2, r
         if objs1 and objs2 and self.check_refcount:
-            found = refcount_judge(f, args1, objs1, before1, objs2, before2)
+            found = refcount_judge(f, args1, objs1, before1, objs2, before2, held1, held2, args2)
             if found:
                 return found
         # The costly checks, on some cases (and on every replay of their findings).
@@ -464,7 +482,8 @@ def handle(req, state):
             CH.send({"reply": "error", "message": err_text(e)})
             return
         CH.send({"reply": "functions", "functions": [
-            {"name": n, "params": p, "source": s, "optional": o} for n, p, s, o in functions],
+            {"name": n, "params": p, "source": s, "optional": o, "mutating": m}
+            for n, p, s, o, m in functions],
             "stub": stub, "file": module_file, "gil_enabled": gil_enabled()})
         return
     if op == "load":

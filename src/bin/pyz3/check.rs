@@ -350,7 +350,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             optional: info.optional.len(),
             oracle: oracles.get(&info.name).cloned(),
             property: properties.get(&info.name).cloned(),
-            mutates: mutates.contains(&info.name),
+            mutates: info.mutating || mutates.contains(&info.name),
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
             ..FunctionTarget::default()
