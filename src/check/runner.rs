@@ -12,23 +12,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use proptest::test_runner::{TestCaseError, TestError};
-
-use super::cases::{
-    arg_strategies_sized, args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS,
-};
+use super::cases::{arg_strategies_sized, case_tree};
 use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
+use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput, MAX_RETRIES};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
-
-const NOT_REPRODUCED: &str = "(did not reproduce when replayed alone)";
 
 /// How to run the checks.
 #[derive(Clone, Debug)]
@@ -278,7 +273,7 @@ pub fn check_function(
         }
         None => {
             let mut size = super::cases::size_for(options.size);
-            if false && !options.interpreter.numpy {
+            if !options.interpreter.numpy {
                 size = size.without_numpy();
             }
             let a = arg_strategies_sized(
@@ -332,38 +327,16 @@ pub fn check_function(
             )
         })
         .collect();
-    for (kind, (mut index, mut observation)) in first {
-        let mut shrunk = shrink(
+    for (kind, (index, observation)) in first {
+        let cases = Cases {
             target,
-            &setup,
+            setup: &setup,
             options,
-            &strategies,
-            kind,
-            index,
-            observation.clone(),
-            &mut warnings,
-        );
-        // A first case whose finding does not come back when replayed alone (it depended on
-        // what ran before it in the worker) gives way to a later case of the kind that does.
-        let unreplayed = |s: &crate::Result<(Finding, Vec<Value>)>| matches!(s, Ok((f, _)) if f.message.ends_with(NOT_REPRODUCED));
-        for (i, o) in later.remove(&kind).unwrap_or_default() {
-            if !unreplayed(&shrunk) {
-                break;
-            }
-            let again = shrink(
-                target,
-                &setup,
-                options,
-                &strategies,
-                kind,
-                i,
-                o.clone(),
-                &mut warnings,
-            );
-            if matches!(again, Ok(_)) && !unreplayed(&again) {
-                (shrunk, index, observation) = (again, i, o);
-            }
-        }
+            strategies: &strategies,
+        };
+        let later = later.remove(&kind).unwrap_or_default();
+        let (index, observation, shrunk) =
+            cases.shrink_replayable(kind, (index, observation), later, &mut warnings);
         let (finding, minimal) = match shrunk {
             Ok(found) => found,
             // Shrinking could not go on: the finding stays, as first seen.
@@ -491,13 +464,16 @@ impl Batches<'_> {
         if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) {
             return self.retry_timeout(index, o);
         }
-        if self.first.contains_key(&o.kind) {
-            let later = self.later.entry(o.kind).or_default();
-            if later.len() < LATER_CASES {
-                later.push((index, o));
+        match self.first.entry(o.kind) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert((index, o));
             }
-        } else {
-            self.first.insert(o.kind, (index, o));
+            std::collections::btree_map::Entry::Occupied(_) => {
+                let later = self.later.entry(o.kind).or_default();
+                if later.len() < LATER_CASES {
+                    later.push((index, o));
+                }
+            }
         }
     }
 
@@ -662,7 +638,7 @@ pub(super) fn case_pickle(args: &[Value]) -> Vec<u8> {
 
 /// Whether replays of a finding of `kind` need the costly checks: memory growth, and on a debug
 /// build the interpreter's total reference count (a refcount finding may come from it).
-fn costly_checks(kind: FindingKind, options: &CheckOptions) -> bool {
+pub(super) fn costly_checks(kind: FindingKind, options: &CheckOptions) -> bool {
     kind == FindingKind::MemoryLeak || (kind == FindingKind::Refcount && options.interpreter.debug)
 }
 
@@ -732,7 +708,7 @@ fn has_rust_property(target: &FunctionTarget) -> bool {
 }
 
 /// One explicit case: the worker's checks, then (when it found nothing) the Rust property.
-fn check_case(
+pub(super) fn check_case(
     slot: &RefCell<Option<Worker>>,
     setup: &Setup,
     options: &CheckOptions,
@@ -751,7 +727,7 @@ fn check_case(
 }
 
 /// Replays one explicit case in `slot`'s worker (starting one if needed).
-fn replay(
+pub(super) fn replay(
     slot: &RefCell<Option<Worker>>,
     setup: &Setup,
     options: &CheckOptions,
@@ -800,85 +776,4 @@ fn replay(
     // The worker is gone (crash or hang): the next replay starts a fresh one.
     *slot = None;
     Ok(outcome)
-}
-
-/// Shrinks the first failing case of one kind; the finding and its minimal arguments.
-#[allow(clippy::too_many_arguments)]
-fn shrink(
-    target: &FunctionTarget,
-    setup: &Setup,
-    options: &CheckOptions,
-    strategies: &[crate::strategy::ValueStrategy],
-    kind: FindingKind,
-    index: u64,
-    observation: Observation,
-    notes: &mut Vec<String>,
-) -> crate::Result<(Finding, Vec<Value>)> {
-    let slot = RefCell::new(None);
-    let last = RefCell::new(observation.clone());
-    let failure: RefCell<Option<Error>> = RefCell::new(None);
-    let memory = costly_checks(kind, options);
-    let mut minimal = None;
-    if let Some(tree) = case_tree(strategies, options.seed, index) {
-        let original = proptest::strategy::ValueTree::current(&tree);
-        let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, options.max_shrink_time);
-        let mut runner = shrink_runner();
-        let result = runner.run_one(tree, |args: Vec<Value>| {
-            if failure.borrow().is_some() {
-                return Ok(());
-            }
-            // Findings that need luck to show (flaky results, races) get a few tries.
-            let tries = if kind == FindingKind::Nondeterministic {
-                4
-            } else {
-                1
-            };
-            for _ in 0..tries {
-                match check_case(&slot, setup, options, target, &args, memory) {
-                    Ok(Some(o)) if o.kind == kind => {
-                        *last.borrow_mut() = o;
-                        return Err(TestCaseError::fail(kind.name()));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        *failure.borrow_mut() = Some(e);
-                        return Ok(());
-                    }
-                }
-            }
-            Ok(())
-        });
-        if let Some(e) = failure.into_inner() {
-            return Err(e);
-        }
-        notes.extend(stop.message().map(|m| format!("{}: {m}", kind.name())));
-        minimal = Some(match result {
-            Err(TestError::Fail(_, v)) => v,
-            // The finding did not come back on replay (flaky): report the original case.
-            _ => {
-                let mut o = last.borrow_mut();
-                o.message = format!("{}\n{NOT_REPRODUCED}", o.message);
-                original
-            }
-        });
-    }
-    let args = minimal.unwrap_or_default();
-    let finding = unshrunk_finding(kind, &args, last.into_inner());
-    Ok((finding, args))
-}
-
-/// The finding of `kind` for a call on `args`, as observed.
-fn unshrunk_finding(kind: FindingKind, args: &[Value], observation: Observation) -> Finding {
-    let (input, imports) = args_source(args);
-    Finding {
-        kind,
-        input,
-        imports,
-        message: observation.message,
-        traceback: observation.traceback,
-        reproducer: None,
-        subkind: None,
-        frames: Vec::new(),
-        test: None,
-    }
 }
