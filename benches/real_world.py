@@ -81,8 +81,9 @@ def row(package, module, cases, result, elapsed):
     findings = {}
     for f in functions:
         for x in f["findings"]:
+            # A `|` would end the table cell.
             findings.setdefault(x["kind"], []).append("`%s%s`" % (
-                f["name"], call_args(x["input"])))
+                f["name"], call_args(x["input"]).replace("|", "\\|")))
     found = "; ".join("%s: %s" % (k, ", ".join(v)) for k, v in sorted(findings.items())) or "none"
     slow = len(result.get("slow", []))
     name = module if package == "stdlib" else package

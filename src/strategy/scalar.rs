@@ -358,3 +358,45 @@ pub fn complex(size: Size) -> ValueStrategy {
         Value::Complex { re: 0.0, im: 0.0 },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ints for sizes: four in five within 0..=1024, some negative, and huge ones still drawn.
+    #[test]
+    fn size_ints_are_mostly_small_and_huge_ones_stay_reachable() {
+        let values: Vec<BigInt> = crate::sample::sample(&size_int(Size::default()), 10_000, 1)
+            .map(|v| match v {
+                Value::Int(i) => i,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let small = values
+            .iter()
+            .filter(|i| **i >= BigInt::from(0) && **i <= BigInt::from(1024))
+            .count();
+        assert!(small >= 8_000, "{small}");
+        assert!(values.iter().any(|i| *i < BigInt::from(0)));
+        assert!(values.iter().filter(|i| i.bits() > 32).count() >= 50);
+    }
+
+    #[test]
+    fn size_names_are_recognised() {
+        for n in [
+            "n",
+            "size",
+            "bufsize",
+            "num_items",
+            "n_rows",
+            "max_len",
+            "maxlen",
+            "Count",
+        ] {
+            assert!(is_size_name(n), "{n}");
+        }
+        for n in ["x", "seed", "value", "s", "index", "sizes_of"] {
+            assert!(!is_size_name(n), "{n}");
+        }
+    }
+}
