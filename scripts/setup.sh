@@ -22,8 +22,24 @@ if [ ! -x "$root/.venv/bin/python" ]; then
   echo "pyz3 setup: creating $root/.venv" >&2
   "$PYO3_PYTHON" -m venv "$root/.venv"
 fi
-if ! "$root/.venv/bin/python" -c 'import numpy, pytest, pytest_run_parallel, hypothesis, setuptools, memray' >/dev/null 2>&1 \
-   || [ ! -x "$root/.venv/bin/py-spy" ]; then
+# Every pinned package at its pinned version (`pkg==X` lines), the others importable.
+if ! "$root/.venv/bin/python" - "$root/requirements.txt" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as md, sys
+for line in open(sys.argv[1]):
+    spec = line.split("#")[0].strip()
+    if "==" in spec:
+        name, version = spec.split("==")
+        assert md.version(name.strip()) == version.strip()
+import numpy, pytest, pytest_run_parallel, hypothesis, setuptools, memray
+PY
+then
+  missing=1
+elif [ ! -x "$root/.venv/bin/py-spy" ]; then
+  missing=1
+else
+  missing=0
+fi
+if [ "$missing" = 1 ]; then
   echo "pyz3 setup: installing Python packages from requirements.txt" >&2
   "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/requirements.txt"
 fi

@@ -97,3 +97,59 @@ pub fn measure(
         elapsed: start.elapsed(),
     })
 }
+
+/// Upper bounds (in bits of `|x|`) of the buckets of [`IntMagnitudes`]; the last bucket is
+/// everything above.
+pub const MAGNITUDE_BITS: [u64; 5] = [4, 10, 20, 32, 64];
+
+/// How big the ints among sampled values are: how many fall in each magnitude bucket
+/// (`|x| < 2^4`, `< 2^10`, `< 2^20`, `< 2^32`, `< 2^64`, larger), counting ints inside containers
+/// too. What `pyz3 sample --stats` prints, to see how often huge ints are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntMagnitudes {
+    /// Counts per bucket, smallest first.
+    pub buckets: [u64; 6],
+}
+
+impl IntMagnitudes {
+    /// The magnitudes of the ints in `n` values drawn from `strategy` with `seed`.
+    pub fn of(strategy: &ValueStrategy, n: usize, seed: u64) -> Self {
+        let mut m = IntMagnitudes::default();
+        for v in sample(strategy, n, seed) {
+            m.add(&v, 0);
+        }
+        m
+    }
+
+    /// All the ints counted.
+    pub fn total(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    fn add(&mut self, v: &Value, depth: u32) {
+        if depth > 64 {
+            return;
+        }
+        let mut each = |items: &mut dyn Iterator<Item = &Value>| {
+            for x in items {
+                self.add(x, depth + 1);
+            }
+        };
+        match v {
+            Value::Int(i) => {
+                let bits = i.bits();
+                let b = MAGNITUDE_BITS.iter().position(|&max| bits <= max);
+                self.buckets[b.unwrap_or(MAGNITUDE_BITS.len())] += 1;
+            }
+            Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => {
+                each(&mut x.iter())
+            }
+            Value::Deque { items, .. } => each(&mut items.iter()),
+            Value::Dict(p) | Value::Counter(p) | Value::OrderedDict(p) => {
+                each(&mut p.iter().flat_map(|(k, v)| [k, v]))
+            }
+            Value::DefaultDict { items, .. } => each(&mut items.iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
+}

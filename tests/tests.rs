@@ -24,7 +24,10 @@
 //! - `files`: hostile exception messages and function names in reproducers, planted temporary
 //!   files and symlinks, private scratch directories, output paths checked before any work;
 //! - `realworld`: stub packages, private names, empty runs, related oracle exceptions,
-//!   mutating functions' memory checks, fresh callables;
+//!   mutating functions' memory checks, fresh callables, interpreters without NumPy, slow
+//!   inputs and hangs;
+//! - `pypi`: real extensions (mmh3, ujson, orjson, xxhash, jiter, msgpack, regex) and ten C
+//!   modules of the standard library: known defects found with no options, no false alarms;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
@@ -61,6 +64,8 @@ mod pickle;
 mod profile;
 #[path = "tests/property_tests.rs"]
 mod property_tests;
+#[path = "tests/pypi.rs"]
+mod pypi;
 #[path = "tests/realworld.rs"]
 mod realworld;
 #[path = "tests/roundtrip.rs"]

@@ -14,12 +14,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{Just, Strategy, ValueTree};
 
 use proptest::test_runner::{Config, TestRunner};
 
 use crate::strategy::annotation::mentions;
-use crate::strategy::{container, leaf, text, Registry, Size, ValueStrategy};
+use crate::strategy::scalar::{self, is_size_name};
+use crate::strategy::{container, leaf, text, Registry, Shape, Size, ValueStrategy};
 use crate::typeexpr::{parse, TypeExpr};
 use crate::value::{Renderer, Value};
 
@@ -50,7 +51,20 @@ pub fn arg_strategies(
     types: &[String],
     scale: usize,
 ) -> crate::Result<ArgStrategies> {
-    let registry = Registry::new(size_for(scale));
+    arg_strategies_sized(names, types, 0, size_for(scale))
+}
+
+/// Like [`arg_strategies`], at `size`, with the last `optional` parameters optional (they have
+/// defaults): half the cases pass none of them, the others the first 1, 2, ... of them, equally
+/// likely. They are the parts of one joint strategy, whose tuple is as long as the arguments
+/// passed; it shrinks toward passing fewer.
+pub fn arg_strategies_sized(
+    names: &[String],
+    types: &[String],
+    optional: usize,
+    size: Size,
+) -> crate::Result<ArgStrategies> {
+    let registry = Registry::new(size);
     let mut parsed = Vec::with_capacity(types.len());
     let mut strategies = Vec::with_capacity(types.len());
     let mut warnings = Vec::new();
@@ -58,16 +72,27 @@ pub fn arg_strategies(
         let expr = parse(ty).map_err(|e| {
             crate::Error::Usage(format!("parameter `{name}`: {}", crate::Error::from(e)))
         })?;
-        let ts = registry.resolve_expr(&expr);
+        let (shape, shape_warnings) = registry.shape_expr(&expr);
+        if !size.numpy && shape.requires_numpy() {
+            return Err(crate::Error::Usage(format!(
+                "parameter `{name}` is a NumPy array ({ty}) and NumPy is not importable"
+            )));
+        }
         warnings.extend(
-            ts.warnings
+            shape_warnings
                 .into_iter()
                 .map(|w| format!("parameter `{name}`: {w}")),
         );
-        strategies.push(ts.strategy);
+        // An int named like a size or a count gets mostly small values (a huge size makes
+        // a slow call, not a finding); edge values and huge ints stay reachable.
+        strategies.push(match shape {
+            Shape::Int if is_size_name(name) => scalar::size_int(size),
+            _ => shape.strategy(size),
+        });
         parsed.push(expr);
     }
-    let linked: Vec<usize> = (0..parsed.len())
+    let first_optional = parsed.len().saturating_sub(optional);
+    let linked: Vec<usize> = (0..first_optional)
         .filter(|&i| mentions(&parsed[i], "AnyStr"))
         .collect();
     if !linked.is_empty() {
@@ -76,10 +101,40 @@ pub fn arg_strategies(
             strategies[i] = strategies[i].clone().part_of(&whole, item);
         }
     }
+    if first_optional < strategies.len() {
+        let tail = strategies[first_optional..].to_vec();
+        let n = tail.len();
+        let mut alts = vec![(n as u32, Just(Value::Tuple(vec![])).boxed())];
+        for k in 1..=n {
+            alts.push((1, container::tuple(tail[..k].to_vec()).boxed()));
+        }
+        let whole = Rc::new(ValueStrategy::from(leaf::one_of(alts)));
+        for (item, s) in strategies[first_optional..].iter_mut().enumerate() {
+            *s = s.clone().part_of(&whole, item);
+        }
+    }
     Ok(ArgStrategies {
         strategies,
         warnings,
     })
+}
+
+/// How a function's parameters use NumPy, to decide before checking it in an interpreter
+/// without NumPy: `Err(name)` when parameter `name` needs it (an array), `Ok(true)` when some
+/// parameter would draw arrays among other values (any value, buffers), `Ok(false)` otherwise.
+/// Types that do not parse count as not using it (the check reports them).
+pub fn numpy_use(names: &[String], types: &[String]) -> Result<bool, String> {
+    let registry = Registry::new(Size::default());
+    let mut uses = false;
+    for (name, ty) in names.iter().zip(types) {
+        let Ok(expr) = parse(ty) else { continue };
+        let (shape, _) = registry.shape_expr(&expr);
+        if shape.requires_numpy() {
+            return Err(name.clone());
+        }
+        uses |= shape.may_use_numpy();
+    }
+    Ok(uses)
 }
 
 /// Tuples of the values of the parameters at `linked`, with `AnyStr` meaning `str` in all of
@@ -144,18 +199,20 @@ fn layout(strategies: &[ValueStrategy]) -> Option<Layout> {
     Some(Layout { units, places })
 }
 
-/// The parameters' values from the units' values.
+/// The parameters' values from the units' values. A part beyond the end of its unit's tuple is
+/// an optional parameter left out (only trailing parameters are optional).
 fn place(places: &[(usize, Option<usize>)], mut values: Vec<Value>) -> Vec<Value> {
-    places
-        .iter()
-        .map(|&(unit, item)| match item {
-            None => std::mem::replace(&mut values[unit], Value::None),
+    let mut out = Vec::with_capacity(places.len());
+    for &(unit, item) in places {
+        match item {
+            None => out.push(std::mem::replace(&mut values[unit], Value::None)),
             Some(k) => match &values[unit] {
-                Value::Tuple(items) => items.get(k).cloned().unwrap_or(Value::None),
-                _ => Value::None,
+                Value::Tuple(items) => out.extend(items.get(k).cloned()),
+                _ => out.push(Value::None),
             },
-        })
-        .collect()
+        }
+    }
+    out
 }
 
 /// The runner that draws case `index` of the run with `seed`.

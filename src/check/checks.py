@@ -97,23 +97,62 @@ def counts(objs):
     return [_getrefcount(o) for o in objs]
 
 
-def refcount_judge(f, args1, objs1, before1, objs2, before2):
-    """A finding when every call moves the same counts by the same amounts."""
-    d1 = [c - b for c, b in zip(counts(objs1), before1)]
+def held(args, objs):
+    """How many references to each of `objs` the arguments hold: the argument tuple's and those
+    of the containers in it (walked as `reachable` walks them, each container once)."""
+    slots = {}
+    seen = set()
+    stack = [(a, 0) for a in args]
+    deque = sys.modules.get("collections").deque if "collections" in sys.modules else ()
+    steps = 0
+    while stack and steps < 20000:
+        o, depth = stack.pop()
+        steps += 1
+        slots[id(o)] = slots.get(id(o), 0) + 1
+        if depth > 32 or id(o) in seen:
+            continue
+        if isinstance(o, dict):
+            seen.add(id(o))
+            stack.extend((x, depth + 1) for kv in list(o.items()) for x in kv)
+        elif isinstance(o, _WALKED) or (deque and type(o) is deque):
+            seen.add(id(o))
+            try:
+                stack.extend((x, depth + 1) for x in list(o))
+            except Exception:
+                pass
+    return [slots.get(id(o), 0) for o in objs]
+
+
+def deltas(objs, before, args, held_before):
+    """How the counts of `objs` moved since `before`, less the references the arguments took or
+    dropped (when `held_before` says what they held: a function meant to change them)."""
+    d = [c - b for c, b in zip(counts(objs), before)]
+    if held_before is not None and any(d):
+        d = [x - (now - was) for x, now, was in zip(d, held(args, objs), held_before)]
+    return d
+
+
+def refcount_judge(f, args1, objs1, before1, objs2, before2, held1=None, held2=None, args2=()):
+    """A finding when every call moves the same counts by the same amounts. `held1` and `held2`
+    (functions meant to change their arguments, with `args2`): the references the arguments
+    held before each call, so that a reference stored into an argument is not taken for a
+    leak."""
+    d1 = deltas(objs1, before1, args1, held1)
     if not any(d1):
         return None
-    d2 = [c - b for c, b in zip(counts(objs2), before2)]
+    d2 = deltas(objs2, before2, args2, held2)
     if d1 != d2:
         return None
     gc.collect()
-    d1 = [c - b for c, b in zip(counts(objs1), before1)]
-    d2 = [c - b for c, b in zip(counts(objs2), before2)]
+    d1 = deltas(objs1, before1, args1, held1)
+    d2 = deltas(objs2, before2, args2, held2)
     if not any(d1) or d1 != d2:
         return None
     before3 = counts(objs1)
+    held3 = None if held1 is None else held(args1, objs1)
     call(f, args1)
     gc.collect()
-    d3 = [c - b for c, b in zip(counts(objs1), before3)]
+    d3 = deltas(objs1, before3, args1, held3)
     if d3 != d1:
         return None
     labels = []

@@ -205,6 +205,43 @@ def _expand(node, aliases):
 
 
 def _parse_stub(path):
+    """The stub's functions: name -> required positional parameters, (name, annotation)."""
+    return {name: sig[0] for name, sig in _stub_signatures(path).items()}
+
+
+_MUTABLE = ("MutableSequence", "MutableMapping", "MutableSet", "WriteableBuffer")
+
+
+def _mutating(node, annotation):
+    """Whether a stub's function is for changing its arguments: it returns `None` (it can only
+    act through side effects), or a parameter is a `Mutable*` type or a writeable buffer."""
+    if node.returns is not None and annotation(node.returns) == "None":
+        return True
+    args = node.args
+    return any(a.annotation is not None and any(m in annotation(a.annotation) for m in _MUTABLE)
+               for a in list(args.posonlyargs) + list(args.args))
+
+
+def _sibling_stub(path, module, level):
+    """The stub of `module` imported by the stub at `path` (`from module import ...`, `level`
+    dots): beside it, or up `level - 1` directories for a relative import."""
+    base = os.path.dirname(path)
+    for _ in range(max(level - 1, 0)):
+        base = os.path.dirname(base)
+    parts = module.split(".") if module else []
+    for c in (os.path.join(base, *parts) + ".pyi" if parts else None,
+              os.path.join(base, *parts, "__init__.pyi")):
+        if c and os.path.isfile(c) and os.path.abspath(c) != os.path.abspath(path):
+            return c
+    return None
+
+
+def _stub_signatures(path, depth=0):
+    """The stub's functions: name -> (required, optional, mutating): the positional parameters
+    without and with defaults, each a list of (name, annotation), and whether the function is
+    for changing its arguments. Functions the stub re-exports from another stub beside it
+    (`from _impl import f as f`, `from _impl import *`, as typeshed's `operator` and `struct`
+    do) are read from that stub."""
     import ast
 
     with open(path, encoding="utf-8") as f:
@@ -225,10 +262,23 @@ def _parse_stub(path):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = node.args
             positional = list(args.posonlyargs) + list(args.args)
-            if args.defaults:
-                positional = positional[: len(positional) - len(args.defaults)]
-            params = [(a.arg, annotation(a)) for a in positional]
-            sigs.setdefault(node.name, params)
+            cut = len(positional) - len(args.defaults)
+            sigs.setdefault(node.name, ([(a.arg, annotation(a)) for a in positional[:cut]],
+                                        [(a.arg, annotation(a)) for a in positional[cut:]],
+                                        _mutating(node, lambda n: ast.unparse(
+                                            _expand(n, aliases) if aliases else n))))
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or depth > 8:
+            continue
+        wanted = [a.name for a in node.names if a.name == "*" or a.asname == a.name]
+        other = _sibling_stub(path, node.module, node.level) if wanted else None
+        if other is None:
+            continue
+        theirs = _stub_signatures(other, depth + 1)
+        names = [n for n in theirs if not n.startswith("_")] if "*" in wanted else wanted
+        for n in names:
+            if n in theirs:
+                sigs.setdefault(n, theirs[n])
     return sigs
 
 
@@ -264,6 +314,33 @@ def _find_stub(modname, module_file, stubs):
             if os.path.isfile(c):
                 return c
     # PEP 561 stub-only packages (`<top>-stubs`) on any sys.path entry.
+    found = _stub_package(parts)
+    if found is None and parts[0] in getattr(sys, "stdlib_module_names", ()):
+        found = _typeshed_stdlib(parts)
+    return found
+
+
+def _typeshed_stdlib(parts):
+    """The standard library's stub from a copy of typeshed that an installed tool ships (mypy,
+    jedi): the standard library's C modules have no stubs beside them."""
+    import importlib.util
+
+    for tool, sub in (("mypy", ("typeshed", "stdlib")),
+                      ("jedi", ("third_party", "typeshed", "stdlib"))):
+        try:
+            spec = importlib.util.find_spec(tool)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = os.path.join(list(spec.submodule_search_locations)[0], *sub)
+        for c in (os.path.join(root, *parts) + ".pyi", os.path.join(root, *parts, "__init__.pyi")):
+            if os.path.isfile(c):
+                return c
+    return None
+
+
+def _stub_package(parts):
     for root in sys.path:
         top = os.path.join(root or ".", parts[0] + "-stubs")
         if not os.path.isdir(top):
@@ -284,7 +361,7 @@ def pyz3_describe(modname, stubs=None, include=()):
     mod = importlib.import_module(modname)
     module_file = getattr(mod, "__file__", None)
     stub = _find_stub(modname, module_file, stubs)
-    stub_sigs = _parse_stub(stub) if stub else {}
+    stub_sigs = _stub_signatures(stub) if stub else {}
     names = list(getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")])
     # Named explicitly, any callable is described, `_private` ones too.
     names += [n for n in include if n not in names and hasattr(mod, n)]
@@ -294,28 +371,33 @@ def pyz3_describe(modname, stubs=None, include=()):
         if obj is None or inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
             continue
         owner = getattr(obj, "__module__", None)
-        if owner not in (None, modname) and name not in stub_sigs:
-            continue  # imported from elsewhere
+        # Imported from elsewhere: skipped, unless the stub declares it or it comes from one of
+        # the package's own submodules (a package re-exporting its implementation's functions).
+        if (owner not in (None, modname) and name not in stub_sigs
+                and not str(owner).startswith(modname + ".")):
+            continue
         if name in stub_sigs:
-            out.append((name, stub_sigs[name], "stub"))
+            required, optional, mutating = stub_sigs[name]
+            out.append((name, required, "stub", optional, mutating))
             continue
         try:
             sig = inspect.signature(obj)
         except (TypeError, ValueError):
-            out.append((name, None, "none"))
+            out.append((name, None, "none", [], False))
             continue
-        params = []
+        params, optional = [], []
         annotated = False
         for p in sig.parameters.values():
-            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.default is not p.empty:
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 continue
             if p.annotation is p.empty:
-                params.append((p.name, None))
+                entry = (p.name, None)
             else:
                 annotated = True
                 ann = p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
-                params.append((p.name, ann))
+                entry = (p.name, ann)
+            (params if p.default is p.empty and not optional else optional).append(entry)
         source = "annotations" if annotated else (
             "text_signature" if getattr(obj, "__text_signature__", None) else "none")
-        out.append((name, params, source))
+        out.append((name, params, source, optional, False))
     return out, stub, module_file

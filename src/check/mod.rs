@@ -16,6 +16,8 @@ pub mod repro;
 pub mod runner;
 #[cfg(feature = "embed")]
 pub mod rust_property;
+pub mod shrink;
+pub mod slow;
 pub mod threads;
 
 pub use finding::{Finding, FindingKind, Observation};

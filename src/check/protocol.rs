@@ -117,6 +117,10 @@ pub enum Request {
     Explicit {
         /// Run the memory check on it.
         memory: bool,
+        /// Only call the function once and say how long the call took (no checks): how a
+        /// call over the time limit is retried before it is called a hang.
+        #[serde(default)]
+        time_only: bool,
     },
     /// Describe the module's public callables (for discovery; no `Setup` needed).
     Describe {
@@ -157,6 +161,9 @@ pub enum Reply {
         /// What went wrong, if anything.
         #[serde(default)]
         finding: Option<Observation>,
+        /// For a `time_only` case: how long the call took.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        elapsed_ms: Option<u64>,
     },
     /// The cases of a `Threads` request that run clean and in time alone (their positions in
     /// the request's list): round `r` uses them as the scenario assigns.
@@ -213,4 +220,11 @@ pub struct FunctionInfo {
     pub params: Option<Vec<(String, Option<String>)>>,
     /// `"stub"`, `"annotations"`, `"text_signature"` or `"none"`.
     pub source: String,
+    /// The positional parameters with defaults, after the required ones: name and annotation.
+    #[serde(default)]
+    pub optional: Vec<(String, Option<String>)>,
+    /// The stub says the function is for changing its arguments: it returns `None`, or takes
+    /// a `Mutable*` type or a writeable buffer (its arguments are not checked for mutation).
+    #[serde(default)]
+    pub mutating: bool,
 }

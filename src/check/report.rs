@@ -4,7 +4,8 @@
 //! `{"version": 1, "module": "...", "python": "<interpreter>", "interpreter": "CPython 3.13
 //! (free-threaded, static)", "gil_reenabled": false, "functions": [{"name": "...", "cases": N, "findings":
 //! [{"kind": "...", "input": "<python source>", "message": "...", "reproducer": "<path>",
-//! "traceback": "...", "imports": [...]}]}]}` — `kind` is one of the [`super::FindingKind`] names.
+//! "traceback": "...", "imports": [...]}]}], "slow": [{"function": "...", "input": "...",
+//! "elapsed_ms": N, "limit_ms": N}]}` — `kind` is one of the [`super::FindingKind`] names.
 
 use std::io::{self, Write};
 
@@ -33,6 +34,19 @@ pub struct CheckReport {
     pub threads: u32,
     /// One entry per function.
     pub functions: Vec<FunctionEntry>,
+    /// Inputs on which a call went over the time limit but finished within ten times it: not
+    /// findings (see [`super::slow`]).
+    pub slow: Vec<SlowEntry>,
+}
+
+/// A slow input of one function.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowEntry {
+    /// The function.
+    pub function: String,
+    /// The input and the time it took.
+    #[serde(flatten)]
+    pub input: super::slow::SlowInput,
 }
 
 /// One function in the report.
@@ -44,6 +58,13 @@ pub struct FunctionEntry {
     pub cases: u64,
     /// Findings (shrunk).
     pub findings: Vec<Finding>,
+    /// Cases over the time limit that were not retried (after a few slow inputs).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slow_not_retried: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CheckReport {
@@ -62,6 +83,16 @@ impl CheckReport {
                     name: f.name.clone(),
                     cases: f.cases,
                     findings: f.findings.clone(),
+                    slow_not_retried: f.slow_more,
+                })
+                .collect(),
+            slow: functions
+                .iter()
+                .flat_map(|f| {
+                    f.slow.iter().map(|s| SlowEntry {
+                        function: f.name.clone(),
+                        input: s.clone(),
+                    })
                 })
                 .collect(),
         }
@@ -144,6 +175,7 @@ impl CheckReport {
                 self.threads
             )?;
         }
+        self.write_slow(out)?;
         let python = self
             .python
             .as_ref()
@@ -192,6 +224,41 @@ impl CheckReport {
                     writeln!(out, "  reproducer: {python} {}", p.display())?;
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl CheckReport {
+    /// The note on slow inputs, after the table.
+    fn write_slow(&self, out: &mut impl Write) -> io::Result<()> {
+        let more: u64 = self.functions.iter().map(|f| f.slow_not_retried).sum();
+        if self.slow.is_empty() && more == 0 {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "note: slow inputs (over the time limit, finished within {} times it; not findings):",
+            super::slow::RETRY_FACTOR
+        )?;
+        for s in &self.slow {
+            writeln!(
+                out,
+                "  {}{}: {} (limit {})",
+                printable(&s.function),
+                printable(&super::finding::call_source(&s.input.input)),
+                super::slow::duration_text(s.input.elapsed_ms),
+                super::slow::duration_text(s.input.limit_ms)
+            )?;
+        }
+        for f in self.functions.iter().filter(|f| f.slow_not_retried > 0) {
+            writeln!(
+                out,
+                "  {}: {} more cases over the limit, not retried",
+                printable(&f.name),
+                f.slow_not_retried
+            )?;
         }
         Ok(())
     }

@@ -12,20 +12,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use proptest::test_runner::{TestCaseError, TestError};
-
-use super::cases::{arg_strategies, args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS};
+use super::cases::{arg_strategies_sized, case_tree};
 use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
+use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
+use super::slow::{retry, slow_input, Retry, SlowInput, MAX_RETRIES};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
-
-const NOT_REPRODUCED: &str = "(did not reproduce when replayed alone)";
 
 /// How to run the checks.
 #[derive(Clone, Debug)]
@@ -94,6 +92,8 @@ pub struct FunctionTarget {
     pub param_names: Vec<String>,
     /// Parameter type expressions.
     pub param_types: Vec<String>,
+    /// How many of the last parameters have defaults: cases pass none, some or all of them.
+    pub optional: usize,
     /// `module:callable` giving the expected result.
     pub oracle: Option<String>,
     /// Python expression that must hold (names: parameters, `args`, `result`, `exception`).
@@ -126,6 +126,11 @@ pub struct FunctionReport {
     pub findings: Vec<Finding>,
     /// Strategy fallback warnings, and cases skipped for reasons of pyz3's own.
     pub warnings: Vec<String>,
+    /// Inputs whose calls went over the time limit but finished within ten times it (not
+    /// findings; see [`super::slow`]).
+    pub slow: Vec<SlowInput>,
+    /// Further cases over the limit, not retried (past [`super::slow::MAX_RETRIES`]).
+    pub slow_more: u64,
     /// On a free-threaded interpreter: whether the GIL was on after importing the module (it
     /// re-enables it when the module does not declare `Py_mod_gil`). `None` on GIL builds.
     pub gil_enabled: Option<bool>,
@@ -202,7 +207,7 @@ fn last_line(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn crash_observation(how: &str, stderr: &str) -> Observation {
+pub(super) fn crash_observation(how: &str, stderr: &str) -> Observation {
     let traceback = if stderr.trim().is_empty() {
         None
     } else {
@@ -247,7 +252,7 @@ fn timeout_observation(elapsed_ms: u64, limit: u64) -> Observation {
 }
 
 /// A generous backstop per case; the watch page stops a hung call much sooner.
-fn case_deadline(o: &CheckOptions) -> Duration {
+pub(super) fn case_deadline(o: &CheckOptions) -> Duration {
     Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
 }
 
@@ -269,13 +274,23 @@ pub fn check_function(
 ) -> crate::Result<FunctionReport> {
     let mut setup = setup_for(target, options);
     let mut first: BTreeMap<FindingKind, (u64, Observation)> = BTreeMap::new();
+    let mut later = BTreeMap::new();
     let (strategies, warnings) = match &target.strategies {
         Some(s) => {
             setup.param_types = vec!["Any".to_string(); s.len()];
             (s.clone(), Vec::new())
         }
         None => {
-            let a = arg_strategies(&target.param_names, &target.param_types, options.size)?;
+            let mut size = super::cases::size_for(options.size);
+            if !options.interpreter.numpy {
+                size = size.without_numpy();
+            }
+            let a = arg_strategies_sized(
+                &target.param_names,
+                &target.param_types,
+                target.optional,
+                size,
+            )?;
             (a.strategies, a.warnings)
         }
     };
@@ -283,6 +298,7 @@ pub fn check_function(
     let mut gil_enabled = None;
     // Cases with a finding, or skipped: the thread-safety check uses only the others.
     let mut failed: BTreeSet<u64> = BTreeSet::new();
+    let (mut slow, mut slow_more) = (Vec::new(), 0);
     let done = if has_rust_property(target) {
         // A Rust property needs each case here after the worker has run it safely.
         let slot = RefCell::new(None);
@@ -303,10 +319,13 @@ pub fn check_function(
             options,
             strategies: &strategies,
             first: &mut first,
+            later: &mut later,
             warnings: &mut warnings,
             gil_enabled: &mut gil_enabled,
             failed: &mut failed,
             stop: false,
+            slow: &mut slow,
+            slow_more: &mut slow_more,
         };
         batches.run(progress)?
     };
@@ -328,17 +347,26 @@ pub fn check_function(
         thread_finding = check.run(&clean, &mut warnings)?;
     }
     let mut findings = Vec::new();
+    let original: BTreeMap<u64, Vec<Value>> = first
+        .values()
+        .filter(|(_, o)| o.kind == FindingKind::Timeout)
+        .map(|(i, _)| {
+            (
+                *i,
+                super::cases::generate_case(&strategies, options.seed, *i),
+            )
+        })
+        .collect();
     for (kind, (index, observation)) in first {
-        let shrunk = shrink(
+        let cases = Cases {
             target,
-            &setup,
+            setup: &setup,
             options,
-            &strategies,
-            kind,
-            index,
-            observation.clone(),
-            &mut warnings,
-        );
+            strategies: &strategies,
+        };
+        let later = later.remove(&kind).unwrap_or_default();
+        let (index, observation, shrunk) =
+            cases.shrink_replayable(kind, (index, observation), later, &mut warnings);
         let (finding, minimal) = match shrunk {
             Ok(found) => found,
             // Shrinking could not go on: the finding stays, as first seen.
@@ -366,7 +394,41 @@ pub fn check_function(
                 continue;
             }
         }
-        findings.push(with_reproducer(finding, target, options)?);
+        let mut finding = finding;
+        // A hang shrunk to another input is retried on it: a function whose time only grows
+        // with its input shrinks to an input just over the limit, which is slow, not hung.
+        if kind == FindingKind::Timeout && Some(&minimal) != original.get(&index) {
+            match retry(&setup, options, &minimal) {
+                Ok(Retry::Finished(ms)) => {
+                    if ms > options.timeout_ms {
+                        slow.push(slow_input(&minimal, ms, options.timeout_ms));
+                    }
+                    continue;
+                }
+                Ok(Retry::Hung(h)) => finding.message = h.message,
+                Ok(Retry::Found(_)) | Err(_) => {}
+            }
+        }
+        if let Some(dir) = &options.repro_dir {
+            // Optional parameters the input leaves out are not passed by the reproducer either.
+            let mut shown = target.clone();
+            shown.param_names.truncate(minimal.len());
+            let path = repro::write(
+                dir,
+                &shown,
+                &finding,
+                options.timeout_ms,
+                &options.interpreter.executable,
+            )
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot write a reproducer in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            finding.reproducer = Some(path);
+        }
+        findings.push(finding);
     }
     if let Some(finding) = thread_finding {
         findings.push(with_reproducer(finding, target, options)?);
@@ -377,6 +439,8 @@ pub fn check_function(
         findings,
         warnings,
         gil_enabled,
+        slow,
+        slow_more,
     })
 }
 
@@ -412,15 +476,22 @@ struct Batches<'a> {
     options: &'a CheckOptions,
     strategies: &'a [ValueStrategy],
     first: &'a mut BTreeMap<FindingKind, (u64, Observation)>,
+    /// A few later cases of each kind found: shrunk when the first does not replay alone.
+    later: &'a mut BTreeMap<FindingKind, Vec<(u64, Observation)>>,
     warnings: &'a mut Vec<String>,
     gil_enabled: &'a mut Option<bool>,
     failed: &'a mut BTreeSet<u64>,
     /// pyz3's own work failed again without comparisons: no more cases.
     stop: bool,
+    slow: &'a mut Vec<SlowInput>,
+    slow_more: &'a mut u64,
 }
 
 /// Cases per batch request.
 const BATCH: u64 = 256;
+
+/// Later cases kept per kind of finding, in case the first does not replay alone.
+const LATER_CASES: usize = 3;
 
 impl Batches<'_> {
     fn start(&mut self) -> crate::Result<Worker> {
@@ -453,7 +524,49 @@ impl Batches<'_> {
 
     fn found(&mut self, index: u64, o: Observation) {
         self.failed.insert(index);
-        self.first.entry(o.kind).or_insert((index, o));
+        if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) {
+            return self.retry_timeout(index, o);
+        }
+        match self.first.entry(o.kind) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert((index, o));
+            }
+            std::collections::btree_map::Entry::Occupied(_) => {
+                let later = self.later.entry(o.kind).or_default();
+                if later.len() < LATER_CASES {
+                    later.push((index, o));
+                }
+            }
+        }
+    }
+
+    /// A call over the limit, before any hang was found: retried alone with ten times the
+    /// limit, it is a slow input or a hang (see [`super::slow`]).
+    fn retry_timeout(&mut self, index: u64, o: Observation) {
+        if self.slow.len() >= MAX_RETRIES {
+            *self.slow_more += 1;
+            return;
+        }
+        let args = super::cases::generate_case(self.strategies, self.options.seed, index);
+        match retry(self.setup, self.options, &args) {
+            // Within the limit this time: the first call was slowed by something else.
+            Ok(Retry::Finished(ms)) if ms <= self.options.timeout_ms => {}
+            Ok(Retry::Finished(ms)) => {
+                self.slow
+                    .push(slow_input(&args, ms, self.options.timeout_ms))
+            }
+            Ok(Retry::Hung(hang)) => {
+                self.first.insert(hang.kind, (index, hang));
+            }
+            Ok(Retry::Found(other)) => {
+                self.first.entry(other.kind).or_insert((index, other));
+            }
+            Err(e) => {
+                self.warnings
+                    .push(format!("case {index}: retrying a call over the limit: {e}"));
+                self.first.insert(o.kind, (index, o));
+            }
+        }
     }
 
     /// Runs every case; returns the number of cases run.
@@ -492,7 +605,7 @@ impl Batches<'_> {
             let mut lost: Option<u64> = None;
             while expected < end {
                 match worker.recv(deadline) {
-                    Event::Reply(Reply::Case { index, finding }) => {
+                    Event::Reply(Reply::Case { index, finding, .. }) => {
                         if let Some(o) = finding {
                             self.found(index, o);
                         }
@@ -604,13 +717,13 @@ impl Batches<'_> {
 /// A case's arguments as the worker reads them. Generated values are always consistent; a
 /// value that is not (from a user's strategy) is sent as a tuple the worker cannot unpickle,
 /// which it reports as an error of pyz3's, never as a finding.
-fn case_pickle(args: &[Value]) -> Vec<u8> {
+pub(super) fn case_pickle(args: &[Value]) -> Vec<u8> {
     crate::value::args_pickle(args).unwrap_or_default()
 }
 
 /// Whether replays of a finding of `kind` need the costly checks: memory growth, and on a debug
 /// build the interpreter's total reference count (a refcount finding may come from it).
-fn costly_checks(kind: FindingKind, options: &CheckOptions) -> bool {
+pub(super) fn costly_checks(kind: FindingKind, options: &CheckOptions) -> bool {
     kind == FindingKind::MemoryLeak || (kind == FindingKind::Refcount && options.interpreter.debug)
 }
 
@@ -682,7 +795,7 @@ fn has_rust_property(target: &FunctionTarget) -> bool {
 }
 
 /// One explicit case: the worker's checks, then (when it found nothing) the Rust property.
-fn check_case(
+pub(super) fn check_case(
     slot: &RefCell<Option<Worker>>,
     setup: &Setup,
     options: &CheckOptions,
@@ -701,7 +814,7 @@ fn check_case(
 }
 
 /// Replays one explicit case in `slot`'s worker (starting one if needed).
-fn replay(
+pub(super) fn replay(
     slot: &RefCell<Option<Worker>>,
     setup: &Setup,
     options: &CheckOptions,
@@ -713,7 +826,10 @@ fn replay(
         *slot = Some(start(setup, options)?.0);
     }
     let worker = slot.as_mut().expect("set above");
-    worker.send(&Request::Explicit { memory });
+    worker.send(&Request::Explicit {
+        memory,
+        time_only: false,
+    });
     worker.send_case(&case_pickle(args));
     worker.flush();
     let outcome = match worker.recv(case_deadline(options)) {
@@ -747,90 +863,4 @@ fn replay(
     // The worker is gone (crash or hang): the next replay starts a fresh one.
     *slot = None;
     Ok(outcome)
-}
-
-/// Shrinks the first failing case of one kind; the finding and its minimal arguments.
-#[allow(clippy::too_many_arguments)]
-fn shrink(
-    target: &FunctionTarget,
-    setup: &Setup,
-    options: &CheckOptions,
-    strategies: &[crate::strategy::ValueStrategy],
-    kind: FindingKind,
-    index: u64,
-    observation: Observation,
-    notes: &mut Vec<String>,
-) -> crate::Result<(Finding, Vec<Value>)> {
-    let slot = RefCell::new(None);
-    let last = RefCell::new(observation.clone());
-    let failure: RefCell<Option<Error>> = RefCell::new(None);
-    let memory = costly_checks(kind, options);
-    let mut minimal = None;
-    if options.max_shrink_time.is_zero() {
-        // No shrinking: the finding as first seen.
-        minimal = case_tree(strategies, options.seed, index)
-            .map(|t| proptest::strategy::ValueTree::current(&t));
-    } else if let Some(tree) = case_tree(strategies, options.seed, index) {
-        let original = proptest::strategy::ValueTree::current(&tree);
-        let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, options.max_shrink_time);
-        let mut runner = shrink_runner();
-        let result = runner.run_one(tree, |args: Vec<Value>| {
-            if failure.borrow().is_some() {
-                return Ok(());
-            }
-            // Findings that need luck to show (flaky results, races) get a few tries.
-            let tries = if kind == FindingKind::Nondeterministic {
-                4
-            } else {
-                1
-            };
-            for _ in 0..tries {
-                match check_case(&slot, setup, options, target, &args, memory) {
-                    Ok(Some(o)) if o.kind == kind => {
-                        *last.borrow_mut() = o;
-                        return Err(TestCaseError::fail(kind.name()));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        *failure.borrow_mut() = Some(e);
-                        return Ok(());
-                    }
-                }
-            }
-            Ok(())
-        });
-        if let Some(e) = failure.into_inner() {
-            return Err(e);
-        }
-        notes.extend(stop.message().map(|m| format!("{}: {m}", kind.name())));
-        minimal = Some(match result {
-            Err(TestError::Fail(_, v)) => v,
-            // The finding did not come back on replay (flaky): report the original case.
-            _ => {
-                let mut o = last.borrow_mut();
-                o.message = format!("{}\n{NOT_REPRODUCED}", o.message);
-                original
-            }
-        });
-    }
-    let args = minimal.unwrap_or_default();
-    let finding = unshrunk_finding(kind, &args, last.into_inner());
-    Ok((finding, args))
-}
-
-/// The finding of `kind` for a call on `args`, as observed.
-fn unshrunk_finding(kind: FindingKind, args: &[Value], observation: Observation) -> Finding {
-    let (input, imports) = args_source(args);
-    Finding {
-        kind,
-        input,
-        imports,
-        message: observation.message,
-        traceback: observation.traceback,
-        reproducer: None,
-        subkind: None,
-        frames: Vec::new(),
-        test: None,
-        threads: None,
-    }
 }

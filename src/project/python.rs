@@ -37,20 +37,24 @@ pub struct Interpreter {
     /// TSan sees its locks.
     #[serde(default)]
     pub tsan: bool,
+    /// NumPy is importable (found on its path; not imported by the probe).
+    #[serde(default)]
+    pub numpy: bool,
 }
 
 /// The oldest CPython the harness runs in.
 pub const MIN_VERSION: (u32, u32) = (3, 9);
 
 // Written for every Python 3 (and then some): the checks on the answer give the errors.
-const PROBE: &str = "import json, sys, sysconfig; v = sysconfig.get_config_var; \
+const PROBE: &str = "import importlib.util, json, sys, sysconfig; v = sysconfig.get_config_var; \
 print(json.dumps({'executable': sys.executable, \
 'version': '%d.%d' % sys.version_info[:2], 'ext_suffix': v('EXT_SUFFIX') or '', \
 'safe_path': sys.version_info >= (3, 11), 'implementation': sys.implementation.name, \
 'free_threaded': bool(v('Py_GIL_DISABLED')), 'debug': hasattr(sys, 'gettotalrefcount'), \
 'shared': bool(v('Py_ENABLE_SHARED')), \
 'tsan': '--with-thread-sanitizer' in (v('CONFIG_ARGS') or '') \
-or 'sanitize=thread' in (v('PY_CFLAGS') or '')}))";
+or 'sanitize=thread' in (v('PY_CFLAGS') or ''), \
+'numpy': importlib.util.find_spec('numpy') is not None}))";
 
 /// How long an interpreter may take to answer the probe.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

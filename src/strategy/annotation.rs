@@ -409,6 +409,16 @@ impl Registry {
                 Shape::buffer(false)
             }
             "WriteableBuffer" => Shape::buffer(true),
+            // typeshed's protocols for numbers and paths: the builtin types that meet them.
+            "SupportsIndex" | "Integral" => Shape::Int,
+            "SupportsInt" => Shape::OneOf(vec![Shape::Int, Shape::Float]),
+            "SupportsFloat" | "Real" => Shape::OneOf(vec![Shape::Float, Shape::Int]),
+            "SupportsComplex" | "Complex" | "Number" => {
+                Shape::OneOf(vec![Shape::Complex, Shape::Float, Shape::Int])
+            }
+            "StrPath" => Shape::Str,
+            "BytesPath" => Shape::Bytes,
+            "StrOrBytesPath" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             // One type variable per parameter here; `check` draws a call's `AnyStr` parameters
             // together (see `crate::check::cases`).
             "AnyStr" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),

@@ -48,30 +48,33 @@ pub fn hashable(size: Size) -> ValueStrategy {
     ]
 }
 
-/// Every scalar (leaf) type of the model, arrays included.
+/// Every scalar (leaf) type of the model, arrays included (unless `size.numpy` is false).
 pub fn any_scalar(size: Size) -> ValueStrategy {
     let arr = Size {
         max_array_elems: size.max_array_elems.min(16),
         ..size
     };
-    crate::choose![
-        4 => scalar::int(size),
-        3 => scalar::float(size),
-        4 => text::string(size),
-        1 => scalar::none(),
-        1 => scalar::boolean(),
-        1 => scalar::complex(size),
-        1 => text::bytes(size),
-        1 => text::bytearray(size),
-        1 => numbers::fraction(size),
-        1 => numbers::decimal(size),
-        1 => enums::generated_member(),
-        1 => datetime::date(size),
-        1 => datetime::time(size),
-        1 => datetime::datetime(size),
-        1 => datetime::timedelta(size),
-        1 => numpy::arrays(arr),
-    ]
+    let mut alts: Vec<(u32, ValueStrategy)> = vec![
+        (4, scalar::int(size)),
+        (3, scalar::float(size)),
+        (4, text::string(size)),
+        (1, scalar::none()),
+        (1, scalar::boolean()),
+        (1, scalar::complex(size)),
+        (1, text::bytes(size)),
+        (1, text::bytearray(size)),
+        (1, numbers::fraction(size)),
+        (1, numbers::decimal(size)),
+        (1, enums::generated_member()),
+        (1, datetime::date(size)),
+        (1, datetime::time(size)),
+        (1, datetime::datetime(size)),
+        (1, datetime::timedelta(size)),
+    ];
+    if size.numpy {
+        alts.push((1, numpy::arrays(arr)));
+    }
+    super::value_strategy::choose(alts)
 }
 
 /// Any value: recursive over every container type with scalars (and arrays) as leaves.

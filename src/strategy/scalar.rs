@@ -57,19 +57,91 @@ pub fn bigints(size: Size) -> BigIntStrategy {
                 edges[rng.random_range(0..edges.len())].clone()
             }
         } else {
+            // Small magnitudes are drawn more often than large ones: ints are often sizes,
+            // counts and indices, and a huge one there only makes a slow call. Every magnitude
+            // stays reachable (the log-uniform draw spreads over all 64 bit lengths).
             match rng.random_range(0..8) {
-                0..=4 => BigInt::from(rng.random_range(-1000i64..=1000)),
-                5 | 6 => BigInt::from(rng.random::<i64>()),
-                _ => BigInt::from(rng.random::<i64>() >> rng.random_range(0..63)),
+                0 | 1 => BigInt::from(rng.random_range(-16i64..=16)),
+                2..=4 => BigInt::from(rng.random_range(-1000i64..=1000)),
+                5 | 6 => BigInt::from(rng.random::<i64>() >> rng.random_range(0..63)),
+                _ => BigInt::from(rng.random::<i64>()),
             }
         }
     })
 }
 
+/// Ints for parameters that are sizes, counts or lengths (by name, see
+/// [`is_size_name`]): mostly `0..=16` and `0..=1024`, some small negatives (a classic error
+/// path), and one in seven from [`bigints`], so edge values and huge ints stay reachable.
+pub fn size_bigints(size: Size) -> BigIntStrategy {
+    let any = bigints(size);
+    BigIntStrategy::new(move |rng| match rng.random_range(0..20) {
+        0..=9 => BigInt::from(rng.random_range(0i64..=16)),
+        10..=14 => BigInt::from(rng.random_range(0i64..=1024)),
+        15 | 16 => BigInt::from(rng.random_range(-16i64..=-1)),
+        _ => any.draw(rng),
+    })
+}
+
+/// Whether a parameter named `name` is probably a size, a count or a length (`n`, `size`,
+/// `length`, `count`, `width`, `num_items`, `buf_size`, `maxlen`, ...).
+pub fn is_size_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = n.trim_start_matches('_');
+    matches!(
+        n,
+        "n" | "k"
+            | "size"
+            | "length"
+            | "len"
+            | "count"
+            | "width"
+            | "height"
+            | "depth"
+            | "num"
+            | "number"
+            | "capacity"
+            | "times"
+            | "repeat"
+            | "repeats"
+            | "nbytes"
+            | "bufsize"
+            | "maxsize"
+            | "maxlen"
+            | "ndim"
+            | "rows"
+            | "cols"
+            | "columns"
+            | "items"
+            | "bits"
+            | "nbits"
+            | "chunk"
+            | "limit"
+            | "steps"
+            | "iterations"
+            | "rounds"
+    ) || n.starts_with("num_")
+        || n.starts_with("n_")
+        || n.ends_with("_size")
+        || n.ends_with("size") && n.len() > 4
+        || n.ends_with("_len")
+        || n.ends_with("_length")
+        || n.ends_with("_count")
+        || n.ends_with("_width")
+}
+
 /// Python `int` values (shrinking with a [`BigIntTree`]; inside containers, through
 /// [`int_candidates`]).
 pub fn int(size: Size) -> ValueStrategy {
-    let ints = bigints(size);
+    ints_of(bigints(size))
+}
+
+/// Python `int` values for a size-like parameter (see [`size_bigints`]).
+pub fn size_int(size: Size) -> ValueStrategy {
+    ints_of(size_bigints(size))
+}
+
+fn ints_of(ints: BigIntStrategy) -> ValueStrategy {
     ValueStrategy::direct_with_tree(
         move |rng| Value::Int(ints.draw(rng)),
         |v| match v {
@@ -285,4 +357,46 @@ pub fn complex(size: Size) -> ValueStrategy {
         |v| matches!(v, Value::Complex { .. }),
         Value::Complex { re: 0.0, im: 0.0 },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ints for sizes: four in five within 0..=1024, some negative, and huge ones still drawn.
+    #[test]
+    fn size_ints_are_mostly_small_and_huge_ones_stay_reachable() {
+        let values: Vec<BigInt> = crate::sample::sample(&size_int(Size::default()), 10_000, 1)
+            .map(|v| match v {
+                Value::Int(i) => i,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let small = values
+            .iter()
+            .filter(|i| **i >= BigInt::from(0) && **i <= BigInt::from(1024))
+            .count();
+        assert!(small >= 8_000, "{small}");
+        assert!(values.iter().any(|i| *i < BigInt::from(0)));
+        assert!(values.iter().filter(|i| i.bits() > 32).count() >= 50);
+    }
+
+    #[test]
+    fn size_names_are_recognised() {
+        for n in [
+            "n",
+            "size",
+            "bufsize",
+            "num_items",
+            "n_rows",
+            "max_len",
+            "maxlen",
+            "Count",
+        ] {
+            assert!(is_size_name(n), "{n}");
+        }
+        for n in ["x", "seed", "value", "s", "index", "sizes_of"] {
+            assert!(!is_size_name(n), "{n}");
+        }
+    }
 }

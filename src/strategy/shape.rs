@@ -170,6 +170,49 @@ impl Shape {
         }
     }
 
+    /// Whether values of this shape cannot be drawn without NumPy: it names an array where no
+    /// alternative avoids it (`NDArray`, `list[NDArray]`; not `NDArray | None`, whose arrays
+    /// are dropped when [`Size::numpy`] is false, nor buffer types, which then are `bytes` and
+    /// `bytearray`). A function with such a parameter cannot be checked in an interpreter
+    /// without NumPy.
+    pub fn requires_numpy(&self) -> bool {
+        match self {
+            Shape::Array(_) | Shape::Uint8Array { .. } => true,
+            Shape::OneOf(alts) => alts.iter().all(Shape::requires_numpy),
+            Shape::List(e)
+            | Shape::TupleOf(e)
+            | Shape::Set(e)
+            | Shape::FrozenSet(e)
+            | Shape::Counter(e)
+            | Shape::Deque(e) => e.requires_numpy(),
+            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+                k.requires_numpy() || v.requires_numpy()
+            }
+            Shape::Tuple(items) => items.iter().any(Shape::requires_numpy),
+            _ => false,
+        }
+    }
+
+    /// Whether values of this shape may be NumPy arrays when NumPy is there (any value, buffer
+    /// types, arrays, and containers of them).
+    pub fn may_use_numpy(&self) -> bool {
+        match self {
+            Shape::Array(_) | Shape::Uint8Array { .. } | Shape::Any => true,
+            Shape::OneOf(items) | Shape::Tuple(items) => items.iter().any(Shape::may_use_numpy),
+            Shape::List(e)
+            | Shape::TupleOf(e)
+            | Shape::Set(e)
+            | Shape::FrozenSet(e)
+            | Shape::Counter(e)
+            | Shape::Deque(e)
+            | Shape::Optional(e) => e.may_use_numpy(),
+            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+                k.may_use_numpy() || v.may_use_numpy()
+            }
+            _ => false,
+        }
+    }
+
     /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
         let depth = self.container_depth(size);
@@ -250,9 +293,16 @@ impl Shape {
                 super::value_strategy::choose(units.into_iter().map(|s| (1, s)).collect())
             }
             Shape::Uint8Array { read_only } => super::buffer::uint8_arrays(size, *read_only),
+            // Without NumPy, the alternatives that need it are left out.
+            Shape::Optional(inner) if !size.numpy && inner.requires_numpy() => scalar::none(),
             Shape::Optional(inner) => crate::choose![1 => scalar::none(), 3 => s(inner)],
             Shape::OneOf(alts) => {
-                super::value_strategy::choose(alts.iter().map(|a| (1, s(a))).collect())
+                let usable = |a: &&Shape| size.numpy || !a.requires_numpy();
+                let alts: Vec<&Shape> = match alts.iter().filter(usable).count() {
+                    0 => alts.iter().collect(),
+                    _ => alts.iter().filter(usable).collect(),
+                };
+                super::value_strategy::choose(alts.into_iter().map(|a| (1, s(a))).collect())
             }
             Shape::Literal(values) => proptest::sample::select(values.clone()).boxed().into(),
             Shape::Custom(_, strategy) => strategy.clone(),

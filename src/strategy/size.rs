@@ -18,6 +18,10 @@ pub struct Size {
     pub max_ndim: usize,
     /// Relative weight (out of 100) of deliberate edge values against ordinary ones.
     pub edge_weight: u32,
+    /// Whether values that need NumPy (arrays) may be drawn where a type leaves the choice open:
+    /// false for an interpreter without NumPy, where the any-value strategy draws no arrays and
+    /// buffers are `bytes` and `bytearray` only. (A type that names an array still gets arrays.)
+    pub numpy: bool,
 }
 
 impl Default for Size {
@@ -29,6 +33,7 @@ impl Default for Size {
             max_array_elems: 64,
             max_ndim: 3,
             edge_weight: 25,
+            numpy: true,
         }
     }
 }
@@ -43,6 +48,7 @@ impl Size {
             max_array_elems: 16,
             max_ndim: 2,
             edge_weight: 25,
+            numpy: true,
         }
     }
 
@@ -55,6 +61,7 @@ impl Size {
             max_array_elems: 1024,
             max_ndim: 4,
             edge_weight: 25,
+            numpy: true,
         }
     }
 
@@ -68,6 +75,15 @@ impl Size {
             max_array_elems: (n * n).clamp(1, 4096),
             max_ndim: (1 + n / 4).clamp(1, 5),
             edge_weight: 25,
+            numpy: true,
+        }
+    }
+
+    /// The same size, drawing NumPy arrays only where a type names them (see [`Size::numpy`]).
+    pub fn without_numpy(self) -> Self {
+        Size {
+            numpy: false,
+            ..self
         }
     }
 

@@ -62,7 +62,7 @@ fn stats_prints_count_elapsed_and_rate() {
     assert!(o.status.success(), "{o:?}");
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
     assert_eq!(lines[0], "count: 2000");
     assert!(
         lines[1].starts_with("elapsed: ") && lines[1].ends_with(" s"),
@@ -74,6 +74,17 @@ fn stats_prints_count_elapsed_and_rate() {
         .parse()
         .unwrap();
     assert!(rate > 0.0);
+    // How big the ints are: the dict's 2000 * 0..=8 values, by magnitude, shares adding to 100%.
+    let ints = lines[3].strip_prefix("ints: ").unwrap();
+    let (count, shares) = ints.split_once(" (").unwrap();
+    assert!(count.parse::<u64>().unwrap() > 2000, "{text}");
+    let total: f64 = shares
+        .trim_end_matches(')')
+        .split(", ")
+        .map(|s| s.rsplit(' ').next().unwrap().trim_end_matches('%'))
+        .map(|p| p.parse::<f64>().unwrap())
+        .sum();
+    assert!((total - 100.0).abs() < 0.5, "{text}");
 }
 
 #[test]

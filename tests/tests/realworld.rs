@@ -1,7 +1,8 @@
 //! What `pyz3 check` got wrong on real extensions, each fenced: stubs shipped as a package
 //! beside a single-file extension, private names checked when named, a run that checks nothing,
 //! related exceptions from an oracle, memory checks of functions that mutate their arguments,
-//! and results without value equality.
+//! results without value equality, interpreters without NumPy, slow inputs that are not hangs,
+//! and parameters with defaults.
 
 use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
 use std::path::Path;
@@ -45,14 +46,31 @@ fn py_eval(code: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Compiles the C extension `name` from `source` into `dir` (for the project's interpreter).
+fn build_c(dir: &Path, name: &str, source: &str) {
+    std::fs::write(dir.join(format!("{name}.c")), source).unwrap();
+    let include = py_eval("import sysconfig; print(sysconfig.get_paths()['include'])");
+    let suffix = py_eval("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
+    let cc = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(format!("{name}{suffix}"))
+        .arg(format!("{name}.c"))
+        .arg(format!("-I{include}"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(cc.status.success(), "{}", stderr(&cc));
+}
+
 /// A single-file extension `single.cpython-*.so` with its stubs as a package directory beside
 /// it (`single/__init__.pyi`), as some wheels ship them: the stub is found and used.
 #[test]
 fn stub_package_beside_a_single_file_extension_is_found() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(
-        dir.join("single.c"),
+    build_c(
+        dir,
+        "single",
         r#"#define PY_SSIZE_T_CLEAN
 #include <Python.h>
 static PyObject *twice(PyObject *self, PyObject *arg) { return PyNumber_Add(arg, arg); }
@@ -60,19 +78,7 @@ static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL, NULL, 0, 
 static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "single", NULL, -1, methods};
 PyMODINIT_FUNC PyInit_single(void) { return PyModule_Create(&def); }
 "#,
-    )
-    .unwrap();
-    let include = py_eval("import sysconfig; print(sysconfig.get_paths()['include'])");
-    let suffix = py_eval("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
-    let cc = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(format!("single{suffix}"))
-        .arg("single.c")
-        .arg(format!("-I{include}"))
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(cc.status.success(), "{}", stderr(&cc));
+    );
     std::fs::create_dir(dir.join("single")).unwrap();
     std::fs::write(
         dir.join("single/__init__.pyi"),
@@ -264,4 +270,190 @@ fn fresh_callables_are_not_nondeterministic() {
     for (name, _, kinds) in report(dir) {
         assert!(kinds.is_empty(), "{name}: {kinds:?}");
     }
+}
+
+/// The report's slow inputs: (function, input, elapsed ms).
+fn slow_list(dir: &Path) -> Vec<(String, String, u64)> {
+    let r: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    r["slow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap().to_string(),
+                s["input"].as_str().unwrap().to_string(),
+                s["elapsed_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An interpreter without NumPy (a virtualenv made here): `Any` and buffer parameters get no
+/// arrays (one warning says so), a function taking an array is skipped with a warning naming
+/// it, and the others are checked: a planted `SystemError` is found, the rest are clean.
+#[test]
+fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let venv = dir.join("venv");
+    let made = Command::new(venv_python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let python = venv.join("bin/python");
+    let probe = Command::new(&python)
+        .args(["-c", "import numpy"])
+        .output()
+        .unwrap();
+    assert!(
+        !probe.status.success(),
+        "NumPy is importable in the new venv"
+    );
+    std::fs::write(
+        dir.join("m.py"),
+        "def describe(x, y):\n    return type(x).__name__ + type(y).__name__\n\
+         def length(data):\n    return len(bytes(data))\n\
+         def total(a):\n    return float(a.sum())\n\
+         def strict(x):\n    if isinstance(x, list) and len(x) >= 3:\n        \
+         raise SystemError('three or more')\n    return x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("m.pyi"),
+        "from typing import Any\nfrom collections.abc import Buffer\n\
+         import numpy as np\nfrom numpy.typing import NDArray\n\
+         def describe(x: Any, y) -> str: ...\ndef length(data: Buffer) -> int: ...\n\
+         def total(a: NDArray[np.float64]) -> float: ...\ndef strict(x: Any) -> Any: ...\n",
+    )
+    .unwrap();
+    let py = python.to_str().unwrap();
+    let out = pyz3(dir, &["check", "m.py", "--python", py, "--json", "r.json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("ModuleNotFoundError"), "{err}");
+    assert_eq!(
+        err.matches("NumPy is not importable in").count(),
+        2,
+        "one warning for arrays left out, one for the skipped function:\n{err}"
+    );
+    assert!(
+        err.contains("warning: total: parameter `a` is a NumPy array and NumPy is not importable"),
+        "{err}"
+    );
+    assert_eq!(
+        report(dir),
+        vec![
+            ("describe".into(), 200, vec![]),
+            ("length".into(), 200, vec![]),
+            ("strict".into(), 200, vec!["system-error".into()]),
+        ]
+    );
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "m.py",
+            "--python",
+            py,
+            "--function",
+            "describe",
+            "--function",
+            "length",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+const SLOW_C: &str = r#"#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <time.h>
+
+/* Sleeps |n| ms for 300 <= |n| <= 400: slow on some inputs, never hung. */
+static PyObject *grow(PyObject *self, PyObject *arg) {
+    long long n = PyLong_AsLongLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 0) n = -n;
+    if (n >= 300 && n <= 400) {
+        struct timespec ts = {0, (long)n * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return PyLong_FromLongLong(n);
+}
+
+/* Spins forever on positive multiples of 7, holding the GIL: a real hang. */
+static PyObject *spin(PyObject *self, PyObject *arg) {
+    long long n = PyLong_AsLongLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    volatile unsigned long long i = 0;
+    if (n > 0 && n % 7 == 0) for (;;) i++;
+    return PyLong_FromLongLong(n);
+}
+
+static PyMethodDef methods[] = {
+    {"grow", grow, METH_O, NULL}, {"spin", spin, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "slowmod", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_slowmod(void) { return PyModule_Create(&def); }
+"#;
+
+/// A function whose time grows with its argument (300 to 400 ms, limit 200 ms) is reported
+/// slow, not as a timeout, and the run exits 0; a call that spins forever is still a `timeout`.
+#[test]
+fn slow_inputs_are_not_hangs_and_hangs_still_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build_c(dir, "slowmod", SLOW_C);
+    std::fs::write(
+        dir.join("slowmod.pyi"),
+        "def grow(x: int, /) -> int: ...\ndef spin(x: int, /) -> int: ...\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "slowmod:grow",
+            "--timeout-ms",
+            "200",
+            "--json",
+            "r.json",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(report(dir), vec![("grow".into(), 200, vec![])]);
+    let slow = slow_list(dir);
+    assert!(!slow.is_empty(), "{text}");
+    for (function, input, ms) in &slow {
+        assert_eq!(function, "grow");
+        let n: i64 = input.trim_matches(|c| "(,)".contains(c)).parse().unwrap();
+        assert!((300..=400).contains(&n.abs()), "{input}");
+        assert!((300..2000).contains(ms), "{input}: {ms} ms");
+    }
+    assert!(text.contains("note: slow inputs"), "{text}");
+    // No shrinking of slow inputs: the run stays short.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "slowmod:spin",
+            "--timeout-ms",
+            "200",
+            "--json",
+            "r.json",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert_eq!(
+        report(dir),
+        vec![("spin".into(), 200, vec!["timeout".into()])]
+    );
+    assert!(text.contains("  spin(7)\n"), "{text}");
 }

@@ -309,6 +309,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut reports = Vec::new();
     let mut failed: Option<anyhow::Error> = None;
+    let mut numpy_warned = false;
     for info in &found.functions {
         if !wanted.is_empty() && !wanted.contains(&info.name) {
             continue;
@@ -320,6 +321,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             );
             continue;
         };
+        let params: Vec<(String, Option<String>)> =
+            params.iter().chain(&info.optional).cloned().collect();
         let untyped: Vec<&str> = params
             .iter()
             .filter(|p| p.1.is_none())
@@ -333,18 +336,43 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 info.source
             );
         }
+        let param_names: Vec<String> = params.iter().map(|p| p.0.clone()).collect();
+        let param_types: Vec<String> = params
+            .iter()
+            .map(|p| p.1.clone().unwrap_or_else(|| "Any".into()))
+            .collect();
+        if !interpreter.numpy {
+            match pyz3::check::cases::numpy_use(&param_names, &param_types) {
+                Err(param) => {
+                    eprintln!(
+                        "pyz3: warning: {}: parameter `{param}` is a NumPy array and NumPy is not \
+                         importable in {}: skipped",
+                        info.name,
+                        interpreter.executable.display()
+                    );
+                    continue;
+                }
+                Ok(true) if !numpy_warned => {
+                    numpy_warned = true;
+                    eprintln!(
+                        "pyz3: warning: NumPy is not importable in {}: values for `Any` and \
+                         buffer parameters include no arrays",
+                        interpreter.executable.display()
+                    );
+                }
+                Ok(_) => {}
+            }
+        }
         let target = FunctionTarget {
             module: spec.module.clone(),
             path: import_root.clone(),
             function: info.name.clone(),
-            param_names: params.iter().map(|p| p.0.clone()).collect(),
-            param_types: params
-                .iter()
-                .map(|p| p.1.clone().unwrap_or_else(|| "Any".into()))
-                .collect(),
+            param_names,
+            param_types,
+            optional: info.optional.len(),
             oracle: oracles.get(&info.name).cloned(),
             property: properties.get(&info.name).cloned(),
-            mutates: mutates.contains(&info.name),
+            mutates: info.mutating || mutates.contains(&info.name),
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
             ..FunctionTarget::default()

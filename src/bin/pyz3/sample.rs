@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long)]
     pub imports: bool,
     /// Print only the count, elapsed time and examples per second (generation plus conversion to
-    /// live Python objects in the interpreter), not the examples.
+    /// live Python objects in the interpreter), and how big the ints drawn are, not the examples.
     #[arg(long)]
     pub stats: bool,
     /// With --stats: the interpreter the objects are built in [default: $VIRTUAL_ENV/bin/python,
@@ -53,6 +53,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         println!("count: {}", stats.count);
         println!("elapsed: {:.6} s", stats.elapsed.as_secs_f64());
         println!("examples/s: {:.1}", stats.per_second());
+        let m = pyz3::sample::IntMagnitudes::of(&ts.strategy, args.n, args.seed);
+        if m.total() > 0 {
+            let mut labels: Vec<String> = pyz3::sample::MAGNITUDE_BITS
+                .iter()
+                .map(|b| format!("<2^{b}"))
+                .collect();
+            labels.push(format!(">=2^{}", pyz3::sample::MAGNITUDE_BITS[4]));
+            let shares: Vec<String> = labels
+                .iter()
+                .zip(m.buckets)
+                .map(|(l, c)| format!("{l} {:.1}%", 100.0 * c as f64 / m.total() as f64))
+                .collect();
+            println!("ints: {} ({})", m.total(), shares.join(", "));
+        }
         return Ok(Outcome::Clean);
     }
     let stdout = std::io::stdout();
