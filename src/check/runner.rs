@@ -461,7 +461,7 @@ impl Batches<'_> {
     }
 
     fn found(&mut self, index: u64, o: Observation) {
-        if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) && false {
+        if o.kind == FindingKind::Timeout && !self.first.contains_key(&o.kind) {
             return self.retry_timeout(index, o);
         }
         match self.first.entry(o.kind) {
