@@ -426,8 +426,9 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert_eq!(report(dir), vec![("grow".into(), 200, vec![])]);
+    // Retried as they came (up to three), not shrunk: more than one, each as drawn.
     let slow = slow_list(dir);
-    assert!(!slow.is_empty(), "{text}");
+    assert!(slow.len() >= 2, "{text}");
     for (function, input, ms) in &slow {
         assert_eq!(function, "grow");
         let n: i64 = input.trim_matches(|c| "(,)".contains(c)).parse().unwrap();
