@@ -6,6 +6,7 @@
 //! checks every call for the [`FindingKind`]s, shrinks each finding and writes a reproducer.
 //! [`discover`] lists a module's callables with the signatures pyz3 will use.
 
+mod batches;
 pub mod cases;
 pub mod discover;
 pub mod finding;
