@@ -159,6 +159,30 @@ pub struct ThreadContext {
     pub seconds: f64,
 }
 
+impl Finding {
+    /// A finding of `kind` on `input` (the arguments as Python source, with the modules it
+    /// needs), as observed: no reproducer yet, no sanitizer or thread details.
+    pub fn observed(
+        kind: FindingKind,
+        input: String,
+        imports: Vec<String>,
+        observation: Observation,
+    ) -> Finding {
+        Finding {
+            kind,
+            input,
+            imports,
+            message: observation.message,
+            traceback: observation.traceback,
+            reproducer: None,
+            subkind: None,
+            frames: Vec::new(),
+            test: None,
+            threads: None,
+        }
+    }
+}
+
 /// One native stack frame of a report.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {

@@ -60,6 +60,22 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// How long code in this phase may run before it counts as hung, given the function's
+    /// per-call limit; `None` when idle. The one place these limits are decided.
+    pub fn limit(self, call: Duration) -> Option<Duration> {
+        match self {
+            Phase::Call => Some(call),
+            // The oracle and the property: slow reference code is not the function's timeout.
+            Phase::Oracle | Phase::Property => Some((call * 10).max(Duration::from_secs(10))),
+            // pyz3's own work on a result (comparisons, reprs, and the gc passes of the costly
+            // checks, slow on a loaded machine): it costs this once per function.
+            Phase::Pyz3 => Some((call * 2).max(Duration::from_secs(3))),
+            // A round is a few calls per thread, sized to take milliseconds.
+            Phase::Threads => Some((call * 5).max(Duration::from_secs(2))),
+            Phase::Idle => None,
+        }
+    }
+
     fn from_code(code: u64) -> Phase {
         match code {
             1 => Phase::Call,
@@ -418,12 +434,10 @@ impl Worker {
         self.stdin.is_some() && !self.broken.load(Ordering::Relaxed)
     }
 
-    /// Waits up to `deadline` for the next reply, stopping a call that outlives its limit (the
-    /// oracle and the property get ten times the limit, at least 10 s; pyz3's own work on a
-    /// result the call's limit).
+    /// Waits up to `deadline` for the next reply, stopping code that outlives its phase's limit
+    /// ([`Phase::limit`]).
     pub fn recv(&mut self, deadline: Duration) -> Event {
         let end = Instant::now() + deadline;
-        let other_limit = (self.call_limit * 10).max(Duration::from_secs(10));
         loop {
             let wait = end.saturating_duration_since(Instant::now()).min(TICK);
             match self.replies.recv_timeout(wait) {
@@ -445,19 +459,7 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => return self.exited(),
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(mark) = self.watch.read() {
-                        let limit = match mark.phase {
-                            Phase::Call => Some(self.call_limit),
-                            // pyz3's own work on a result (comparisons, reprs, and the gc
-                            // passes of the costly checks, slow on a loaded machine): twice
-                            // the call's limit, at least 3 s; it costs that once per function.
-                            Phase::Pyz3 => Some((self.call_limit * 2).max(Duration::from_secs(3))),
-                            Phase::Oracle | Phase::Property => Some(other_limit),
-                            // A round is a few calls per thread, sized to take milliseconds.
-                            Phase::Threads => {
-                                Some((self.call_limit * 5).max(Duration::from_secs(2)))
-                            }
-                            Phase::Idle => None,
-                        };
+                        let limit = mark.phase.limit(self.call_limit);
                         // The page is written without a lock: a hang must look the same on
                         // a second read (a torn read of a call just starting does not).
                         let again = self.watch.read();

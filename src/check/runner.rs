@@ -409,26 +409,10 @@ pub fn check_function(
                 Ok(Retry::Found(_)) | Err(_) => {}
             }
         }
-        if let Some(dir) = &options.repro_dir {
-            // Optional parameters the input leaves out are not passed by the reproducer either.
-            let mut shown = target.clone();
-            shown.param_names.truncate(minimal.len());
-            let path = repro::write(
-                dir,
-                &shown,
-                &finding,
-                options.timeout_ms,
-                &options.interpreter.executable,
-            )
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot write a reproducer in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            finding.reproducer = Some(path);
-        }
-        findings.push(finding);
+        // Optional parameters the input leaves out are not passed by the reproducer either.
+        let mut shown = target.clone();
+        shown.param_names.truncate(minimal.len());
+        findings.push(with_reproducer(finding, &shown, options)?);
     }
     if let Some(finding) = thread_finding {
         findings.push(with_reproducer(finding, target, options)?);
@@ -525,12 +509,10 @@ impl Observation {
     /// The limit is the function's for its calls, and the longer one of the oracle, the
     /// property and pyz3's own work otherwise (see [`Worker::recv`]).
     pub(super) fn hung(mark: &Mark, limit_ms: u64) -> Observation {
-        let limit = match mark.phase {
-            Phase::Call | Phase::Idle => limit_ms,
-            Phase::Pyz3 => limit_ms.saturating_mul(2).max(3_000),
-            Phase::Oracle | Phase::Property => limit_ms.saturating_mul(10).max(10_000),
-            Phase::Threads => limit_ms.saturating_mul(5).max(2_000),
-        };
+        let limit = mark
+            .phase
+            .limit(Duration::from_millis(limit_ms))
+            .map_or(limit_ms, |d| d.as_millis() as u64);
         timeout_observation(mark.running.as_millis() as u64, limit)
     }
 }

@@ -140,16 +140,5 @@ pub(super) fn unshrunk_finding(
     observation: Observation,
 ) -> Finding {
     let (input, imports) = args_source(args);
-    Finding {
-        kind,
-        input,
-        imports,
-        message: observation.message,
-        traceback: observation.traceback,
-        reproducer: None,
-        subkind: None,
-        frames: Vec::new(),
-        test: None,
-        threads: None,
-    }
+    Finding::observed(kind, input, imports, observation)
 }

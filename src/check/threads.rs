@@ -407,24 +407,16 @@ impl ThreadCheck<'_> {
                 source
             })
             .collect();
-        Finding {
-            kind: FindingKind::ThreadSafety,
-            input: inputs.first().cloned().unwrap_or_else(|| "()".into()),
-            imports,
-            message: observation.message,
-            traceback: observation.traceback,
-            reproducer: None,
-            subkind: None,
-            frames: Vec::new(),
-            test: None,
-            threads: Some(ThreadContext {
-                scenario: scenario.name().to_string(),
-                threads,
-                round,
-                inputs,
-                seconds: 0.0,
-            }),
-        }
+        let input = inputs.first().cloned().unwrap_or_else(|| "()".into());
+        let mut finding = Finding::observed(FindingKind::ThreadSafety, input, imports, observation);
+        finding.threads = Some(ThreadContext {
+            scenario: scenario.name().to_string(),
+            threads,
+            round,
+            inputs,
+            seconds: 0.0,
+        });
+        finding
     }
 }
 

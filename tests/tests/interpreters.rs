@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 const SOURCE: &str = include_str!("../fixtures/interpreters/kinds.c");
 const STUB: &str = include_str!("../fixtures/interpreters/kinds.pyi");
 
-fn venv_python() -> PathBuf {
+/// The project virtualenv's Python (CPython 3.11, shared).
+pub fn venv_python() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
 }
 
@@ -53,7 +54,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn py_eval(python: &Path, code: &str) -> String {
+/// What `python -c code` prints, trimmed (it must succeed).
+pub fn py_eval(python: &Path, code: &str) -> String {
     let out = Command::new(python).args(["-c", code]).output().unwrap();
     assert!(
         out.status.success(),

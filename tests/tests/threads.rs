@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use serde_json::Value as Json;
 
 use crate::common::with_fixes;
-use crate::interpreters::ft_python;
+use crate::interpreters::{ft_python, py_eval, venv_python};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/threads");
 
@@ -23,10 +23,6 @@ fn cores() -> std::sync::MutexGuard<'static, ()> {
     CORES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
 fn source(name: &str, module: &str, planted: bool) -> String {
     let text = std::fs::read_to_string(Path::new(FIXTURES).join(name))
         .unwrap()
@@ -36,16 +32,6 @@ fn source(name: &str, module: &str, planted: bool) -> String {
     } else {
         with_fixes(&text)
     }
-}
-
-fn py_eval(python: &Path, code: &str) -> String {
-    let out = Command::new(python).args(["-c", code]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Builds the C fixture as `module` for `python` in `dir` (with `-D<define>` flags), and its
