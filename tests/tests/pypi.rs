@@ -177,13 +177,14 @@ fn ujson_system_error_after_a_failed_conversion_is_found() {
     );
 }
 
-/// A real bug a sweep finds: (module, function, kind). Each is confirmed by hand in the test
-/// that expects it.
+/// A real bug a sweep may find: (module, function, kind). Each is confirmed by hand in the test
+/// that allows it. Whether the sweep sees it can depend on memory the target does not own (a
+/// read past the end of a buffer), so it is allowed, not required.
 type Known = (&'static str, &'static str, &'static str);
 
 /// Runs each module with its arguments (`--cases 2000`, fewer for the slowest, as listed) and
-/// expects no finding but the `known` real bugs (exit 1 only for those): the zero-false-positive
-/// sweep.
+/// expects no finding but the `known` real bugs (exit 1 if one of them is found, else 0): the
+/// zero-false-positive sweep.
 fn no_false_alarms(modules: &[(&str, &[&str])], known: &[Known]) {
     let tmp = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
@@ -203,13 +204,8 @@ fn no_false_alarms(modules: &[(&str, &[&str])], known: &[Known]) {
                 (!other.is_empty()).then_some((name, other))
             })
             .collect();
-        let want: Vec<(String, String)> = known
-            .iter()
-            .filter(|k| k.0 == *module)
-            .map(|k| (k.1.to_string(), k.2.to_string()))
-            .collect();
-        if expected != want {
-            failures.push(format!("{module}: known bugs {want:?}, found {expected:?}"));
+        if !expected.is_empty() {
+            eprintln!("{module}: known bugs found: {expected:?}");
         }
         let cases = args.get(1).copied().unwrap_or("?");
         let checked = report["functions"].as_array().unwrap().len();
@@ -218,7 +214,7 @@ fn no_false_alarms(modules: &[(&str, &[&str])], known: &[Known]) {
             started.elapsed().as_secs_f64()
         );
         assert!(checked > 0, "{module}: nothing checked");
-        let exit = if want.is_empty() { 0 } else { 1 };
+        let exit = if expected.is_empty() { 0 } else { 1 };
         if out.status.code() != Some(exit) || !found.is_empty() {
             failures.push(format!(
                 "{module}: exit {:?}, {found:?}\n{}",
@@ -294,7 +290,9 @@ const OPERATOR: [&str; 30] = [
 ///
 /// The bug: `binascii.a2b_uu` reads the byte after an empty buffer (the uuencoded length
 /// character it expects first), so its result depends on memory it does not own. pyz3 sees
-/// two calls on equal empty NumPy arrays give results of different lengths (nondeterministic).
+/// two calls on equal empty NumPy arrays give results of different lengths (nondeterministic)
+/// when the bytes after the two arrays' buffers differ, which they often do but not always:
+/// allowed, not required, and shown by hand below.
 #[test]
 fn no_false_alarms_on_stdlib_c_modules() {
     no_false_alarms(
