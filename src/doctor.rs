@@ -295,7 +295,7 @@ impl Ran {
 /// Text from a probed program as it may appear in a row: control characters escaped (`\xNN`),
 /// cut at 200 characters.
 fn table_text(s: &str) -> String {
-    let text = crate::check::report::printable(s);
+    let text = crate::report::printable(s);
     let mut cut: String = text.chars().take(200).collect();
     if cut.len() < text.len() {
         cut.push_str("...");

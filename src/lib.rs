@@ -43,6 +43,7 @@ pub mod project;
 pub mod proptest_py;
 #[cfg(feature = "embed")]
 pub mod py;
+pub mod report;
 pub mod sample;
 pub mod sanitize;
 pub mod strategy;

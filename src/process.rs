@@ -363,7 +363,7 @@ fn timed_out(cmd: &Command, limit: Duration) -> std::io::Error {
         std::io::ErrorKind::TimedOut,
         format!(
             "`{}` did not finish within {} and was stopped",
-            crate::check::report::printable(&program_name(cmd)),
+            crate::report::printable(&program_name(cmd)),
             seconds(limit)
         ),
     )

@@ -184,7 +184,7 @@ impl Bench {
         })
         .with_context(|| format!("cannot run {}", self.python.executable.display()))?;
         if let Some((kind, name, allowed)) = watched.stopped {
-            let name = crate::check::report::printable(&name);
+            let name = crate::report::printable(&name);
             let within = crate::process::seconds(allowed);
             match kind {
                 IMPORT => bail!("bench file {name} did not finish importing within {within}; it was stopped"),

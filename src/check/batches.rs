@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::finding::{FindingKind, Observation};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::runner::{
@@ -14,6 +13,7 @@ use super::runner::{
     CheckOptions,
 };
 use super::slow::{retry, slow_input, Retry, SlowInput, MAX_RETRIES};
+use crate::report::{FindingKind, Observation};
 use crate::strategy::ValueStrategy;
 use crate::Error;
 

@@ -9,7 +9,6 @@
 mod batches;
 pub mod cases;
 pub mod discover;
-pub mod finding;
 pub mod pool;
 pub mod protocol;
 pub mod report;
@@ -21,7 +20,6 @@ pub mod shrink;
 pub mod slow;
 pub mod threads;
 
-pub use finding::{Finding, FindingKind, Observation};
 pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget};
 #[cfg(feature = "embed")]
 pub use rust_property::RustProperty;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::Observation;
+use crate::report::Observation;
 
 /// Everything a worker needs to check one function.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,8 +11,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::finding::Finding;
 use super::runner::FunctionReport;
+use crate::report::{call_source, printable, Finding};
 
 /// The report of one `pyz3 check` run.
 #[derive(Clone, Debug, Serialize)]
@@ -200,7 +200,7 @@ impl CheckReport {
                                 out,
                                 "  thread {i}: {}{}",
                                 printable(&f.name),
-                                printable(&super::finding::call_source(input))
+                                printable(&call_source(input))
                             )?;
                         }
                     }
@@ -247,7 +247,7 @@ impl CheckReport {
                 out,
                 "  {}{}: {} (limit {})",
                 printable(&s.function),
-                printable(&super::finding::call_source(&s.input.input)),
+                printable(&call_source(&s.input.input)),
                 super::slow::duration_text(s.input.elapsed_ms),
                 super::slow::duration_text(s.input.limit_ms)
             )?;
@@ -264,23 +264,9 @@ impl CheckReport {
     }
 }
 
-/// Text from the target for a terminal: control characters (escape sequences, carriage
-/// returns, C1 controls) shown as `\xNN` escapes, so a message cannot rewrite the screen.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\t' || !(c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) {
-            out.push(c);
-        } else {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        }
-    }
-    out
-}
-
 impl Finding {
     /// The input as call arguments: `(1, 'a')` → `(1, 'a')`, `(x,)` → `(x)`.
     pub fn input_call(&self) -> String {
-        super::finding::call_source(&self.input)
+        call_source(&self.input)
     }
 }

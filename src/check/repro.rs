@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::finding::{Finding, FindingKind};
 use super::runner::FunctionTarget;
+use crate::report::{Finding, FindingKind};
 use crate::value::str_source;
 
 fn py_str(s: &str) -> String {
@@ -278,7 +278,7 @@ fn prelude(t: &FunctionTarget, finding: &Finding, python: &Path) -> String {
 /// A thread-safety reproducer: the rounds `pyz3 check` ran (the same code, `threads.py`), with
 /// the shrunk arguments and thread count, up to a bound; it prints the round the failure
 /// showed in and exits 1, or dies with the crash, or is stopped by a watchdog on a hang.
-fn thread_body(ctx: &super::finding::ThreadContext, timeout_ms: u64) -> String {
+fn thread_body(ctx: &crate::report::ThreadContext, timeout_ms: u64) -> String {
     let inputs: Vec<String> = ctx
         .inputs
         .iter()

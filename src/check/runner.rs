@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::cases::{arg_strategies_sized, case_tree};
-use super::finding::{Finding, FindingKind, Observation};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::repro;
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput};
+use crate::report::{Finding, FindingKind, Observation};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::finding::{FindingKind, Observation};
 use super::runner::FunctionTarget;
+use crate::report::{FindingKind, Observation};
 use crate::value::Value;
 use crate::Error;
 

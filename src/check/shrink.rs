@@ -10,9 +10,9 @@ use std::cell::RefCell;
 use proptest::test_runner::{TestCaseError, TestError};
 
 use super::cases::{args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS};
-use super::finding::{Finding, FindingKind, Observation};
 use super::protocol::Setup;
 use super::runner::{check_case, costly_checks, CheckOptions, FunctionTarget};
+use crate::report::{Finding, FindingKind, Observation};
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;

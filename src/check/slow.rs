@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::finding::{FindingKind, Observation};
 use super::pool::{Event, Phase};
 use super::protocol::{Reply, Request, Setup};
 use super::runner::{case_deadline, case_pickle, crash_observation, start, CheckOptions};
+use crate::report::{FindingKind, Observation};
 use crate::value::Value;
 
 /// How much longer than the limit a retried call may run.

@@ -14,10 +14,10 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestCaseError, TestError};
 
 use super::cases::{args_source, case_tree, generate_case, shrink_runner, ArgsTree, Budgeted};
-use super::finding::{Finding, FindingKind, Observation, ThreadContext};
 use super::pool::{bytes_list_pickle, push_frame, Event, Phase};
 use super::protocol::{Reply, Request, Setup};
 use super::runner::{start, CheckOptions};
+use crate::report::{Finding, FindingKind, Observation, ThreadContext};
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 

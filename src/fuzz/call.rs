@@ -9,8 +9,8 @@ use pyo3::exceptions::PySystemError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::check::{FindingKind, Observation};
 use crate::py::err_text;
+use crate::report::{FindingKind, Observation};
 use crate::value::Value;
 
 pub(crate) fn import_target<'py>(

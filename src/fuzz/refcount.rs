@@ -11,7 +11,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
 
-use crate::check::{FindingKind, Observation};
+use crate::report::{FindingKind, Observation};
 
 /// Reference counts of the objects reachable from a call's arguments.
 pub struct Watch<'py> {

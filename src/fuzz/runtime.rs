@@ -12,8 +12,8 @@ use pyo3::types::PyTuple;
 use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
 use super::refcount;
 use super::{decode_args, text_start, TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
-use crate::check::{FindingKind, Observation};
 use crate::py::err_text;
+use crate::report::{FindingKind, Observation};
 use crate::strategy::Shape;
 use crate::value::Value;
 

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::kind::Sanitizer;
-use crate::check::finding::Frame;
+use crate::report::Frame;
 
 /// One report.
 #[derive(Clone, Debug, PartialEq)]

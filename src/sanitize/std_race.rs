@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use super::report::Report;
-use crate::check::finding::Frame;
+use crate::report::Frame;
 
 /// Whether `report` is a race inside std: one of its accesses was made by std's synchronization
 /// code (see the module docs).

@@ -547,7 +547,8 @@ fn library_options(dir: &Path) -> pyz3::check::CheckOptions {
 
 #[test]
 fn library_harness_takes_strategies_per_argument() {
-    use pyz3::check::{check_function, FindingKind, FunctionTarget};
+    use pyz3::check::{check_function, FunctionTarget};
+    use pyz3::report::FindingKind;
     use pyz3::strategy::{container, scalar, Size};
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -579,7 +580,8 @@ fn library_harness_takes_strategies_per_argument() {
 #[test]
 fn rust_property_closures_are_checked_and_shrunk() {
     use pyo3::prelude::*;
-    use pyz3::check::{check_function, FindingKind, FunctionTarget, RustProperty};
+    use pyz3::check::{check_function, FunctionTarget, RustProperty};
+    use pyz3::report::FindingKind;
     use pyz3::value::Value;
     let so = demo().join("pyz3_demo.so");
     let tmp = tempfile::tempdir().unwrap();
@@ -862,10 +864,10 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
         ..Default::default()
     };
     for (kind, input) in [
-        (pyz3::check::FindingKind::Refcount, "(257,)"),
-        (pyz3::check::FindingKind::MemoryLeak, "(6,)"),
+        (pyz3::report::FindingKind::Refcount, "(257,)"),
+        (pyz3::report::FindingKind::MemoryLeak, "(6,)"),
     ] {
-        let finding = pyz3::check::Finding {
+        let finding = pyz3::report::Finding {
             kind,
             input: input.into(),
             imports: vec![],

@@ -417,7 +417,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             eprintln!(
                 "pyz3: warning: {}: {}",
                 info.name,
-                pyz3::check::report::printable(w)
+                pyz3::report::printable(w)
             );
         }
         reports.push(report);

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
-use pyz3::check::FindingKind;
 use pyz3::fuzz::build::{build_generic, workspace_crate, LinkedCrate, TRIPLE};
 use pyz3::fuzz::run::{run_fuzzer, RunResult};
 use pyz3::fuzz::{TargetSpec, DESCRIBE_ENV, SPEC_ENV};
+use pyz3::report::FindingKind;
 
 use crate::coverage_args::CoverageArgs;
 use crate::fuzz_findings::{kind_of, report_finding, sidecar, write_repro};

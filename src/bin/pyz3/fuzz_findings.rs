@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use pyz3::check::{repro, Finding, FindingKind, FunctionTarget};
+use pyz3::check::{repro, FunctionTarget};
 use pyz3::fuzz::run::RunResult;
 use pyz3::fuzz::TargetSpec;
+use pyz3::report::{Finding, FindingKind};
 
 pub(crate) fn kind_of(report: Option<&serde_json::Value>, artifact: &Path) -> FindingKind {
     let by_name = report

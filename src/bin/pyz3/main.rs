@@ -101,7 +101,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line, whatever the text it carries from a target or a file: control
             // characters escaped, and cut short.
-            let text = pyz3::check::report::printable(&format!("{e:#}"));
+            let text = pyz3::report::printable(&format!("{e:#}"));
             let mut line: String = text.chars().take(1000).collect();
             if line.len() < text.len() {
                 line.push_str("...");
