@@ -28,6 +28,7 @@
 //!   inputs and hangs;
 //! - `pypi`: real extensions (mmh3, ujson, orjson, xxhash, jiter, msgpack, regex) and ten C
 //!   modules of the standard library: known defects found with no options, no false alarms;
+//! - `layout`: the source tree's shape: file sizes, `mod.rs` files, import cycles, printing;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
 //! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
@@ -58,6 +59,8 @@ mod files;
 mod fuzz;
 #[path = "tests/interpreters.rs"]
 mod interpreters;
+#[path = "tests/layout.rs"]
+mod layout;
 #[path = "tests/pickle.rs"]
 mod pickle;
 #[path = "tests/profile.rs"]
