@@ -46,6 +46,78 @@ const POLL: Duration = Duration::from_millis(5);
 /// another process group) before pyz3 stops reading them.
 const PIPE_GRACE: Duration = Duration::from_secs(1);
 
+mod reaper {
+    //! The reaper: a small shell process, started with the first process group pyz3 registers,
+    //! in a process group of its own and ignoring terminal signals. pyz3 writes `+PGID` and
+    //! `-PGID` lines to its stdin as groups come and go; when that pipe closes (pyz3 exited, or
+    //! was killed with `SIGKILL` and could not clean up), it kills every group still listed.
+    //! `PR_SET_PDEATHSIG` reaches only a worker, not what the target forked from it; the reaper
+    //! reaches the whole group. A group id is not reused while any process is in the group.
+
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::{ChildStdin, Command, Stdio};
+    use std::sync::Mutex;
+
+    /// The reaper's program: groups kept as " 12 34 " (padded, so one is removed exactly).
+    const SCRIPT: &str = r#"trap '' INT TERM HUP QUIT
+groups=" "
+while IFS= read -r line; do
+  g=${line#?}
+  case $line in
+    +*) groups="$groups$g " ;;
+    -*) case $groups in *" $g "*) groups="${groups%% $g *} ${groups#* $g }" ;; esac ;;
+  esac
+done
+for g in $groups; do kill -9 "-$g" 2>/dev/null; done
+"#;
+
+    /// The write end of the reaper's stdin; `None` before it starts, or if it could not.
+    static REAPER: Mutex<Option<Option<ChildStdin>>> = Mutex::new(None);
+
+    fn send(line: &str) {
+        let mut r = REAPER.lock().unwrap_or_else(|e| e.into_inner());
+        let stdin = r.get_or_insert_with(start);
+        if let Some(pipe) = stdin {
+            if pipe.write_all(line.as_bytes()).is_err() {
+                // The reaper is gone (killed by someone): start no other; SIGINT/SIGTERM
+                // cleanup and PR_SET_PDEATHSIG still hold.
+                *stdin = None;
+            }
+        }
+    }
+
+    fn start() -> Option<ChildStdin> {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", SCRIPT])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+        // It is never waited for: it exits when pyz3's end of the pipe closes, then is reaped
+        // by init (pyz3 has exited by then).
+        #[allow(clippy::zombie_processes)]
+        let child = cmd.spawn().ok()?;
+        child.stdin
+    }
+
+    /// The reaper kills `pgid` if pyz3 dies before [`forget`]ting it.
+    pub(super) fn watch(pgid: i32) {
+        send(&format!("+{pgid}\n"));
+    }
+
+    /// `pgid` is gone (or no longer pyz3's to kill).
+    pub(super) fn forget(pgid: i32) {
+        send(&format!("-{pgid}\n"));
+    }
+}
+
 // -- the cleanup registry -------------------------------------------------------------------
 
 #[derive(Debug)]
@@ -76,6 +148,9 @@ pub struct Registration(u64);
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, Entry::Group(pgid))) = r.iter().find(|(id, _)| *id == self.0) {
+            reaper::forget(*pgid);
+        }
         r.retain(|(id, _)| *id != self.0);
     }
 }
@@ -99,8 +174,10 @@ fn register(entry: Entry) -> Registration {
     Registration(id)
 }
 
-/// Registers the process group `pgid` to be killed on `SIGINT` / `SIGTERM`.
+/// Registers the process group `pgid` to be killed on `SIGINT` / `SIGTERM`, and by the reaper
+/// if pyz3 dies without cleaning up (`SIGKILL`).
 pub fn register_group(pgid: u32) -> Registration {
+    reaper::watch(pgid as i32);
     register(Entry::Group(pgid as i32))
 }
 

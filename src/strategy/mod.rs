@@ -28,7 +28,7 @@ pub mod value_strategy;
 pub use annotation::{from_type, from_type_expr, Registry, TypeStrategy};
 pub use any::{any_value, hashable};
 pub use shape::{ArrayKind, Shape};
-pub use size::Size;
+pub use size::{Size, LEAF_BUDGET};
 
 pub use value_strategy::ValueStrategy;
 

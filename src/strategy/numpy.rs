@@ -257,7 +257,7 @@ fn draw_layout(rng: &mut FastRng, ndim: usize) -> Layout {
 pub fn arrays_with(dtype: DType, min_ndim: usize, max_ndim: usize, size: Size) -> ValueStrategy {
     let dtype = dtype.canonical();
     let elems = Elems::new(dtype, size);
-    let max_elems = size.max_array_elems.max(1);
+    let max_elems = size.leaf_len(size.max_array_elems).max(1);
     let simplest_shape = vec![0; min_ndim.max(1).min(max_ndim.max(min_ndim))];
     let simplest = NdArray {
         dtype,

@@ -151,6 +151,11 @@ impl std::fmt::Debug for Shape {
 /// `list[list[...]]` twenty deep stays small instead of growing exponentially.
 pub const ELEMENT_BUDGET: f64 = 32768.0;
 
+/// Most items all the leaves of one generated value hold together (characters, bytes, array
+/// elements): a value with `k` leaves gets leaves of at most `LEAVES_BUDGET / k` items, so a
+/// `list[bytes]` at a huge size holds many short byte strings, not many long ones.
+pub const LEAVES_BUDGET: usize = 8 << 20;
+
 impl Shape {
     /// An object that exports a buffer: `bytes`, `bytearray` or a `uint8` array (some read-only),
     /// equally likely; `writeable`: only objects with a writeable buffer (`bytearray`, writeable
@@ -213,10 +218,11 @@ impl Shape {
         }
     }
 
-    /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`].
+    /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`] and
+    /// [`LEAVES_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
         let depth = self.container_depth(size);
-        let size = if depth > 1 {
+        let mut size = if depth > 1 {
             let per_level = ELEMENT_BUDGET.powf(1.0 / f64::from(depth)).floor() as usize;
             Size {
                 max_len: size.max_len.min(per_level.max(1)),
@@ -225,6 +231,10 @@ impl Shape {
         } else {
             size
         };
+        // At most `max_len^depth` leaves (twice that for mappings, keys and values).
+        let leaves = (0..depth).fold(1usize, |n, _| n.saturating_mul(size.max_len.max(1)));
+        let per_leaf = LEAVES_BUDGET / leaves.saturating_mul(2).max(1);
+        size.max_leaf_len = size.max_leaf_len.min(per_leaf.max(1));
         self.strategy_sized(size)
     }
 
@@ -307,5 +317,58 @@ impl Shape {
             Shape::Literal(values) => proptest::sample::select(values.clone()).boxed().into(),
             Shape::Custom(_, strategy) => strategy.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    /// Items in a value's leaves: characters, bytes.
+    fn leaf_items(v: &Value) -> usize {
+        match v {
+            Value::Str(s) => s.0.len(),
+            Value::Bytes(b) | Value::ByteArray(b) => b.len(),
+            Value::List(items) => items.iter().map(leaf_items).sum(),
+            Value::Dict(pairs) => pairs
+                .iter()
+                .map(|(k, v)| leaf_items(k) + leaf_items(v))
+                .sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn many_leaves_at_a_huge_size_stay_within_the_leaves_budget() {
+        for (shape, size) in [
+            (Shape::List(Box::new(Shape::Bytes)), 100_000),
+            (Shape::List(Box::new(Shape::Str)), 100_000),
+            (
+                Shape::Dict(
+                    Box::new(Shape::Str),
+                    Box::new(Shape::List(Box::new(Shape::Bytes))),
+                ),
+                1_000_000,
+            ),
+        ] {
+            let strategy = shape.strategy(Size::scaled(size));
+            let total: usize = crate::sample::sample(&strategy, 3, 1)
+                .map(|v| leaf_items(&v))
+                .max()
+                .unwrap();
+            assert!(total <= LEAVES_BUDGET, "{shape:?}: {total}");
+            assert!(total > 0, "{shape:?}");
+        }
+        // One leaf at a huge size: up to the leaf budget, no more.
+        let longest =
+            crate::sample::sample(&Shape::Bytes.strategy(Size::scaled(100_000_000)), 40, 1)
+                .map(|v| leaf_items(&v))
+                .max()
+                .unwrap();
+        assert!(
+            longest <= crate::strategy::LEAF_BUDGET && longest > 100_000,
+            "{longest}"
+        );
     }
 }

@@ -22,7 +22,14 @@ pub struct Size {
     /// false for an interpreter without NumPy, where the any-value strategy draws no arrays and
     /// buffers are `bytes` and `bytearray` only. (A type that names an array still gets arrays.)
     pub numpy: bool,
+    /// Most items one leaf may hold: characters of a string, bytes of a `bytes`/`bytearray`,
+    /// elements of an array. [`LEAF_BUDGET`] by default; a value of many leaves gets less (see
+    /// `Shape::strategy`), so that a value's total size is bounded, not only its element count.
+    pub max_leaf_len: usize,
 }
+
+/// Most items a single leaf (string, bytes, array) holds at any size: 1 Mi.
+pub const LEAF_BUDGET: usize = 1 << 20;
 
 impl Default for Size {
     fn default() -> Self {
@@ -34,6 +41,7 @@ impl Default for Size {
             max_ndim: 3,
             edge_weight: 25,
             numpy: true,
+            max_leaf_len: LEAF_BUDGET,
         }
     }
 }
@@ -49,6 +57,7 @@ impl Size {
             max_ndim: 2,
             edge_weight: 25,
             numpy: true,
+            max_leaf_len: LEAF_BUDGET,
         }
     }
 
@@ -62,6 +71,7 @@ impl Size {
             max_ndim: 4,
             edge_weight: 25,
             numpy: true,
+            max_leaf_len: LEAF_BUDGET,
         }
     }
 
@@ -76,7 +86,13 @@ impl Size {
             max_ndim: (1 + n / 4).clamp(1, 5),
             edge_weight: 25,
             numpy: true,
+            max_leaf_len: LEAF_BUDGET,
         }
+    }
+
+    /// The longest a leaf may be drawn: `want` (from the size) within [`Size::max_leaf_len`].
+    pub(crate) fn leaf_len(&self, want: usize) -> usize {
+        want.min(self.max_leaf_len)
     }
 
     /// The same size, drawing NumPy arrays only where a type names them (see [`Size::numpy`]).

@@ -105,12 +105,13 @@ pub fn code_point(size: Size) -> Leaf<u32> {
     )
 }
 
-/// A length: up to `max_len`, sometimes (5%) up to 16× that.
-fn draw_len(rng: &mut FastRng, max_len: usize) -> usize {
+/// A length: up to `max_len`, sometimes (5%) up to 16× that; never over `cap` (the leaf
+/// budget, [`Size::max_leaf_len`]).
+fn draw_len(rng: &mut FastRng, max_len: usize, cap: usize) -> usize {
     if rng.random_range(0..20) == 0 {
-        rng.random_range(0..=max_len * 16)
+        rng.random_range(0..=max_len.saturating_mul(16).min(cap))
     } else {
-        rng.random_range(0..=max_len)
+        rng.random_range(0..=max_len.min(cap))
     }
 }
 
@@ -124,10 +125,10 @@ fn shrink_code_points(v: &Vec<u32>) -> Vec<Vec<u32>> {
 /// whole string: cheap to generate, shrinks by dropping and simplifying characters.
 pub fn code_points(size: Size) -> Leaf<Vec<u32>> {
     let cp = code_point(size);
-    let max_len = size.max_len;
+    let (max_len, cap) = (size.max_len, size.max_leaf_len);
     Leaf::new(
         move |rng| {
-            let n = draw_len(rng, max_len);
+            let n = draw_len(rng, max_len, cap);
             (0..n).map(|_| cp.draw(rng)).collect()
         },
         shrink_code_points,
@@ -196,10 +197,10 @@ pub(crate) fn shrink_bytes(v: &Vec<u8>) -> Vec<Vec<u8>> {
 /// Byte strings with edge bytes, shrinking toward `b''` and `\x00`.
 pub fn byte_vec(size: Size) -> Leaf<Vec<u8>> {
     let b = byte(size);
-    let max_len = size.max_len;
+    let (max_len, cap) = (size.max_len, size.max_leaf_len);
     Leaf::new(
         move |rng| {
-            let n = draw_len(rng, max_len);
+            let n = draw_len(rng, max_len, cap);
             (0..n).map(|_| b.draw(rng)).collect()
         },
         shrink_bytes,

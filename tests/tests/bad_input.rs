@@ -149,22 +149,38 @@ fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
 }
 
 /// Type expressions nested 20 deep, even at a large size, generate small values: the peak
-/// memory of `pyz3 sample` stays under 200 MB (it grew exponentially with depth before).
+/// memory of `pyz3 sample` stays under 200 MB (it grew exponentially with depth before). Strings
+/// and bytes count too: many leaves at a huge size are short (a `list[bytes]` at size 100,000
+/// passed 460 MB before), and `sample` holds one example at a time.
 #[test]
 fn deep_type_expressions_stay_within_a_memory_budget() {
-    for (ty, size) in [
-        (format!("{}int{}", "list[".repeat(20), "]".repeat(20)), "8"),
+    for (ty, size, n) in [
+        (
+            format!("{}int{}", "list[".repeat(20), "]".repeat(20)),
+            "8",
+            "200",
+        ),
         (
             format!("{}int{}", "dict[str, ".repeat(20), "]".repeat(20)),
             "32",
+            "200",
         ),
-        (format!("{}Any{}", "list[".repeat(12), "]".repeat(12)), "16"),
+        (
+            format!("{}Any{}", "list[".repeat(12), "]".repeat(12)),
+            "16",
+            "200",
+        ),
         // A large size on a shallow container.
-        ("list[list[list[int]]]".to_string(), "100000"),
+        ("list[list[list[int]]]".to_string(), "100000", "200"),
+        // Many leaves of text at a huge size.
+        ("list[bytes]".to_string(), "100000", "20"),
+        ("list[str]".to_string(), "100000", "20"),
+        ("dict[str, list[bytes]]".to_string(), "1000000", "20"),
+        ("bytes".to_string(), "100000000", "20"),
     ] {
         #[allow(clippy::zombie_processes)]
         let child = Command::new(env!("CARGO_BIN_EXE_pyz3"))
-            .args(["sample", &ty, "-n", "200", "--size", size])
+            .args(["sample", &ty, "-n", n, "--size", size])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();

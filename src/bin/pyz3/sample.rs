@@ -71,17 +71,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut renderer = pyz3::value::Renderer::new();
-    let lines: Vec<String> = pyz3::sample::sample(&ts.strategy, args.n, args.seed)
-        .map(|v| renderer.render(&v))
-        .collect();
+    // One example at a time, so memory holds one value however many are asked for. The
+    // imports come first: a first pass (the same seed draws the same values) collects them.
     if args.imports {
+        let mut renderer = pyz3::value::Renderer::new();
+        for v in pyz3::sample::sample(&ts.strategy, args.n, args.seed) {
+            renderer.render(&v);
+        }
         for m in renderer.into_imports() {
             writeln!(out, "import {m}").context("writing to stdout")?;
         }
     }
-    for line in lines {
-        writeln!(out, "{line}").context("writing to stdout")?;
+    let mut renderer = pyz3::value::Renderer::new();
+    for v in pyz3::sample::sample(&ts.strategy, args.n, args.seed) {
+        writeln!(out, "{}", renderer.render(&v)).context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
     Ok(Outcome::Clean)
