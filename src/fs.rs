@@ -140,6 +140,44 @@ pub fn check_output_path(path: &Path) -> Result<(), PathError> {
     }
 }
 
+/// Checks, before any work, that files can be written into the directory `dir` later: it is a
+/// writable directory, or it does not exist yet and its nearest existing ancestor is a writable
+/// directory (it will be created when the first file is written).
+///
+/// The error reads `cannot write <dir>: <reason>`.
+pub fn check_output_dir(dir: &Path) -> Result<(), PathError> {
+    let fail = |kind: io::ErrorKind, reason: String| {
+        Err(PathError::new("write", dir, io::Error::new(kind, reason)))
+    };
+    if dir.as_os_str().is_empty() || dir.as_os_str().as_bytes().contains(&0) {
+        return fail(io::ErrorKind::InvalidInput, "not a usable path".into());
+    }
+    let mut at = dir;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => {
+                return access(at, libc::W_OK | libc::X_OK).or_else(|e| {
+                    fail(
+                        e.kind(),
+                        format!("directory {} is not writable: {e}", at.display()),
+                    )
+                })
+            }
+            Ok(_) => {
+                return fail(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", at.display()),
+                )
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match at.parent() {
+                Some(p) if !p.as_os_str().is_empty() => at = p,
+                _ => at = Path::new("."),
+            },
+            Err(e) => return fail(e.kind(), format!("{}: {e}", at.display())),
+        }
+    }
+}
+
 /// Writes `data` as the whole content of the file `path`, atomically.
 ///
 /// The data goes to a new file with a unique name (`.<name>.<random>.tmp`) in the same

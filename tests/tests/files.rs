@@ -141,6 +141,7 @@ NAMES = [
     "n" * 300,
     "coding=utf-7 +AAo-",
     "x\u2028y",
+    "esc\x1b[2J\x1b[31mred",
 ]
 for _n in NAMES:
     setattr(sys.modules[__name__], _n, _make())
@@ -153,7 +154,15 @@ for _n in NAMES:
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(!dir.join("PWNED").exists());
-    run_reproducers(dir, &dir.join("repro"), "found", 13);
+    // No line pyz3 prints lets a name drive the terminal (escape sequences, carriage returns).
+    for stream in [&out.stdout, &out.stderr] {
+        let shown = String::from_utf8_lossy(stream);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\r'),
+            "{shown:?}"
+        );
+    }
+    run_reproducers(dir, &dir.join("repro"), "found", 14);
 
     // A module whose file name is not an identifier.
     let odd = dir.join("odd");
@@ -368,6 +377,14 @@ fn check_output_paths_are_checked_before_any_work() {
     check("/nonexistent/x.json");
     check("adir");
     check("marked.py/x.json");
+    // The reproducer directory: a file, or under a file, cannot be one.
+    for repro in ["marked.py", "marked.py/repro"] {
+        assert_fails_fast(
+            dir,
+            &["check", "marked", "--cases", "3", "--repro-dir", repro],
+            repro,
+        );
+    }
     let names: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert_eq!(names.len(), 2, "something was left behind: {names:?}");
     assert!(std::fs::read_dir(dir.join("adir"))

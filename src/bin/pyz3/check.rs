@@ -168,6 +168,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         pyz3::fs::check_output_path(path)?;
     }
     let config = file_config()?;
+    let repro_dir = args
+        .repro_dir
+        .clone()
+        .or(config.repro_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
+    pyz3::fs::check_output_dir(&repro_dir)?;
     let (module_text, func) = match args.target.rsplit_once(':') {
         Some((m, f)) if !f.contains('/') => (m.to_string(), Some(f.to_string())),
         _ => (args.target.clone(), None),
@@ -282,12 +288,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     options.seed = args.seed.or(config.seed).unwrap_or(0);
     options.size = args.size;
     options.memory_every = args.memory_every.unwrap_or(u64::MAX);
-    options.repro_dir = Some(
-        args.repro_dir
-            .clone()
-            .or(config.repro_dir.clone())
-            .unwrap_or_else(|| PathBuf::from(".pyz3/repro")),
-    );
+    options.repro_dir = Some(repro_dir);
     // Options that name callables or code are checked before any function runs, so a typo
     // cannot cost the work already done.
     for info in &found.functions {
@@ -305,7 +306,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let tty = std::io::stderr().is_terminal();
     if let Some(stub) = &found.stub {
-        eprintln!("pyz3: signatures from {}", stub.display());
+        eprintln!(
+            "pyz3: signatures from {}",
+            pyz3::report::printable(&stub.display().to_string())
+        );
     }
     let mut reports = Vec::new();
     let mut failed: Option<anyhow::Error> = None;
@@ -314,11 +318,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         if !wanted.is_empty() && !wanted.contains(&info.name) {
             continue;
         }
+        // The name as the terminal shows it: a target's names may hold escape sequences.
+        let shown = pyz3::report::printable(&info.name);
         let Some(params) = &info.params else {
-            eprintln!(
-                "pyz3: warning: {}: signature unknown, skipped (add a stub)",
-                info.name
-            );
+            eprintln!("pyz3: warning: {shown}: signature unknown, skipped (add a stub)");
             continue;
         };
         let params: Vec<(String, Option<String>)> =
@@ -330,9 +333,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .collect();
         if !untyped.is_empty() {
             eprintln!(
-                "pyz3: note: {}: no type for {} (from {}): generating any value; a stub narrows it",
-                info.name,
-                untyped.join(", "),
+                "pyz3: note: {shown}: no type for {} (from {}): generating any value; a stub narrows it",
+                pyz3::report::printable(&untyped.join(", ")),
                 info.source
             );
         }
@@ -345,9 +347,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             match pyz3::check::cases::numpy_use(&param_names, &param_types) {
                 Err(param) => {
                     eprintln!(
-                        "pyz3: warning: {}: parameter `{param}` is a NumPy array and NumPy is not \
+                        "pyz3: warning: {shown}: parameter `{}` is a NumPy array and NumPy is not \
                          importable in {}: skipped",
-                        info.name,
+                        pyz3::report::printable(&param),
                         interpreter.executable.display()
                     );
                     continue;
@@ -378,7 +380,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             ..FunctionTarget::default()
         };
         let total = options.cases;
-        let name = info.name.clone();
+        let name = shown.clone();
         let mut progress = |done: u64| {
             if tty && (done % 8 == 0 || done == total) {
                 let filled = (done * 30 / total.max(1)) as usize;
@@ -393,11 +395,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         if !tty {
             if options.threads > 0 {
                 eprintln!(
-                    "pyz3: checking {} ({} cases, then {} threads at once)",
-                    info.name, total, options.threads
+                    "pyz3: checking {shown} ({} cases, then {} threads at once)",
+                    total, options.threads
                 );
             } else {
-                eprintln!("pyz3: checking {} ({} cases)", info.name, total);
+                eprintln!("pyz3: checking {shown} ({total} cases)");
             }
         }
         let result = check_function(&target, &options, &mut progress);
@@ -408,17 +410,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
-                eprintln!("pyz3: error: {}: {e}", info.name);
+                eprintln!(
+                    "pyz3: error: {shown}: {}",
+                    pyz3::report::printable(&format!("{e:#}"))
+                );
                 failed.get_or_insert(anyhow::anyhow!("{}: {e}", info.name));
                 continue;
             }
         };
         for w in &report.warnings {
-            eprintln!(
-                "pyz3: warning: {}: {}",
-                info.name,
-                pyz3::report::printable(w)
-            );
+            eprintln!("pyz3: warning: {shown}: {}", pyz3::report::printable(w));
         }
         reports.push(report);
     }
