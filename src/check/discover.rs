@@ -170,10 +170,6 @@ pub fn describe(
                 spec.module
             )))
         }
-        Event::Silent | Event::Hung(_) => Err(Error::Usage(format!(
-            "importing `{}` did not finish within {} s",
-            spec.module,
-            limit.as_secs()
-        ))),
+        Event::Silent | Event::Hung(_) => Err(super::runner::import_timed_out(&spec.module, limit)),
     }
 }

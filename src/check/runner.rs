@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub seed: u64,
     /// Per-call time limit.
     pub timeout_ms: u64,
+    /// How long importing the module may take (`None`: 30 s, or 10 × `timeout_ms` if longer).
+    pub import_timeout_ms: Option<u64>,
     /// Which cases get the memory check: every n-th; 0 never; `u64::MAX` (default) cases
     /// 0, 1, 2, 4, 8, 16, ...
     pub memory_every: u64,
@@ -67,6 +69,7 @@ impl CheckOptions {
             size: 0,
             repro_dir: Some(PathBuf::from(".pyz3/repro")),
             max_shrink_time: Duration::from_secs(30),
+            import_timeout_ms: None,
             no_refcount: false,
             oracle_exceptions: "related".into(),
             threads: if interpreter.free_threaded {
@@ -184,19 +187,27 @@ pub(super) fn start(
             setup.module,
             last_line(&stderr)
         ))),
-        Event::Silent | Event::Hung(_) => Err(Error::Usage(format!(
-            "importing `{}` did not finish within {} s",
-            setup.module,
-            limit.as_secs()
-        ))),
+        Event::Silent | Event::Hung(_) => Err(import_timed_out(&setup.module, limit)),
         Event::Garbled(message) => Err(Error::Usage(message)),
     }
 }
 
-/// How long importing the module (and the oracle) may take: 30 s, or 10 times the per-call limit
-/// when that is longer.
+/// How long importing the module (and the oracle) may take: `import_timeout_ms` if set, else
+/// 30 s, or 10 times the per-call limit when that is longer.
 pub fn import_limit(options: &CheckOptions) -> Duration {
-    Duration::from_millis(options.timeout_ms.saturating_mul(10).max(30_000))
+    Duration::from_millis(
+        options
+            .import_timeout_ms
+            .unwrap_or_else(|| options.timeout_ms.saturating_mul(10).max(30_000)),
+    )
+}
+
+/// The error for an import that did not finish within `limit`.
+pub fn import_timed_out(module: &str, limit: Duration) -> Error {
+    Error::Usage(format!(
+        "importing `{module}` did not finish within {} (a longer limit: --import-timeout-ms)",
+        crate::process::seconds(limit)
+    ))
 }
 
 fn last_line(s: &str) -> String {

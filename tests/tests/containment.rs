@@ -395,6 +395,21 @@ fn an_import_that_never_returns_is_exit_2_at_its_limit() {
         "{err}"
     );
     assert!(took < Duration::from_secs(40), "{took:?}");
+    // A configured limit: given up at it.
+    let start = Instant::now();
+    let out = crate::common::output_within(
+        crate::common::pyz3_command(dir).args(["check", "stuck.py", "--import-timeout-ms", "1500"]),
+        Duration::from_secs(120),
+    );
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("importing `stuck` did not finish within 1.5 s"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
 /// A target that writes garbage on every inherited file descriptor (the worker's private reply

@@ -47,6 +47,10 @@ pub struct Args {
     /// Per-call time limit in milliseconds [default: 1000].
     #[arg(long = "timeout-ms")]
     pub timeout_ms: Option<u64>,
+    /// How long importing the module may take, in milliseconds, before the run stops (exit 2)
+    /// [default: 30000, or 10 × --timeout-ms if longer].
+    #[arg(long = "import-timeout-ms", value_name = "MS")]
+    pub import_timeout_ms: Option<u64>,
     /// Write the report as JSON (schema in docs/check.md).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -116,6 +120,7 @@ struct FileConfig {
     cases: Option<u64>,
     seed: Option<u64>,
     timeout_ms: Option<u64>,
+    import_timeout_ms: Option<u64>,
     functions: Option<Vec<String>>,
     stubs: Option<PathBuf>,
     repro_dir: Option<PathBuf>,
@@ -195,6 +200,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut options = CheckOptions::new(interpreter.clone());
     options.timeout_ms = args.timeout_ms.or(config.timeout_ms).unwrap_or(1000);
+    options.import_timeout_ms = args.import_timeout_ms.or(config.import_timeout_ms);
+    if options.import_timeout_ms == Some(0) {
+        bail!("--import-timeout-ms must be at least 1");
+    }
     let mut wanted: Vec<String> = args.functions.clone();
     wanted.extend(func);
     if wanted.is_empty() {
