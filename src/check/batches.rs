@@ -38,6 +38,23 @@ pub(super) struct Batches<'a> {
 /// Cases per batch request.
 const BATCH: u64 = 256;
 
+/// Cases skipped because pyz3's own checking code failed that are named one by one.
+const OWN_FAILURES_SHOWN: usize = 3;
+
+/// Notes a case skipped because pyz3's own checking code failed on it (not a finding): the
+/// first few by case, then one line for the rest.
+fn own_failure(warnings: &mut Vec<String>, index: u64, message: &str) {
+    let marker = "skipped: pyz3 could not check";
+    let shown = warnings.iter().filter(|w| w.contains(marker)).count();
+    if shown < OWN_FAILURES_SHOWN {
+        warnings.push(format!("case {index} skipped: {message}"));
+    } else if shown == OWN_FAILURES_SHOWN {
+        warnings.push(format!(
+            "later cases {marker} the same way are skipped without a note"
+        ));
+    }
+}
+
 /// Later cases kept per kind of finding, in case the first does not replay alone.
 const LATER_CASES: usize = 3;
 
@@ -153,9 +170,17 @@ impl Batches<'_> {
             let mut lost: Option<u64> = None;
             while expected < end {
                 match worker.recv(deadline) {
-                    Event::Reply(Reply::Case { index, finding, .. }) => {
+                    Event::Reply(Reply::Case {
+                        index,
+                        finding,
+                        pyz3_error,
+                        ..
+                    }) => {
                         if let Some(o) = finding {
                             self.found(index, o);
+                        }
+                        if let Some(message) = pyz3_error {
+                            own_failure(self.warnings, index, &message);
                         }
                         done += (index + 1).saturating_sub(expected);
                         expected = expected.max(index + 1);

@@ -55,8 +55,11 @@ def pyz3_eq(a, b, tol=0.0):
     if isinstance(a, (set, frozenset)) and isinstance(b, (set, frozenset)):
         if type(a) is not type(b) or len(a) != len(b):
             return False
-        if a == b:
-            return True
+        try:
+            if a == b:
+                return True
+        except Exception:
+            pass  # elements whose __eq__ raises: matched one by one below
         rest = list(b)
         for x in a:
             for i, y in enumerate(rest):

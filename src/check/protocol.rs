@@ -164,6 +164,11 @@ pub enum Reply {
         /// For a `time_only` case: how long the call took.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         elapsed_ms: Option<u64>,
+        /// pyz3's own checking code failed on this case (an exception from a comparison or a
+        /// walk over what the target returned): the case is skipped with this warning, and
+        /// never blamed on the function.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pyz3_error: Option<String>,
     },
     /// The cases of a `Threads` request that run clean and in time alone (their positions in
     /// the request's list): round `r` uses them as the scenario assigns.

@@ -316,7 +316,9 @@ class Checker:
             if oke and ok1:
                 try:
                     agree = pyz3_eq(expected, r1, tol)
-                except RecursionError:
+                except Exception:
+                    # Results that cannot be compared (a raising __eq__, too deep) show no
+                    # difference: the oracle check says nothing about them.
                     agree = True
             else:
                 agree = not oke and not ok1 and self.same_exception(type(expected), type(r1))
@@ -603,6 +605,7 @@ def handle(req, state):
         for index in range(start, start + min(req["count"], len(cases))):
             case = cases[index - start]
             CH.index = index
+            own = None
             try:
                 found = checker.check(case, index in memory_cases)
             except CaseError as e:
@@ -610,11 +613,17 @@ def handle(req, state):
                 CH.send({"reply": "error", "message": str(e)})
                 return
             except Exception as e:
-                found = obs("property-failed", "pyz3 could not run the case: " + err_text(e))
+                # pyz3's own checking code failed (on something the target returned): the
+                # case is skipped with a warning, never blamed on the function.
+                found, own = None, pyz3_failure(e)
             CH.mark(PHASE_IDLE)
             # A case with a finding is sent at once (so a crash never hides it); a clean case
             # is only acknowledged now and then: "done through this one".
-            if found or flush_each or time.monotonic() - CH.last_flush > 0.05:
+            if own:
+                CH.queue({"reply": "case", "index": index, "finding": None, "pyz3_error": own})
+                CH.flush()
+                reported = index
+            elif found or flush_each or time.monotonic() - CH.last_flush > 0.05:
                 CH.queue({"reply": "case", "index": index, "finding": found})
                 CH.flush()
                 reported = index
@@ -641,17 +650,33 @@ def handle(req, state):
             CH.send({"reply": "case", "index": (1 << 64) - 1, "finding": found,
                      "elapsed_ms": elapsed // 1_000_000})
             return
+        own = None
         try:
             found = checker.check(case[1:], req.get("memory", False))
         except CaseError as e:
             CH.send({"reply": "error", "message": str(e)})
             return
         except Exception as e:
-            found = obs("property-failed", "pyz3 could not run the case: " + err_text(e))
+            found, own = None, pyz3_failure(e)
         CH.mark(PHASE_IDLE)
-        CH.send({"reply": "case", "index": (1 << 64) - 1, "finding": found})
+        reply = {"reply": "case", "index": (1 << 64) - 1, "finding": found}
+        if own:
+            reply["pyz3_error"] = own
+        CH.send(reply)
     else:
         CH.send({"reply": "error", "message": "unknown request %r" % (op,)})
+
+
+def pyz3_failure(e):
+    """One line on an exception that escaped pyz3's own checking code (a comparison or a walk
+    over what the target returned), with the innermost frame of the worker it came from."""
+    import traceback
+
+    where = ""
+    frames = traceback.extract_tb(e.__traceback__)
+    if frames:
+        where = " (in %s)" % frames[-1].name
+    return "pyz3 could not check the case: %s%s" % (err_text(e), where)
 
 
 def main():

@@ -92,6 +92,69 @@ fn hostile_results_are_not_the_functions_findings() {
     assert_eq!(findings(dir), vec![], "{err}");
 }
 
+const OWN_WORK: &str = r#"
+class Clashing:
+    """Equal hashes, and an `__eq__` that raises: a set of two cannot be compared as a set."""
+    def __init__(self, x):
+        self.x = x
+    def __hash__(self):
+        return 1
+    def __eq__(self, other):
+        raise ValueError("no comparison")
+
+def clashing_set(x: int) -> frozenset:
+    return frozenset([Clashing(x), Clashing(x + 1)])
+
+class Disguised:
+    """Its `__class__` raises: `isinstance` checks on it fail inside pyz3's own code."""
+    @property
+    def __class__(self):
+        raise ValueError("no class")
+
+def disguised(x: int) -> object:
+    return Disguised()
+"#;
+
+/// Errors in pyz3's own checking code on what a function returned are not the function's
+/// finding: a set whose elements refuse comparison, checked against an oracle returning the
+/// same, agrees; a result on which pyz3's determinism check raises is a skipped case with a
+/// warning, not a `property-failed` finding. Both were findings before.
+#[test]
+fn errors_in_pyz3s_own_checking_code_are_not_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("own.py"), OWN_WORK).unwrap();
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "own.py",
+            "--oracle",
+            "clashing_set=own:clashing_set",
+            "--cases",
+            "30",
+            "--json",
+            "r.json",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(findings(dir), vec![], "{err}");
+    assert!(
+        err.contains(
+            "disguised: case 0 skipped: pyz3 could not check the case: ValueError: no class"
+        ),
+        "{err}"
+    );
+    // A few cases named, then one line for the rest.
+    assert_eq!(
+        err.matches("skipped: pyz3 could not check").count(),
+        4,
+        "{err}"
+    );
+    assert!(!err.contains("clashing_set: case"), "{err}");
+}
+
 /// An oracle that aborts the process is the oracle's failure; a property that ends the process
 /// is the property's.
 #[test]
