@@ -66,6 +66,9 @@ def exception_text(e):
         msg = str(e)
     except Exception:
         msg = "<str() failed>"
+    if len(msg) > 16384:
+        # A target's message may be any size: its start is enough to name it.
+        msg = "%s... [%d characters cut]" % (msg[:16384], len(msg) - 16384)
     return "%s: %s" % (name, msg) if msg else name
 
 

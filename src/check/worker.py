@@ -102,8 +102,22 @@ def traceback_text(e):
         return None
 
 
+TEXT_CAP = 16384
+
+
+def capped(text, keep_end=False):
+    """`text` within TEXT_CAP characters: a target's exception message or traceback may be any
+    size. Messages keep their start, tracebacks their end (the innermost frames)."""
+    if text is None or len(text) <= TEXT_CAP:
+        return text
+    cut = len(text) - TEXT_CAP
+    if keep_end:
+        return "[%d characters cut]\n%s" % (cut, text[-TEXT_CAP:])
+    return "%s\n[%d characters cut]" % (text[:TEXT_CAP], cut)
+
+
 def obs(kind, message, tb=None):
-    return {"kind": kind, "message": message, "traceback": tb}
+    return {"kind": kind, "message": capped(message), "traceback": capped(tb, keep_end=True)}
 
 
 # -- calls and comparisons ----------------------------------------------------------------------

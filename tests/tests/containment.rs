@@ -113,6 +113,9 @@ class Disguised:
 
 def disguised(x: int) -> object:
     return Disguised()
+
+def shouting(x: int) -> int:
+    raise SystemError("A" * 20_000_000 + "END")
 "#;
 
 /// Errors in pyz3's own checking code on what a function returned are not the function's
@@ -131,6 +134,10 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
             "own.py",
             "--oracle",
             "clashing_set=own:clashing_set",
+            "--function",
+            "clashing_set",
+            "--function",
+            "disguised",
             "--cases",
             "30",
             "--json",
@@ -153,6 +160,39 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
         "{err}"
     );
     assert!(!err.contains("clashing_set: case"), "{err}");
+
+    // A 20 MB exception message travels and prints capped.
+    let out = pyz3(
+        dir,
+        &[
+            "check",
+            "own.py:shouting",
+            "--cases",
+            "5",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(dir);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "system-error");
+    assert!(found[0].2.len() < 20_000, "{} bytes", found[0].2.len());
+    assert!(
+        found[0].2.contains("characters cut"),
+        "{}",
+        &found[0].2[found[0].2.len() - 100..]
+    );
+    assert!(
+        out.stdout.len() < 100_000,
+        "{} bytes of report",
+        out.stdout.len()
+    );
 }
 
 /// An oracle that aborts the process is the oracle's failure; a property that ends the process
