@@ -10,7 +10,7 @@ use std::process::Stdio;
 use anyhow::{bail, Context};
 
 use super::baseline::{import_criterion, BenchResult};
-use crate::project::build::cargo;
+use crate::toolchain::rust::{cargo, Channel};
 
 /// Prefix of criterion benchmarks' names in results and tables.
 pub const PREFIX: &str = "rust::";
@@ -91,7 +91,7 @@ pub fn run(
             "pyz3 bench: cargo bench -p {} --bench {} (criterion)",
             b.package, b.bench
         );
-        let mut cmd = cargo();
+        let mut cmd = cargo(Channel::Default);
         cmd.arg("bench")
             .arg("--manifest-path")
             .arg(&manifest)
