@@ -33,6 +33,7 @@ pub fn find(root: &Path) -> anyhow::Result<Vec<CriterionBench>> {
         return Ok(Vec::new());
     }
     let meta = cargo_metadata::MetadataCommand::new()
+        .cargo_path(crate::toolchain::rust::cargo_program())
         .manifest_path(&manifest)
         .no_deps()
         .exec()

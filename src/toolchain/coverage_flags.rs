@@ -1,6 +1,6 @@
 //! The compiler flags of a coverage build.
 //!
-//! For `project::build` (which passes them) and [`crate::coverage`] (which reads what they
+//! For `project::build` (which passes them) and `coverage` (which reads what they
 //! produce): Rust uses LLVM source-based coverage, C clang's or gcc's gcov.
 
 /// `RUSTFLAGS` for a coverage build of a Rust crate: counters relocated at run time, so they
