@@ -10,7 +10,7 @@ use std::process::Stdio;
 use anyhow::{bail, Context};
 
 use super::baseline::{import_criterion, BenchResult};
-use crate::project::build::cargo;
+use crate::toolchain::rust::{cargo, Channel};
 
 /// Prefix of criterion benchmarks' names in results and tables.
 pub const PREFIX: &str = "rust::";
@@ -33,6 +33,7 @@ pub fn find(root: &Path) -> anyhow::Result<Vec<CriterionBench>> {
         return Ok(Vec::new());
     }
     let meta = cargo_metadata::MetadataCommand::new()
+        .cargo_path(crate::toolchain::rust::cargo_program())
         .manifest_path(&manifest)
         .no_deps()
         .exec()
@@ -91,7 +92,7 @@ pub fn run(
             "pyz3 bench: cargo bench -p {} --bench {} (criterion)",
             b.package, b.bench
         );
-        let mut cmd = cargo();
+        let mut cmd = cargo(Channel::Default);
         cmd.arg("bench")
             .arg("--manifest-path")
             .arg(&manifest)

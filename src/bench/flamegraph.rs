@@ -48,8 +48,8 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use anyhow::{bail, ensure, Context};
 
-use crate::doctor::find_on_path;
 use crate::project::Interpreter;
+use crate::toolchain::find_on_path;
 
 /// The sampling profiler that records stacks, with the path of its executable.
 #[derive(Clone, Debug, PartialEq, Eq)]

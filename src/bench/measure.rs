@@ -20,9 +20,9 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 
 use super::baseline::BenchResult;
-use crate::doctor::find_on_path;
 use crate::process::{SharedPage, TOOL_LIMIT};
 use crate::project::Interpreter;
+use crate::toolchain::find_on_path;
 
 /// The runner script.
 pub const RUNNER: &str = include_str!("runner.py");

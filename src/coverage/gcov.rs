@@ -170,7 +170,7 @@ fn program() -> PathBuf {
         return p.into();
     }
     gcc_major()
-        .and_then(|major| crate::doctor::find_on_path(&format!("gcov-{major}")))
+        .and_then(|major| crate::toolchain::find_on_path(&format!("gcov-{major}")))
         .unwrap_or_else(|| "gcov".into())
 }
 

@@ -8,8 +8,10 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-use super::{rustc_llvm_major, tool_major, Counts, FileCoverage, FunctionCoverage};
-use crate::doctor::find_on_path;
+use super::{Counts, FileCoverage, FunctionCoverage};
+use crate::toolchain::llvm::tool_version;
+use crate::toolchain::rust::{llvm_major, Channel};
+use crate::toolchain::{find_on_path, llvm};
 
 /// `llvm-profdata` and `llvm-cov` of one LLVM version.
 #[derive(Clone, Debug)]
@@ -27,11 +29,12 @@ impl LlvmTools {
     /// variables), else `llvm-profdata-N`/`llvm-cov-N`, `/usr/lib/llvm-N/bin/...`, or unversioned
     /// names of the right version. An error says which are needed and how to install them.
     pub fn find() -> anyhow::Result<LlvmTools> {
-        let major = match rustc_llvm_major() {
+        let major = match llvm_major(Channel::Default) {
             Some(m) => m,
             // Pure C projects without Rust: any one version will do, the clang's.
             None => find_on_path("clang")
-                .and_then(|c| tool_major(&c))
+                .and_then(|c| tool_version(&c))
+                .map(|v| v.major)
                 .context("coverage needs rustc or clang to tell which LLVM tools to use")?,
         };
         let profdata = find_tool("llvm-profdata", "LLVM_PROFDATA", major)?;
@@ -181,28 +184,16 @@ fn find_tool(name: &str, var: &str, major: u32) -> anyhow::Result<PathBuf> {
         let Some(path) = path else {
             bail!("{var}={} does not exist; {install}", p.display());
         };
-        return match tool_major(&path) {
+        return match tool_version(&path).map(|v| v.major) {
             Some(m) if m == major => Ok(path),
             Some(m) => bail!("{var}={} is LLVM {m}; {install}", path.display()),
             None => bail!("{var}={} does not run; {install}", path.display()),
         };
     }
-    let candidates = [
-        find_on_path(&format!("{name}-{major}")),
-        Some(PathBuf::from(format!("/usr/lib/llvm-{major}/bin/{name}"))).filter(|p| p.is_file()),
-        find_on_path(name),
-    ];
-    let mut wrong = None;
-    for c in candidates.into_iter().flatten() {
-        match tool_major(&c) {
-            Some(m) if m == major => return Ok(c),
-            Some(m) => wrong = Some(format!("{} is LLVM {m}", c.display())),
-            None => {}
-        }
-    }
-    match wrong {
-        Some(w) => bail!("{w}; {install}"),
-        None => bail!("{name}-{major} not found; {install}"),
+    match llvm::find_tool(name, major) {
+        Ok(found) => Ok(found.path),
+        Err(e) if !e.mismatched.is_empty() => bail!("{}; {install}", e.mismatched),
+        Err(_) => bail!("{name}-{major} not found; {install}"),
     }
 }
 

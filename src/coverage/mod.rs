@@ -17,10 +17,8 @@ mod llvm;
 pub mod output;
 pub mod replay;
 
-use crate::process::{Within, TOOL_LIMIT};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -29,75 +27,6 @@ pub use llvm::LlvmTools;
 
 use crate::project::build::Instrumented;
 use crate::project::{Built, Project};
-
-/// `RUSTFLAGS` for a coverage build of a Rust crate.
-pub const RUST_FLAGS: [&str; 2] = [
-    "-Cinstrument-coverage",
-    "-Cllvm-args=-runtime-counter-relocation",
-];
-
-/// `CFLAGS` and `LDFLAGS` for a coverage build of C: clang's source-based coverage in
-/// continuous mode, or gcc's gcov. Both without optimization, so lines map to code.
-pub fn c_flags(clang: bool) -> (Vec<String>, Vec<String>) {
-    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    if clang {
-        (
-            strings(&[
-                "-O0",
-                "-g",
-                "-fprofile-instr-generate",
-                "-fcoverage-mapping",
-                "-mllvm",
-                "-runtime-counter-relocation",
-            ]),
-            strings(&["-fprofile-instr-generate"]),
-        )
-    } else {
-        (
-            strings(&["-O0", "-g", "--coverage"]),
-            strings(&["--coverage"]),
-        )
-    }
-}
-
-/// The major version of rustc's LLVM (`rustc -vV`), when rustc runs.
-pub fn rustc_llvm_major() -> Option<u32> {
-    let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc)
-        .arg("-vV")
-        .output_within(TOOL_LIMIT)
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("LLVM version: "))
-        .and_then(|v| v.split('.').next()?.trim().parse().ok())
-}
-
-/// The LLVM major version a tool reports with `--version` (`... LLVM version 22.1.2`,
-/// `clang version 22.1.2`).
-pub(crate) fn tool_major(program: &Path) -> Option<u32> {
-    let out = Command::new(program)
-        .arg("--version")
-        .output_within(TOOL_LIMIT)
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let re = regex::Regex::new(r"(?:LLVM|clang) version (\d+)").expect("valid regex");
-    re.captures(&text)?.get(1)?.as_str().parse().ok()
-}
-
-/// A clang whose LLVM matches rustc's (`clang-22` for LLVM 22), so Rust and C profiles merge
-/// with one `llvm-profdata`; `None` when there is none (C coverage then uses gcc's gcov).
-pub fn matching_clang() -> Option<String> {
-    let major = rustc_llvm_major().or_else(|| {
-        let clang = crate::doctor::find_on_path("clang")?;
-        tool_major(&clang)
-    })?;
-    [format!("clang-{major}"), "clang".to_string()]
-        .into_iter()
-        .find(|name| {
-            crate::doctor::find_on_path(name).is_some_and(|p| tool_major(&p) == Some(major))
-        })
-}
 
 /// Covered and total counts of one measure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

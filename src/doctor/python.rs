@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{run, table_text, Check, Ran, MIN_PYTHON, NOT_AN_INTERPRETER};
+use super::checks::{Check, MIN_PYTHON, NOT_AN_INTERPRETER};
+use super::probes::{run, table_text, Ran};
 
 const PYTHON_PROBE: &str = r#"
 import importlib, json, os, sys, sysconfig

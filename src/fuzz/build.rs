@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 
 use super::{scope, SPEC_ENV};
-use crate::project::build::cargo;
+use crate::toolchain::rust::{cargo, Channel};
 
 /// The target triple fuzz binaries are built for.
 pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
@@ -36,7 +36,7 @@ pub fn workspace_crate(module: &str) -> Option<LinkedCrate> {
     if !Path::new("Cargo.toml").exists() {
         return None;
     }
-    let out = cargo()
+    let out = cargo(Channel::Default)
         .args([
             "metadata",
             "--format-version",
@@ -86,10 +86,10 @@ pub fn check_toolchain() -> anyhow::Result<()> {
             .status_within(TOOL_LIMIT)
             .is_ok_and(|s| s.success())
     };
-    if !ok(cargo().args(["fuzz", "--version"])) {
+    if !ok(cargo(Channel::Default).args(["fuzz", "--version"])) {
         bail!("cargo-fuzz is not installed: run `cargo install cargo-fuzz`");
     }
-    if !ok(cargo().args(["+nightly", "--version"])) {
+    if !ok(cargo(Channel::Nightly).arg("--version")) {
         bail!("the nightly Rust toolchain is needed for libFuzzer builds: run `rustup toolchain install nightly`");
     }
     Ok(())
@@ -216,20 +216,12 @@ pub fn build_generic(
         link.map(|l| format!(", linking crate `{}`", l.package))
             .unwrap_or_default()
     );
-    let mut cmd = cargo();
-    cmd.args([
-        "+nightly",
-        "fuzz",
-        "build",
-        "-O",
-        "--sanitizer",
-        sanitize,
-        "--fuzz-dir",
-    ])
-    .arg(&project)
-    .arg("--target-dir")
-    .arg(&tdir)
-    .arg(GENERIC);
+    let mut cmd = cargo(Channel::Nightly);
+    cmd.args(["fuzz", "build", "-O", "--sanitizer", sanitize, "--fuzz-dir"])
+        .arg(&project)
+        .arg("--target-dir")
+        .arg(&tdir)
+        .arg(GENERIC);
     if let Some(crates) = &scoped {
         let wrapper = project.join("rustc-wrapper.sh");
         write_if_changed(&wrapper, scope::WRAPPER)?;

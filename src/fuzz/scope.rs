@@ -29,9 +29,7 @@ pub const CRATES_ENV: &str = "PYZ3_SANCOV_CRATES";
 pub fn instrumented_crates(manifest: &Path, package: &str) -> crate::Result<Vec<String>> {
     let mut cmd = MetadataCommand::new();
     cmd.manifest_path(manifest);
-    if let Some(cargo) = std::env::var_os("PYZ3_CARGO") {
-        cmd.cargo_path(cargo);
-    }
+    cmd.cargo_path(crate::toolchain::rust::cargo_program());
     let meta = cmd.exec().map_err(|e| {
         crate::Error::Usage(format!(
             "`cargo metadata` failed for {}: {}",

@@ -14,7 +14,8 @@ use anyhow::{bail, Context};
 
 use super::discover::{ExtKind, ExtModule, Project};
 use super::python::Interpreter;
-use crate::sanitize::SanitizerSet;
+use crate::toolchain::rust::{self, Channel};
+use crate::toolchain::{clang, coverage_flags, Sanitizer, SanitizerSet};
 
 /// What to build.
 #[derive(Clone, Debug)]
@@ -24,7 +25,7 @@ pub struct BuildOptions {
     /// Build Rust crates with the release profile (default: the dev profile).
     pub release: bool,
     /// Instrument for coverage: LLVM source-based coverage for Rust and for C built with clang,
-    /// gcov for C built with gcc (see [`crate::coverage`]).
+    /// gcov for C built with gcc ([`crate::toolchain::coverage_flags`]).
     pub coverage: bool,
 }
 
@@ -96,7 +97,7 @@ pub fn build(
     python: &Interpreter,
     opts: &BuildOptions,
 ) -> anyhow::Result<Built> {
-    if opts.sanitizers.contains(crate::sanitize::Sanitizer::Thread) {
+    if opts.sanitizers.contains(Sanitizer::Thread) {
         python.require_tsan_ready()?;
     }
     let start = Instant::now();
@@ -145,44 +146,6 @@ pub fn build(
     })
 }
 
-/// The cargo to run: `$PYZ3_CARGO`, else `cargo` on PATH.
-pub fn cargo() -> Command {
-    Command::new(std::env::var_os("PYZ3_CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
-/// The host target triple of the nightly toolchain, or an error saying to install nightly.
-pub fn nightly_host() -> anyhow::Result<String> {
-    let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = crate::process::output_within(
-        Command::new(rustc).args(["+nightly", "-vV"]),
-        crate::process::TOOL_LIMIT,
-    );
-    let text = match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-        _ => bail!(
-            "sanitizer builds of Rust crates need the nightly toolchain (-Zsanitizer): run \
-             `rustup toolchain install nightly`"
-        ),
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_string)
-        .context("`rustc +nightly -vV` printed no host triple")
-}
-
-/// The host target triple of the default toolchain.
-fn stable_host() -> anyhow::Result<String> {
-    let rustc = std::env::var_os("PYZ3_RUSTC").unwrap_or_else(|| "rustc".into());
-    let out =
-        crate::process::output_within(Command::new(rustc).arg("-vV"), crate::process::TOOL_LIMIT)
-            .context("cannot run rustc: is Rust installed (https://rustup.rs)?")?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_string)
-        .context("`rustc -vV` printed no host triple")
-}
-
 fn build_rust(
     m: &ExtModule,
     python: &Interpreter,
@@ -212,10 +175,8 @@ fn build_rust(
         if opts.coverage { ", coverage" } else { "" },
         if opts.release { ", release" } else { "" }
     );
-    let mut cmd = cargo();
-    if sans.needs_nightly() {
-        cmd.arg("+nightly");
-    }
+    let channel = Channel::for_build(sans.needs_nightly());
+    let mut cmd = rust::cargo(channel);
     cmd.arg("build")
         .arg("--manifest-path")
         .arg(manifest)
@@ -233,18 +194,15 @@ fn build_rust(
     if !features.is_empty() {
         cmd.args(["--features", &features.join(",")]);
     }
-    if sans.needs_nightly() {
+    if sans.needs_nightly() || opts.coverage {
         // An explicit target keeps proc-macro crates and build scripts (run during the build)
-        // uninstrumented.
-        cmd.args(["--target", &nightly_host()?]);
-    } else if opts.coverage {
-        // Also for coverage: an instrumented proc macro would leave `default_*.profraw` files
-        // in the project each time the compiler runs it.
-        cmd.args(["--target", &stable_host()?]);
+        // uninstrumented. Also for coverage: an instrumented proc macro would leave
+        // `default_*.profraw` files in the project each time the compiler runs it.
+        cmd.args(["--target", &rust::host(channel)?]);
     }
     let mut rustflags = sans.rust_flags();
     if opts.coverage {
-        rustflags.extend(crate::coverage::RUST_FLAGS.map(String::from));
+        rustflags.extend(coverage_flags::RUST_FLAGS.map(String::from));
     }
     cmd.env("RUSTFLAGS", rustflags.join(" "))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -406,7 +364,7 @@ fn build_setuptools(
     let sans = opts.sanitizers;
     // Coverage prefers clang matching rustc's LLVM (one profile format, one set of tools).
     let coverage_cc = if opts.coverage && std::env::var_os("CC").is_none() {
-        crate::coverage::matching_clang()
+        clang::matching_clang().map(|p| p.display().to_string())
     } else {
         None
     };
@@ -458,7 +416,7 @@ fn build_setuptools(
     let mut cflags = sans.c_flags(clang);
     let mut ldflags = sans.ld_flags(clang);
     if opts.coverage {
-        let (c, l) = crate::coverage::c_flags(clang);
+        let (c, l) = coverage_flags::c_flags(clang);
         cflags.extend(c);
         ldflags.extend(l);
         if temp.exists() {

@@ -154,9 +154,7 @@ fn rust_modules(
 ) -> anyhow::Result<(Vec<ExtModule>, PathBuf)> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
     cmd.current_dir(root).manifest_path(manifest).no_deps();
-    if let Some(cargo) = std::env::var_os("PYZ3_CARGO") {
-        cmd.cargo_path(cargo);
-    }
+    cmd.cargo_path(crate::toolchain::rust::cargo_program());
     let meta = cmd.exec().map_err(|e| {
         anyhow::anyhow!(
             "`cargo metadata` failed in {}: {}",

@@ -1,16 +1,15 @@
 //! Sanitizers over a project's pytest suite: `pyz3 test --sanitize address|leak|thread|undefined`.
 //!
 //! For running an extension's own tests under ASan, LSan, TSan or UBSan and getting findings
-//! back: [`kind`] says which combinations work and with which flags, [`runtime`] which runtime to
-//! preload and how to set it up, [`report`] parses what the runtimes print, [`std_race`] tells
+//! back: [`crate::toolchain::sanitizer`] says which combinations work and with which flags,
+//! [`runtime`] which runtime to preload and how to set it up, [`report`] parses what the runtimes print, [`std_race`] tells
 //! TSan's races inside Rust's std from the extension's, and [`run`] drives pytest (resuming
 //! after a test that killed the interpreter) and turns reports into findings.
 
-pub mod kind;
 pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod std_race;
 
-pub use kind::{Sanitizer, SanitizerSet};
+pub use crate::toolchain::{Sanitizer, SanitizerSet};
 pub use run::{run_tests, TestOptions, TestReport};

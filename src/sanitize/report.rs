@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::kind::Sanitizer;
 use crate::report::Frame;
+use crate::toolchain::Sanitizer;
 
 /// One report.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,13 +14,13 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use super::kind::{Sanitizer, SanitizerSet};
 use super::report::{self, Report};
 use super::runtime::{Environment, TSAN_SUPPRESSIONS};
 use super::std_race;
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
 use crate::report::{Finding, FindingKind, Frame};
+use crate::toolchain::{Sanitizer, SanitizerSet};
 
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
 pub const PLUGIN: &str = include_str!("plugin.py");

@@ -4,64 +4,18 @@
 //! built modules link — gcc's `libasan`/`libtsan` for gcc-built C, clang's runtime (matching
 //! rustc's LLVM) otherwise. `PYTHONMALLOC=malloc` puts Python's objects inside ASan's view.
 
-use crate::process::{Within, TOOL_LIMIT};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::bail;
 
-use super::kind::Sanitizer;
 use crate::project::build::{Built, Language};
+use crate::toolchain::{clang, llvm, rust, Sanitizer};
 
 /// Exit code the runtimes use when they stop the process on a report.
 pub const SANITIZER_EXIT: i32 = 86;
 
 /// The shipped ThreadSanitizer suppressions (false races from the uninstrumented std).
 pub const TSAN_SUPPRESSIONS: &str = include_str!("tsan.supp");
-
-/// The LLVM major version of rustc (nightly first, since sanitizer builds use it).
-pub fn llvm_major() -> Option<u32> {
-    for args in [&["+nightly", "-vV"][..], &["-vV"][..]] {
-        let out = Command::new("rustc")
-            .args(args)
-            .stderr(Stdio::null())
-            .output_within(TOOL_LIMIT)
-            .ok()?;
-        if !out.status.success() {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if let Some(v) = text.lines().find_map(|l| l.strip_prefix("LLVM version: ")) {
-            return v.split('.').next()?.trim().parse().ok();
-        }
-    }
-    None
-}
-
-/// The directory of clang's runtimes for LLVM `major`.
-pub fn clang_runtime_dir(major: u32) -> Option<PathBuf> {
-    let debian = PathBuf::from(format!("/usr/lib/llvm-{major}/lib/clang/{major}/lib/linux"));
-    if debian.is_dir() {
-        return Some(debian);
-    }
-    let out = Command::new(format!("clang-{major}"))
-        .arg("-print-runtime-dir")
-        .output_within(TOOL_LIMIT)
-        .ok()?;
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    dir.is_dir().then_some(dir)
-}
-
-/// `llvm-symbolizer` for LLVM `major` (it demangles Rust and prints file:line).
-pub fn symbolizer(major: Option<u32>) -> Option<PathBuf> {
-    if let Some(m) = major {
-        let p = PathBuf::from(format!("/usr/lib/llvm-{m}/bin/llvm-symbolizer"));
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    crate::doctor::find_on_path("llvm-symbolizer")
-}
 
 /// The runtime library to preload for `built`, when its sanitizers need one.
 pub fn preload(built: &Built) -> anyhow::Result<Option<PathBuf>> {
@@ -102,11 +56,15 @@ pub fn preload(built: &Built) -> anyhow::Result<Option<PathBuf>> {
         }
         return Ok(Some((*first).clone()));
     }
-    let major = llvm_major();
-    let file = format!("libclang_rt.{rt}-{}.so", std::env::consts::ARCH);
-    match major.and_then(clang_runtime_dir) {
-        Some(dir) if dir.join(&file).exists() => Ok(Some(dir.join(file))),
-        _ => {
+    let major = rust::sanitizer_llvm_major();
+    let file = clang::runtime_file(rt, "so");
+    let found = major.and_then(|m| {
+        let clang = clang::find_clang(m).ok().map(|f| f.path);
+        clang::runtime(m, clang.as_deref(), rt, "so")
+    });
+    match found {
+        Some(path) => Ok(Some(path)),
+        None => {
             let m = major.map_or("N".to_string(), |m| m.to_string());
             bail!(
                 "the {} runtime {file} for LLVM {m} (rustc's LLVM) is missing: install it with \
@@ -162,7 +120,7 @@ impl Environment {
             vars.push(("LD_PRELOAD".into(), preload));
             vars.push(("PYTHONMALLOC".into(), "malloc".into()));
         }
-        let symbolizer = symbolizer(llvm_major());
+        let symbolizer = llvm::symbolizer(rust::sanitizer_llvm_major());
         let common = |tag: &str| {
             let mut o = vec![
                 format!("exitcode={SANITIZER_EXIT}"),

@@ -74,7 +74,7 @@ fn explicit_python(p: PathBuf) -> anyhow::Result<PathBuf> {
         }
         return Ok(p);
     }
-    match p.to_str().and_then(doctor::find_on_path) {
+    match p.to_str().and_then(pyz3::toolchain::find_on_path) {
         Some(_) => Ok(p),
         None => bail!("--python {}: not found on PATH", p.display()),
     }
