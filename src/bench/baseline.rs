@@ -254,8 +254,9 @@ pub fn import_criterion(dir: &Path) -> anyhow::Result<BTreeMap<String, BenchResu
             }
             let sample = path.join("new").join("sample.json");
             if sample.is_file() {
-                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sample)?)
-                    .with_context(|| format!("corrupt criterion file {}", sample.display()))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&crate::fs::read_to_string(&sample)?)
+                        .with_context(|| format!("corrupt criterion file {}", sample.display()))?;
                 let (Some(iters), Some(times)) = (v["iters"].as_array(), v["times"].as_array())
                 else {
                     bail!(

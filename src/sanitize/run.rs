@@ -247,9 +247,9 @@ pub fn run_tests(
     for d in [&log_dir, &plugin_dir] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    std::fs::write(plugin_dir.join("_pyz3_sanitize.py"), PLUGIN)?;
+    crate::fs::write(plugin_dir.join("_pyz3_sanitize.py"), PLUGIN)?;
     let supp = work.join("tsan.supp");
-    std::fs::write(&supp, TSAN_SUPPRESSIONS)?;
+    crate::fs::write(&supp, TSAN_SUPPRESSIONS)?;
     let env = Environment::new(built, Some(&log_dir), Some(&supp), &[plugin_dir])?;
 
     let start = Instant::now();
@@ -352,14 +352,14 @@ pub fn run_tests(
         summary.crashed.push(crashed.clone());
         let mut skip = read_lines(&log_dir.join("skip"));
         skip.extend(started);
-        std::fs::write(log_dir.join("skip"), skip.join("\n") + "\n")?;
+        crate::fs::write(log_dir.join("skip"), skip.join("\n") + "\n")?;
         let collected: BTreeSet<String> = read_lines(&log_dir.join("collected.jsonl"))
             .iter()
             .filter_map(|l| serde_json::from_str::<String>(l).ok())
             .collect();
         let skipped: BTreeSet<&String> = skip.iter().collect();
         let remaining = collected.iter().filter(|t| !skipped.contains(t)).count();
-        std::fs::write(log_dir.join("collected.jsonl"), "")?;
+        crate::fs::write(log_dir.join("collected.jsonl"), "")?;
         if remaining == 0 || summary.runs > max {
             break;
         }
@@ -486,7 +486,7 @@ fn collect_reports(
     tests: &BTreeMap<u64, String>,
 ) -> anyhow::Result<Vec<Entry>> {
     let mut files: Vec<(u64, u64, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(log_dir)? {
+    for entry in crate::fs::read_dir(log_dir)? {
         let path = entry?.path();
         let name = path
             .file_name()
