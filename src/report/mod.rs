@@ -5,6 +5,8 @@ pub mod finding;
 pub mod progress;
 pub mod text;
 
-pub use finding::{call_source, Finding, FindingKind, Frame, Observation, ThreadContext};
+pub use finding::{
+    call_source, Finding, FindingKind, Frame, Observation, ThreadContext, UnknownKind,
+};
 pub use progress::{Progress, Silent};
 pub use text::printable;
