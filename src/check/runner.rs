@@ -18,7 +18,8 @@ use super::protocol::{Reply, Request, Setup};
 use super::repro;
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput};
-use crate::report::{Finding, FindingKind, Observation};
+use crate::report::run::{FunctionEntry, SlowEntry};
+use crate::report::{Finding, FindingKind, Observation, RunReport};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
@@ -134,6 +135,33 @@ pub struct FunctionReport {
     /// On a free-threaded interpreter: whether the GIL was on after importing the module (it
     /// re-enables it when the module does not declare `Py_mod_gil`). `None` on GIL builds.
     pub gil_enabled: Option<bool>,
+}
+
+/// The run report of `pyz3 check` over these function results (not yet naming the
+/// interpreter: [`RunReport::ran_in`]).
+pub fn run_report(module: &str, functions: &[FunctionReport]) -> RunReport {
+    RunReport::check(
+        module,
+        functions.iter().any(|f| f.gil_enabled == Some(true)),
+        functions
+            .iter()
+            .map(|f| FunctionEntry {
+                name: f.name.clone(),
+                cases: f.cases,
+                findings: f.findings.iter().cloned().map(Into::into).collect(),
+                slow_not_retried: f.slow_more,
+            })
+            .collect(),
+        functions
+            .iter()
+            .flat_map(|f| {
+                f.slow.iter().map(|s| SlowEntry {
+                    function: f.name.clone(),
+                    input: s.clone(),
+                })
+            })
+            .collect(),
+    )
 }
 
 fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {

@@ -20,7 +20,8 @@ use super::runtime::{Environment, TSAN_SUPPRESSIONS};
 use super::std_race;
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
-use crate::report::{Finding, FindingKind, Frame};
+use crate::report::run::{ReportedFinding, TestRun};
+use crate::report::{Finding, FindingKind, Frame, RunReport};
 
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
 pub const PLUGIN: &str = include_str!("plugin.py");
@@ -38,20 +39,7 @@ pub struct TestOptions {
     pub parallel_threads: u32,
 }
 
-/// What pytest said, over all its runs.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PytestSummary {
-    /// pytest processes started (more than one when resumed after a crash).
-    pub runs: usize,
-    /// Tests that killed the interpreter.
-    pub crashed: Vec<String>,
-    /// Outcome counts summed over runs (`passed`, `failed`, `error`, `skipped`, ...).
-    pub counts: BTreeMap<String, u64>,
-    /// Whether pytest reported failures or errors of its own.
-    pub failed: bool,
-    /// Seconds the runs took.
-    pub seconds: f64,
-}
+pub use crate::report::run::PytestSummary;
 
 /// One finding with the log file it came from.
 #[derive(Clone, Debug, Serialize)]
@@ -92,30 +80,19 @@ impl TestReport {
     /// The JSON form, in the harness's report format (schema version 1): findings grouped by
     /// test under `functions`, each of kind `sanitizer` with `subkind`, `frames` and `test`.
     pub fn write_json(&self, module: &str, out: &mut impl Write) -> io::Result<()> {
-        let mut groups: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
-        for e in &self.findings {
-            let name = e
-                .finding
-                .test
-                .clone()
-                .unwrap_or_else(|| "(outside tests)".into());
-            groups.entry(name).or_default().push(e);
-        }
-        let functions: Vec<serde_json::Value> = groups
-            .into_iter()
-            .map(|(name, findings)| {
-                serde_json::json!({"name": name, "cases": 1, "findings": findings})
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "version": 1,
-            "module": module,
-            "sanitizers": self.sanitizers.iter().map(Sanitizer::name).collect::<Vec<_>>(),
-            "pytest": self.pytest,
-            "functions": functions,
+        let run = TestRun {
+            sanitizers: self
+                .sanitizers
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            pytest: self.pytest.clone(),
+        };
+        let findings = self.findings.iter().map(|e| ReportedFinding {
+            finding: e.finding.clone(),
+            sanitizer: e.sanitizer.clone(),
         });
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)
+        RunReport::tests(module, run, findings).write_json(out)
     }
 
     /// The terminal summary: one line per finding, then each finding's frames and log file.
