@@ -6,6 +6,7 @@ pub mod finding;
 pub mod progress;
 pub mod run;
 pub mod text;
+pub mod version;
 
 pub use finding::{
     call_source, Finding, FindingKind, Frame, Observation, ThreadContext, UnknownKind,
@@ -13,3 +14,4 @@ pub use finding::{
 pub use progress::{Progress, Silent};
 pub use run::RunReport;
 pub use text::printable;
+pub use version::VersionError;
