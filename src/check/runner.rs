@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::cases::{arg_strategies_sized, case_tree};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
-use super::protocol::{Reply, Request, Setup};
+use super::protocol::{check_version, Reply, Request, Setup};
 use super::repro;
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput};
@@ -204,7 +204,12 @@ pub(super) fn start(
     w.send(&Request::Setup(setup.clone()));
     let limit = import_limit(options);
     match w.recv(limit) {
-        Event::Reply(Reply::Ready { gil_enabled }) => Ok((w, gil_enabled)),
+        Event::Reply(Reply::Ready {
+            gil_enabled,
+            version,
+        }) => check_version(version)
+            .map(|()| (w, gil_enabled))
+            .map_err(Error::Usage),
         Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
         Event::Exited { how, stderr, .. } => Err(Error::Usage(format!(
