@@ -26,6 +26,9 @@ use crate::report::{Finding, FindingKind, Frame, RunReport};
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
 pub const PLUGIN: &str = include_str!("plugin.py");
 
+/// The version of the plugin's files (`FORMAT` in `plugin.py`; docs/formats.md).
+pub const PLUGIN_VERSION: u32 = 1;
+
 /// How to run the tests.
 #[derive(Clone, Debug, Default)]
 pub struct TestOptions {
@@ -283,6 +286,11 @@ pub fn run_tests(
         if sessions.len() > sessions_before {
             let s: serde_json::Value =
                 serde_json::from_str(sessions.last().expect("non-empty")).unwrap_or_default();
+            crate::report::version::check_json(
+                log_dir.join("session.json").display(),
+                &s,
+                PLUGIN_VERSION,
+            )?;
             let exit = s["exitstatus"].as_i64().unwrap_or(-1);
             match exit {
                 0 => {}
