@@ -13,7 +13,10 @@
 //!   (unique names, mode 0700), and [`safe_file_name`] for file names made from untrusted text
 //!   (function names of the module under check).
 //!
-//! Every error is a [`PathError`], which names the path it is about.
+//! Every error is a [`PathError`], which names the path it is about; the small wrappers at the
+//! end ([`read_to_string`], [`create_dir_all`], [`read_dir`], ...) are `std::fs` with such
+//! errors (`cannot read .pyz3/x.json: No such file or directory`), for every file operation
+//! whose error reaches the user.
 
 use std::ffi::{CString, OsString};
 use std::fmt;
@@ -23,11 +26,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// An I/O failure on a path: `cannot write <path>: <reason>`.
+/// An I/O failure on a path: `cannot write <path>: <reason>` (`cannot copy <from> to <to>:
+/// <reason>` for an operation on two paths).
 #[derive(Debug)]
 pub struct PathError {
     action: &'static str,
     path: PathBuf,
+    to: Option<PathBuf>,
     error: io::Error,
 }
 
@@ -36,6 +41,7 @@ impl PathError {
         PathError {
             action,
             path: path.to_path_buf(),
+            to: None,
             error,
         }
     }
@@ -53,13 +59,11 @@ impl PathError {
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot {} {}: {}",
-            self.action,
-            self.path.display(),
-            self.error
-        )
+        write!(f, "cannot {} {}", self.action, self.path.display())?;
+        if let Some(to) = &self.to {
+            write!(f, " to {}", to.display())?;
+        }
+        write!(f, ": {}", self.error)
     }
 }
 
@@ -292,6 +296,84 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// `std::fs::read_to_string`, with an error naming the path.
+pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, PathError> {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).map_err(|e| PathError::new("read", path, e))
+}
+
+/// `std::fs::read`, with an error naming the path.
+pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, PathError> {
+    let path = path.as_ref();
+    std::fs::read(path).map_err(|e| PathError::new("read", path, e))
+}
+
+/// `std::fs::write`, with an error naming the path: for files in pyz3's own working
+/// directories (scripts, plugins, lists it hands a tool), which nothing reads while they are
+/// written. A file written for the user goes through [`write_atomic`].
+pub fn write(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<(), PathError> {
+    let path = path.as_ref();
+    std::fs::write(path, data).map_err(|e| PathError::new("write", path, e))
+}
+
+/// `std::fs::File::open`, with an error naming the path.
+pub fn open(path: impl AsRef<Path>) -> Result<File, PathError> {
+    let path = path.as_ref();
+    File::open(path).map_err(|e| PathError::new("open", path, e))
+}
+
+/// `std::fs::File::create`, with an error naming the path (for logs pyz3 streams into its own
+/// working directories).
+pub fn create(path: impl AsRef<Path>) -> Result<File, PathError> {
+    let path = path.as_ref();
+    File::create(path).map_err(|e| PathError::new("create", path, e))
+}
+
+/// `std::fs::create_dir_all`, with an error naming the path.
+pub fn create_dir_all(path: impl AsRef<Path>) -> Result<(), PathError> {
+    let path = path.as_ref();
+    std::fs::create_dir_all(path).map_err(|e| PathError::new("create", path, e))
+}
+
+/// `std::fs::read_dir`, with an error naming the directory (also for each entry).
+pub fn read_dir(
+    path: impl AsRef<Path>,
+) -> Result<impl Iterator<Item = Result<std::fs::DirEntry, PathError>>, PathError> {
+    let path = path.as_ref().to_path_buf();
+    let entries = std::fs::read_dir(&path).map_err(|e| PathError::new("read", &path, e))?;
+    Ok(entries.map(move |e| e.map_err(|e| PathError::new("read", &path, e))))
+}
+
+/// `std::fs::remove_file`, with an error naming the path.
+pub fn remove_file(path: impl AsRef<Path>) -> Result<(), PathError> {
+    let path = path.as_ref();
+    std::fs::remove_file(path).map_err(|e| PathError::new("remove", path, e))
+}
+
+/// `std::fs::remove_dir_all`, with an error naming the path.
+pub fn remove_dir_all(path: impl AsRef<Path>) -> Result<(), PathError> {
+    let path = path.as_ref();
+    std::fs::remove_dir_all(path).map_err(|e| PathError::new("remove", path, e))
+}
+
+/// `std::fs::copy`, with an error naming both paths.
+pub fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<u64, PathError> {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    std::fs::copy(from, to).map_err(|e| PathError {
+        to: Some(to.to_path_buf()),
+        ..PathError::new("copy", from, e)
+    })
+}
+
+/// `std::fs::rename`, with an error naming both paths.
+pub fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<(), PathError> {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    std::fs::rename(from, to).map_err(|e| PathError {
+        to: Some(to.to_path_buf()),
+        ..PathError::new("move", from, e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +424,45 @@ mod tests {
         assert!(!e.to_string().contains("/.x."), "{e}");
         let e = write_atomic(dir.path(), b"").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::IsADirectory);
+    }
+
+    #[test]
+    fn io_errors_name_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("x.json");
+        let e = read_to_string(&missing).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot read {}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let e = read_dir(&missing).err().unwrap();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot read {}: ", missing.display())),
+            "{e}"
+        );
+        let e = copy(&missing, dir.path().join("y")).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "cannot copy {} to {}: ",
+                missing.display(),
+                dir.path().join("y").display()
+            )),
+            "{e}"
+        );
+        let e = create_dir_all(missing.join("\0")).unwrap_err();
+        assert!(e.to_string().starts_with("cannot create "), "{e}");
+        write(&missing, "1").unwrap();
+        assert_eq!(read(&missing).unwrap(), b"1");
+        let e = create_dir_all(missing.join("sub")).unwrap_err();
+        assert!(e.to_string().contains("x.json/sub: "), "{e}");
+        // Through io::Error (what `?` makes of it in io::Result code) the path stays in the text.
+        let io: io::Error = remove_file(dir.path().join("gone")).unwrap_err().into();
+        assert!(io.to_string().contains("gone: "), "{io}");
     }
 
     #[test]

@@ -105,10 +105,15 @@ pub struct PythonInfo {
     pub executable: String,
 }
 
+fn version_one() -> u32 {
+    1
+}
+
 /// A saved set of results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
-    /// Schema version.
+    /// Schema version (1 when the file has none).
+    #[serde(default = "version_one")]
     pub version: u32,
     /// The name it was saved under.
     pub name: String,
@@ -194,17 +199,12 @@ impl Store {
     fn parse(path: &Path, text: &str) -> anyhow::Result<Baseline> {
         let value: serde_json::Value = serde_json::from_str(text)
             .with_context(|| format!("corrupt baseline file {}", path.display()))?;
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => bail!(
-                "baseline file {} has schema version {v}; this pyz3 reads version {VERSION}",
-                path.display()
-            ),
-            None => bail!(
-                "corrupt baseline file {}: no `version` field",
-                path.display()
-            ),
-        }
+        // A file without `version` is version 1; a newer one is refused.
+        crate::report::version::check_json(
+            format_args!("baseline file {}", path.display()),
+            &value,
+            VERSION,
+        )?;
         serde_json::from_value(value)
             .with_context(|| format!("corrupt baseline file {}", path.display()))
     }
@@ -254,8 +254,9 @@ pub fn import_criterion(dir: &Path) -> anyhow::Result<BTreeMap<String, BenchResu
             }
             let sample = path.join("new").join("sample.json");
             if sample.is_file() {
-                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sample)?)
-                    .with_context(|| format!("corrupt criterion file {}", sample.display()))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&crate::fs::read_to_string(&sample)?)
+                        .with_context(|| format!("corrupt criterion file {}", sample.display()))?;
                 let (Some(iters), Some(times)) = (v["iters"].as_array(), v["times"].as_array())
                 else {
                     bail!(
@@ -352,5 +353,14 @@ mod tests {
         let e = format!("{:#}", store.load("bad").unwrap_err());
         assert!(e.contains("corrupt baseline file"), "{e}");
         assert!(store.path("../x").is_err());
+        // Without `version` a baseline is version 1; a newer version is refused.
+        let mut v = serde_json::to_value(sample("old")).unwrap();
+        v.as_object_mut().unwrap().remove("version");
+        std::fs::write(dir.path().join("bench/old.json"), v.to_string()).unwrap();
+        assert_eq!(store.load("old").unwrap(), sample("old"));
+        v["version"] = serde_json::json!(VERSION + 1);
+        std::fs::write(dir.path().join("bench/new.json"), v.to_string()).unwrap();
+        let e = format!("{:#}", store.load("new").unwrap_err());
+        assert!(e.contains("has format version 2;"), "{e}");
     }
 }

@@ -93,7 +93,7 @@ impl Bench {
         files: Vec<PathBuf>,
         cwd: &Path,
     ) -> anyhow::Result<Bench> {
-        std::fs::create_dir_all(work)?;
+        crate::fs::create_dir_all(work)?;
         let runner = work.join("pyz3_bench_runner.py");
         std::fs::write(&runner, RUNNER)
             .with_context(|| format!("cannot write {}", runner.display()))?;
@@ -317,7 +317,7 @@ impl Bench {
         }
         let dir = work.join(format!("callgrind-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        crate::fs::create_dir_all(&dir)?;
         let spec: Vec<(&String, &u64)> = calls.iter().collect();
         let mut pre = Vec::new();
         let program = if find_on_path("setarch").is_some() {
@@ -346,8 +346,8 @@ impl Bench {
         self.run_json(cmd)?;
         // Profile parts in order; the last three per benchmark are its loops (warm-up, N, 2N).
         let mut parts: Vec<(u64, [f64; 2])> = Vec::new();
-        for entry in std::fs::read_dir(&dir)? {
-            let text = std::fs::read_to_string(entry?.path())?;
+        for entry in crate::fs::read_dir(&dir)? {
+            let text = crate::fs::read_to_string(entry?.path())?;
             let part = text
                 .lines()
                 .find_map(|l| l.strip_prefix("part:"))

@@ -145,7 +145,7 @@ pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         if e.is_file() {
             files.push(e);
         } else if e.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(&e)?
+            let mut found: Vec<PathBuf> = crate::fs::read_dir(&e)?
                 .flatten()
                 .map(|d| d.path())
                 .filter(|p| {

@@ -148,12 +148,15 @@ pub fn describe(
             stub,
             file,
             gil_enabled,
-        }) => Ok(Discovery {
-            functions,
-            stub,
-            file,
-            gil_enabled,
-        }),
+            version,
+        }) => super::protocol::check_version(version)
+            .map_err(Error::Usage)
+            .map(|()| Discovery {
+                functions,
+                stub,
+                file,
+                gil_enabled,
+            }),
         Event::Reply(Reply::Error { message }) | Event::Garbled(message) => {
             Err(Error::Usage(message))
         }

@@ -11,7 +11,6 @@ pub mod cases;
 pub mod discover;
 pub mod pool;
 pub mod protocol;
-pub mod report;
 pub mod repro;
 pub mod runner;
 #[cfg(feature = "embed")]

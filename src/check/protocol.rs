@@ -6,12 +6,37 @@
 //! [`crate::value::args_pickle`]). A `batch` request is followed by one `P` frame per case, an
 //! `explicit` request by one. Replies are JSON [`Reply`] objects, one per line. The runner
 //! generates every case; the worker unpickles fresh argument objects for each call.
+//!
+//! The protocol has a [`VERSION`]: the worker names the one it speaks in its first reply
+//! ([`Reply::Ready`] or [`Reply::Functions`]; none means 1) and the runner refuses any other
+//! ([`check_version`]), so a worker and a runner from different pyz3 builds never talk past
+//! each other.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::report::Observation;
+
+/// The version of the runner–worker protocol (`PROTOCOL` in `worker.py`).
+pub const VERSION: u32 = 1;
+
+fn version_one() -> u32 {
+    1
+}
+
+/// `Ok` when a worker's first reply names this runner's protocol [`VERSION`]; otherwise the
+/// one-line reason.
+pub fn check_version(worker: u32) -> Result<(), String> {
+    if worker == VERSION {
+        Ok(())
+    } else {
+        Err(format!(
+            "the worker speaks protocol version {worker}, this pyz3 version {VERSION}: the \
+             worker and the runner come from different pyz3 builds"
+        ))
+    }
+}
 
 /// Everything a worker needs to check one function.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -148,6 +173,9 @@ pub enum Reply {
         /// module without a `Py_mod_gil` slot re-enables it); `None` on GIL builds.
         #[serde(default)]
         gil_enabled: Option<bool>,
+        /// The protocol version the worker speaks ([`VERSION`]).
+        #[serde(default = "version_one")]
+        version: u32,
     },
     /// Setup or a request failed for a reason outside the function's behaviour.
     Error {
@@ -212,6 +240,9 @@ pub enum Reply {
         /// As in [`Reply::Ready`]: the GIL after importing the module (free-threaded builds).
         #[serde(default)]
         gil_enabled: Option<bool>,
+        /// The protocol version the worker speaks ([`VERSION`]).
+        #[serde(default = "version_one")]
+        version: u32,
     },
 }
 
@@ -232,4 +263,31 @@ pub struct FunctionInfo {
     /// a `Mutable*` type or a writeable buffer (its arguments are not checked for mutation).
     #[serde(default)]
     pub mutating: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_name_their_protocol_version() {
+        let r: Reply = serde_json::from_str(r#"{"reply": "ready", "gil_enabled": null}"#).unwrap();
+        assert!(matches!(r, Reply::Ready { version: 1, .. }));
+        let r: Reply =
+            serde_json::from_str(r#"{"reply": "ready", "gil_enabled": true, "version": 7}"#)
+                .unwrap();
+        let Reply::Ready { version, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(version, 7);
+        assert!(check_version(VERSION).is_ok());
+        let e = check_version(7).unwrap_err();
+        assert!(
+            e.starts_with("the worker speaks protocol version 7, this pyz3 version 1"),
+            "{e}"
+        );
+        // The worker states the version this runner speaks.
+        let worker = include_str!("worker.py");
+        assert!(worker.contains(&format!("\nPROTOCOL = {VERSION}\n")));
+    }
 }

@@ -371,7 +371,7 @@ pub fn write(
     timeout_ms: u64,
     python: &Path,
 ) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+    crate::fs::create_dir_all(dir)?;
     let path = dir.join(file_name(t, finding.kind));
     crate::fs::write_atomic(&path, script(t, finding, timeout_ms, python).as_bytes())?;
     Ok(path)

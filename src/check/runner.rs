@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use super::cases::{arg_strategies_sized, case_tree};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
-use super::protocol::{Reply, Request, Setup};
+use super::protocol::{check_version, Reply, Request, Setup};
 use super::repro;
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput};
-use crate::report::{Finding, FindingKind, Observation};
+use crate::report::run::{FunctionEntry, SlowEntry};
+use crate::report::{Finding, FindingKind, Observation, RunReport};
 
 use crate::project::python::Interpreter;
 use crate::strategy::ValueStrategy;
@@ -139,6 +140,33 @@ pub struct FunctionReport {
     pub gil_enabled: Option<bool>,
 }
 
+/// The run report of `pyz3 check` over these function results (not yet naming the
+/// interpreter: [`RunReport::ran_in`]).
+pub fn run_report(module: &str, functions: &[FunctionReport]) -> RunReport {
+    RunReport::check(
+        module,
+        functions.iter().any(|f| f.gil_enabled == Some(true)),
+        functions
+            .iter()
+            .map(|f| FunctionEntry {
+                name: f.name.clone(),
+                cases: f.cases,
+                findings: f.findings.iter().cloned().map(Into::into).collect(),
+                slow_not_retried: f.slow_more,
+            })
+            .collect(),
+        functions
+            .iter()
+            .flat_map(|f| {
+                f.slow.iter().map(|s| SlowEntry {
+                    function: f.name.clone(),
+                    input: s.clone(),
+                })
+            })
+            .collect(),
+    )
+}
+
 fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
     Setup {
         module: t.module.clone(),
@@ -179,7 +207,12 @@ pub(super) fn start(
     w.send(&Request::Setup(setup.clone()));
     let limit = import_limit(options);
     match w.recv(limit) {
-        Event::Reply(Reply::Ready { gil_enabled }) => Ok((w, gil_enabled)),
+        Event::Reply(Reply::Ready {
+            gil_enabled,
+            version,
+        }) => check_version(version)
+            .map(|()| (w, gil_enabled))
+            .map_err(Error::Usage),
         Event::Reply(Reply::Error { message }) => Err(Error::Usage(message)),
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
         Event::Exited { how, stderr, .. } => Err(Error::Usage(format!(

@@ -8,36 +8,20 @@
 //! function whose time only grows with its input (shrinking finds the input that just crosses the
 //! limit) is reported slow, not hung.
 
-use std::time::Duration;
-
-use serde::Serialize;
-
 use super::pool::{Event, Phase};
 use super::protocol::{Reply, Request, Setup};
 use super::runner::{case_deadline, case_pickle, crash_observation, start, CheckOptions};
+pub use crate::report::run::SlowInput;
+pub use crate::report::text::duration_text;
 use crate::report::{FindingKind, Observation};
 use crate::value::Value;
 
 /// How much longer than the limit a retried call may run.
-pub const RETRY_FACTOR: u64 = 10;
+pub const RETRY_FACTOR: u64 = crate::report::run::SLOW_FACTOR;
 
 /// Slow inputs retried per function, at most: each retry may cost ten times the limit. Later
 /// calls over the limit are counted, not retried.
 pub const MAX_RETRIES: usize = 3;
-
-/// An input on which a call took longer than the limit but finished within ten times it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SlowInput {
-    /// The arguments as Python source (`(32769118,)`).
-    pub input: String,
-    /// Modules the input needs imported.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub imports: Vec<String>,
-    /// How long the retried call took.
-    pub elapsed_ms: u64,
-    /// The time limit it went over.
-    pub limit_ms: u64,
-}
 
 /// What a retry with ten times the limit showed.
 #[derive(Clone, Debug)]
@@ -104,14 +88,5 @@ pub(super) fn slow_input(args: &[Value], elapsed_ms: u64, limit_ms: u64) -> Slow
         imports,
         elapsed_ms,
         limit_ms,
-    }
-}
-
-/// A readable duration for notes: `850 ms`, `3.4 s`.
-pub fn duration_text(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", Duration::from_millis(ms).as_secs_f64())
     }
 }

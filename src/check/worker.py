@@ -26,6 +26,10 @@ PHASE_IDLE, PHASE_CALL, PHASE_ORACLE, PHASE_PROPERTY, PHASE_PYZ3 = 0, 1, 2, 3, 4
 
 _IMMORTAL = 1 << 29
 
+# The runner-worker protocol's version (`protocol::VERSION` in the runner), named in the first
+# reply ("ready" or "functions"); the runner refuses any other.
+PROTOCOL = 1
+
 
 class Channel:
     """The protocol streams and the shared watch page."""
@@ -569,7 +573,7 @@ def handle(req, state):
         except SetupError as e:
             CH.send({"reply": "error", "message": str(e)})
             return
-        CH.send({"reply": "ready", "gil_enabled": gil_enabled()})
+        CH.send({"reply": "ready", "gil_enabled": gil_enabled(), "version": PROTOCOL})
         return
     if op == "describe":
         try:
@@ -585,7 +589,8 @@ def handle(req, state):
         CH.send({"reply": "functions", "functions": [
             {"name": n, "params": p, "source": s, "optional": o, "mutating": m}
             for n, p, s, o, m in functions],
-            "stub": stub, "file": module_file, "gil_enabled": gil_enabled()})
+            "stub": stub, "file": module_file, "gil_enabled": gil_enabled(),
+            "version": PROTOCOL})
         return
     if op == "load":
         count = 0

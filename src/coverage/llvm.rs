@@ -109,11 +109,11 @@ impl LlvmTools {
         if raws.is_empty() {
             // Nothing ran the modules: an empty text profile gives all-zero counts.
             let empty = dir.join("empty.proftext");
-            std::fs::write(&empty, "")?;
+            crate::fs::write(&empty, "")?;
             raws.push(empty);
         }
         let text: String = raws.iter().map(|p| format!("{}\n", p.display())).collect();
-        std::fs::write(&list, text)?;
+        crate::fs::write(&list, text)?;
         let merged = dir.join("merged.profdata");
         let out = Command::new(&self.profdata)
             .args(["merge", "-sparse", "--failure-mode=all"])

@@ -56,8 +56,8 @@ pub fn replay(
     let spec = work.join("calls.json");
     let at = work.join("at");
     let script = work.join("replay.py");
-    std::fs::write(&script, SCRIPT)?;
-    std::fs::write(
+    crate::fs::write(&script, SCRIPT)?;
+    crate::fs::write(
         &spec,
         serde_json::to_vec(&serde_json::json!({
             "module": module, "function": function, "imports": imports, "calls": calls,
@@ -78,7 +78,7 @@ pub fn replay(
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(work.join("stderr.log"))?)
+            .stderr(crate::fs::create(work.join("stderr.log"))?)
             .spawn()
             .with_context(|| format!("cannot run {}", python.executable.display()))?;
         let _cleanup = crate::process::register_process(child.id());

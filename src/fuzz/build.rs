@@ -101,7 +101,7 @@ fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

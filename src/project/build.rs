@@ -265,7 +265,7 @@ fn build_rust(
     let rel: PathBuf = name.split('.').collect();
     let dest = lib_dir.join(format!("{}{}", rel.display(), python.ext_suffix));
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)?;
+        crate::fs::create_dir_all(parent)?;
     }
     std::fs::copy(&so, &dest)
         .with_context(|| format!("cannot copy {} to {}", so.display(), dest.display()))?;
@@ -307,8 +307,8 @@ fn pyinit_name(so: &Path, lib: &str) -> Option<String> {
 
 /// Copies the directory `from` to `to` recursively, leaving out `__pycache__`.
 pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
+    crate::fs::create_dir_all(to)?;
+    for entry in crate::fs::read_dir(from)? {
         let entry = entry?;
         let path = entry.path();
         let name = entry.file_name();
@@ -459,7 +459,7 @@ fn build_setuptools(
 }
 
 fn collect_modules(base: &Path, dir: &Path, out: &mut Vec<BuiltModule>) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
+    for entry in crate::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
             collect_modules(base, &path, out)?;

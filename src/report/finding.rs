@@ -87,6 +87,36 @@ impl FindingKind {
     }
 }
 
+/// A name that is not one of [`FindingKind::name`]'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownKind(pub String);
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
+        write!(
+            f,
+            "unknown finding kind `{}` (one of: {})",
+            super::printable(&self.0),
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownKind {}
+
+/// Parses the contract names of [`FindingKind::name`] (`"memory-leak"`, ...), exactly.
+impl std::str::FromStr for FindingKind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FindingKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
+    }
+}
+
 impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -226,5 +256,34 @@ pub fn call_source(tuple: &str) -> String {
     match tuple.strip_suffix(",)") {
         Some(one) => format!("{one})"),
         None => tuple.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_back_from_their_names() {
+        for k in FindingKind::ALL {
+            assert_eq!(k.name().parse::<FindingKind>(), Ok(k));
+            // The name is also what serde writes.
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.name())
+            );
+        }
+        assert_eq!(
+            "Crash".parse::<FindingKind>(),
+            Err(UnknownKind("Crash".into()))
+        );
+        let e = "leak\x1b[2J"
+            .parse::<FindingKind>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("unknown finding kind `leak\\x1b[2J` (one of: crash, "),
+            "{e}"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Text from the target, made safe for a terminal.
+//! Text for a terminal: from the target, made safe; durations in words.
+
+use std::time::Duration;
 
 /// Text from the target for a terminal: control characters (escape sequences, carriage
 /// returns, C1 controls) shown as `\xNN` escapes, so a message cannot rewrite the screen.
@@ -12,4 +14,13 @@ pub fn printable(text: &str) -> String {
         }
     }
     out
+}
+
+/// A readable duration for notes: `850 ms`, `3.4 s`.
+pub fn duration_text(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", Duration::from_millis(ms).as_secs_f64())
+    }
 }

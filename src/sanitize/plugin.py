@@ -11,6 +11,9 @@ the interpreter:
 - Rust panics (overflow checks, debug assertions) are recorded in ``DIR/panics.jsonl``;
 - the session's outcome is written to ``DIR/session.json``.
 
+Every JSON object written carries ``"version": FORMAT`` (the format of these files; pyz3 refuses
+a newer one). ``collected.jsonl`` holds one JSON string (a node id) per line.
+
 ``DIR`` is ``$PYZ3_SANITIZE_DIR``. Without it the plugin does nothing.
 """
 
@@ -23,6 +26,7 @@ import pytest
 
 DIR = os.environ.get("PYZ3_SANITIZE_DIR")
 LEAKS = os.environ.get("PYZ3_SANITIZE_LEAKS") == "1"
+FORMAT = 1
 RUNTIME = re.compile(r"lib(asan|tsan|ubsan|lsan)[.-]|libclang_rt\.(asan|tsan|ubsan_standalone|lsan)")
 
 
@@ -123,7 +127,7 @@ def pytest_runtest_protocol(item, nextitem):
         return
     i = _rec.index
     _rec.index += 1
-    _rec.write({"i": i, "test": item.nodeid, "pid": os.getpid()})
+    _rec.write({"version": FORMAT, "i": i, "test": item.nodeid, "pid": os.getpid()})
     _rec.set_path("t%d" % i)
     yield
     if _rec.leak_check is not None:
@@ -132,7 +136,8 @@ def pytest_runtest_protocol(item, nextitem):
         gc.collect()
         _rec.leak_check()
     _rec.set_path("s%d" % i)
-    _rec.write({"done": i, "outcome": _rec.outcomes.pop(item.nodeid, "passed")})
+    _rec.write({"version": FORMAT, "done": i,
+                "outcome": _rec.outcomes.pop(item.nodeid, "passed")})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -154,7 +159,8 @@ def pytest_runtest_makereport(item, call):
 
 def _rec_panic(test, message, stderr):
     with open(os.path.join(DIR, "panics.jsonl"), "a") as f:
-        f.write(json.dumps({"test": test, "message": message, "stderr": stderr}) + "\n")
+        f.write(json.dumps({"version": FORMAT, "test": test, "message": message,
+                            "stderr": stderr}) + "\n")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -166,6 +172,7 @@ def pytest_sessionfinish(session, exitstatus):
         for key in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
             counts[key] = len(reporter.stats.get(key, []))
     with open(os.path.join(DIR, "session.json"), "a") as f:
-        f.write(json.dumps({"exitstatus": int(exitstatus), "counts": counts}) + "\n")
+        f.write(json.dumps({"version": FORMAT, "exitstatus": int(exitstatus),
+                            "counts": counts}) + "\n")
     # Reports after the session (leaks at exit) belong to no test.
     _rec.set_path("exit")

@@ -308,6 +308,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plugin_writes_the_version_pyz3_reads() {
+        let plugin = crate::sanitize::run::PLUGIN;
+        let version = crate::sanitize::run::PLUGIN_VERSION;
+        assert!(plugin.contains(&format!("\nFORMAT = {version}\n")));
+        // Every JSON object the plugin writes names it.
+        assert_eq!(
+            plugin.matches("json.dumps({").count(),
+            plugin.matches("json.dumps({\"version\": FORMAT").count()
+        );
+        assert_eq!(
+            plugin.matches("_rec.write({").count(),
+            plugin.matches("_rec.write({\"version\": FORMAT").count()
+        );
+    }
+
+    #[test]
     fn asan_heap_overflow_with_modules() {
         let log = "=================================================================\n\
 ==18571==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602 at pc 0x7fb bp 0x7ff sp 0x7ff\n\

@@ -19,11 +19,15 @@ use super::runtime::{Environment, TSAN_SUPPRESSIONS};
 use super::std_race;
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
-use crate::report::{Finding, FindingKind, Frame};
+use crate::report::run::{ReportedFinding, TestRun};
+use crate::report::{Finding, FindingKind, Frame, RunReport};
 use crate::toolchain::{Sanitizer, SanitizerSet};
 
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
 pub const PLUGIN: &str = include_str!("plugin.py");
+
+/// The version of the plugin's files (`FORMAT` in `plugin.py`; docs/formats.md).
+pub const PLUGIN_VERSION: u32 = 1;
 
 /// How to run the tests.
 #[derive(Clone, Debug, Default)]
@@ -38,20 +42,7 @@ pub struct TestOptions {
     pub parallel_threads: u32,
 }
 
-/// What pytest said, over all its runs.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PytestSummary {
-    /// pytest processes started (more than one when resumed after a crash).
-    pub runs: usize,
-    /// Tests that killed the interpreter.
-    pub crashed: Vec<String>,
-    /// Outcome counts summed over runs (`passed`, `failed`, `error`, `skipped`, ...).
-    pub counts: BTreeMap<String, u64>,
-    /// Whether pytest reported failures or errors of its own.
-    pub failed: bool,
-    /// Seconds the runs took.
-    pub seconds: f64,
-}
+pub use crate::report::run::PytestSummary;
 
 /// One finding with the log file it came from.
 #[derive(Clone, Debug, Serialize)]
@@ -92,30 +83,19 @@ impl TestReport {
     /// The JSON form, in the harness's report format (schema version 1): findings grouped by
     /// test under `functions`, each of kind `sanitizer` with `subkind`, `frames` and `test`.
     pub fn write_json(&self, module: &str, out: &mut impl Write) -> io::Result<()> {
-        let mut groups: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
-        for e in &self.findings {
-            let name = e
-                .finding
-                .test
-                .clone()
-                .unwrap_or_else(|| "(outside tests)".into());
-            groups.entry(name).or_default().push(e);
-        }
-        let functions: Vec<serde_json::Value> = groups
-            .into_iter()
-            .map(|(name, findings)| {
-                serde_json::json!({"name": name, "cases": 1, "findings": findings})
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "version": 1,
-            "module": module,
-            "sanitizers": self.sanitizers.iter().map(Sanitizer::name).collect::<Vec<_>>(),
-            "pytest": self.pytest,
-            "functions": functions,
+        let run = TestRun {
+            sanitizers: self
+                .sanitizers
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            pytest: self.pytest.clone(),
+        };
+        let findings = self.findings.iter().map(|e| ReportedFinding {
+            finding: e.finding.clone(),
+            sanitizer: e.sanitizer.clone(),
         });
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)
+        RunReport::tests(module, run, findings).write_json(out)
     }
 
     /// The terminal summary: one line per finding, then each finding's frames and log file.
@@ -247,9 +227,9 @@ pub fn run_tests(
     for d in [&log_dir, &plugin_dir] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    std::fs::write(plugin_dir.join("_pyz3_sanitize.py"), PLUGIN)?;
+    crate::fs::write(plugin_dir.join("_pyz3_sanitize.py"), PLUGIN)?;
     let supp = work.join("tsan.supp");
-    std::fs::write(&supp, TSAN_SUPPRESSIONS)?;
+    crate::fs::write(&supp, TSAN_SUPPRESSIONS)?;
     let env = Environment::new(built, Some(&log_dir), Some(&supp), &[plugin_dir])?;
 
     let start = Instant::now();
@@ -306,6 +286,11 @@ pub fn run_tests(
         if sessions.len() > sessions_before {
             let s: serde_json::Value =
                 serde_json::from_str(sessions.last().expect("non-empty")).unwrap_or_default();
+            crate::report::version::check_json(
+                log_dir.join("session.json").display(),
+                &s,
+                PLUGIN_VERSION,
+            )?;
             let exit = s["exitstatus"].as_i64().unwrap_or(-1);
             match exit {
                 0 => {}
@@ -352,14 +337,14 @@ pub fn run_tests(
         summary.crashed.push(crashed.clone());
         let mut skip = read_lines(&log_dir.join("skip"));
         skip.extend(started);
-        std::fs::write(log_dir.join("skip"), skip.join("\n") + "\n")?;
+        crate::fs::write(log_dir.join("skip"), skip.join("\n") + "\n")?;
         let collected: BTreeSet<String> = read_lines(&log_dir.join("collected.jsonl"))
             .iter()
             .filter_map(|l| serde_json::from_str::<String>(l).ok())
             .collect();
         let skipped: BTreeSet<&String> = skip.iter().collect();
         let remaining = collected.iter().filter(|t| !skipped.contains(t)).count();
-        std::fs::write(log_dir.join("collected.jsonl"), "")?;
+        crate::fs::write(log_dir.join("collected.jsonl"), "")?;
         if remaining == 0 || summary.runs > max {
             break;
         }
@@ -486,7 +471,7 @@ fn collect_reports(
     tests: &BTreeMap<u64, String>,
 ) -> anyhow::Result<Vec<Entry>> {
     let mut files: Vec<(u64, u64, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(log_dir)? {
+    for entry in crate::fs::read_dir(log_dir)? {
         let path = entry?.path();
         let name = path
             .file_name()

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
-use pyz3::check::report::CheckReport;
 use pyz3::check::{check_function, CheckOptions, FunctionTarget};
 
 use crate::coverage_args::CoverageArgs;
@@ -446,8 +445,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
         );
     }
-    let report = CheckReport::new(&spec.module, &reports)
-        .ran_in(&interpreter)
+    let report = pyz3::check::runner::run_report(&spec.module, &reports)
+        .ran_in(&interpreter.executable, interpreter.describe())
         .with_threads(options.threads);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

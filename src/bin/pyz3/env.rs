@@ -20,8 +20,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (project, _, built) = args.project.build()?;
     let supp = project.work_dir().join("sanitize").join("tsan.supp");
-    std::fs::create_dir_all(supp.parent().expect("has a parent"))?;
-    std::fs::write(&supp, pyz3::sanitize::runtime::TSAN_SUPPRESSIONS)?;
+    pyz3::fs::create_dir_all(supp.parent().expect("has a parent"))?;
+    pyz3::fs::write(&supp, pyz3::sanitize::runtime::TSAN_SUPPRESSIONS)?;
     let env = Environment::new(&built, None, Some(&supp), &[])?;
     print!("{}", env.export_lines());
     Ok(Outcome::Clean)

@@ -312,7 +312,7 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     let artifacts = PathBuf::from(".pyz3/fuzz/artifacts").join(&name);
     std::fs::create_dir_all(&corpus)
         .with_context(|| format!("cannot create {}", corpus.display()))?;
-    std::fs::create_dir_all(&artifacts)?;
+    pyz3::fs::create_dir_all(&artifacts)?;
     let mut seeds = a.seeds.clone();
     for s in &seeds {
         if !s.is_dir() {
@@ -574,7 +574,7 @@ fn cmin_cmd(
         .to_string();
     let fresh = corpus.with_file_name(format!("{name}.cmin-{stamp}"));
     let kept = corpus.with_file_name(format!("{name}.orig-{stamp}"));
-    std::fs::create_dir_all(&fresh)?;
+    pyz3::fs::create_dir_all(&fresh)?;
     let args = vec![
         "-merge=1".to_string(),
         fresh.to_string_lossy().into(),
@@ -592,8 +592,8 @@ fn cmin_cmd(
             corpus.display()
         );
     }
-    std::fs::rename(&corpus, &kept)?;
-    std::fs::rename(&fresh, &corpus)?;
+    pyz3::fs::rename(&corpus, &kept)?;
+    pyz3::fs::rename(&fresh, &corpus)?;
     println!(
         "pyz3: {}: {before} → {} inputs; the original is kept in {}",
         corpus.display(),
