@@ -12,7 +12,6 @@ pub mod discover;
 pub mod pool;
 pub mod protocol;
 pub mod report;
-pub mod repro;
 pub mod runner;
 #[cfg(feature = "embed")]
 pub mod rust_property;
@@ -20,6 +19,6 @@ pub mod shrink;
 pub mod slow;
 pub mod threads;
 
-pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget};
+pub use runner::{check_function, CheckOptions, FunctionReport};
 #[cfg(feature = "embed")]
 pub use rust_property::RustProperty;

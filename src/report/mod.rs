@@ -3,6 +3,7 @@
 
 pub mod finding;
 pub mod progress;
+pub mod repro;
 pub mod text;
 
 pub use finding::{call_source, Finding, FindingKind, Frame, Observation, ThreadContext};
