@@ -22,6 +22,16 @@ pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 /// The generic target's binary name.
 pub const GENERIC: &str = "pyz3_generic";
 
+/// The sanitizer named `name` on the command line, if the generic target can be built with it:
+/// `address` or `none`.
+pub fn sanitizer(name: &str) -> anyhow::Result<&'static str> {
+    match name {
+        "address" => Ok("address"),
+        "none" => Ok("none"),
+        other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
+    }
+}
+
 /// A cdylib+rlib crate of the current cargo workspace that builds the module.
 pub struct LinkedCrate {
     /// The package name.
@@ -103,9 +113,9 @@ fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    Ok(crate::fs::write_atomic(path, text.as_bytes())?)
 }
 
 fn toml_str(p: &Path) -> String {

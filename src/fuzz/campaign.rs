@@ -103,14 +103,25 @@ impl Campaign {
         args
     }
 
-    /// Runs the fuzz binary `bin` (with `envs`) on this campaign. A run that stops on neither
-    /// a clean finish nor an artifact is a [`ToolFailed`] with the end of its output.
+    /// Runs the fuzz binary `bin` (with `envs`) on this campaign for `target`. A run that
+    /// stops on neither a clean finish nor an artifact is a [`ToolFailed`] with the end of its
+    /// output.
     pub fn run(
         &self,
+        target: &Target,
         bin: &Path,
         envs: &[(&str, String)],
         progress: &mut dyn Progress,
     ) -> anyhow::Result<RunResult> {
+        progress.note(&format!(
+            "fuzzing {}({}) for {}",
+            self.name,
+            target.param_types.join(", "),
+            match self.limits.max_time_s {
+                0 => "ever".to_string(),
+                s => format!("{s} s"),
+            }
+        ));
         let r = run_fuzzer(bin, envs, &self.args(), &self.name, progress)?;
         if r.artifact.is_none() && r.status != Some(0) {
             return Err(ToolFailed {

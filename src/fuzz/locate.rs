@@ -25,6 +25,21 @@ pub struct Resolved {
     pub link: Option<LinkedCrate>,
 }
 
+impl Resolved {
+    /// What a campaign should know first when the module is not linked in: the fuzzer's
+    /// coverage guidance then comes only from instrumented code.
+    pub fn guidance_note(&self) -> Option<String> {
+        self.link.is_none().then(|| {
+            format!(
+                "note: `{}` is a prebuilt extension: coverage guidance comes only from instrumented \
+                 code (pyz3's decoding, and the extension only if it was compiled with \
+                 -fsanitize=fuzzer-no-link); a Rust crate of this cargo workspace with an rlib is linked in instead",
+                self.target.module
+            )
+        })
+    }
+}
+
 /// Whether a target named on the command line is a `MODULE:FUNC` (else a `cargo fuzz` target).
 pub fn is_module_func(name: &str) -> bool {
     name.contains(':')

@@ -1,15 +1,18 @@
 //! `pyz3 fuzz MODULE:FUNC`: zero-code libFuzzer fuzzing of an extension function, plus
-//! `pyz3 fuzz repro` (artifact → Python source and reproducer) and `pyz3 fuzz cmin`.
+//! `pyz3 fuzz repro` (artifact → Python source and reproducer), `pyz3 fuzz cmin` and
+//! `pyz3 fuzz coverage`. The work is in [`pyz3::fuzz`]; this file is the options and the
+//! output.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use pyz3::fuzz::artifacts::{self, ReproOptions};
-use pyz3::fuzz::build::build_generic;
+use pyz3::fuzz::build::{build_generic, sanitizer};
 use pyz3::fuzz::campaign::{Campaign, Limits};
 use pyz3::fuzz::run::RunResult;
 use pyz3::fuzz::spec::generic_env;
 use pyz3::fuzz::{cmin, locate, replay};
+use pyz3::report::Progress;
 use pyz3::target::Target;
 
 use crate::coverage_args::{CoverageArgs, CoverageBuild};
@@ -179,14 +182,6 @@ fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::In
     Ok(interpreter)
 }
 
-fn sanitizer(s: &str) -> anyhow::Result<&'static str> {
-    match s {
-        "address" => Ok("address"),
-        "none" => Ok("none"),
-        other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
-    }
-}
-
 fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome> {
     let sanitize = sanitizer(&a.sanitize)?;
     a.coverage.validate()?;
@@ -209,13 +204,8 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
         p,
     )?;
     let target = &resolved.target;
-    if resolved.link.is_none() {
-        eprintln!(
-            "pyz3: note: `{}` is a prebuilt extension: coverage guidance comes only from instrumented \
-             code (pyz3's decoding, and the extension only if it was compiled with \
-             -fsanitize=fuzzer-no-link); a Rust crate of this cargo workspace with an rlib is linked in instead",
-            target.module
-        );
+    if let Some(note) = resolved.guidance_note() {
+        p.note(&note);
     }
     let bin = build_generic(
         resolved.link.as_ref(),
@@ -230,17 +220,7 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
     };
     let campaign = Campaign::new(target, a.corpus, a.seeds, limits, a.libfuzzer, p)?;
     let envs = generic_env(target)?;
-    eprintln!(
-        "pyz3: fuzzing {}({}) for {}",
-        campaign.name,
-        target.param_types.join(", "),
-        if a.max_time > 0 {
-            format!("{} s", a.max_time)
-        } else {
-            "ever".into()
-        }
-    );
-    let r = campaign.run(&bin, &envs, p)?;
+    let r = campaign.run(target, &bin, &envs, p)?;
     let outcome = match &r.artifact {
         Some(artifact) => {
             let repro = repro_options(a.repro_dir, a.timeout);
