@@ -10,6 +10,8 @@
 //!   minimal counterexamples, and built from Python type expressions (`"list[dict[str, int]]"`);
 //! - [`fuzz`]: structure-aware decoding of fuzzer bytes into typed arguments, and the runtime of
 //!   libFuzzer targets ([`fuzz_target!`]);
+//! - [`target`]: what to call (module, function, parameter types, declarations), for check,
+//!   fuzz and the reproducers;
 //! - [`py`]: starting the embedded interpreter; [`proptest_py`]: running properties with the GIL;
 //! - [`fs`]: how every command writes its files (atomically, output paths checked first).
 //!
@@ -47,6 +49,7 @@ pub mod report;
 pub mod sample;
 pub mod sanitize;
 pub mod strategy;
+pub mod target;
 pub mod toolchain;
 pub mod typeexpr;
 pub mod value;

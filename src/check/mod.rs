@@ -11,7 +11,6 @@ pub mod cases;
 pub mod discover;
 pub mod pool;
 pub mod protocol;
-pub mod repro;
 pub mod runner;
 #[cfg(feature = "embed")]
 pub mod rust_property;
@@ -19,6 +18,6 @@ pub mod shrink;
 pub mod slow;
 pub mod threads;
 
-pub use runner::{check_function, CheckOptions, FunctionReport, FunctionTarget};
+pub use runner::{check_function, CheckOptions, FunctionReport};
 #[cfg(feature = "embed")]
 pub use rust_property::RustProperty;

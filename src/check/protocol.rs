@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Observation;
+use crate::target::Target;
 
 /// The version of the runner–worker protocol (`PROTOCOL` in `worker.py`).
 pub const VERSION: u32 = 1;
@@ -38,38 +39,17 @@ pub fn check_version(worker: u32) -> Result<(), String> {
     }
 }
 
-/// Everything a worker needs to check one function.
+/// Everything a worker needs to check one function: the [`Target`] (its fields flattened into
+/// the same JSON object) and the run's options. Built from a target in one place
+/// (`Setup::new`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Setup {
-    /// Module to import (`pkg.mod`).
-    pub module: String,
-    /// Directory to put first on `sys.path` (for a module given as a file path).
-    #[serde(default)]
-    pub path: Option<PathBuf>,
-    /// The callable's name in the module (dotted for attributes of classes).
-    pub function: String,
-    /// Parameter names, in order.
-    pub param_names: Vec<String>,
-    /// One type expression per parameter.
-    pub param_types: Vec<String>,
+    /// What to call. Its `no_refcount` is the target's or the run's.
+    #[serde(flatten)]
+    pub target: Target,
     /// Size scale for the strategies (`Size::scaled`), 0 for the default.
     #[serde(default)]
     pub size: usize,
-    /// `module:callable` computing the expected result.
-    #[serde(default)]
-    pub oracle: Option<String>,
-    /// Python expression over the parameters, `args` and `result` that must be true.
-    #[serde(default)]
-    pub property: Option<String>,
-    /// The function is declared to mutate its arguments.
-    #[serde(default)]
-    pub mutates: bool,
-    /// The function is declared nondeterministic.
-    #[serde(default)]
-    pub nondeterministic: bool,
-    /// Relative and absolute tolerance for float comparisons with the oracle.
-    #[serde(default)]
-    pub float_tolerance: f64,
     /// When both the function and its oracle raise: `exact` (the same exception type),
     /// `related` (one type a subclass of the other; the default) or `any`.
     #[serde(default)]
@@ -79,9 +59,6 @@ pub struct Setup {
     /// Which cases get the memory-growth check: every n-th; 0 never; `u64::MAX` cases 0, 1, 2,
     /// 4, 8, 16, ... (the default).
     pub memory_every: u64,
-    /// Skip the reference-count check.
-    #[serde(default)]
-    pub no_refcount: bool,
     /// Neither compare nor show results (determinism check, oracle comparison, renderings):
     /// set once pyz3's own work on one of the function's results hung or crashed.
     #[serde(default)]

@@ -15,14 +15,13 @@ use std::time::Duration;
 use super::cases::{arg_strategies_sized, case_tree};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{check_version, Reply, Request, Setup};
-use super::repro;
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
 use super::slow::{retry, slow_input, Retry, SlowInput};
 use crate::report::run::{FunctionEntry, SlowEntry};
-use crate::report::{Finding, FindingKind, Observation, RunReport};
+use crate::report::{repro, Finding, FindingKind, Observation, RunReport};
+use crate::target::Target;
 
 use crate::project::python::Interpreter;
-use crate::strategy::ValueStrategy;
 use crate::value::Value;
 use crate::Error;
 
@@ -83,42 +82,6 @@ impl CheckOptions {
     }
 }
 
-/// One function to check: where it is, its parameters, and what is declared about it.
-#[derive(Clone, Debug, Default)]
-pub struct FunctionTarget {
-    /// Module name.
-    pub module: String,
-    /// Directory to put first on `sys.path`.
-    pub path: Option<PathBuf>,
-    /// Function name in the module.
-    pub function: String,
-    /// Parameter names.
-    pub param_names: Vec<String>,
-    /// Parameter type expressions.
-    pub param_types: Vec<String>,
-    /// How many of the last parameters have defaults: cases pass none, some or all of them.
-    pub optional: usize,
-    /// `module:callable` giving the expected result.
-    pub oracle: Option<String>,
-    /// Python expression that must hold (names: parameters, `args`, `result`, `exception`).
-    pub property: Option<String>,
-    /// Declared to mutate its arguments.
-    pub mutates: bool,
-    /// Declared nondeterministic.
-    pub nondeterministic: bool,
-    /// Float tolerance for oracle comparisons.
-    pub float_tolerance: f64,
-    /// A property written in Rust: given the arguments and what the call returned (or raised),
-    /// `Err(message)` is a `property-failed` finding. It runs in the calling process's embedded
-    /// interpreter, after the worker has run the same case safely; cases are then sent one by
-    /// one. (Feature `embed`.)
-    #[cfg(feature = "embed")]
-    pub rust_property: Option<super::rust_property::RustProperty>,
-    /// Strategies for the arguments, overriding `param_types` (any [`ValueStrategy`] works:
-    /// cases are generated here either way).
-    pub strategies: Option<Vec<ValueStrategy>>,
-}
-
 /// The outcome for one function.
 #[derive(Clone, Debug)]
 pub struct FunctionReport {
@@ -167,23 +130,15 @@ pub fn run_report(module: &str, functions: &[FunctionReport]) -> RunReport {
     )
 }
 
-fn setup_for(t: &FunctionTarget, o: &CheckOptions) -> Setup {
+fn setup_for(t: &Target, o: &CheckOptions) -> Setup {
+    let mut target = t.clone();
+    target.no_refcount |= o.no_refcount;
     Setup {
-        module: t.module.clone(),
-        path: t.path.clone(),
-        function: t.function.clone(),
-        param_names: t.param_names.clone(),
-        param_types: t.param_types.clone(),
+        target,
         size: o.size,
-        oracle: t.oracle.clone(),
-        property: t.property.clone(),
-        mutates: t.mutates,
-        nondeterministic: t.nondeterministic,
-        float_tolerance: t.float_tolerance,
         oracle_exceptions: o.oracle_exceptions.clone(),
         timeout_ms: o.timeout_ms,
         memory_every: o.memory_every,
-        no_refcount: o.no_refcount,
         no_result_work: false,
     }
 }
@@ -217,10 +172,10 @@ pub(super) fn start(
         Event::Reply(other) => Err(Error::Usage(format!("unexpected reply {other:?}"))),
         Event::Exited { how, stderr, .. } => Err(Error::Usage(format!(
             "the worker {how} while importing `{}`{}",
-            setup.module,
+            setup.target.module,
             last_line(&stderr)
         ))),
-        Event::Silent | Event::Hung(_) => Err(import_timed_out(&setup.module, limit)),
+        Event::Silent | Event::Hung(_) => Err(import_timed_out(&setup.target.module, limit)),
         Event::Garbled(message) => Err(Error::Usage(message)),
     }
 }
@@ -302,17 +257,17 @@ pub(super) fn case_deadline(o: &CheckOptions) -> Duration {
 
 /// Imports the module in a worker and sets up `target` (its oracle imported, its property
 /// compiled) without running any case: `Err` names what is wrong.
-pub fn validate(target: &FunctionTarget, options: &CheckOptions) -> crate::Result<()> {
+pub fn validate(target: &Target, options: &CheckOptions) -> crate::Result<()> {
     let mut setup = setup_for(target, options);
     // Parameters do not matter here; none are generated.
-    setup.param_names.clear();
-    setup.param_types.clear();
+    setup.target.param_names.clear();
+    setup.target.param_types.clear();
     start(&setup, options).map(drop)
 }
 
 /// Checks one function; `progress` is called with the number of cases done.
 pub fn check_function(
-    target: &FunctionTarget,
+    target: &Target,
     options: &CheckOptions,
     progress: &mut dyn FnMut(u64),
 ) -> crate::Result<FunctionReport> {
@@ -321,7 +276,7 @@ pub fn check_function(
     let mut later = BTreeMap::new();
     let (strategies, warnings) = match &target.strategies {
         Some(s) => {
-            setup.param_types = vec!["Any".to_string(); s.len()];
+            setup.target.param_types = vec!["Any".to_string(); s.len()];
             (s.clone(), Vec::new())
         }
         None => {
@@ -475,7 +430,7 @@ pub fn check_function(
 /// The finding with its reproducer written (when the options name a directory).
 fn with_reproducer(
     mut finding: Finding,
-    target: &FunctionTarget,
+    target: &Target,
     options: &CheckOptions,
 ) -> crate::Result<Finding> {
     if let Some(dir) = &options.repro_dir {
@@ -530,7 +485,7 @@ pub(super) fn attribute(
             kind: FindingKind::OracleMismatch,
             message: format!(
                 "the oracle {} {what}",
-                setup.oracle.as_deref().unwrap_or("")
+                setup.target.oracle.as_deref().unwrap_or("")
             ),
             traceback: o.traceback,
         }),
@@ -538,7 +493,7 @@ pub(super) fn attribute(
             kind: FindingKind::PropertyFailed,
             message: format!(
                 "the property `{}` {what}",
-                setup.property.as_deref().unwrap_or("")
+                setup.target.property.as_deref().unwrap_or("")
             ),
             traceback: o.traceback,
         }),
@@ -562,7 +517,7 @@ impl Observation {
 }
 
 /// Whether the target has a Rust property (cases then go one by one).
-fn has_rust_property(target: &FunctionTarget) -> bool {
+fn has_rust_property(target: &Target) -> bool {
     #[cfg(feature = "embed")]
     {
         target.rust_property.is_some()
@@ -579,7 +534,7 @@ pub(super) fn check_case(
     slot: &RefCell<Option<Worker>>,
     setup: &Setup,
     options: &CheckOptions,
-    target: &FunctionTarget,
+    target: &Target,
     args: &[Value],
     memory: bool,
 ) -> crate::Result<Option<Observation>> {

@@ -1,48 +1,20 @@
 //! Properties written in Rust for the harness (feature `embed`: they run in this process's
 //! embedded interpreter).
 //!
-//! For library users' test suites: [`RustProperty`] wraps a closure over the arguments and what
+//! For library users' test suites: [`RustProperty`] (defined beside [`Target`]) wraps a closure over the arguments and what
 //! the call returned; the runner calls [`check`] on a case after the worker has run it safely.
-
-use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::runner::FunctionTarget;
 use crate::report::{FindingKind, Observation};
+use crate::target::Target;
+pub use crate::target::{RustProperty, RustPropertyFn};
 use crate::value::Value;
 use crate::Error;
 
-/// The signature of a Rust property.
-pub type RustPropertyFn = dyn for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
-    + Send
-    + Sync;
-
-/// A property written in Rust (see [`FunctionTarget::rust_property`]).
-#[derive(Clone)]
-pub struct RustProperty(pub Arc<RustPropertyFn>);
-
-impl RustProperty {
-    /// Wraps a closure: `Ok(())` when the property holds, `Err(why)` when it does not.
-    pub fn new(
-        f: impl for<'py> Fn(Python<'py>, &[Value], &PyResult<Bound<'py, PyAny>>) -> Result<(), String>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Self {
-        RustProperty(Arc::new(f))
-    }
-}
-
-impl std::fmt::Debug for RustProperty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RustProperty")
-    }
-}
-
 /// Runs a Rust property in this process on one case.
 pub(crate) fn check(
-    target: &FunctionTarget,
+    target: &Target,
     prop: &RustProperty,
     args: &[Value],
 ) -> crate::Result<Option<Observation>> {

@@ -11,9 +11,10 @@ use proptest::test_runner::{TestCaseError, TestError};
 
 use super::cases::{args_source, case_tree, shrink_runner, Budgeted, SHRINK_STEPS};
 use super::protocol::Setup;
-use super::runner::{check_case, costly_checks, CheckOptions, FunctionTarget};
+use super::runner::{check_case, costly_checks, CheckOptions};
 use crate::report::{Finding, FindingKind, Observation};
 use crate::strategy::ValueStrategy;
+use crate::target::Target;
 use crate::value::Value;
 use crate::Error;
 
@@ -22,7 +23,7 @@ pub const NOT_REPRODUCED: &str = "(did not reproduce when replayed alone)";
 
 /// The cases of one function, to shrink its findings.
 pub(super) struct Cases<'a> {
-    pub target: &'a FunctionTarget,
+    pub target: &'a Target,
     pub setup: &'a Setup,
     pub options: &'a CheckOptions,
     pub strategies: &'a [ValueStrategy],
@@ -67,7 +68,7 @@ impl Cases<'_> {
 /// Shrinks the first failing case of one kind; the finding and its minimal arguments.
 #[allow(clippy::too_many_arguments)]
 fn shrink(
-    target: &FunctionTarget,
+    target: &Target,
     setup: &Setup,
     options: &CheckOptions,
     strategies: &[crate::strategy::ValueStrategy],

@@ -2,7 +2,7 @@
 //!
 //! For the `pyz3 fuzz` command line (and anyone driving it from Rust). The target is a
 //! cargo-fuzz crate generated under `.pyz3/fuzz/project`: one binary reading its
-//! [`TargetSpec`](super::TargetSpec) from the environment, linking the extension when it is a
+//! [`Target`](crate::target::Target) from the environment, linking the extension when it is a
 //! Rust crate of the current cargo workspace. Only that crate and the crates it depends on keep
 //! libFuzzer's coverage instrumentation ([`super::scope`]).
 
@@ -12,13 +12,25 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
+use super::run::ToolFailed;
 use super::{scope, SPEC_ENV};
+use crate::report::Progress;
 use crate::toolchain::rust::{cargo, Channel};
 
 /// The target triple fuzz binaries are built for.
 pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 /// The generic target's binary name.
 pub const GENERIC: &str = "pyz3_generic";
+
+/// The sanitizer named `name` on the command line, if the generic target can be built with it:
+/// `address` or `none`.
+pub fn sanitizer(name: &str) -> anyhow::Result<&'static str> {
+    match name {
+        "address" => Ok("address"),
+        "none" => Ok("none"),
+        other => bail!("--sanitize must be `address` or `none`, not `{other}`"),
+    }
+}
 
 /// A cdylib+rlib crate of the current cargo workspace that builds the module.
 pub struct LinkedCrate {
@@ -31,8 +43,8 @@ pub struct LinkedCrate {
 }
 
 /// The PyO3 crate of the current cargo workspace whose library is `module`, when it can be
-/// linked into a fuzz binary (`crate-type` has `rlib`). Says so when it cannot.
-pub fn workspace_crate(module: &str) -> Option<LinkedCrate> {
+/// linked into a fuzz binary (`crate-type` has `rlib`). Says so to `progress` when it cannot.
+pub fn workspace_crate(module: &str, progress: &mut dyn Progress) -> Option<LinkedCrate> {
     if !Path::new("Cargo.toml").exists() {
         return None;
     }
@@ -68,11 +80,11 @@ pub fn workspace_crate(module: &str) -> Option<LinkedCrate> {
                     dir: manifest.parent()?.to_path_buf(),
                 });
             }
-            eprintln!(
-                "pyz3: note: crate `{}` builds `{module}` as a cdylib only; add \"rlib\" to its \
+            progress.note(&format!(
+                "note: crate `{}` builds `{module}` as a cdylib only; add \"rlib\" to its \
                  crate-type to have its code linked into the fuzzer and coverage-guided",
                 pkg["name"].as_str().unwrap_or("?")
-            );
+            ));
         }
     }
     None
@@ -103,7 +115,7 @@ fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         crate::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    Ok(crate::fs::write_atomic(path, text.as_bytes())?)
 }
 
 fn toml_str(p: &Path) -> String {
@@ -174,11 +186,13 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".pyz3/fuzz/target"))
 }
 
-/// Builds the generic target and returns the binary.
+/// Builds the generic target and returns the binary. A failed build is a [`ToolFailed`]
+/// holding the end of cargo's output.
 pub fn build_generic(
     link: Option<&LinkedCrate>,
     sanitize: &str,
     python: Option<&Path>,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<PathBuf> {
     check_toolchain()?;
     let project = generic_project(link)?;
@@ -210,12 +224,12 @@ pub fn build_generic(
             fnv1a(python.as_os_str().as_encoded_bytes()) as u32
         ));
     }
-    eprintln!(
-        "pyz3: building the fuzz target ({} sanitizer{}); the first build takes a few minutes",
+    progress.note(&format!(
+        "building the fuzz target ({} sanitizer{}); the first build takes a few minutes",
         sanitize,
         link.map(|l| format!(", linking crate `{}`", l.package))
             .unwrap_or_default()
-    );
+    ));
     let mut cmd = cargo(Channel::Nightly);
     cmd.args(["fuzz", "build", "-O", "--sanitizer", sanitize, "--fuzz-dir"])
         .arg(&project)
@@ -247,11 +261,16 @@ pub fn build_generic(
         .context("running cargo fuzz build")?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        for l in tail.iter().rev() {
-            eprintln!("{l}");
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        return Err(ToolFailed {
+            message: "building the fuzz target failed (cargo fuzz build, output above)".into(),
+            output: tail,
         }
-        bail!("building the fuzz target failed (cargo fuzz build, output above)");
+        .into());
     }
     Ok(tdir.join(TRIPLE).join("release").join(GENERIC))
 }

@@ -2,25 +2,27 @@
 //!
 //! For `pyz3 fuzz` and its `cmin`: progress (executions, exec/s, coverage, corpus size) as the
 //! fuzzer reports it, the artifact it saved, the finding a pyz3 target printed, and the crash
-//! report's lines.
+//! report's lines. Progress goes to a [`Progress`]: the run is one step, and each status line
+//! is a note (see [`run_fuzzer`]).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::REPORT_PREFIX;
+use super::spec::{ReportLine, REPORT_PREFIX};
+use crate::report::Progress;
 
 /// What one fuzzing process reported.
 #[derive(Debug, Default)]
 pub struct RunResult {
     /// The input libFuzzer saved for a crash or a finding.
     pub artifact: Option<PathBuf>,
-    /// The finding the target reported (the JSON after [`REPORT_PREFIX`]).
-    pub report: Option<serde_json::Value>,
+    /// The finding the target reported (the line after [`REPORT_PREFIX`]).
+    pub report: Option<ReportLine>,
     /// The crash report's lines (sanitizer or libFuzzer), at most 200.
     pub crash_lines: Vec<String>,
     /// Executions so far.
@@ -37,18 +39,42 @@ pub struct RunResult {
     pub tail: VecDeque<String>,
 }
 
+/// A tool pyz3 ran (cargo, a fuzz binary) failed. Its message says "output above": whoever
+/// shows the error shows `output`, the end of what the tool printed, first.
+#[derive(Debug)]
+pub struct ToolFailed {
+    /// What failed, in one line.
+    pub message: String,
+    /// The last lines the tool printed.
+    pub output: Vec<String>,
+}
+
+impl std::fmt::Display for ToolFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ToolFailed {}
+
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let i = line.find(key)? + key.len();
     line[i..].split_whitespace().next()
 }
 
-/// Runs the fuzz binary `bin` with libFuzzer flags `args`, printing progress on stderr (every
-/// half second on a terminal, every 10 s otherwise) under `quiet_name`, until it stops.
+/// How often a status line is passed on: the progress display may show fewer.
+pub const STATUS_EVERY: Duration = Duration::from_millis(500);
+
+/// Runs the fuzz binary `bin` with libFuzzer flags `args` until it stops. `progress` sees one
+/// step named `name`; while it lasts, every [`STATUS_EVERY`] at most, a note with the run's
+/// status (`NAME: 12 s  3400 execs  280 exec/s  cov 51  corpus 17/211b`), each replacing the
+/// one before.
 pub fn run_fuzzer(
     bin: &Path,
     envs: &[(&str, String)],
     args: &[String],
-    quiet_name: &str,
+    name: &str,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<RunResult> {
     let mut child = Command::new(bin)
         .args(args)
@@ -61,15 +87,15 @@ pub fn run_fuzzer(
     // reaches it directly in pyz3's process group); SIGTERM to pyz3 kills it.
     let _cleanup = crate::process::register_process(child.id());
     let stderr = child.stderr.take().context("fuzzer stderr")?;
-    let tty = std::io::stderr().is_terminal();
+    progress.start(name, None);
     let start = Instant::now();
     let mut last_print = Instant::now() - Duration::from_secs(60);
     let mut r = RunResult::default();
     let mut in_crash = false;
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
-        if let Some(json) = line.strip_prefix(REPORT_PREFIX) {
-            r.report = serde_json::from_str(json).ok();
+        if line.starts_with(REPORT_PREFIX) {
+            r.report = ReportLine::parse(&line);
             in_crash = true;
             continue;
         }
@@ -102,27 +128,17 @@ pub fn run_fuzzer(
             if let Some(e) = field(&line, "exec/s: ") {
                 r.exec_s = e.parse().unwrap_or(r.exec_s);
             }
-            let every = if tty {
-                Duration::from_millis(500)
-            } else {
-                Duration::from_secs(10)
-            };
-            if last_print.elapsed() >= every {
+            if last_print.elapsed() >= STATUS_EVERY {
                 last_print = Instant::now();
-                let msg = format!(
-                    "pyz3: {quiet_name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
+                progress.advance(r.execs);
+                progress.note(&format!(
+                    "{name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
                     start.elapsed().as_secs_f64(),
                     r.execs,
                     r.exec_s,
                     r.cov,
                     r.corpus
-                );
-                if tty {
-                    eprint!("\r{msg}\x1b[K");
-                    let _ = std::io::stderr().flush();
-                } else {
-                    eprintln!("{msg}");
-                }
+                ));
             }
         }
         r.tail.push_back(line);
@@ -130,9 +146,7 @@ pub fn run_fuzzer(
             r.tail.pop_front();
         }
     }
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
     r.status = child.wait()?.code();
     Ok(r)
 }

@@ -2,6 +2,9 @@
 //! checks, one input at a time.
 //!
 //! For [`fuzz_target!`](crate::fuzz_target) (behind the `embed` feature: it links libpython).
+//!
+//! This code runs inside the fuzz target binary, where stderr is the channel to `pyz3 fuzz`
+//! and to whoever runs the target by hand: every line it writes goes through [`say`].
 
 use std::cell::OnceCell;
 use std::ffi::CString;
@@ -10,11 +13,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
+use super::decode::decode_args;
 use super::refcount;
-use super::{decode_args, text_start, TargetSpec, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+use super::spec::{ReportLine, DESCRIBE_ENV, SPEC_ENV};
+use super::text::text_start;
 use crate::py::err_text;
 use crate::report::{FindingKind, Observation};
 use crate::strategy::Shape;
+use crate::target::Target;
 use crate::value::Value;
 
 /// A Rust extension module linked into the fuzz binary: its name and its `PyInit_` function.
@@ -25,7 +31,7 @@ pub type Builtin = (
 
 /// A started target: the function, its argument shapes and its checks.
 pub struct FuzzTarget {
-    pub(crate) spec: TargetSpec,
+    pub(crate) spec: Target,
     pub(crate) shapes: Vec<Shape>,
     function: Py<PyAny>,
     property: Option<Py<PyAny>>,
@@ -39,11 +45,11 @@ thread_local! {
 
 impl FuzzTarget {
     /// Starts the interpreter (registering `builtins` first) and resolves the function.
-    pub fn start(spec: TargetSpec, builtins: &[Builtin]) -> Result<FuzzTarget, String> {
+    pub fn start(spec: Target, builtins: &[Builtin]) -> Result<FuzzTarget, String> {
         prepare_interpreter(builtins)?;
         let (shapes, warnings) = spec.shapes().map_err(|e| e.to_string())?;
         for w in warnings {
-            eprintln!("pyz3: warning: {w}");
+            say(&format!("pyz3: warning: {w}"));
         }
         Python::attach(|py| {
             let module = import_target(py, &spec.module, spec.path.as_deref())?;
@@ -71,7 +77,7 @@ impl FuzzTarget {
     }
 
     /// The target's description.
-    pub fn spec(&self) -> &TargetSpec {
+    pub fn spec(&self) -> &Target {
         &self.spec
     }
 
@@ -83,7 +89,10 @@ impl FuzzTarget {
             Ok(found) => found,
             // The value model converts every value it can decode; this would be a pyz3 bug.
             Err(e) => {
-                eprintln!("pyz3: could not build the arguments: {}", err_text(py, &e));
+                say(&format!(
+                    "pyz3: could not build the arguments: {}",
+                    err_text(py, &e)
+                ));
                 None
             }
         })
@@ -153,30 +162,33 @@ impl FuzzTarget {
         )
     }
 
-    /// Prints a finding and the input that caused it, as one JSON line after
-    /// [`REPORT_PREFIX`] and as readable text.
+    /// Prints a finding and the input that caused it, as one [`ReportLine`] (read back by
+    /// `pyz3 fuzz`) and as readable text.
     pub fn report(&self, data: &[u8], found: &Observation) {
         let args = decode_args(&self.shapes, data);
         let (call, imports) = self.spec.call_source(&args);
-        let json = serde_json::json!({
-            "kind": found.kind.name(),
-            "message": found.message,
-            "traceback": found.traceback,
-            "input": call,
-            "imports": imports,
-        });
-        eprintln!("\n{REPORT_PREFIX}{json}");
-        eprintln!(
+        let line = ReportLine::new(found, call.clone(), imports);
+        say(&format!("\n{}", line.to_line()));
+        say(&format!(
             "pyz3: {} in {}.{}\npyz3: input: {call}\n{}",
             found.kind.name(),
             self.spec.module,
             self.spec.function,
             found.message
-        );
+        ));
         if let Some(tb) = &found.traceback {
-            eprintln!("{tb}");
+            say(tb);
         }
     }
+}
+
+/// Writes `text` and a newline to stderr: the one way the runtime inside a fuzz target speaks
+/// (findings as [`ReportLine`]s for `pyz3 fuzz`, and readable lines for a person running the
+/// target by hand). A failed write is ignored: there is nowhere else to tell.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
 }
 
 fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
@@ -208,7 +220,7 @@ fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
 /// Starts the process-wide target once (the `init` of a libFuzzer target). With
 /// [`DESCRIBE_ENV`] set it writes the spec and exits instead; on an error it prints one line and
 /// exits with status 2.
-pub fn install(spec: TargetSpec, builtins: &[Builtin]) {
+pub fn install(spec: Target, builtins: &[Builtin]) {
     if let Some(path) = std::env::var_os(DESCRIBE_ENV) {
         let json = serde_json::to_string(&spec).unwrap_or_default();
         let code = match std::fs::write(&path, json) {
@@ -222,7 +234,7 @@ pub fn install(spec: TargetSpec, builtins: &[Builtin]) {
             let _ = cell.set(t);
         }),
         Err(e) => {
-            eprintln!("pyz3: {e}");
+            say(&format!("pyz3: {e}"));
             std::process::exit(2);
         }
     }
@@ -230,14 +242,14 @@ pub fn install(spec: TargetSpec, builtins: &[Builtin]) {
 
 /// The spec of the generic target, from [`SPEC_ENV`]; exits with status 2 when it is missing or
 /// malformed.
-pub fn spec_from_env() -> TargetSpec {
+pub fn spec_from_env() -> Target {
     let text = std::env::var(SPEC_ENV).unwrap_or_default();
     match serde_json::from_str(&text) {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!(
+            say(&format!(
                 "pyz3: {SPEC_ENV} must hold the target as JSON ({e}); run through `pyz3 fuzz`"
-            );
+            ));
             std::process::exit(2);
         }
     }
@@ -267,7 +279,7 @@ pub fn fuzz_one(data: &[u8]) {
     }
     TARGET.with(|cell| {
         let Some(target) = cell.get() else {
-            eprintln!("pyz3: no fuzz target installed");
+            say("pyz3: no fuzz target installed");
             std::process::abort();
         };
         if let Some(found) = target.run(data) {

@@ -4,6 +4,7 @@
 
 pub mod finding;
 pub mod progress;
+pub mod repro;
 pub mod run;
 pub mod text;
 pub mod version;

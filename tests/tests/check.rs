@@ -547,9 +547,10 @@ fn library_options(dir: &Path) -> pyz3::check::CheckOptions {
 
 #[test]
 fn library_harness_takes_strategies_per_argument() {
-    use pyz3::check::{check_function, FunctionTarget};
+    use pyz3::check::check_function;
     use pyz3::report::FindingKind;
     use pyz3::strategy::{container, scalar, Size};
+    use pyz3::target::Target;
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
         tmp.path().join("libtarget.py"),
@@ -558,13 +559,13 @@ fn library_harness_takes_strategies_per_argument() {
     .unwrap();
     let mut options = library_options(tmp.path());
     options.cases = 150;
-    let target = FunctionTarget {
+    let target = Target {
         module: "libtarget".into(),
         path: Some(tmp.path().to_path_buf()),
         function: "first_negative_crashes".into(),
         param_names: vec!["xs".into()],
         strategies: Some(vec![container::list(scalar::int(Size::default()), 6)]),
-        ..FunctionTarget::default()
+        ..Target::default()
     };
     let mut seen = 0;
     let report = check_function(&target, &options, &mut |n| seen = n).unwrap();
@@ -580,8 +581,9 @@ fn library_harness_takes_strategies_per_argument() {
 #[test]
 fn rust_property_closures_are_checked_and_shrunk() {
     use pyo3::prelude::*;
-    use pyz3::check::{check_function, FunctionTarget, RustProperty};
+    use pyz3::check::{check_function, RustProperty};
     use pyz3::report::FindingKind;
+    use pyz3::target::Target;
     use pyz3::value::Value;
     let so = demo().join("pyz3_demo.so");
     let tmp = tempfile::tempdir().unwrap();
@@ -600,14 +602,14 @@ fn rust_property_closures_are_checked_and_shrunk() {
             Err(format!("abs({x}) gave {got}, expected {want}"))
         }
     });
-    let target = FunctionTarget {
+    let target = Target {
         module: "pyz3_demo".into(),
         path: Some(so.parent().unwrap().to_path_buf()),
         function: "bad_abs".into(),
         param_names: vec!["x".into()],
         param_types: vec!["int".into()],
         rust_property: Some(prop),
-        ..FunctionTarget::default()
+        ..Target::default()
     };
     let report = check_function(&target, &options, &mut |_| {}).unwrap();
     let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
@@ -692,7 +694,8 @@ fn hitting_the_shrink_time_limit_names_no_proptest_variable() {
 #[test]
 #[ignore = "run by hitting_the_shrink_time_limit_names_no_proptest_variable"]
 fn shrink_time_limit_child() {
-    use pyz3::check::{check_function, FunctionTarget};
+    use pyz3::check::check_function;
+    use pyz3::target::Target;
     // Only as the child (`--ignored` alone does nothing).
     let Some(dir) = std::env::var_os("PYZ3_SHRINK_CHILD_DIR").map(PathBuf::from) else {
         return;
@@ -706,13 +709,13 @@ fn shrink_time_limit_child() {
     let mut options = library_options(&dir);
     options.cases = 50;
     options.max_shrink_time = std::time::Duration::from_millis(1);
-    let target = FunctionTarget {
+    let target = Target {
         module: "bigfail".into(),
         path: Some(dir.clone()),
         function: "f".into(),
         param_names: vec!["x".into()],
         param_types: vec!["int".into()],
-        ..FunctionTarget::default()
+        ..Target::default()
     };
     let report = check_function(&target, &options, &mut |_| {}).unwrap();
     for f in &report.findings {
@@ -855,7 +858,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
         );
     }
     // The same scripts for the correct function: they measure, find nothing and exit 0.
-    let target = pyz3::check::FunctionTarget {
+    let target = pyz3::target::Target {
         module: "errpath".into(),
         path: Some(dir.to_path_buf()),
         function: "raise_only".into(),
@@ -879,7 +882,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
             test: None,
             threads: None,
         };
-        let path = pyz3::check::repro::write(
+        let path = pyz3::report::repro::write(
             &dir.join("correct"),
             &target,
             &finding,

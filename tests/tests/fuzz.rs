@@ -539,6 +539,14 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
     );
     let arts = artifacts(&tmp.path().join(".pyz3/fuzz/artifacts/cplant.mean_per"));
     assert_eq!(arts.len(), 1, "{log}");
+    // The sidecar names the target and the kind, in a versioned format.
+    let mut side = arts[0].clone().into_os_string();
+    side.push(".pyz3.json");
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
+    assert_eq!(side["version"], 1, "{side}");
+    assert_eq!(side["kind"], "crash", "{side}");
+    assert_eq!(side["target"]["function"], "mean_per", "{side}");
     let script = artifacts(&tmp.path().join(".pyz3/repro"))
         .into_iter()
         .next()

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use pyz3::check::discover::{describe, ModuleSpec};
-use pyz3::check::{check_function, CheckOptions, FunctionTarget};
+use pyz3::check::{check_function, CheckOptions};
+use pyz3::target::Target;
 
 use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
@@ -301,13 +302,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // cannot cost the work already done.
     for info in &found.functions {
         if oracles.contains_key(&info.name) || properties.contains_key(&info.name) {
-            let target = FunctionTarget {
+            let target = Target {
                 module: spec.module.clone(),
                 path: import_root.clone(),
                 function: info.name.clone(),
                 oracle: oracles.get(&info.name).cloned(),
                 property: properties.get(&info.name).cloned(),
-                ..FunctionTarget::default()
+                ..Target::default()
             };
             pyz3::check::runner::validate(&target, &options)?;
         }
@@ -373,7 +374,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 Ok(_) => {}
             }
         }
-        let target = FunctionTarget {
+        let target = Target {
             module: spec.module.clone(),
             path: import_root.clone(),
             function: info.name.clone(),
@@ -385,7 +386,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             mutates: info.mutating || mutates.contains(&info.name),
             nondeterministic: nondet.contains(&info.name),
             float_tolerance: args.float_tolerance,
-            ..FunctionTarget::default()
+            ..Target::default()
         };
         let total = options.cases;
         let name = shown.clone();

@@ -1,55 +1,83 @@
-//! What `pyz3 fuzz` makes of an artifact: the finding's kind, the call as Python source, the
-//! sidecar that names its target, and the reproducer.
+//! How `pyz3 fuzz` shows its work: progress and notes on stderr, a finding on stdout, and the
+//! output of a tool that failed.
 
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use pyz3::check::{repro, FunctionTarget};
-use pyz3::fuzz::run::RunResult;
-use pyz3::fuzz::TargetSpec;
-use pyz3::report::{Finding, FindingKind};
+use pyz3::fuzz::run::ToolFailed;
+use pyz3::report::{Finding, Progress};
+use pyz3::target::Target;
 
-pub(crate) fn kind_of(report: Option<&serde_json::Value>, artifact: &Path) -> FindingKind {
-    let by_name = report
-        .and_then(|r| r["kind"].as_str())
-        .and_then(|k| FindingKind::ALL.into_iter().find(|x| x.name() == k));
-    by_name.unwrap_or_else(|| {
-        let file = artifact.file_name().and_then(|f| f.to_str()).unwrap_or("");
-        if file.starts_with("timeout-") {
-            FindingKind::Timeout
-        } else {
-            FindingKind::Crash
-        }
-    })
+/// The terminal as the fuzz library's [`Progress`]: notes and warnings as `pyz3:` lines; during
+/// a fuzzing step, each note is the run's status, rewritten in place on a terminal and printed
+/// every 10 s otherwise.
+#[derive(Default)]
+pub(crate) struct Terminal {
+    in_step: bool,
+    last_status: Option<Instant>,
+    tty: Option<bool>,
 }
 
-pub(crate) fn function_target(spec: &TargetSpec) -> FunctionTarget {
-    FunctionTarget {
-        module: spec.module.clone(),
-        path: spec.path.clone(),
-        function: spec.function.clone(),
-        param_names: spec.param_names.clone(),
-        param_types: spec.param_types.clone(),
-        property: spec.property.clone(),
-        ..FunctionTarget::default()
+impl Terminal {
+    fn tty(&mut self) -> bool {
+        *self
+            .tty
+            .get_or_insert_with(|| std::io::stderr().is_terminal())
     }
 }
 
-/// Decodes the artifact, prints it as Python source and writes the reproducer and a sidecar
-/// naming the target.
-pub(crate) fn report_finding(
-    spec: &TargetSpec,
-    artifact: &Path,
-    r: &RunResult,
-    repro_dir: Option<PathBuf>,
-    timeout_s: u64,
-) -> anyhow::Result<()> {
-    let kind = kind_of(r.report.as_ref(), artifact);
-    let (finding, call) = write_repro(spec, artifact, kind, r, repro_dir, timeout_s)?;
-    let side = sidecar(artifact);
-    let meta = serde_json::json!({"target": spec, "kind": kind.name()});
-    pyz3::fs::write_atomic(&side, serde_json::to_string_pretty(&meta)?.as_bytes())?;
-    println!("pyz3: {} in {}.{}", kind.name(), spec.module, spec.function);
+impl Progress for Terminal {
+    fn start(&mut self, _what: &str, _total: Option<u64>) {
+        self.in_step = true;
+        self.last_status = None;
+    }
+
+    fn finish(&mut self) {
+        if self.in_step && self.tty() {
+            eprintln!();
+        }
+        self.in_step = false;
+    }
+
+    fn note(&mut self, text: &str) {
+        if !self.in_step {
+            eprintln!("pyz3: {text}");
+        } else if self.tty() {
+            eprint!("\rpyz3: {text}\x1b[K");
+            let _ = std::io::stderr().flush();
+        } else if self
+            .last_status
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+        {
+            self.last_status = Some(Instant::now());
+            eprintln!("pyz3: {text}");
+        }
+    }
+
+    fn warn(&mut self, text: &str) {
+        eprintln!("pyz3: warning: {text}");
+    }
+}
+
+/// Prints the end of a failed tool's output (before `main` prints the error, which says
+/// "output above").
+pub(crate) fn show_tool_output(e: &anyhow::Error) {
+    if let Some(failed) = e.downcast_ref::<ToolFailed>() {
+        for l in &failed.output {
+            eprintln!("{l}");
+        }
+    }
+}
+
+/// Prints a finding of `target`: the call, the message, the artifact and the reproducer.
+pub(crate) fn print_finding(target: &Target, artifact: &Path, finding: &Finding, call: &str) {
+    println!(
+        "pyz3: {} in {}.{}",
+        finding.kind.name(),
+        target.module,
+        target.function
+    );
     for i in &finding.imports {
         println!("  import {i}");
     }
@@ -71,77 +99,4 @@ pub(crate) fn report_finding(
             .unwrap_or_else(|| "python3".into());
         println!("  reproducer: {python} {}", p.display());
     }
-    Ok(())
-}
-
-pub(crate) fn sidecar(artifact: &Path) -> PathBuf {
-    let mut s = artifact.as_os_str().to_owned();
-    s.push(".pyz3.json");
-    PathBuf::from(s)
-}
-
-pub(crate) fn write_repro(
-    spec: &TargetSpec,
-    artifact: &Path,
-    kind: FindingKind,
-    r: &RunResult,
-    repro_dir: Option<PathBuf>,
-    timeout_s: u64,
-) -> anyhow::Result<(Finding, String)> {
-    let data =
-        std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
-    let args = spec.decode(&data)?;
-    let (call, imports) = spec.call_source(&args);
-    let input = format!(
-        "({},)",
-        args.iter()
-            .map(|a| a.python_source().expr)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let message = r
-        .report
-        .as_ref()
-        .and_then(|j| j["message"].as_str().map(str::to_string))
-        .or_else(|| {
-            r.crash_lines
-                .iter()
-                .find(|l| l.contains("SUMMARY:"))
-                .cloned()
-        })
-        .unwrap_or_else(|| {
-            format!(
-                "{} (libFuzzer artifact {})",
-                kind.name(),
-                artifact.display()
-            )
-        });
-    let mut finding = Finding {
-        kind,
-        input,
-        imports,
-        message,
-        traceback: (!r.crash_lines.is_empty()).then(|| r.crash_lines.join("\n")),
-        reproducer: None,
-        subkind: None,
-        frames: Vec::new(),
-        test: None,
-        threads: None,
-    };
-    let dir = repro_dir.unwrap_or_else(|| PathBuf::from(".pyz3/repro"));
-    // The fuzz binary embeds the interpreter chosen by the rule when it was built.
-    let python = crate::project_args::interpreter(None)
-        .map(|i| i.executable)
-        .unwrap_or_else(|_| PathBuf::from("python3"));
-    finding.reproducer = Some(
-        repro::write(
-            &dir,
-            &function_target(spec),
-            &finding,
-            timeout_s * 1000,
-            &python,
-        )
-        .with_context(|| format!("cannot write a reproducer into {}", dir.display()))?,
-    );
-    Ok((finding, call))
 }

@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::runner::FunctionTarget;
 use crate::report::{Finding, FindingKind};
+use crate::target::Target;
 use crate::value::str_source;
 
 fn py_str(s: &str) -> String {
@@ -61,7 +61,7 @@ const ATTEMPT: &str = "last_error = [None]\n\
 
 /// The body that checks one kind; `f`, `args`, `fresh()`, `call()` and `outcome()` are defined
 /// before it.
-fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
+fn check_body(kind: FindingKind, t: &Target) -> String {
     let body = match kind {
         // A function that ends the process from Python (`os._exit(0)`, `sys.exit`) must not
         // read as "not reproduced": those exits say so and exit 1.
@@ -204,7 +204,7 @@ fn check_body(kind: FindingKind, t: &FunctionTarget) -> String {
 }
 
 /// The reproducer script for a finding; `timeout_ms` is the limit the check ran with.
-pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64, python: &Path) -> String {
+pub fn script(t: &Target, finding: &Finding, timeout_ms: u64, python: &Path) -> String {
     let mut s = prelude(t, finding, python);
     if let (FindingKind::ThreadSafety, Some(ctx)) = (finding.kind, &finding.threads) {
         s.push_str(&thread_body(ctx, timeout_ms));
@@ -237,7 +237,7 @@ pub fn script(t: &FunctionTarget, finding: &Finding, timeout_ms: u64, python: &P
 }
 
 /// The header comments, the module's import and `f`.
-fn prelude(t: &FunctionTarget, finding: &Finding, python: &Path) -> String {
+fn prelude(t: &Target, finding: &Finding, python: &Path) -> String {
     let mut s = String::new();
     // The first line names the interpreter the finding was made in (a path that would not
     // survive as one line is left out).
@@ -302,8 +302,8 @@ fn thread_body(ctx: &crate::report::ThreadContext, timeout_ms: u64) -> String {
     )
 }
 
-/// The rounds' code, shared with the worker.
-const THREADS_PY: &str = include_str!("threads.py");
+/// The rounds' code, shared with the checker's worker (`src/check/threads.py`).
+const THREADS_PY: &str = include_str!("../check/threads.py");
 
 /// Runs the rounds in a reproducer (after `threads.py`, `f`, `SCENARIO`, `THREADS`, `ROUNDS`,
 /// `TIME_S`, `LIMIT_S` and `INPUTS`).
@@ -353,7 +353,7 @@ sys.exit(0)\n";
 /// The reproducer's file name, `<module>.<function>.<kind>.py`: dots in the module name become
 /// `_`, and each name is passed through [`crate::fs::safe_file_name`], so a name holding `/`,
 /// `..`, NUL or a line break, or a very long one, still gives one file in the directory.
-pub fn file_name(t: &FunctionTarget, kind: FindingKind) -> String {
+pub fn file_name(t: &Target, kind: FindingKind) -> String {
     format!(
         "{}.{}.{}.py",
         crate::fs::safe_file_name(&t.module.replace('.', "_")),
@@ -366,7 +366,7 @@ pub fn file_name(t: &FunctionTarget, kind: FindingKind) -> String {
 /// written with [`crate::fs::write_atomic`].
 pub fn write(
     dir: &Path,
-    t: &FunctionTarget,
+    t: &Target,
     finding: &Finding,
     timeout_ms: u64,
     python: &Path,

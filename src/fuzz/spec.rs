@@ -1,0 +1,113 @@
+//! How a fuzz target learns what to fuzz, and how it tells `pyz3 fuzz` what it found.
+//!
+//! For both sides of a fuzz target's process boundary: `pyz3 fuzz` (which passes the
+//! [`Target`] in [`SPEC_ENV`], asks a built target to describe itself with [`DESCRIBE_ENV`], and
+//! reads [`ReportLine`]s back from its stderr) and the runtime inside the target binary (which
+//! reads the one and writes the others).
+
+use serde::{Deserialize, Serialize};
+
+use super::decode::decode_args;
+use crate::report::{FindingKind, Observation};
+use crate::target::Target;
+use crate::value::Value;
+
+/// Environment variable holding a [`Target`] as JSON, for the generic target.
+pub const SPEC_ENV: &str = "PYZ3_FUZZ_SPEC";
+/// When set to a path, a target writes its [`Target`] there as JSON and exits (for
+/// `pyz3 fuzz repro`, which needs the signature to decode an artifact).
+pub const DESCRIBE_ENV: &str = "PYZ3_FUZZ_DESCRIBE";
+/// Line prefix of a finding report on stderr; `pyz3 fuzz` reads the [`ReportLine`] JSON that
+/// follows it.
+pub const REPORT_PREFIX: &str = "==pyz3-finding== ";
+/// AddressSanitizer's options for a fuzz binary embedding CPython, unless `ASAN_OPTIONS` says
+/// otherwise (the same as [`asan_defaults!`](crate::asan_defaults) compiles in).
+pub const ASAN_DEFAULTS: &str =
+    "detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0";
+
+/// A finding as a fuzz target reports it: one JSON object on one stderr line after
+/// [`REPORT_PREFIX`], written by the target's runtime and read back by `pyz3 fuzz`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportLine {
+    /// The finding kind's name ([`FindingKind::name`]).
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+    /// The Python traceback, when there is one.
+    #[serde(default)]
+    pub traceback: Option<String>,
+    /// The call as Python source (`parse(b'\x00')`).
+    pub input: String,
+    /// Modules the call's source needs imported.
+    #[serde(default)]
+    pub imports: Vec<String>,
+}
+
+impl ReportLine {
+    /// The line for `found`, the finding of the call `input` (with its `imports`).
+    pub fn new(found: &Observation, input: String, imports: Vec<String>) -> Self {
+        ReportLine {
+            kind: found.kind.name().to_string(),
+            message: found.message.clone(),
+            traceback: found.traceback.clone(),
+            input,
+            imports,
+        }
+    }
+
+    /// The text to write on stderr: [`REPORT_PREFIX`] and the JSON, on one line.
+    pub fn to_line(&self) -> String {
+        // Serializing plain strings cannot fail.
+        format!(
+            "{REPORT_PREFIX}{}",
+            serde_json::to_string(self).unwrap_or_default()
+        )
+    }
+
+    /// The report on one line of a target's stderr, if it is one.
+    pub fn parse(line: &str) -> Option<Self> {
+        serde_json::from_str(line.strip_prefix(REPORT_PREFIX)?).ok()
+    }
+
+    /// The finding kind, when the name is one pyz3 knows.
+    pub fn finding_kind(&self) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.name() == self.kind)
+    }
+}
+
+/// Decodes a fuzz input into `target`'s arguments, the way its fuzz target does.
+pub fn decode(target: &Target, data: &[u8]) -> crate::Result<Vec<Value>> {
+    Ok(decode_args(&target.shapes()?.0, data))
+}
+
+/// The environment the generic fuzz target runs with for `target`: the target itself, Python
+/// objects in malloc'ed memory, and AddressSanitizer's options (the caller's `ASAN_OPTIONS`
+/// when set).
+pub fn generic_env(target: &Target) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(vec![
+        (SPEC_ENV, serde_json::to_string(target)?),
+        ("PYTHONMALLOC", "malloc".into()),
+        (
+            "ASAN_OPTIONS",
+            std::env::var("ASAN_OPTIONS").unwrap_or_else(|_| ASAN_DEFAULTS.into()),
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_keeps_the_wire_text_of_earlier_versions() {
+        // Built with `json!` before: keys in alphabetical order.
+        let old = r#"==pyz3-finding== {"imports":["decimal"],"input":"f(decimal.Decimal('1'))","kind":"refcount","message":"leaked","traceback":null}"#;
+        let line = ReportLine::parse(old).expect("parsed");
+        assert_eq!(line.finding_kind(), Some(FindingKind::Refcount));
+        assert_eq!(line.imports, ["decimal"]);
+        let again = ReportLine::parse(&line.to_line()).expect("round trip");
+        assert_eq!(again, line);
+        assert!(line.to_line().starts_with(REPORT_PREFIX));
+        assert!(ReportLine::parse("INFO: Seed: 1").is_none());
+    }
+}
