@@ -47,6 +47,7 @@ pub mod report;
 pub mod sample;
 pub mod sanitize;
 pub mod strategy;
+pub mod suite;
 pub mod typeexpr;
 pub mod value;
 

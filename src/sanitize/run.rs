@@ -92,6 +92,12 @@ impl TestReport {
     /// The JSON form, in the harness's report format (schema version 1): findings grouped by
     /// test under `functions`, each of kind `sanitizer` with `subkind`, `frames` and `test`.
     pub fn write_json(&self, module: &str, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &self.to_json(module))?;
+        writeln!(out)
+    }
+
+    /// The document [`TestReport::write_json`] writes.
+    pub fn to_json(&self, module: &str) -> serde_json::Value {
         let mut groups: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
         for e in &self.findings {
             let name = e
@@ -107,15 +113,13 @@ impl TestReport {
                 serde_json::json!({"name": name, "cases": 1, "findings": findings})
             })
             .collect();
-        let doc = serde_json::json!({
+        serde_json::json!({
             "version": 1,
             "module": module,
             "sanitizers": self.sanitizers.iter().map(Sanitizer::name).collect::<Vec<_>>(),
             "pytest": self.pytest,
             "functions": functions,
-        });
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)
+        })
     }
 
     /// The terminal summary: one line per finding, then each finding's frames and log file.

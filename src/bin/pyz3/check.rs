@@ -451,7 +451,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut below = false;
     if let Some(session) = coverage {
-        below = args.coverage.emit(&session.report()?, None, None)?;
+        below = args.coverage.emit(&session.report()?)?;
     }
     if report.has_findings() || below {
         return Ok(Outcome::Found);

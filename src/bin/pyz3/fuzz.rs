@@ -621,7 +621,7 @@ fn coverage_cmd(
 /// Decodes every input of `corpus` for `spec`, replays the calls against the coverage build,
 /// and prints the report.
 fn replay_corpus(
-    cb: &crate::coverage_args::CoverageBuild,
+    cb: &pyz3::suite::CoverageBuild,
     spec: &TargetSpec,
     target: &str,
     corpus: Vec<PathBuf>,
@@ -691,7 +691,7 @@ fn replay_corpus(
             if done.lost == 1 { "" } else { "s" }
         );
     }
-    let below = cov.emit(&cb.session.report()?, None, None)?;
+    let below = cov.emit(&cb.session.report()?)?;
     Ok(if below {
         Outcome::Found
     } else {

@@ -50,15 +50,16 @@ impl ProjectArgs {
         python: &Interpreter,
         coverage: bool,
     ) -> anyhow::Result<Built> {
-        build(
-            project,
-            python,
-            &BuildOptions {
-                sanitizers: SanitizerSet::parse(&self.sanitize)?,
-                release: self.release,
-                coverage,
-            },
-        )
+        build(project, python, &self.build_options(coverage)?)
+    }
+
+    /// What to build: these sanitizers and profile, with coverage instrumentation when asked.
+    pub fn build_options(&self, coverage: bool) -> anyhow::Result<BuildOptions> {
+        Ok(BuildOptions {
+            sanitizers: SanitizerSet::parse(&self.sanitize)?,
+            release: self.release,
+            coverage,
+        })
     }
 }
 
