@@ -38,6 +38,7 @@ pub mod error;
 pub mod fs;
 pub mod fuzz;
 pub mod process;
+pub mod profile;
 pub mod project;
 #[cfg(feature = "embed")]
 pub mod proptest_py;
