@@ -420,7 +420,7 @@ impl Registry {
             "BytesPath" => Shape::Bytes,
             "StrOrBytesPath" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             // One type variable per parameter here; `check` draws a call's `AnyStr` parameters
-            // together (see `crate::check::cases`).
+            // together (see check/cases.rs).
             "AnyStr" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.

@@ -2,8 +2,8 @@
 //! are produced.
 //!
 //! For [`super::annotation`] (which resolves names into a [`Shape`]) and for both of its consumers:
-//! [`Shape::strategy`] builds the proptest strategy, and [`crate::fuzz::decode`] turns fuzzer bytes
-//! into values of the same type.
+//! [`Shape::strategy`] builds the proptest strategy, and the fuzz decoder (`fuzz::decode`) turns
+//! fuzzer bytes into values of the same type.
 
 use num_bigint::BigInt;
 use proptest::prelude::*;
