@@ -10,14 +10,23 @@ mod types;
 pub use types::{std_type, StdType};
 
 use pyo3::prelude::*;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 static INIT: Once = Once::new();
+
+/// What [`init`] could not do, kept for [`take_warnings`].
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The warnings of starting the interpreter (a virtualenv whose site-packages could not be
+/// added), each once: the library does not print them, its caller decides.
+pub fn take_warnings() -> Vec<String> {
+    std::mem::take(&mut *WARNINGS.lock().unwrap_or_else(|e| e.into_inner()))
+}
 
 /// Starts the interpreter if it is not running and makes the active virtualenv importable.
 ///
 /// The virtualenv is `$VIRTUAL_ENV` when set, else `$PYZ3_VENV`. Idempotent and cheap after the
-/// first call.
+/// first call. What goes wrong on the way is kept for [`take_warnings`].
 pub fn init() {
     INIT.call_once(|| {
         let venv = std::env::var("VIRTUAL_ENV")
@@ -51,7 +60,10 @@ for d in glob.glob(os.path.join(VENV, 'lib', 'python%d.%d' % sys.version_info[:2
                 let globals = pyo3::types::PyDict::new(py);
                 let _ = globals.set_item("VENV", &venv);
                 if let Err(e) = py.run(code, Some(&globals), None) {
-                    eprintln!("pyz3: could not add virtualenv {venv}: {}", err_text(py, &e));
+                    WARNINGS
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!("could not add virtualenv {venv}: {}", err_text(py, &e)));
                 }
             }
         });

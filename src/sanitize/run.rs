@@ -20,7 +20,7 @@ use super::runtime::{Environment, TSAN_SUPPRESSIONS};
 use super::std_race;
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
-use crate::report::{Finding, FindingKind, Frame};
+use crate::report::{Finding, FindingKind, Frame, Progress};
 
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
 pub const PLUGIN: &str = include_str!("plugin.py");
@@ -218,6 +218,7 @@ pub fn run_tests(
     python: &Interpreter,
     built: &Built,
     opts: &TestOptions,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<TestReport> {
     if !project.has_tests() && !opts.pytest_args.iter().any(|a| !a.starts_with('-')) {
         bail!(
@@ -367,10 +368,10 @@ pub fn run_tests(
         if remaining == 0 || summary.runs > max {
             break;
         }
-        eprintln!(
-            "\npyz3: the interpreter died in {crashed} ({}); resuming pytest with the {remaining} tests not yet run\n",
+        progress.note(&format!(
+            "the interpreter died in {crashed} ({}); resuming pytest with the {remaining} tests not yet run",
             crash_status[&crashed]
-        );
+        ));
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.counts = outcome_counts(&log_dir);

@@ -115,7 +115,7 @@ impl Suite {
         let mut build_seconds = None;
         if rebuild || self.built.is_none() {
             self.built = None;
-            let built = build(&self.project, &self.python, &self.options.build)?;
+            let built = build(&self.project, &self.python, &self.options.build, progress)?;
             progress.note(&format!(
                 "built {} module{} in {:.1} s: {}",
                 built.modules.len(),
@@ -144,6 +144,7 @@ impl Suite {
                 parallel_threads: self.options.parallel_threads,
                 ..TestOptions::default()
             },
+            progress,
         )?;
         let coverage = match session {
             Some(session) => Some(session.report()?),

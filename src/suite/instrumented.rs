@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::coverage::Session;
 use crate::project::{build, BuildOptions, Built, Interpreter, Project};
+use crate::report::Progress;
 use crate::sanitize::runtime::Environment;
 use crate::sanitize::SanitizerSet;
 
@@ -24,7 +25,11 @@ pub struct CoverageBuild {
 
 /// Builds the project at `dir` with coverage instrumentation for `python` and starts a
 /// measurement. Processes given [`CoverageBuild::env`] import the instrumented build.
-pub fn coverage_build(dir: &Path, python: Interpreter) -> anyhow::Result<CoverageBuild> {
+pub fn coverage_build(
+    dir: &Path,
+    python: Interpreter,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<CoverageBuild> {
     let project = Project::discover(dir)?;
     let built = build(
         &project,
@@ -34,6 +39,7 @@ pub fn coverage_build(dir: &Path, python: Interpreter) -> anyhow::Result<Coverag
             release: false,
             coverage: true,
         },
+        progress,
     )?;
     let session = Session::start(&project, &built)?;
     let mut env = Environment::new(&built, None, None, &[])?.vars;

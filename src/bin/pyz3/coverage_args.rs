@@ -86,7 +86,11 @@ impl CoverageArgs {
 /// `None`) and starts a measurement. The environment is also set in this process, so that
 /// workers it starts (which inherit it) import the instrumented build.
 pub fn coverage_build(dir: &Path, python: Option<&Path>) -> anyhow::Result<CoverageBuild> {
-    let cb = pyz3::suite::coverage_build(dir, crate::project_args::interpreter(python)?)?;
+    let cb = pyz3::suite::coverage_build(
+        dir,
+        crate::project_args::interpreter(python)?,
+        &mut crate::progress::Stderr::new("pyz3"),
+    )?;
     for (k, v) in &cb.env {
         // Set before any worker (or other thread) starts.
         std::env::set_var(k, v);

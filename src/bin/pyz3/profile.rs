@@ -126,7 +126,7 @@ fn flamegraph_run(args: &Args, program: &Program, out: &Path) -> anyhow::Result<
             before: before.as_deref(),
             title: args.title.as_deref(),
         },
-        &mut Stderr,
+        &mut Stderr::new("pyz3"),
     )?;
     Ok(Outcome::Clean)
 }

@@ -50,7 +50,12 @@ impl ProjectArgs {
         python: &Interpreter,
         coverage: bool,
     ) -> anyhow::Result<Built> {
-        build(project, python, &self.build_options(coverage)?)
+        build(
+            project,
+            python,
+            &self.build_options(coverage)?,
+            &mut crate::progress::Stderr::new("pyz3"),
+        )
     }
 
     /// What to build: these sanitizers and profile, with coverage instrumentation when asked.

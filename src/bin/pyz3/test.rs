@@ -82,7 +82,7 @@ fn cycle(
     rebuild: bool,
     tests: &[PathBuf],
 ) -> anyhow::Result<Shown> {
-    let cycle = suite.cycle(rebuild, tests, &mut Stderr)?;
+    let cycle = suite.cycle(rebuild, tests, &mut Stderr::new("pyz3"))?;
     cycle
         .report
         .write_text(&suite.project.root, &mut std::io::stdout().lock())?;
