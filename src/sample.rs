@@ -45,6 +45,7 @@ pub fn measure(
         python: &interpreter.executable,
         free_threaded: interpreter.free_threaded,
         call_limit: Duration::from_secs(60),
+        env: &interpreter.env,
     })
     .map_err(|e| failed(e.to_string()))?;
     let start = Instant::now();

@@ -13,7 +13,7 @@ use crate::sanitize::SanitizerSet;
 /// A coverage build of a project, ready to run.
 #[derive(Debug)]
 pub struct CoverageBuild {
-    /// The interpreter it was built for.
+    /// The interpreter it was built for, with [`CoverageBuild::env`] as its environment.
     pub python: Interpreter,
     /// The build.
     pub built: Built,
@@ -27,7 +27,7 @@ pub struct CoverageBuild {
 /// measurement. Processes given [`CoverageBuild::env`] import the instrumented build.
 pub fn coverage_build(
     dir: &Path,
-    python: Interpreter,
+    mut python: Interpreter,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<CoverageBuild> {
     let project = Project::discover(dir)?;
@@ -44,6 +44,7 @@ pub fn coverage_build(
     let session = Session::start(&project, &built)?;
     let mut env = Environment::new(&built, None, None, &[])?.vars;
     env.extend(session.env());
+    python.env = env.clone();
     Ok(CoverageBuild {
         python,
         built,

@@ -216,6 +216,113 @@ fn mentions(text: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A project with one PyO3 crate (`crates/demo`, module `demo_ext`) and two test files, one
+    /// of which imports the module.
+    fn project(root: &Path) -> Project {
+        write(
+            &root.join("crates/demo/Cargo.toml"),
+            "[package]\nname = \"demo\"\n",
+        );
+        write(&root.join("crates/demo/src/lib.rs"), "fn f() {}\n");
+        write(
+            &root.join("crates/demo/target/debug/x.rs"),
+            "build output\n",
+        );
+        write(&root.join("tests/test_demo.py"), "import demo_ext\n");
+        write(&root.join("tests/test_other.py"), "import json\n");
+        write(&root.join("tests/helpers.txt"), "not watched\n");
+        Project {
+            root: root.to_path_buf(),
+            modules: vec![ExtModule {
+                name: "demo".into(),
+                kind: ExtKind::Rust {
+                    package: "demo".into(),
+                    lib: "demo_ext".into(),
+                    manifest: root.join("crates/demo/Cargo.toml"),
+                    module_name: Some("demo_ext".into()),
+                    python_source: None,
+                    features: Vec::new(),
+                },
+            }],
+            cargo_target: None,
+            test_paths: vec![PathBuf::from("tests")],
+            configured_tests: false,
+        }
+    }
+
+    #[test]
+    fn a_source_change_rebuilds_and_reruns_the_tests_that_import_the_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let project = project(root);
+        let set = WatchSet::new(&project);
+        let before = set.scan();
+        let names: Vec<_> = before
+            .keys()
+            .map(|p| p.strip_prefix(root).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("crates/demo/Cargo.toml"),
+                Path::new("crates/demo/src/lib.rs"),
+                Path::new("tests/test_demo.py"),
+                Path::new("tests/test_other.py"),
+            ],
+            "target/ and non-source files are not watched"
+        );
+
+        // A longer file: the size differs even when the clock does not move.
+        write(
+            &root.join("crates/demo/src/lib.rs"),
+            "fn f() { g() }\nfn g() {}\n",
+        );
+        let after = set.scan();
+        let files = changed(&before, &after);
+        assert_eq!(files, [root.join("crates/demo/src/lib.rs")]);
+        assert_eq!(
+            affected(&set, &project, &files),
+            (true, vec![root.join("tests/test_demo.py")])
+        );
+
+        // A test edited: no rebuild, that test only.
+        write(&root.join("tests/test_other.py"), "import json, os\n");
+        let files = changed(&after, &set.scan());
+        assert_eq!(
+            affected(&set, &project, &files),
+            (false, vec![root.join("tests/test_other.py")])
+        );
+
+        // A fixture file: every test may depend on it.
+        write(&root.join("tests/conftest.py"), "import pytest\n");
+        let files = changed(&after, &set.scan());
+        assert!(files.contains(&root.join("tests/conftest.py")));
+        assert_eq!(affected(&set, &project, &files), (false, Vec::new()));
+
+        // A removed test counts as a change, and is not rerun.
+        let now = set.scan();
+        std::fs::remove_file(root.join("tests/test_other.py")).unwrap();
+        let files = changed(&now, &set.scan());
+        assert_eq!(files, [root.join("tests/test_other.py")]);
+        assert_eq!(affected(&set, &project, &files), (false, Vec::new()));
+    }
+
+    #[test]
+    fn a_source_change_no_test_names_reruns_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let project = project(root);
+        write(&root.join("tests/test_demo.py"), "import other_ext\n");
+        let set = WatchSet::new(&project);
+        let files = vec![root.join("crates/demo/src/lib.rs")];
+        assert_eq!(affected(&set, &project, &files), (true, Vec::new()));
+    }
+
     #[test]
     fn module_mentions_are_whole_words() {
         assert!(mentions("import demo_ext\n", "demo_ext"));

@@ -83,17 +83,12 @@ impl CoverageArgs {
 }
 
 /// Builds the project at `dir` with coverage instrumentation for `python` (by pyz3's rule when
-/// `None`) and starts a measurement. The environment is also set in this process, so that
-/// workers it starts (which inherit it) import the instrumented build.
+/// `None`) and starts a measurement. Processes that run the build get its environment
+/// explicitly ([`CoverageBuild::env`], also the interpreter's own).
 pub fn coverage_build(dir: &Path, python: Option<&Path>) -> anyhow::Result<CoverageBuild> {
-    let cb = pyz3::suite::coverage_build(
+    pyz3::suite::coverage_build(
         dir,
         crate::project_args::interpreter(python)?,
         &mut crate::progress::Stderr::new("pyz3"),
-    )?;
-    for (k, v) in &cb.env {
-        // Set before any worker (or other thread) starts.
-        std::env::set_var(k, v);
-    }
-    Ok(cb)
+    )
 }

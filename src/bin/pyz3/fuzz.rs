@@ -289,7 +289,10 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let interpreter = fuzz_interpreter(a.python.as_deref())?;
+    let mut interpreter = fuzz_interpreter(a.python.as_deref())?;
+    if let Some(cb) = &coverage {
+        interpreter.env = cb.env.clone();
+    }
     let resolved = resolve_target(text, a.stubs.as_deref(), a.property.clone(), &interpreter)?;
     if resolved.link.is_none() {
         eprintln!(
@@ -340,7 +343,11 @@ fn fuzz_cmd(text: &str, a: RunArgs) -> anyhow::Result<Outcome> {
     }
     args.push("-print_final_stats=1".into());
     args.extend(a.libfuzzer.iter().cloned());
-    let envs = fuzz_env(&resolved.spec)?;
+    let mut envs: Vec<(&str, String)> = fuzz_env(&resolved.spec)?;
+    if let Some(cb) = &coverage {
+        // The fuzzer imports the instrumented build and writes its profiles for it.
+        envs.extend(cb.env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    }
     eprintln!(
         "pyz3: fuzzing {name}({}) for {}",
         resolved.spec.param_types.join(", "),
@@ -614,7 +621,14 @@ fn coverage_cmd(
 ) -> anyhow::Result<Outcome> {
     cov.validate()?;
     let cb = crate::coverage_args::coverage_build(project, None)?;
-    let (_, spec, _) = locate(target, dirs, "address", false)?;
+    let spec = if target.contains(':') {
+        // The module is described from the coverage build.
+        let mut interpreter = fuzz_interpreter(None)?;
+        interpreter.env = cb.env.clone();
+        resolve_target(target, dirs.stubs.as_deref(), None, &interpreter)?.spec
+    } else {
+        locate(target, dirs, "address", false)?.1
+    };
     replay_corpus(&cb, &spec, target, corpus, dirs, cov)
 }
 
