@@ -40,6 +40,7 @@ pub mod error;
 pub mod fs;
 pub mod fuzz;
 pub mod process;
+pub mod profile;
 pub mod project;
 #[cfg(feature = "embed")]
 pub mod proptest_py;
@@ -49,6 +50,7 @@ pub mod report;
 pub mod sample;
 pub mod sanitize;
 pub mod strategy;
+pub mod suite;
 pub mod target;
 pub mod toolchain;
 pub mod typeexpr;

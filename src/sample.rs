@@ -1,36 +1,15 @@
 //! Deterministic sampling of a strategy: what `pyz3 sample` prints and measures.
 //!
 //! For the CLI and for users who want example values outside a test: the same seed gives the
-//! same values, on every machine.
+//! same values, on every machine. The seeded runner itself is [`crate::strategy::seeded`]
+//! (re-exported here); this module adds what `pyz3 sample` measures.
 
 use std::time::{Duration, Instant};
-
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::strategy::ValueStrategy;
 use crate::value::Value;
 
-/// A runner whose random stream depends only on `seed`.
-pub fn seeded_runner(seed: u64) -> TestRunner {
-    seeded_runner_with(Config::default(), seed)
-}
-
-/// A runner with `config` whose random stream depends only on `seed`.
-///
-/// Uses proptest's XorShift generator: reproducible everywhere and several times cheaper per
-/// draw than ChaCha, which matters when generation is the hot loop.
-pub fn seeded_runner_with(config: Config, seed: u64) -> TestRunner {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[8..].copy_from_slice(&(!seed).rotate_left(17).to_le_bytes());
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::XorShift, &bytes))
-}
-
-/// `n` values drawn from `strategy` with `seed`.
-pub fn sample(strategy: &ValueStrategy, n: usize, seed: u64) -> impl Iterator<Item = Value> + '_ {
-    let mut runner = seeded_runner(seed);
-    (0..n).map_while(move |_| strategy.generate(&mut runner))
-}
+pub use crate::strategy::seeded::{sample, seeded_runner, seeded_runner_with};
 
 /// Throughput of generating values and turning each into a live Python object.
 #[derive(Clone, Copy, Debug)]
@@ -66,6 +45,7 @@ pub fn measure(
         python: &interpreter.executable,
         free_threaded: interpreter.free_threaded,
         call_limit: Duration::from_secs(60),
+        env: &interpreter.env,
     })
     .map_err(|e| failed(e.to_string()))?;
     let start = Instant::now();

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use anyhow::{bail, Context};
 
 use super::baseline::{import_criterion, BenchResult};
+use crate::report::Progress;
 use crate::toolchain::rust::{cargo, Channel};
 
 /// Prefix of criterion benchmarks' names in results and tables.
@@ -64,6 +65,7 @@ pub fn run(
     benches: &[CriterionBench],
     target_dir: Option<&Path>,
     home: &Path,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<BTreeMap<String, BenchResult>> {
     if home.exists() {
         std::fs::remove_dir_all(home)
@@ -80,18 +82,18 @@ pub fn run(
             .find(|c| c.package == b.package && c.bench == b.bench)
             .map(|c| c.manifest.clone())
         else {
-            eprintln!(
-                "pyz3 bench: {} has no bench `{}` in package `{}`",
+            progress.note(&format!(
+                "{} has no bench `{}` in package `{}`",
                 root.display(),
                 b.bench,
                 b.package
-            );
+            ));
             continue;
         };
-        eprintln!(
-            "pyz3 bench: cargo bench -p {} --bench {} (criterion)",
+        progress.note(&format!(
+            "cargo bench -p {} --bench {} (criterion)",
             b.package, b.bench
-        );
+        ));
         let mut cmd = cargo(Channel::Default);
         cmd.arg("bench")
             .arg("--manifest-path")

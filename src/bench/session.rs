@@ -17,6 +17,7 @@ use super::git;
 use super::measure::{Bench, Side, WallPlan, DEFAULT_STEP_LIMIT};
 use crate::project::build::copy_tree;
 use crate::project::{build, BuildOptions, Interpreter, Project};
+use crate::report::Progress;
 use crate::sanitize::SanitizerSet;
 
 /// What to run and compare.
@@ -169,7 +170,12 @@ pub fn bench_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::Result<Side> {
+fn build_side(
+    project: &Project,
+    python: &Interpreter,
+    label: &str,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Side> {
     let built = build(
         project,
         python,
@@ -178,6 +184,7 @@ fn build_side(project: &Project, python: &Interpreter, label: &str) -> anyhow::R
             release: true,
             coverage: false,
         },
+        progress,
     )?;
     Ok(Side {
         label: label.to_string(),
@@ -204,6 +211,7 @@ fn ref_side(
     work: &Path,
     reference: &str,
     commit: &str,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Side> {
     let short = &commit[..12.min(commit.len())];
     let cache = work
@@ -212,16 +220,18 @@ fn ref_side(
         .join(format!("{commit}-py{}", python.version));
     let lib = cache.join("lib");
     if lib.is_dir() {
-        eprintln!(
-            "pyz3 bench: using the build of {reference} ({short}) from {}",
+        progress.note(&format!(
+            "using the build of {reference} ({short}) from {}",
             cache.display()
-        );
+        ));
         return Ok(Side {
             label: reference.to_string(),
             lib_dir: lib,
         });
     }
-    eprintln!("pyz3 bench: building {reference} ({short}) in a temporary worktree");
+    progress.note(&format!(
+        "building {reference} ({short}) in a temporary worktree"
+    ));
     let wt = git::Worktree::add(
         &project.root,
         commit,
@@ -230,7 +240,7 @@ fn ref_side(
     let mut other =
         Project::discover(&wt.dir).with_context(|| format!("{reference} is not buildable"))?;
     other.cargo_target = Some(compare_target(project));
-    let built = build_side(&other, python, reference)?;
+    let built = build_side(&other, python, reference, progress)?;
     // Keep the modules (not the worktree): copy, then rename into place in one step.
     let tmp = cache.with_file_name(format!("{commit}-py{}.tmp", python.version));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -254,6 +264,7 @@ pub fn run(
     project: &Project,
     python: &Interpreter,
     opts: &BenchOptions,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<BenchRun> {
     let work = project.work_dir();
     let store = Store::new(&work);
@@ -292,7 +303,7 @@ pub fn run(
     }
     let limit = step_limit(&project.root, opts)?;
 
-    let current = build_side(project, python, "current")?;
+    let current = build_side(project, python, "current", progress)?;
     let mut bench = Bench::new(
         python.clone(),
         &work.join("bench").join("run"),
@@ -331,13 +342,15 @@ pub fn run(
     if let (Some(reference), Some(commit)) = (&opts.compare, &compare_commit) {
         match store.for_commit(commit, opts.mode) {
             Some(b) => {
-                eprintln!(
-                    "pyz3 bench: using the saved baseline `{}` of {reference}",
+                progress.note(&format!(
+                    "using the saved baseline `{}` of {reference}",
                     b.name
-                );
+                ));
                 ref_baseline = Some(b);
             }
-            None => sides.push(ref_side(project, python, &work, reference, commit)?),
+            None => sides.push(ref_side(
+                project, python, &work, reference, commit, progress,
+            )?),
         }
     }
 
@@ -354,7 +367,7 @@ pub fn run(
             .as_ref()
             .or(ref_baseline.as_ref())
             .map_or(&none, |b| &b.benchmarks);
-        measure(&bench, &sides, &python_names, opts, reuse)?
+        measure(&bench, &sides, &python_names, opts, reuse, progress)?
     };
     let mut names = python_names.clone();
     let mut ref_results = (measured.len() > 1).then(|| measured[1].clone());
@@ -370,6 +383,7 @@ pub fn run(
             &rust_benches,
             None,
             &home.join("current"),
+            progress,
         )?);
         names.extend(current_rust.keys().cloned());
         measured[0].extend(current_rust);
@@ -377,9 +391,9 @@ pub fn run(
             (&opts.compare, &compare_commit, &ref_baseline)
         {
             let short = &commit[..12.min(commit.len())];
-            eprintln!(
-                "pyz3 bench: criterion benches of {reference} ({short}) in a temporary worktree"
-            );
+            progress.note(&format!(
+                "criterion benches of {reference} ({short}) in a temporary worktree"
+            ));
             let wt = git::Worktree::add(
                 &project.root,
                 commit,
@@ -394,6 +408,7 @@ pub fn run(
                 &rust_benches,
                 Some(&target),
                 &home.join("ref"),
+                progress,
             )?);
             drop(wt);
             ref_results
@@ -510,18 +525,13 @@ fn measure(
     names: &[String],
     opts: &BenchOptions,
     reuse: &BTreeMap<String, BenchResult>,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Vec<BTreeMap<String, BenchResult>>> {
-    let progress_line = |what: &str| {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
-            eprint!("\r\x1b[2Kpyz3 bench: {what}");
-        }
-    };
     match opts.mode {
         Mode::Wall => {
             let iters = bench.calibrate(&sides[0], names, opts.plan.min_sample_ns)?;
-            eprintln!(
-                "pyz3 bench: {} benchmark{} × {} processes{} × {} samples",
+            progress.note(&format!(
+                "{} benchmark{} × {} processes{} × {} samples",
                 names.len(),
                 if names.len() == 1 { "" } else { "s" },
                 opts.plan.processes,
@@ -531,30 +541,33 @@ fn measure(
                     ""
                 },
                 opts.plan.samples
-            );
+            ));
+            let mut started = false;
             let r = bench.wall(sides, &iters, opts.plan, |done, total| {
-                progress_line(&format!("process {done}/{total}"));
+                if !started {
+                    progress.start("process", Some(total as u64));
+                    started = true;
+                }
+                progress.advance(done as u64);
             });
-            progress_line("");
+            progress.finish();
             r
         }
         Mode::Instructions => {
             let calls = instruction_calls(bench, &sides[0], names, reuse)?;
             let mut out = Vec::new();
             for (s, side) in sides.iter().enumerate() {
-                progress_line(&format!(
-                    "callgrind {}/{}: {}",
-                    s + 1,
-                    sides.len(),
-                    side.label
-                ));
+                progress.start(
+                    &format!("callgrind {}/{}: {}", s + 1, sides.len(), side.label),
+                    None,
+                );
                 let work = bench
                     .runner
                     .parent()
                     .map_or_else(std::env::temp_dir, Path::to_path_buf);
                 out.push(bench.instructions(side, &calls, &work)?);
+                progress.finish();
             }
-            progress_line("");
             Ok(out)
         }
     }

@@ -134,6 +134,7 @@ pub fn describe(
         python,
         free_threaded: interpreter.free_threaded,
         call_limit: limit,
+        env: &interpreter.env,
     })
     .map_err(|e| Error::Usage(format!("cannot start {}: {e}", python.display())))?;
     w.send(&Request::Describe {

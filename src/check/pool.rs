@@ -309,6 +309,10 @@ pub struct Spawn<'a> {
     pub free_threaded: bool,
     /// Longest a call of the function under test may run before the worker is stopped.
     pub call_limit: Duration,
+    /// Variables for the worker's environment (the interpreter's [`Interpreter::env`]).
+    ///
+    /// [`Interpreter::env`]: crate::project::Interpreter::env
+    pub env: &'a [(String, String)],
 }
 
 impl Worker {
@@ -316,7 +320,8 @@ impl Worker {
     pub fn spawn(spawn: &Spawn<'_>) -> std::io::Result<Worker> {
         let watch = WatchPage::new()?;
         let mut cmd = Command::new(spawn.python);
-        cmd.arg("-c")
+        cmd.envs(spawn.env.iter().map(|(k, v)| (k, v)))
+            .arg("-c")
             .arg(program())
             .env("PYTHONFAULTHANDLER", "1")
             .env("PYTHONHASHSEED", "0")

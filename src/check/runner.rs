@@ -154,6 +154,7 @@ pub(super) fn start(
         python,
         free_threaded: options.interpreter.free_threaded,
         call_limit: Duration::from_millis(options.timeout_ms.max(1)),
+        env: &options.interpreter.env,
     })
     .map_err(|e| Error::Usage(format!("cannot start {}: {e}", python.display())))?;
     w.send(&Request::Init {

@@ -214,6 +214,9 @@ fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
         return Err("the interpreter started before the extension could be linked in".into());
     }
     crate::py::init();
+    for w in crate::py::take_warnings() {
+        eprintln!("pyz3: {w}");
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 
 use super::discover::{ExtKind, ExtModule, Project};
 use super::python::Interpreter;
+use crate::report::Progress;
 use crate::toolchain::rust::{self, Channel};
 use crate::toolchain::{clang, coverage_flags, Sanitizer, SanitizerSet};
 
@@ -90,12 +91,14 @@ impl Built {
     }
 }
 
-/// Builds every module of `project` for `python`. Compiler errors are shown as they come; a
-/// module that does not compile is an error naming it.
+/// Builds every module of `project` for `python`. Compiler errors are shown as they come (the
+/// compilers write to pyz3's stderr; setuptools' captured output goes to `progress` when the
+/// build fails); a module that does not compile is an error naming it.
 pub fn build(
     project: &Project,
     python: &Interpreter,
     opts: &BuildOptions,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Built> {
     if opts.sanitizers.contains(Sanitizer::Thread) {
         python.require_tsan_ready()?;
@@ -126,12 +129,10 @@ pub fn build(
                     .unwrap_or_else(|| project.root.join("target"))
                     .join("pyz3")
                     .join(&label);
-                modules.push(build_rust(m, python, opts, &target, &lib_dir)?);
+                modules.push(build_rust(m, python, opts, &target, &lib_dir, progress)?);
             }
-            ExtKind::Setuptools { dir, setup_py } => {
-                modules.extend(build_setuptools(
-                    &m.name, dir, *setup_py, python, opts, &out, &lib_dir,
-                )?);
+            ExtKind::Setuptools { .. } => {
+                modules.extend(build_setuptools(m, python, opts, &out, &lib_dir, progress)?);
             }
         }
     }
@@ -152,6 +153,7 @@ fn build_rust(
     opts: &BuildOptions,
     target_dir: &Path,
     lib_dir: &Path,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<BuiltModule> {
     let ExtKind::Rust {
         package,
@@ -165,8 +167,8 @@ fn build_rust(
         unreachable!("build_rust is called for Rust modules")
     };
     let sans = opts.sanitizers;
-    eprintln!(
-        "pyz3: building crate `{package}` ({}{}{})",
+    progress.note(&format!(
+        "building crate `{package}` ({}{}{})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
@@ -174,7 +176,7 @@ fn build_rust(
         },
         if opts.coverage { ", coverage" } else { "" },
         if opts.release { ", release" } else { "" }
-    );
+    ));
     let channel = Channel::for_build(sans.needs_nightly());
     let mut cmd = rust::cargo(channel);
     cmd.arg("build")
@@ -353,14 +355,17 @@ fn is_clang(cc: &str) -> bool {
 }
 
 fn build_setuptools(
-    name: &str,
-    dir: &Path,
-    setup_py: bool,
+    m: &ExtModule,
     python: &Interpreter,
     opts: &BuildOptions,
     out: &Path,
     lib_dir: &Path,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Vec<BuiltModule>> {
+    let ExtKind::Setuptools { dir, setup_py } = &m.kind else {
+        unreachable!("build_setuptools is called for setuptools modules")
+    };
+    let (name, setup_py) = (&m.name, *setup_py);
     let sans = opts.sanitizers;
     // Coverage prefers clang matching rustc's LLVM (one profile format, one set of tools).
     let coverage_cc = if opts.coverage && std::env::var_os("CC").is_none() {
@@ -370,8 +375,8 @@ fn build_setuptools(
     };
     let cc = coverage_cc.clone().unwrap_or_else(|| c_compiler(python));
     let clang = is_clang(&cc);
-    eprintln!(
-        "pyz3: building C extensions with setuptools ({}{}, {})",
+    progress.note(&format!(
+        "building C extensions with setuptools ({}{}, {})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
@@ -383,7 +388,7 @@ fn build_setuptools(
             (true, false) => ", gcov coverage",
         },
         cc.split_whitespace().next().unwrap_or(&cc)
-    );
+    ));
     if !python.has_module("setuptools") {
         bail!(
             "setuptools is not installed in {}: run `{} -m pip install setuptools`",
@@ -433,8 +438,11 @@ fn build_setuptools(
     let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
         .with_context(|| format!("cannot build with {}", python.executable.display()))?;
     if !output.status.success() {
-        eprint!("{}", String::from_utf8_lossy(&output.stdout));
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        progress.warn(&format!(
+            "setuptools output:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
         bail!(
             "the {name} extensions in {} do not build (setuptools and compiler output above)",
             dir.display()

@@ -40,6 +40,10 @@ pub struct Interpreter {
     /// NumPy is importable (found on its path; not imported by the probe).
     #[serde(default)]
     pub numpy: bool,
+    /// Variables set for every process pyz3 runs with this interpreter (a coverage build's
+    /// `PYTHONPATH` and profile path); empty from the probe.
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
 }
 
 /// The oldest CPython the harness runs in.
@@ -172,7 +176,8 @@ impl Interpreter {
     /// [`crate::process::TOOL_LIMIT`].
     pub fn has_module(&self, module: &str) -> bool {
         let mut cmd = Command::new(&self.executable);
-        cmd.args(["-c", &format!("import {module}")])
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(["-c", &format!("import {module}")])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());

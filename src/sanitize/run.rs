@@ -20,7 +20,7 @@ use super::std_race;
 use crate::project::build::Built;
 use crate::project::{Interpreter, Project};
 use crate::report::run::{ReportedFinding, TestRun};
-use crate::report::{Finding, FindingKind, Frame, RunReport};
+use crate::report::{Finding, FindingKind, Frame, Progress, RunReport};
 use crate::toolchain::{Sanitizer, SanitizerSet};
 
 /// The pytest plugin, written next to the build and loaded with `-p _pyz3_sanitize`.
@@ -83,6 +83,11 @@ impl TestReport {
     /// The JSON form, in the harness's report format (schema version 1): findings grouped by
     /// test under `functions`, each of kind `sanitizer` with `subkind`, `frames` and `test`.
     pub fn write_json(&self, module: &str, out: &mut impl Write) -> io::Result<()> {
+        self.run_report(module).write_json(out)
+    }
+
+    /// The versioned run report of these tests (what [`TestReport::write_json`] writes).
+    pub fn run_report(&self, module: &str) -> RunReport {
         let run = TestRun {
             sanitizers: self
                 .sanitizers
@@ -95,7 +100,12 @@ impl TestReport {
             finding: e.finding.clone(),
             sanitizer: e.sanitizer.clone(),
         });
-        RunReport::tests(module, run, findings).write_json(out)
+        RunReport::tests(module, run, findings)
+    }
+
+    /// The document [`TestReport::write_json`] writes, as a JSON value.
+    pub fn to_json(&self, module: &str) -> serde_json::Value {
+        serde_json::to_value(self.run_report(module)).unwrap_or(serde_json::Value::Null)
     }
 
     /// The terminal summary: one line per finding, then each finding's frames and log file.
@@ -194,6 +204,7 @@ pub fn run_tests(
     python: &Interpreter,
     built: &Built,
     opts: &TestOptions,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<TestReport> {
     if !project.has_tests() && !opts.pytest_args.iter().any(|a| !a.starts_with('-')) {
         bail!(
@@ -348,10 +359,10 @@ pub fn run_tests(
         if remaining == 0 || summary.runs > max {
             break;
         }
-        eprintln!(
-            "\npyz3: the interpreter died in {crashed} ({}); resuming pytest with the {remaining} tests not yet run\n",
+        progress.note(&format!(
+            "the interpreter died in {crashed} ({}); resuming pytest with the {remaining} tests not yet run",
             crash_status[&crashed]
-        );
+        ));
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.counts = outcome_counts(&log_dir);

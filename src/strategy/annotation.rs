@@ -420,7 +420,7 @@ impl Registry {
             "BytesPath" => Shape::Bytes,
             "StrOrBytesPath" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             // One type variable per parameter here; `check` draws a call's `AnyStr` parameters
-            // together (see `crate::check::cases`).
+            // together (see check/cases.rs).
             "AnyStr" => Shape::OneOf(vec![Shape::Str, Shape::Bytes]),
             other => match dtype_kind(other) {
                 // A NumPy scalar type used on its own: the Python value it converts from.
@@ -498,14 +498,11 @@ pub fn mentions(expr: &TypeExpr, name: &str) -> bool {
     walk(expr, name, 0)
 }
 
-/// Builds a strategy from a type expression with the default size, printing any fallback
-/// warnings to stderr. Errors only when the text does not parse.
+/// Builds a strategy from a type expression with the default size. Errors only when the text
+/// does not parse; the warnings of names it could not resolve (drawn as any value instead) are
+/// dropped: [`Registry::resolve`] returns them with the strategy.
 pub fn from_type(expr: &str) -> crate::Result<ValueStrategy> {
-    let ts = Registry::new(Size::default()).resolve(expr)?;
-    for w in &ts.warnings {
-        eprintln!("pyz3: warning: {w}");
-    }
-    Ok(ts.strategy)
+    Ok(Registry::new(Size::default()).resolve(expr)?.strategy)
 }
 
 /// Like [`from_type`] for an already parsed expression, returning warnings as data.

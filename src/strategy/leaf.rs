@@ -259,7 +259,7 @@ impl<T> fmt::Debug for OneOfTree<T> {
 
 impl<T: Clone + fmt::Debug + 'static> OneOfTree<T> {
     fn fresh(&self, j: usize) -> Option<Box<dyn ValueTree<Value = T>>> {
-        let mut runner = crate::sample::seeded_runner(self.seed.wrapping_add(j as u64));
+        let mut runner = super::seeded::seeded_runner(self.seed.wrapping_add(j as u64));
         self.options[j].1.new_tree(&mut runner).ok()
     }
 }

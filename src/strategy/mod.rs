@@ -19,6 +19,7 @@ pub mod numbers;
 pub mod numpy;
 pub mod rng;
 pub mod scalar;
+pub mod seeded;
 pub mod shape;
 mod size;
 pub mod text;
@@ -27,6 +28,7 @@ pub mod value_strategy;
 
 pub use annotation::{from_type, from_type_expr, Registry, TypeStrategy};
 pub use any::{any_value, hashable};
+pub use seeded::{seeded_runner, seeded_runner_with};
 pub use shape::{ArrayKind, Shape};
 pub use size::{Size, LEAF_BUDGET};
 

@@ -144,7 +144,7 @@ impl ValueStrategy {
     }
 
     /// This strategy, marked as item `index` of the tuples `whole` draws. On its own it draws
-    /// as before; [`crate::check::cases`] draws `whole` once per call and hands every parameter
+    /// as before; the check harness (`check::cases`) draws `whole` once per call and hands every parameter
     /// marked with the same `whole` its item, so parameters that share a type variable
     /// (`AnyStr`) agree. The mark belongs to a parameter's own strategy: strategies built from
     /// this one do not keep it.

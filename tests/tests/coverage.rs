@@ -109,10 +109,18 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let report = json(&j, &out);
+    // One schema: the test report, with the coverage report under `coverage`.
+    let doc = json(&j, &out);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["module"], d.file_name().unwrap().to_str().unwrap());
+    assert!(
+        doc["pytest"]["counts"]["passed"].as_u64().unwrap() > 0,
+        "{doc}"
+    );
+    let report = &doc["coverage"];
     assert_eq!(report["version"], 1);
     assert!(report["tool"].as_str().unwrap().starts_with("llvm-cov "));
-    let lib = only_file(&report, "src/lib.rs");
+    let lib = only_file(report, "src/lib.rs");
     let expected = marked(&d.join("src/lib.rs"));
     assert_eq!(expected.len(), 4);
     assert_eq!(missing(lib), expected, "{}", text(&out));
@@ -134,11 +142,6 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
         .filter(|n| n.ends_with(".profraw") || n.ends_with(".profdata"))
         .collect();
     assert!(stray.is_empty(), "profiles left in the project: {stray:?}");
-    // The test report rides along.
-    assert_eq!(
-        report["tests"]["module"],
-        d.file_name().unwrap().to_str().unwrap()
-    );
     // The terminal table names the missing lines.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use pyz3::bench::flamegraph::{self, SamplerKind};
+use pyz3::profile::flamegraph::{self, SamplerKind};
 use serde_json::Value as Json;
 
 fn venv_python() -> PathBuf {

@@ -11,6 +11,7 @@ use pyz3::bench::report;
 use pyz3::bench::session::{self, BenchOptions};
 use pyz3::project::Project;
 
+use crate::progress::Stderr;
 use crate::Outcome;
 
 /// Output formats of the table.
@@ -137,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let project = Project::discover(&args.project)?;
     let python = crate::project_args::interpreter(args.python.as_deref())?;
-    let run = session::run(&project, &python, &opts)?;
+    let run = session::run(&project, &python, &opts, &mut Stderr::new("pyz3 bench"))?;
 
     let mut text = Vec::new();
     match (&run.comparison, args.format) {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use pyz3::bench::flamegraph;
 use pyz3::bench::session::BenchRun;
+use pyz3::profile::flamegraph;
 
 /// Prints allocations per call and growth across calls for each benchmark.
 pub fn memory(run: &BenchRun) -> anyhow::Result<()> {

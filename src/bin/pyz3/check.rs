@@ -184,11 +184,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         _ => (args.target.clone(), None),
     };
     let spec = ModuleSpec::parse(&module_text)?;
-    let interpreter = crate::project_args::interpreter(args.python.as_deref())?;
+    let mut interpreter = crate::project_args::interpreter(args.python.as_deref())?;
     interpreter.require_harness()?;
     foreign_module(&module_text, &interpreter)?;
     let coverage = if args.coverage.enabled() {
-        Some(instrumented_build(&args, &module_text)?)
+        let cb = instrumented_build(&args, &module_text)?;
+        // The workers import the instrumented build and write their profiles for it.
+        interpreter.env = cb.env;
+        Some(cb.session)
     } else {
         None
     };
@@ -461,7 +464,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let mut below = false;
     if let Some(session) = coverage {
-        below = args.coverage.emit(&session.report()?, None, None)?;
+        below = args.coverage.emit(&session.report()?)?;
     }
     if report.has_findings() || below {
         return Ok(Outcome::Found);
@@ -472,9 +475,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Builds `--project` with coverage instrumentation and points the workers (which inherit this
-/// process's environment) at the build and the profile directory.
-fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::coverage::Session> {
+/// Builds `--project` with coverage instrumentation; its environment points the workers at the
+/// build and the profile directory.
+fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::suite::CoverageBuild> {
     args.coverage.validate()?;
     if module.ends_with(".so") || module.ends_with(".py") || module.contains('/') {
         bail!(
@@ -500,7 +503,7 @@ fn instrumented_build(args: &Args, module: &str) -> anyhow::Result<pyz3::coverag
         "pyz3: checking the coverage build in {}",
         built.lib_dir.display()
     );
-    Ok(cb.session)
+    Ok(cb)
 }
 
 /// A module file built for another interpreter (its `EXT_SUFFIX` names another ABI): say which.

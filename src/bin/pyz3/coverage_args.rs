@@ -3,9 +3,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use pyz3::coverage::{CoverageReport, Session};
-use pyz3::project::{build, BuildOptions, Built, Interpreter};
-use pyz3::sanitize::SanitizerSet;
+use pyz3::coverage::CoverageReport;
+use pyz3::suite::CoverageBuild;
 
 /// What to write when coverage is measured.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -52,15 +51,9 @@ impl CoverageArgs {
         Ok(())
     }
 
-    /// Prints the table and writes the files asked for. `extra` is merged into the JSON
-    /// report (e.g. the test results). Returns whether the line coverage is below
-    /// `--fail-under`.
-    pub fn emit(
-        &self,
-        report: &CoverageReport,
-        json_path: Option<&Path>,
-        extra: Option<(&str, serde_json::Value)>,
-    ) -> anyhow::Result<bool> {
+    /// Prints the table and writes the files asked for. Returns whether the line coverage is
+    /// below `--fail-under`.
+    pub fn emit(&self, report: &CoverageReport) -> anyhow::Result<bool> {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         report.write_table(&mut std::io::stdout().lock(), color)?;
         if let Some(dir) = &self.html {
@@ -73,12 +66,8 @@ impl CoverageArgs {
             pyz3::fs::write_atomic(path, &buf)?;
             eprintln!("pyz3: lcov tracefile: {}", path.display());
         }
-        for path in self.json.as_deref().into_iter().chain(json_path) {
-            let mut value = report.to_json();
-            if let Some((key, extra)) = &extra {
-                value[*key] = extra.clone();
-            }
-            let mut text = serde_json::to_vec_pretty(&value)?;
+        if let Some(path) = &self.json {
+            let mut text = serde_json::to_vec_pretty(&report.to_json())?;
             text.push(b'\n');
             pyz3::fs::write_atomic(path, &text)?;
         }
@@ -93,44 +82,13 @@ impl CoverageArgs {
     }
 }
 
-/// A coverage build of a project, ready to run.
-pub struct CoverageBuild {
-    /// The interpreter it was built for.
-    pub python: Interpreter,
-    /// The build.
-    pub built: Built,
-    /// The measurement.
-    pub session: Session,
-    /// Environment for processes that run the build: `PYTHONPATH` and the profile path.
-    pub env: Vec<(String, String)>,
-}
-
 /// Builds the project at `dir` with coverage instrumentation for `python` (by pyz3's rule when
-/// `None`) and starts a measurement. The environment is also set in this process, so that
-/// workers it starts (which inherit it) import the instrumented build.
+/// `None`) and starts a measurement. Processes that run the build get its environment
+/// explicitly ([`CoverageBuild::env`], also the interpreter's own).
 pub fn coverage_build(dir: &Path, python: Option<&Path>) -> anyhow::Result<CoverageBuild> {
-    let project = pyz3::project::Project::discover(dir)?;
-    let python = crate::project_args::interpreter(python)?;
-    let built = build(
-        &project,
-        &python,
-        &BuildOptions {
-            sanitizers: SanitizerSet::NONE,
-            release: false,
-            coverage: true,
-        },
-    )?;
-    let session = Session::start(&project, &built)?;
-    let mut env = pyz3::sanitize::runtime::Environment::new(&built, None, None, &[])?.vars;
-    env.extend(session.env());
-    for (k, v) in &env {
-        // Set before any worker (or other thread) starts.
-        std::env::set_var(k, v);
-    }
-    Ok(CoverageBuild {
-        python,
-        built,
-        session,
-        env,
-    })
+    pyz3::suite::coverage_build(
+        dir,
+        crate::project_args::interpreter(python)?,
+        &mut crate::progress::Stderr::new("pyz3"),
+    )
 }

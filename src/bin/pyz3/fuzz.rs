@@ -15,7 +15,8 @@ use pyz3::fuzz::{cmin, locate, replay};
 use pyz3::report::Progress;
 use pyz3::target::Target;
 
-use crate::coverage_args::{CoverageArgs, CoverageBuild};
+use crate::coverage_args::CoverageArgs;
+use pyz3::suite::CoverageBuild;
 use crate::fuzz_findings::{print_finding, show_tool_output, Terminal};
 use crate::Outcome;
 
@@ -151,7 +152,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }) => {
             coverage.validate()?;
             let cb = crate::coverage_args::coverage_build(&project, None)?;
-            let (_, spec, _) = locate_target(&target, &dirs, "address", false, p)?;
+            let spec = if locate::is_module_func(&target) {
+                // The module is described from the coverage build.
+                let mut interpreter = fuzz_interpreter(None)?;
+                interpreter.env = cb.env.clone();
+                locate::resolve(&target, dirs.stubs.as_deref(), None, &interpreter, p)?.target
+            } else {
+                locate_target(&target, &dirs, "address", false, p)?.1
+            };
             replay_corpus(&cb, &spec, &target, corpus, &dirs, &coverage, p)
         }
         None => fuzz_cmd(&args.target.unwrap_or_default(), args.run, p),
@@ -195,7 +203,10 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
     } else {
         None
     };
-    let interpreter = fuzz_interpreter(a.python.as_deref())?;
+    let mut interpreter = fuzz_interpreter(a.python.as_deref())?;
+    if let Some(cb) = &coverage {
+        interpreter.env = cb.env.clone();
+    }
     let resolved = locate::resolve(
         text,
         a.stubs.as_deref(),
@@ -219,7 +230,11 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
         jobs: a.jobs,
     };
     let campaign = Campaign::new(target, a.corpus, a.seeds, limits, a.libfuzzer, p)?;
-    let envs = generic_env(target)?;
+    let mut envs = generic_env(target)?;
+    if let Some(cb) = &coverage {
+        // The fuzzer imports the instrumented build and writes its profiles for it.
+        envs.extend(cb.env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    }
     let r = campaign.run(target, &bin, &envs, p)?;
     let outcome = match &r.artifact {
         Some(artifact) => {
@@ -370,7 +385,7 @@ fn replay_corpus(
     };
     let work = cb.session.dir().join("replay");
     replay::replay(&cb.python, &cb.env, &work, target, &corpus, p)?;
-    let below = cov.emit(&cb.session.report()?, None, None)?;
+    let below = cov.emit(&cb.session.report()?)?;
     Ok(if below {
         Outcome::Found
     } else {

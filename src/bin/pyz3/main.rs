@@ -12,6 +12,7 @@ mod env;
 mod fuzz;
 mod fuzz_findings;
 mod profile;
+mod progress;
 mod project_args;
 mod sample;
 mod test;

@@ -8,9 +8,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use pyz3::bench::flamegraph::{self, Program, SamplerKind};
-use pyz3::bench::profile_memory::{self, MemoryOptions};
+use pyz3::profile::flamegraph::{self, Program, SamplerKind};
+use pyz3::profile::memory::{self, MemoryOptions};
+use pyz3::profile::{flamegraph_of, FlamegraphRun};
 
+use crate::progress::Stderr;
 use crate::Outcome;
 
 /// Arguments of `pyz3 profile`.
@@ -114,67 +116,18 @@ fn flamegraph_run(args: &Args, program: &Program, out: &Path) -> anyhow::Result<
         ),
         None => None,
     };
-    eprintln!(
-        "pyz3: recording `{}` with {} ({}) at {} Hz",
-        program.display(),
-        sampler.name(),
-        sampler.path().display(),
-        args.rate
-    );
-    let rec =
-        flamegraph::record_program(&sampler, &mut program.command(), args.rate).map_err(|e| {
-            match sampler.kind() {
-                SamplerKind::PySpy if program.python.is_none() => anyhow::anyhow!(
-                    "{e:#}; py-spy samples CPython processes only (`--sampler perf` samples any \
-                 program)"
-                ),
-                _ => e,
-            }
-        })?;
-    let ended = flamegraph::describe_status(rec.status);
-    if rec.samples == 0 && !rec.status.success() {
-        bail!(
-            "`{}` failed ({ended}) before {} collected any sample",
-            program.display(),
-            sampler.name()
-        );
-    }
-    if rec.samples == 0 {
-        bail!(
-            "{} collected no samples of `{}` ({ended}): it ended within one sampling interval, \
-             or spent its time idle",
-            sampler.name(),
-            program.display()
-        );
-    }
-    if let Some(path) = &args.folded {
-        pyz3::fs::write_atomic(path, rec.folded.as_bytes())?;
-        eprintln!("pyz3: folded stacks written to {}", path.display());
-    }
-    let title = args.title.clone().unwrap_or_else(|| {
-        let shown: Vec<_> = program
-            .script_args()
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect();
-        shown.join(" ")
-    });
-    match &before {
-        Some(before) => flamegraph::render_diff(before, &rec.folded, out, &title)?,
-        None => flamegraph::render(&rec.folded, &title, out)?,
-    }
-    eprintln!(
-        "pyz3: {} sample{}; flamegraph written to {}",
-        rec.samples,
-        if rec.samples == 1 { "" } else { "s" },
-        out.display()
-    );
-    if !rec.status.success() {
-        bail!(
-            "`{}` failed ({ended}); the flamegraph shows what was sampled until then",
-            program.display()
-        );
-    }
+    flamegraph_of(
+        &FlamegraphRun {
+            sampler: &sampler,
+            program,
+            rate: args.rate,
+            out,
+            folded: args.folded.as_deref(),
+            before: before.as_deref(),
+            title: args.title.as_deref(),
+        },
+        &mut Stderr::new("pyz3"),
+    )?;
     Ok(Outcome::Clean)
 }
 
@@ -191,11 +144,11 @@ fn memory_run(args: &Args, program: &Program) -> anyhow::Result<Outcome> {
         capture: args.capture.clone(),
         ..MemoryOptions::default()
     };
-    let report = profile_memory::profile(python, program.script_args(), &options)?;
-    profile_memory::write_table(&report, std::io::stdout().lock()).context("writing to stdout")?;
+    let report = memory::profile(python, program.script_args(), &options)?;
+    memory::write_table(&report, std::io::stdout().lock()).context("writing to stdout")?;
     if let Some(path) = &args.json {
         let mut json = Vec::new();
-        profile_memory::write_json(&report, &mut json).context("rendering the memory report")?;
+        memory::write_json(&report, &mut json).context("rendering the memory report")?;
         pyz3::fs::write_atomic(path, &json)?;
         eprintln!("pyz3: memory report written to {}", path.display());
     }

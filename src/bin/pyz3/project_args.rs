@@ -53,12 +53,18 @@ impl ProjectArgs {
         build(
             project,
             python,
-            &BuildOptions {
-                sanitizers: SanitizerSet::parse(&self.sanitize)?,
-                release: self.release,
-                coverage,
-            },
+            &self.build_options(coverage)?,
+            &mut crate::progress::Stderr::new("pyz3"),
         )
+    }
+
+    /// What to build: these sanitizers and profile, with coverage instrumentation when asked.
+    pub fn build_options(&self, coverage: bool) -> anyhow::Result<BuildOptions> {
+        Ok(BuildOptions {
+            sanitizers: SanitizerSet::parse(&self.sanitize)?,
+            release: self.release,
+            coverage,
+        })
     }
 }
 

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use pyz3::coverage::Session;
-use pyz3::project::{Built, Interpreter, Project};
-use pyz3::sanitize::{run_tests, TestOptions};
+use pyz3::suite::{Suite, SuiteOptions};
 
 use crate::coverage_args::CoverageArgs;
+use crate::progress::Stderr;
 use crate::project_args::ProjectArgs;
+use crate::watch::Shown;
 use crate::Outcome;
 
 /// Arguments of `pyz3 test`.
@@ -23,8 +23,8 @@ coverage data under .pyz3/coverage/. See docs/sanitizers.md and docs/coverage.md
 pub struct Args {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Write the report as JSON: the harness's format with `sanitizer` findings; with
-    /// --coverage, the coverage report with the test report under `tests`.
+    /// Write the report as JSON: the harness's format with `sanitizer` findings, and with
+    /// --coverage the coverage report under `coverage`.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     #[command(flatten)]
@@ -56,126 +56,48 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         pyz3::fs::check_output_path(path)?;
     }
     let (project, python) = args.project.discover()?;
-    let mut runner = Runner {
-        args: &args,
-        project,
-        python,
-        built: None,
+    let options = SuiteOptions {
+        build: args.project.build_options(args.coverage.enabled())?,
+        pytest_args: args.pytest_args.clone(),
+        parallel_threads: args.parallel_threads.unwrap_or(0),
     };
+    let mut suite = Suite::new(project, python, options);
+    let cycle =
+        |suite: &mut Suite, rebuild: bool, tests: &[PathBuf]| cycle(&args, suite, rebuild, tests);
     if args.watch {
-        return crate::watch::run(&mut runner);
+        return crate::watch::run(&mut suite, cycle);
     }
-    Ok(runner.cycle(true, &[])?.outcome)
+    Ok(if cycle(&mut suite, true, &[])?.clean {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
 }
 
-/// What one build-and-test cycle gave.
-pub struct Cycle {
-    /// The exit status it stands for.
-    pub outcome: Outcome,
-    /// A one-line summary: tests, findings, coverage.
-    pub summary: String,
-    /// Seconds the build took (`None` when it was not rebuilt).
-    pub build_seconds: Option<f64>,
-}
-
-/// Builds and tests a project, keeping the last build for reruns.
-pub struct Runner<'a> {
-    /// The command line.
-    pub args: &'a Args,
-    /// The project.
-    pub project: Project,
-    /// The interpreter.
-    pub python: Interpreter,
-    built: Option<Built>,
-}
-
-impl Runner<'_> {
-    /// Builds (when `rebuild` or never built) and runs pytest; `tests` narrows the run to
-    /// these test files (empty: the whole suite).
-    pub fn cycle(&mut self, rebuild: bool, tests: &[PathBuf]) -> anyhow::Result<Cycle> {
-        let args = self.args;
-        let coverage = args.coverage.enabled();
-        let mut build_seconds = None;
-        if rebuild || self.built.is_none() {
-            self.built = None;
-            let built = args
-                .project
-                .build_for(&self.project, &self.python, coverage)?;
-            eprintln!(
-                "pyz3: built {} module{} in {:.1} s: {}",
-                built.modules.len(),
-                if built.modules.len() == 1 { "" } else { "s" },
-                built.seconds,
-                built.names()
-            );
-            build_seconds = Some(built.seconds);
-            self.built = Some(built);
-        }
-        let built = self.built.as_ref().expect("built above");
-        let session = if coverage {
-            Some(Session::start(&self.project, built)?)
-        } else {
-            None
-        };
-        let mut pytest_args = args.pytest_args.clone();
-        pytest_args.extend(tests.iter().map(|t| t.display().to_string()));
-        let report = run_tests(
-            &self.project,
-            &self.python,
-            built,
-            &TestOptions {
-                pytest_args,
-                env: session.as_ref().map(Session::env).unwrap_or_default(),
-                parallel_threads: args.parallel_threads.unwrap_or(0),
-                ..TestOptions::default()
-            },
-        )?;
-        report.write_text(&self.project.root, &mut std::io::stdout().lock())?;
-        let name = self
-            .project
-            .root
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let mut failed = report.failed();
-        let count = |k: &str| report.pytest.counts.get(k).copied().unwrap_or(0);
-        let mut summary = format!(
-            "{} passed, {} failed",
-            count("passed"),
-            count("failed") + count("error")
-        );
-        if !report.pytest.crashed.is_empty() {
-            summary.push_str(&format!(", {} crashed", report.pytest.crashed.len()));
-        }
-        if !report.findings.is_empty() {
-            summary.push_str(&format!(", {} sanitizer findings", report.findings.len()));
-        }
-        if let Some(session) = session {
-            let cov = session.report()?;
-            let mut tests_json = Vec::new();
-            report.write_json(&name, &mut tests_json)?;
-            let tests_json: serde_json::Value = serde_json::from_slice(&tests_json)?;
-            failed |=
-                args.coverage
-                    .emit(&cov, args.json.as_deref(), Some(("tests", tests_json)))?;
-            summary.push_str(&format!(
-                ", line coverage {:.1}%",
-                cov.totals().lines.percent()
-            ));
-        } else if let Some(path) = &args.json {
-            let mut json = Vec::new();
-            report.write_json(&name, &mut json)?;
-            pyz3::fs::write_atomic(path, &json)?;
-        }
-        Ok(Cycle {
-            outcome: if failed {
-                Outcome::Found
-            } else {
-                Outcome::Clean
-            },
-            summary,
-            build_seconds,
-        })
+/// One build-and-test cycle, shown: the test summary, the coverage table and files, the JSON
+/// report.
+fn cycle(
+    args: &Args,
+    suite: &mut Suite,
+    rebuild: bool,
+    tests: &[PathBuf],
+) -> anyhow::Result<Shown> {
+    let cycle = suite.cycle(rebuild, tests, &mut Stderr::new("pyz3"))?;
+    cycle
+        .report
+        .write_text(&suite.project.root, &mut std::io::stdout().lock())?;
+    let mut failed = cycle.failed();
+    if let Some(cov) = &cycle.coverage {
+        failed |= args.coverage.emit(cov)?;
     }
+    if let Some(path) = &args.json {
+        let mut json = serde_json::to_vec_pretty(&cycle.to_json(&suite.name()))?;
+        json.push(b'\n');
+        pyz3::fs::write_atomic(path, &json)?;
+    }
+    Ok(Shown {
+        clean: !failed,
+        summary: cycle.summary(),
+        build_seconds: cycle.build_seconds,
+    })
 }

@@ -21,14 +21,14 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use pyz3::bench::profile_memory::{self, MemoryOptions};
+//! use pyz3::profile::memory::{self, MemoryOptions};
 //!
-//! let report = profile_memory::profile(
+//! let report = memory::profile(
 //!     Path::new("/usr/bin/python3"),
 //!     &["script.py".into()],
 //!     &MemoryOptions::default(),
 //! )?;
-//! println!("peak: {}", profile_memory::format_bytes(report.peak_bytes));
+//! println!("peak: {}", memory::format_bytes(report.peak_bytes));
 //! # anyhow::Ok(())
 //! ```
 

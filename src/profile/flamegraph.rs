@@ -30,7 +30,7 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use pyz3::bench::flamegraph::{self, Program};
+//! use pyz3::profile::flamegraph::{self, Program};
 //!
 //! let sampler = flamegraph::detect(None)?;
 //! let program = Program::resolve(&["python".into(), "script.py".into()])?;
@@ -680,7 +680,7 @@ fn write_file(
 }
 
 /// A private temporary directory ([`crate::fs::scratch_dir`]), removed on drop (shared with
-/// [`super::profile_memory`]).
+/// [`super::memory`]).
 pub(crate) struct Scratch(tempfile::TempDir);
 
 impl Scratch {
