@@ -1,6 +1,8 @@
 //! The integration tests, in one binary against a real CPython and real NumPy.
 //!
 //! Modules:
+//! - `util`: throwaway projects in temp dirs (PyO3, setuptools, git, fixtures) and the `pyz3`
+//!   command with its assertions;
 //! - `common`: interpreter set-up (project virtualenv), seeded sampling, Python helpers;
 //! - `roundtrip`: value → Python → value, and `eval(python_source)`, for every type;
 //! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for every type,
@@ -80,3 +82,4 @@ mod strategies;
 mod threads;
 #[path = "tests/typeexpr.rs"]
 mod typeexpr;
+mod util;

@@ -1,24 +1,12 @@
 //! `pyz3 check` end to end: the demo extension's planted defects, a C extension compiled here,
 //! reproducers in a fresh python3, exit codes, the JSON report, and bad input.
 
+use crate::util::{venv_python, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
-
-fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.args(args).current_dir(dir);
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
-    }
-    cmd.output().unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -77,11 +65,10 @@ fn findings_by_function(report: &Json) -> Summary {
 
 #[test]
 fn demo_defects_are_found_shrunk_and_reproducible() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let so = demo().join("pyz3_demo.so");
-    let out = pyz3(
-        tmp.path(),
-        &[
+    let out = Pyz3::new(tmp.path())
+        .args([
             "check",
             so.to_str().unwrap(),
             "--oracle",
@@ -96,8 +83,8 @@ fn demo_defects_are_found_shrunk_and_reproducible() {
             "report.json",
             "--repro-dir",
             "repro",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     let report: Json =
@@ -179,7 +166,7 @@ fn demo_defects_are_found_shrunk_and_reproducible() {
 
 #[test]
 fn correct_functions_have_no_findings_over_2000_cases() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let so = demo().join("pyz3_demo.so");
     let mut args = vec![
         "check".to_string(),
@@ -205,7 +192,7 @@ fn correct_functions_have_no_findings_over_2000_cases() {
         args.push(f.into());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = pyz3(tmp.path(), &args);
+    let out = Pyz3::new(tmp.path()).args(&args).run();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -259,10 +246,12 @@ const C_STUB: &str = "def good(x: int, /) -> int: ...\ndef crash_on_big(x: int, 
 
 #[test]
 fn c_extension_built_here_crash_and_leak_are_found() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_cdemo(dir);
-    let out = pyz3(dir, &["check", "cdemo", "--json", "r.json"]);
+    let out = Pyz3::new(dir)
+        .args(["check", "cdemo", "--json", "r.json"])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
@@ -281,13 +270,12 @@ fn c_extension_built_here_crash_and_leak_are_found() {
 /// every one) are all kept: the run ends with its table, JSON and exit 1.
 #[test]
 fn findings_past_one_batch_are_kept_over_2000_cases() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_cdemo(dir);
-    let out = pyz3(
-        dir,
-        &["check", "cdemo", "--cases", "2000", "--json", "r.json"],
-    );
+    let out = Pyz3::new(dir)
+        .args(["check", "cdemo", "--cases", "2000", "--json", "r.json"])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!stderr(&out).contains("unreadable"), "{}", stderr(&out));
     let report: Json =
@@ -310,7 +298,7 @@ fn findings_past_one_batch_are_kept_over_2000_cases() {
 /// as its first reply (`--cases 257`, exit 2, every finding lost).
 #[test]
 fn a_finding_on_a_batch_boundary_is_kept() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("binascii.pyi"),
@@ -318,9 +306,8 @@ fn a_finding_on_a_batch_boundary_is_kept() {
     )
     .unwrap();
     for cases in ["256", "257", "1000"] {
-        let out = pyz3(
-            dir,
-            &[
+        let out = Pyz3::new(dir)
+            .args([
                 "check",
                 "binascii:hexlify",
                 "--stubs",
@@ -331,8 +318,8 @@ fn a_finding_on_a_batch_boundary_is_kept() {
                 "hexlify=len(data) < 4",
                 "--json",
                 "r.json",
-            ],
-        );
+            ])
+            .run();
         assert_eq!(out.status.code(), Some(1), "{cases}: {}", stderr(&out));
         let report: Json =
             serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
@@ -384,7 +371,7 @@ fn compile_extension(dir: &Path, name: &str) {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let one_line = |o: &Output, needle: &str| {
         assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
@@ -400,47 +387,52 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(!err.contains("panicked"), "{err}");
     };
     one_line(
-        &pyz3(dir, &["check", "no_such_module_xyz"]),
+        &Pyz3::new(dir).args(["check", "no_such_module_xyz"]).run(),
         "no_such_module_xyz",
     );
     let so = demo().join("pyz3_demo.so");
     let so = so.to_str().unwrap();
-    one_line(&pyz3(dir, &["check", &format!("{so}:nope")]), "nope");
-    one_line(&pyz3(dir, &["check", so, "--function", "nope2"]), "nope2");
     one_line(
-        &pyz3(
-            dir,
-            &[
+        &Pyz3::new(dir).args(["check", &format!("{so}:nope")]).run(),
+        "nope",
+    );
+    one_line(
+        &Pyz3::new(dir)
+            .args(["check", so, "--function", "nope2"])
+            .run(),
+        "nope2",
+    );
+    one_line(
+        &Pyz3::new(dir)
+            .args([
                 "check",
                 &format!("{so}:bad_abs"),
                 "--oracle",
                 "bad_abs=no_such_mod:abs",
-            ],
-        ),
+            ])
+            .run(),
         "no_such_mod",
     );
     one_line(
-        &pyz3(
-            dir,
-            &[
+        &Pyz3::new(dir)
+            .args([
                 "check",
                 &format!("{so}:bad_abs"),
                 "--oracle",
                 "bad_abs=builtins:no_such_fn",
-            ],
-        ),
+            ])
+            .run(),
         "no_such_fn",
     );
     one_line(
-        &pyz3(
-            dir,
-            &[
+        &Pyz3::new(dir)
+            .args([
                 "check",
                 &format!("{so}:add"),
                 "--oracle",
                 "typo=builtins:abs",
-            ],
-        ),
+            ])
+            .run(),
         "typo",
     );
     std::fs::write(
@@ -449,11 +441,15 @@ fn bad_input_is_one_line_and_exit_2() {
     )
     .unwrap();
     one_line(
-        &pyz3(dir, &["check", so, "--stubs", "broken.pyi"]),
+        &Pyz3::new(dir)
+            .args(["check", so, "--stubs", "broken.pyi"])
+            .run(),
         "does not parse",
     );
     one_line(
-        &pyz3(dir, &["check", so, "--stubs", "missing.pyi"]),
+        &Pyz3::new(dir)
+            .args(["check", so, "--stubs", "missing.pyi"])
+            .run(),
         "missing.pyi",
     );
     // A module whose import crashes the interpreter.
@@ -462,12 +458,15 @@ fn bad_input_is_one_line_and_exit_2() {
         "import ctypes\nctypes.string_at(0)\n",
     )
     .unwrap();
-    one_line(&pyz3(dir, &["check", "segv_on_import"]), "crashed");
+    one_line(
+        &Pyz3::new(dir).args(["check", "segv_on_import"]).run(),
+        "crashed",
+    );
 }
 
 #[test]
 fn unknown_stub_type_falls_back_with_a_warning() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("plain.py"), "def ident(x):\n    return x\n").unwrap();
     std::fs::write(
@@ -475,7 +474,9 @@ fn unknown_stub_type_falls_back_with_a_warning() {
         "def ident(x: Frobnicator) -> Frobnicator: ...\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "plain", "--cases", "100"]);
+    let out = Pyz3::new(dir)
+        .args(["check", "plain", "--cases", "100"])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -492,7 +493,7 @@ fn unknown_stub_type_falls_back_with_a_warning() {
 
 #[test]
 fn pyproject_settings_and_stub_packages_are_used() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("sums.py"),
@@ -511,7 +512,9 @@ fn pyproject_settings_and_stub_packages_are_used() {
         "[tool.pyz3.check]\ncases = 150\noracle = { bad_total = \"builtins:sum\", total = \"builtins:sum\" }\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "sums", "--json", "r.json"]);
+    let out = Pyz3::new(dir)
+        .args(["check", "sums", "--json", "r.json"])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("sums-stubs"), "{}", stderr(&out));
     let report: Json =
@@ -530,7 +533,7 @@ fn pyproject_settings_and_stub_packages_are_used() {
         "[tool.pyz3.check]\ncasess = 3\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "sums"]);
+    let out = Pyz3::new(dir).args(["check", "sums"]).run();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
 }
@@ -550,7 +553,7 @@ fn library_harness_takes_strategies_per_argument() {
     use pyz3::check::{check_function, FunctionTarget};
     use pyz3::report::FindingKind;
     use pyz3::strategy::{container, scalar, Size};
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     std::fs::write(
         tmp.path().join("libtarget.py"),
         "def first_negative_crashes(xs):\n    if xs and xs[0] < -5:\n        raise SystemError('negative head')\n    return len(xs)\n",
@@ -584,7 +587,7 @@ fn rust_property_closures_are_checked_and_shrunk() {
     use pyz3::report::FindingKind;
     use pyz3::value::Value;
     let so = demo().join("pyz3_demo.so");
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let options = library_options(tmp.path());
     // bad_abs must agree with a Rust computation of |x|.
     let prop = RustProperty::new(|_py, args, result| {
@@ -627,7 +630,7 @@ fn rust_property_closures_are_checked_and_shrunk() {
 
 #[test]
 fn slow_functions_are_not_mistaken_for_hangs() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("slowish.py"),
@@ -635,9 +638,8 @@ fn slow_functions_are_not_mistaken_for_hangs() {
     )
     .unwrap();
     // Whole batches take far longer than the per-case silence deadline would allow.
-    let out = pyz3(
-        dir,
-        &[
+    let out = Pyz3::new(dir)
+        .args([
             "check",
             "slowish",
             "--cases",
@@ -646,8 +648,8 @@ fn slow_functions_are_not_mistaken_for_hangs() {
             "100",
             "--memory-every",
             "0",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -662,7 +664,7 @@ fn slow_functions_are_not_mistaken_for_hangs() {
 /// a child process (this test binary, running `shrink_time_limit_child`), whose stderr is its own.
 #[test]
 fn hitting_the_shrink_time_limit_names_no_proptest_variable() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -801,7 +803,7 @@ fn run_reproducer(path: &Path) -> (Option<i32>, String, String) {
 /// way without leaking there is no finding, and the same scripts exit 0.
 #[test]
 fn leaks_on_the_error_path_are_found_and_reproduced() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("errpath.c"), ERROR_PATH_SOURCE).unwrap();
     std::fs::write(
@@ -812,9 +814,8 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
     )
     .unwrap();
     compile_extension(dir, "errpath");
-    let out = pyz3(
-        dir,
-        &[
+    let out = Pyz3::new(dir)
+        .args([
             "check",
             "errpath",
             "--cases",
@@ -825,8 +826,8 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
             "r.json",
             "--repro-dir",
             "repro",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
@@ -899,7 +900,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
 
 #[test]
 fn stub_buffer_any_str_and_alias_types_need_no_fallback() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("m.py"),
@@ -919,9 +920,8 @@ def count(p: Pair) -> int: ...\n",
     .unwrap();
     // `join` raises TypeError if its arguments ever mix str and bytes, `count` unless `p` is a
     // (sized, int) pair.
-    let out = pyz3(
-        dir,
-        &[
+    let out = Pyz3::new(dir)
+        .args([
             "check",
             "m.py",
             "--property",
@@ -930,8 +930,8 @@ def count(p: Pair) -> int: ...\n",
             "count=exception is None",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     for unwanted in ["unknown", "any-value", "any value", "warning"] {
@@ -955,7 +955,7 @@ def count(p: Pair) -> int: ...\n",
 /// `_parse_stub` of helpers.py run by `python` on a stub with this text: each function's
 /// `[name, annotation]` pairs.
 fn parse_stub_in(python: &Path, stub: &str) -> Json {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let path = tmp.path().join("s.pyi");
     std::fs::write(&path, stub).unwrap();
     let program = concat!(

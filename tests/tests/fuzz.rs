@@ -2,6 +2,7 @@
 //! cargo-fuzz targets over the demo extension, `pyz3 fuzz` on a C extension compiled here,
 //! artifacts → reproducers in a fresh python3, and bad input.
 
+use crate::util::{Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -248,14 +249,9 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv())
-        .env("PYZ3_FUZZ_TARGET_DIR", root().join("target/fuzz-generic"))
-        .output()
-        .unwrap()
+/// `pyz3` in `dir`, with one shared build directory for fuzz targets.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).env("PYZ3_FUZZ_TARGET_DIR", root().join("target/fuzz-generic"))
 }
 
 fn text(o: &Output) -> String {
@@ -285,7 +281,7 @@ fn traced_calls(asm: &str, function: &str) -> usize {
 fn decoder_fuzzes_itself_without_failures() {
     let _g = fuzz_lock();
     let bins = build_fuzz_crate("fuzz/decoder", &["decode_any"]);
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let out = Command::new(bins.join("decode_any"))
         .args(["-runs=20000", "-seed=1"])
         .current_dir(tmp.path())
@@ -351,7 +347,7 @@ fn demo_targets_instrument_only_the_extension() {
 #[test]
 fn parse_string_planted_defect_is_found_and_reproduced() {
     let _g = fuzz_lock();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let corpus = tmp.path().join("corpus");
     let art = tmp.path().join("artifacts/parse_string");
     std::fs::create_dir_all(&corpus).unwrap();
@@ -380,9 +376,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
     assert_eq!(found.len(), 1, "{log}");
     // The artifact decodes to a call that crashes a fresh python3 importing the built demo.
     let repro_dir = tmp.path().join("repro");
-    let r = pyz3(
-        tmp.path(),
-        &[
+    let r = pyz3(tmp.path())
+        .args([
             "fuzz",
             "repro",
             found[0].to_str().unwrap(),
@@ -394,8 +389,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             fuzz_target_dir().to_str().unwrap(),
             "--repro-dir",
             repro_dir.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     assert!(r.status.success(), "{}", text(&r));
     let source = String::from_utf8_lossy(&r.stdout).to_string();
     assert!(
@@ -424,9 +419,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
         text(&run)
     );
     // The same artifact given to another target is refused.
-    let other = pyz3(
-        tmp.path(),
-        &[
+    let other = pyz3(tmp.path())
+        .args([
             "fuzz",
             "repro",
             found[0].to_str().unwrap(),
@@ -436,8 +430,8 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             root().join("fuzz").to_str().unwrap(),
             "--target-dir",
             fuzz_target_dir().to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     assert_eq!(other.status.code(), Some(2), "{}", text(&other));
     assert!(
         text(&other).contains("artifacts of target `parse_string`"),
@@ -453,7 +447,7 @@ fn harness_findings_become_libfuzzer_crashes() {
         ("leak_reference", "refcount"),
         ("null_without_error", "system-error"),
     ] {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = Project::new();
         let out = run_target(
             target,
             tmp.path(),
@@ -472,7 +466,7 @@ fn harness_findings_become_libfuzzer_crashes() {
         assert_eq!(artifacts(tmp.path()).len(), 1, "{target}: {log}");
     }
     // A correct function with a property: a bounded run finds nothing.
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let out = run_target("word_count", tmp.path(), &["-runs=30000", "-seed=1"]);
     assert!(out.status.success(), "{}", text(&out));
 }
@@ -523,9 +517,11 @@ PyMODINIT_FUNC PyInit_cplant(void) { return PyModule_Create(&mod); }
 #[test]
 fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
     let _g = fuzz_lock();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     c_extension(tmp.path());
-    let out = pyz3(tmp.path(), &["fuzz", "cplant:mean_per", "--max-time", "60"]);
+    let out = pyz3(tmp.path())
+        .args(["fuzz", "cplant:mean_per", "--max-time", "60"])
+        .run();
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("crash in cplant.mean_per"), "{log}");
@@ -554,23 +550,24 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
         text(&run)
     );
     // repro and cmin on the same target.
-    let r = pyz3(
-        tmp.path(),
-        &[
+    let r = pyz3(tmp.path())
+        .args([
             "fuzz",
             "repro",
             arts[0].to_str().unwrap(),
             "--target",
             "cplant:mean_per",
-        ],
-    );
+        ])
+        .run();
     assert!(r.status.success(), "{}", text(&r));
     assert!(
         String::from_utf8_lossy(&r.stdout).starts_with("mean_per("),
         "{}",
         text(&r)
     );
-    let c = pyz3(tmp.path(), &["fuzz", "cmin", "cplant:mean_per"]);
+    let c = pyz3(tmp.path())
+        .args(["fuzz", "cmin", "cplant:mean_per"])
+        .run();
     assert!(c.status.success(), "{}", text(&c));
     assert!(text(&c).contains("the original is kept in"), "{}", text(&c));
 
@@ -598,17 +595,16 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
         std::fs::write(seeds.join(format!("s{i}")), bytes).unwrap();
     }
     let json = tmp.path().join("cov.json");
-    let c = pyz3(
-        tmp.path(),
-        &[
+    let c = pyz3(tmp.path())
+        .args([
             "fuzz",
             "coverage",
             "cplant:mean_per",
             seeds.to_str().unwrap(),
             "--coverage-json",
             json.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     assert!(c.status.success(), "{}", text(&c));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -639,9 +635,10 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
 #[test]
 fn pyz3_fuzz_links_a_workspace_crate_and_instruments_only_it() {
     let _g = fuzz_lock();
-    let dir = super::common::pyo3_project(
-        "fuzzlink",
-        r#"use pyo3::prelude::*;
+    let dir = Project::new()
+        .pyo3(
+            "fuzzlink",
+            r#"use pyo3::prelude::*;
 
 /// `x + 1`; crashes (a write through a null pointer) for one 64-bit value.
 #[pyfunction]
@@ -658,8 +655,8 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(planted, m)?)
 }
 "#,
-        "",
-    );
+        )
+        .file("tests/test_ext.py", "");
     let manifest = dir.path().join("Cargo.toml");
     let toml = std::fs::read_to_string(&manifest)
         .unwrap()
@@ -686,17 +683,16 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )
     .unwrap();
 
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "fuzz",
             "./fuzzlink.so:planted",
             "--stubs",
             "fuzzlink.pyi",
             "--max-time",
             "300",
-        ],
-    );
+        ])
+        .run();
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("linking crate `fuzzlink`"), "{log}");
@@ -734,7 +730,7 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[test]
 fn fuzz_bad_input_is_a_usage_error() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     c_extension(tmp.path());
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["fuzz", "cplant:nope"], "has no public callable `nope`"),
@@ -750,14 +746,13 @@ fn fuzz_bad_input_is_a_usage_error() {
         ),
     ];
     for (args, msg) in cases {
-        let out = pyz3(tmp.path(), &args);
+        let out = pyz3(tmp.path()).args(&args).run();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(text(&out).contains(msg), "{args:?}: {}", text(&out));
     }
     std::fs::write(tmp.path().join("a"), b"x").unwrap();
-    let out = pyz3(
-        tmp.path(),
-        &[
+    let out = pyz3(tmp.path())
+        .args([
             "fuzz",
             "repro",
             "a",
@@ -765,8 +760,8 @@ fn fuzz_bad_input_is_a_usage_error() {
             "no_such_target",
             "--fuzz-dir",
             root().join("fuzz").to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("unknown fuzz target `no_such_target`"),

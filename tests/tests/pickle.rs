@@ -6,6 +6,7 @@
 //! with CPython's own pickles where the two should agree, independence of two unpickled copies,
 //! and loading in every other CPython found on the machine.
 
+use crate::util::Project;
 use std::path::Path;
 
 use pyo3::prelude::*;
@@ -797,7 +798,7 @@ fn contains_array(v: &Value) -> bool {
 
 #[test]
 fn pickles_load_in_a_separate_process_in_every_cpython_found() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let write = |name: &str, text: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();

@@ -2,23 +2,13 @@
 //! script's Python function and the extension's Rust frames, drawn by headless Chromium),
 //! differential flamegraphs, memory figures under memray, and bad input.
 
+use crate::util::{venv_python, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use pyz3::bench::flamegraph::{self, SamplerKind};
 use serde_json::Value as Json;
-
-fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    crate::common::pyz3_command(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -86,9 +76,8 @@ fn recorded() -> &'static Recorded {
     REC.get_or_init(|| {
         let dir = work_dir("flamegraph");
         let script = hot_script(&dir, 1.5);
-        let out = pyz3(
-            &dir,
-            &[
+        let out = Pyz3::new(&dir)
+            .args([
                 "profile",
                 "--flamegraph",
                 "hot.svg",
@@ -99,8 +88,8 @@ fn recorded() -> &'static Recorded {
                 "--",
                 venv_python().to_str().unwrap(),
                 script.to_str().unwrap(),
-            ],
-        );
+            ])
+            .run();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert!(err.contains("pyz3: recording `"), "{err}");
@@ -186,9 +175,8 @@ fn diff_from_an_earlier_run() {
     let rec = recorded();
     let dir = work_dir("diff-from");
     let script = hot_script(&dir, 0.7);
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "diff.svg",
@@ -197,8 +185,8 @@ fn diff_from_an_earlier_run() {
             "--",
             venv_python().to_str().unwrap(),
             script.to_str().unwrap(),
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let titles = svg_frame_titles(&dir.join("diff.svg"));
     assert!(
@@ -244,17 +232,16 @@ fn failing_program_still_gets_its_flamegraph() {
          raise SystemExit(3)\n",
     )
     .unwrap();
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "fail.svg",
             "--",
             venv_python().to_str().unwrap(),
             "fail.py",
-        ],
-    );
+        ])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -284,9 +271,8 @@ fn memory_profile_counts_python_and_native_allocations() {
         ),
     )
     .unwrap();
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--memory",
             "--json",
@@ -294,8 +280,8 @@ fn memory_profile_counts_python_and_native_allocations() {
             "--",
             venv_python().to_str().unwrap(),
             "mem.py",
-        ],
-    );
+        ])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let table = String::from_utf8_lossy(&out.stdout);
@@ -332,16 +318,15 @@ fn memory_profile_counts_python_and_native_allocations() {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let dir = work_dir("bad");
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "x.svg",
             "--",
             "/nonexistent/program",
-        ],
-    );
+        ])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let last = err.lines().last().unwrap();
@@ -353,17 +338,23 @@ fn bad_input_is_one_line_and_exit_2() {
     assert!(!dir.join("x.svg").exists());
 
     // No command after `--`: clap's usage error.
-    let out = pyz3(&dir, &["profile", "--flamegraph", "x.svg"]);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--flamegraph", "x.svg"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
 
     // Neither --flamegraph nor --memory.
-    let out = pyz3(&dir, &["profile", "--", "python3", "-c", "pass"]);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--", "python3", "-c", "pass"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
 
     // --memory needs a Python program.
-    let out = pyz3(&dir, &["profile", "--memory", "--", "/bin/true"]);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--memory", "--", "/bin/true"])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");

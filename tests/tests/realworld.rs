@@ -4,14 +4,16 @@
 //! results without value equality, interpreters without NumPy, slow inputs that are not hangs,
 //! and parameters with defaults.
 
-use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
+use crate::common::stderr_of as stderr;
+use crate::util::{venv_python, Project, Pyz3};
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as Json;
 
-fn venv_python() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+/// `pyz3` in `dir` with the project virtualenv active.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).project_venv()
 }
 
 /// (function, cases, [kind]) of the report `r.json` in `dir`.
@@ -66,7 +68,7 @@ fn build_c(dir: &Path, name: &str, source: &str) {
 /// it (`single/__init__.pyi`), as some wheels ship them: the stub is found and used.
 #[test]
 fn stub_package_beside_a_single_file_extension_is_found() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_c(
         dir,
@@ -85,10 +87,9 @@ PyMODINIT_FUNC PyInit_single(void) { return PyModule_Create(&def); }
         "def twice(x: int, /) -> int: ...\n",
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "single", "--cases", "20", "--json", "r.json"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "single", "--cases", "20", "--json", "r.json"])
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("signatures from") && stderr(&out).contains("__init__.pyi"),
@@ -127,12 +128,11 @@ def bound_append(x: int):
 /// `MODULE:_private` checks a private callable; without the name it is not checked.
 #[test]
 fn private_names_are_checked_when_named() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py:_inner",
             "--property",
@@ -141,8 +141,8 @@ fn private_names_are_checked_when_named() {
             "200",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
         report(dir),
@@ -154,10 +154,10 @@ fn private_names_are_checked_when_named() {
 /// one whose only callable is imported from elsewhere.
 #[test]
 fn a_run_that_checks_nothing_is_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("empty.py"), "X = 1\n_hidden = lambda x: x\n").unwrap();
-    let out = pyz3(dir, &["check", "empty.py"]);
+    let out = pyz3(dir).args(["check", "empty.py"]).run();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no function of `empty` was checked"),
@@ -171,7 +171,7 @@ fn a_run_that_checks_nothing_is_exit_2() {
         "from operator import add as plus\n__all__ = ['plus']\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "opaque.py"]);
+    let out = pyz3(dir).args(["check", "opaque.py"]).run();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no function of `opaque` was checked"),
@@ -184,7 +184,7 @@ fn a_run_that_checks_nothing_is_exit_2() {
 /// default; `--oracle-exceptions exact` tells them apart.
 #[test]
 fn related_oracle_exceptions_agree_by_default() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
     let run = |mode: Option<&str>| {
@@ -201,7 +201,7 @@ fn related_oracle_exceptions_agree_by_default() {
         if let Some(m) = mode {
             args.extend(["--oracle-exceptions", m]);
         }
-        let out = pyz3(dir, &args);
+        let out = pyz3(dir).args(&args).run();
         (out.status.code(), report(dir)[0].2.clone())
     };
     assert_eq!(run(None), (Some(0), vec![]));
@@ -210,10 +210,9 @@ fn related_oracle_exceptions_agree_by_default() {
         run(Some("exact")),
         (Some(1), vec!["oracle-mismatch".to_string()])
     );
-    let out = pyz3(
-        dir,
-        &["check", "m.py:loads_loose", "--oracle-exceptions", "some"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "m.py:loads_loose", "--oracle-exceptions", "some"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -221,12 +220,11 @@ fn related_oracle_exceptions_agree_by_default() {
 /// memory check: the growing list is not a leak.
 #[test]
 fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py:append_one",
             "--mutates",
@@ -239,8 +237,8 @@ fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
             "1",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report(dir)[0].2, Vec::<String>::new());
 }
@@ -248,12 +246,11 @@ fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
 /// A fresh callable per call (a closure, a bound method) is not nondeterminism.
 #[test]
 fn fresh_callables_are_not_nondeterministic() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py",
             "--function",
@@ -264,8 +261,8 @@ fn fresh_callables_are_not_nondeterministic() {
             "50",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for (name, _, kinds) in report(dir) {
         assert!(kinds.is_empty(), "{name}: {kinds:?}");
@@ -295,7 +292,7 @@ fn slow_list(dir: &Path) -> Vec<(String, String, u64)> {
 /// it, and the others are checked: a planted `SystemError` is found, the rest are clean.
 #[test]
 fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let venv = dir.join("venv");
     let made = Command::new(venv_python())
@@ -331,7 +328,9 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
     )
     .unwrap();
     let py = python.to_str().unwrap();
-    let out = pyz3(dir, &["check", "m.py", "--python", py, "--json", "r.json"]);
+    let out = pyz3(dir)
+        .args(["check", "m.py", "--python", py, "--json", "r.json"])
+        .run();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("ModuleNotFoundError"), "{err}");
@@ -352,9 +351,8 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
             ("strict".into(), 200, vec!["system-error".into()]),
         ]
     );
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py",
             "--python",
@@ -363,8 +361,8 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
             "describe",
             "--function",
             "length",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -403,7 +401,7 @@ PyMODINIT_FUNC PyInit_slowmod(void) { return PyModule_Create(&def); }
 /// slow, not as a timeout, and the run exits 0; a call that spins forever is still a `timeout`.
 #[test]
 fn slow_inputs_are_not_hangs_and_hangs_still_are() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_c(dir, "slowmod", SLOW_C);
     std::fs::write(
@@ -412,17 +410,16 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "slowmod:grow",
             "--timeout-ms",
             "200",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert_eq!(report(dir), vec![("grow".into(), 200, vec![])]);
@@ -439,17 +436,16 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     // No shrinking of slow inputs: the run stays short.
     assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "slowmod:spin",
             "--timeout-ms",
             "200",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     assert_eq!(
