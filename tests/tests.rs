@@ -5,8 +5,9 @@
 //!   command with its assertions;
 //! - `common`: interpreter set-up (project virtualenv), seeded sampling, Python helpers;
 //! - `roundtrip`: value → Python → value, and `eval(python_source)`, for every type;
-//! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for every type,
-//!   also in a separate process and in every other CPython 3.9+ found on the machine;
+//! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for edge values;
+//!   `generated` (every type, enums, CPython's own pickles), `processes` (a separate process and
+//!   every other CPython 3.9+ found on the machine);
 //! - `strategies`: each strategy generates, shrinks and is deterministic;
 //! - `shrinking`: planted properties shrink to their true minimum;
 //! - `edges`: each listed edge value appears within the first 1,000 samples;
@@ -17,7 +18,9 @@
 //!   escape sequences from targets, exits that must reproduce;
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input,
 //!   a bench that hangs (its step limit), Ctrl-C during `--compare` (its worktree removed);
-//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
+//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers; `inputs` (bad
+//!   input, stubs, pyproject.toml), `library` (the harness as a library), `error_paths` (leaks
+//!   before an exception), `stubs` (stub types and aliases);
 //! - `containment`: hostile results, crashing oracles and properties, blamed correctly; results
 //!   whose comparison hangs, imports that hang, garbage on the protocol, SIGINT/SIGTERM cleanup;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
@@ -31,7 +34,8 @@
 //! - `pypi`: real extensions (mmh3, ujson, orjson, xxhash, jiter, msgpack, regex) and ten C
 //!   modules of the standard library: known defects found with no options, no false alarms;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
-//! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
+//! - `fuzz`: the typed decoder and seed corpora; `targets` (the cargo-fuzz targets), `command`
+//!   (`pyz3 fuzz` on a C extension and a linked crate, bad input);
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
 //!   flamegraphs and memory figures of the demo extension.
