@@ -37,6 +37,8 @@
 //! - `fuzz`: the typed decoder and seed corpora; `targets` (the cargo-fuzz targets), `command`
 //!   (`pyz3 fuzz` on a C extension and a linked crate, bad input);
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
+//! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
+//!   fixed data, against the `.snap` files in tests/tests/snapshots/;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
 //!   flamegraphs and memory figures of the demo extension.
 
@@ -80,6 +82,8 @@ mod roundtrip;
 mod sanitize;
 #[path = "tests/shrinking.rs"]
 mod shrinking;
+#[path = "tests/snapshots.rs"]
+mod snapshots;
 #[path = "tests/strategies.rs"]
 mod strategies;
 #[path = "tests/threads.rs"]
