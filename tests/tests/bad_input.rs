@@ -2,8 +2,7 @@
 //! sense, a pyproject.toml that is not a readable file, a directory given as a module, huge
 //! inputs echoed back; and text from a target cannot drive the terminal or hide a crash.
 
-use crate::common::stderr_of as stderr;
-use crate::util::{Project, Pyz3};
+use crate::util::{Assert, Project, Pyz3};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -13,7 +12,7 @@ fn pyz3(dir: &Path) -> Pyz3 {
 }
 
 fn one_line(o: &Output, needle: &str) {
-    let err = stderr(o);
+    let err = o.stderr_text();
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains(needle), "{needle} not in: {err}");
@@ -88,7 +87,7 @@ fn directories_are_packages_or_a_clear_error() {
     let out = pyz3(other.path())
         .args(["check", path.to_str().unwrap(), "--cases", "10"])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(String::from_utf8_lossy(&out.stdout).contains("twice"));
 }
 
@@ -99,8 +98,12 @@ fn huge_inputs_are_not_echoed_whole() {
     let ty = format!("list[{}", "x".repeat(100_000));
     let out = pyz3(tmp.path()).args(["sample", &ty]).run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).len() < 2_000, "{} bytes", stderr(&out).len());
-    assert_eq!(stderr(&out).trim().lines().count(), 1);
+    assert!(
+        out.stderr_text().len() < 2_000,
+        "{} bytes",
+        out.stderr_text().len()
+    );
+    assert_eq!(out.stderr_text().trim().lines().count(), 1);
 }
 
 const HOSTILE: &str = r#"
@@ -134,7 +137,7 @@ fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
             "r.json",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
     assert!(text.contains("\\x1b"), "{text}");
@@ -209,13 +212,17 @@ fn generics_with_the_wrong_number_of_arguments_say_so() {
         ("list[int, str]", "`list` takes 1 type argument, not 2"),
     ] {
         let out = pyz3(tmp.path()).args(["sample", ty, "-n", "1"]).run();
-        assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
-        assert!(stderr(&out).contains(needle), "{ty}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{ty}: {}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains(needle),
+            "{ty}: {}",
+            out.stderr_text()
+        );
     }
     let out = pyz3(tmp.path())
         .args(["sample", "dict[str, int]", "-n", "1"])
         .run();
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert!(out.stderr_text().is_empty(), "{}", out.stderr_text());
 }
 
 /// A function whose annotation does not parse is named in one error line and skipped; the

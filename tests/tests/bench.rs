@@ -32,10 +32,8 @@ fn pyz3(dir: &Path) -> Pyz3 {
     Pyz3::new(dir).no_color().target_dir("bench-tests")
 }
 
-use crate::common::output_text as text;
-
 fn json_of(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", o.shown()))
 }
 
 fn verdicts(v: &Value) -> Vec<(String, String)> {
@@ -149,7 +147,7 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
             } else {
                 "unchanged"
             };
-            assert_eq!(verdict, expected, "{name} in {mode:?}\n{}", text(&out));
+            assert_eq!(verdict, expected, "{name} in {mode:?}\n{}", out.shown());
         }
         let change = v["benchmarks"][2]["change"].as_f64().unwrap();
         assert!(
@@ -211,7 +209,7 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
         "bench_ops--bench_sum_squares.diff.svg",
     ] {
         let svg = std::fs::read_to_string(flames.join(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", text(&out)));
+            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", out.shown()));
         assert!(svg.contains("<svg"), "{file}");
         assert!(
             svg.contains("bench_sum_squares"),
@@ -239,18 +237,18 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     let row = shown
         .lines()
         .find(|l| l.starts_with("bench_ops::bench_join[100]") && l.ends_with("memray"))
-        .unwrap_or_else(|| panic!("no memory row\n{}", text(&out)));
+        .unwrap_or_else(|| panic!("no memory row\n{}", out.shown()));
     let allocs: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!((100.0..200.0).contains(&allocs), "{row}");
 }
 
 fn assert_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.shown());
     assert!(
         stderr.contains(needle),
         "expected `{needle}`\n{}",
-        text(out)
+        out.shown()
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -382,7 +380,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
         names,
         ["bench_ops::bench_sum_squares", "rust::sum_squares_rs"],
         "{}",
-        text(&out)
+        out.shown()
     );
     let rust = &saved["benchmarks"]["rust::sum_squares_rs"];
     assert_eq!(rust["unit"], "ns");
@@ -401,7 +399,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
         let mut args = vec!["bench", "sum_squares", "--format", "json"];
         args.extend(against);
         let out = pyz3(dir.path()).args(&args).run();
-        assert_eq!(out.status.code(), Some(1), "{against:?}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(1), "{against:?}: {}", out.shown());
         let v = json_of(&out);
         assert_eq!(
             verdicts(&v),
@@ -413,7 +411,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
                 ("rust::sum_squares_rs".to_string(), "regressed".to_string()),
             ],
             "{against:?}: {}",
-            text(&out)
+            out.shown()
         );
         // `change` is current/baseline - 1 (the JSON contract). Twice the work reads as a clear
         // rise; its size moves with the load the other tests put on the machine between the
@@ -477,7 +475,7 @@ fn a_bench_that_hangs_is_stopped_and_named() {
         1,
         "{stderr}"
     );
-    assert!(took < Duration::from_secs(60), "{took:?}\n{}", text(&out));
+    assert!(took < Duration::from_secs(60), "{took:?}\n{}", out.shown());
     let child = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
     let child: i32 = child.trim().parse().unwrap();
     std::thread::sleep(Duration::from_millis(200));

@@ -1,16 +1,12 @@
 //! `pyz3 check` end to end: the demo extension's planted defects, a C extension compiled here,
 //! reproducers in a fresh python3, exit codes, the JSON report, and bad input.
 
-use crate::util::{venv_python, Project, Pyz3};
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The built demo extension's directory (for other test modules).
 pub fn demo_dir() -> &'static Path {
@@ -85,7 +81,7 @@ fn demo_defects_are_found_shrunk_and_reproducible() {
             "repro",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let text = String::from_utf8_lossy(&out.stdout);
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("report.json")).unwrap())
@@ -198,7 +194,7 @@ fn correct_functions_have_no_findings_over_2000_cases() {
         Some(0),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        out.stderr_text()
     );
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap()).unwrap();
@@ -252,7 +248,7 @@ fn c_extension_built_here_crash_and_leak_are_found() {
     let out = Pyz3::new(dir)
         .args(["check", "cdemo", "--json", "r.json"])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     let by_fn = findings_by_function(&report);
@@ -276,8 +272,12 @@ fn findings_past_one_batch_are_kept_over_2000_cases() {
     let out = Pyz3::new(dir)
         .args(["check", "cdemo", "--cases", "2000", "--json", "r.json"])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("unreadable"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
+    assert!(
+        !out.stderr_text().contains("unreadable"),
+        "{}",
+        out.stderr_text()
+    );
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     let by_fn = findings_by_function(&report);
@@ -320,7 +320,7 @@ fn a_finding_on_a_batch_boundary_is_kept() {
                 "r.json",
             ])
             .run();
-        assert_eq!(out.status.code(), Some(1), "{cases}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{cases}: {}", out.stderr_text());
         let report: Json =
             serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
         let by_fn = findings_by_function(&report);

@@ -74,16 +74,6 @@ pub fn eval_source<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
     py.eval(&expr, Some(&globals), None)
 }
 
-/// A run's exit status, stdout and stderr, for assertion messages.
-pub fn output_text(o: &std::process::Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A screenshot of `url` in headless Chromium (Debian's `chromium`) at `width`×`height`, as
 /// pixels: `(rgb-or-rgba bytes, channels)`. `dir` holds the browser profile and the PNG.
 pub fn screenshot(url: &str, dir: &std::path::Path, width: u32, height: u32) -> (Vec<u8>, usize) {
@@ -203,11 +193,6 @@ pub fn assert_reproduces(
         run.status,
         String::from_utf8_lossy(&run.stdout),
     );
-}
-
-/// A command's stderr as text.
-pub fn stderr_of(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs `cmd` to its end, failing the test (after killing it) when it takes longer than `limit`:

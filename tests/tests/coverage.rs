@@ -3,7 +3,7 @@
 //! HTML report drawn in headless Chromium, `--fail-under`, `pyz3 check --coverage` and
 //! `pyz3 fuzz coverage` on a copy of the demo extension, bad tools, and `pyz3 test --watch`.
 
-use crate::util::{fixture, Assert, Project, Pyz3};
+use crate::util::{fixture, repo_root, Assert, Project, Pyz3};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
@@ -12,12 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::output_text as text;
 use crate::common::write_file as write;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A PyO3 crate named `module` in a temp dir, with a test that never takes one branch.
 fn pyo3_project(module: &str) -> Project {
@@ -53,7 +48,7 @@ fn pyz3(dir: &Path) -> Pyz3 {
 
 fn json(path: &Path, out: &Output) -> Value {
     let t = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| panic!("no JSON report at {}\n{}", path.display(), text(out)));
+        .unwrap_or_else(|_| panic!("no JSON report at {}\n{}", path.display(), out.shown()));
     serde_json::from_str(&t).unwrap()
 }
 
@@ -102,7 +97,7 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
     let lib = only_file(&report, "src/lib.rs");
     let expected = marked(&d.join("src/lib.rs"));
     assert_eq!(expected.len(), 4);
-    assert_eq!(missing(lib), expected, "{}", text(&out));
+    assert_eq!(missing(lib), expected, "{}", out.shown());
     // classify, never_called and the module function; never_called never runs.
     assert_eq!(lib["functions"]["total"], 3);
     assert_eq!(lib["functions"]["covered"], 2);
@@ -182,15 +177,15 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
         .run();
     out.assert_exit(1);
     assert!(
-        text(&out).contains("is below --fail-under 99%"),
+        out.shown().contains("is below --fail-under 99%"),
         "{}",
-        text(&out)
+        out.shown()
     );
     let out = pyz3(d).args(["test", "--fail-under", "50"]).run();
     out.assert_exit(0);
     let out = pyz3(d).args(["test", "--fail-under", "150"]).run();
     out.assert_exit(2);
-    assert!(text(&out).contains("not a percentage"), "{}", text(&out));
+    assert!(out.shown().contains("not a percentage"), "{}", out.shown());
 }
 
 #[test]
@@ -214,7 +209,7 @@ fn c_coverage_with_clang_and_with_gcov_match_the_hand_count() {
             "{report}"
         );
         let file = only_file(&report, "cov_c_hand.c");
-        assert_eq!(missing(file), expected, "{tool}: {}", text(&out));
+        assert_eq!(missing(file), expected, "{tool}: {}", out.shown());
         // classify, py_classify, py_never_called, PyInit_cov_c_hand.
         assert_eq!(file["functions"]["total"], 4, "{tool}");
         assert_eq!(file["functions"]["covered"], 3, "{tool}");
@@ -235,7 +230,7 @@ fn bad_tools_and_no_tests_are_usage_errors() {
         .envs(&[("LLVM_COV", "/nonexistent/llvm-cov")])
         .run();
     out.assert_exit(2);
-    let shown = text(&out);
+    let shown = out.shown();
     assert!(
         shown.contains("llvm-cov") && shown.contains("apt install llvm-"),
         "{shown}"
@@ -253,20 +248,20 @@ fn bad_tools_and_no_tests_are_usage_errors() {
         .envs(&[("LLVM_PROFDATA", old.to_str().unwrap())])
         .run();
     out.assert_exit(2);
-    assert!(text(&out).contains("is LLVM 14"), "{}", text(&out));
-    assert!(!text(&out).contains("panicked"));
+    assert!(out.shown().contains("is LLVM 14"), "{}", out.shown());
+    assert!(!out.shown().contains("panicked"));
 
     std::fs::remove_dir_all(d.join("tests")).unwrap();
     let out = pyz3(d).args(["test", "--coverage"]).run();
     out.assert_exit(2);
-    assert!(text(&out).contains("no tests found"), "{}", text(&out));
+    assert!(out.shown().contains("no tests found"), "{}", out.shown());
 }
 
 /// A copy of the demo extension (sources, lock file, stubs) in a temp dir, so coverage builds
 /// never write into the repository.
 fn demo_copy() -> Project {
     let dir = Project::new();
-    let demo = repo().join("harness/demo");
+    let demo = repo_root().join("harness/demo");
     for f in ["Cargo.toml", "Cargo.lock", "pyz3_demo.pyi"] {
         std::fs::copy(demo.join(f), dir.path().join(f)).unwrap();
     }
@@ -330,7 +325,7 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("src/defects.rs"));
 
     let fuzzed = d.join("fuzz.json");
-    let corpus = repo().join("corpora/parse_string");
+    let corpus = repo_root().join("corpora/parse_string");
     let out = pyz3(d)
         .args([
             "fuzz",

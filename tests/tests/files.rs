@@ -7,8 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::output_text as text;
-
 /// `pyz3` in `dir`, plain text.
 fn pyz3(dir: &Path) -> Pyz3 {
     Pyz3::new(dir).no_color()
@@ -41,7 +39,7 @@ fn run_reproducers(work: &Path, repro: &Path, expected: &str, count: usize) {
             compiled.status.success(),
             "{} is not valid Python:\n{}\n{}",
             file.display(),
-            text(&compiled),
+            compiled.shown(),
             std::fs::read_to_string(file).unwrap_or_default()
         );
         let cwd = tempfile::tempdir_in(work).unwrap();
@@ -62,13 +60,13 @@ fn run_reproducers(work: &Path, repro: &Path, expected: &str, count: usize) {
             Some(1),
             "{}\n{}",
             file.display(),
-            text(&run)
+            run.shown()
         );
         assert!(
             stdout.contains(&format!("SystemError: {expected}")),
             "{}\n{}",
             file.display(),
-            text(&run)
+            run.shown()
         );
     }
 }
@@ -99,7 +97,7 @@ for _i, _sep in enumerate(["\r", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "
         .args(["check", "msgs", "--cases", "3", "--repro-dir", "repro"])
         .run();
     out.assert_exit(1);
-    assert!(!dir.join("PWNED").exists(), "{}", text(&out));
+    assert!(!dir.join("PWNED").exists(), "{}", out.shown());
     run_reproducers(dir, &dir.join("repro"), "x", 13);
 }
 
@@ -316,12 +314,12 @@ fn assert_fails_fast(dir: &Path, args: &[&str], path: &str) {
     let out = pyz3(dir).args(args).run();
     let took = start.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", out.shown());
     let last = err.trim_end().lines().last().unwrap_or_default();
     assert!(
         last.starts_with(&format!("pyz3: error: cannot write {path}: ")),
         "{args:?}\n{}",
-        text(&out)
+        out.shown()
     );
     assert!(!err.contains("panicked"), "{err}");
     assert!(

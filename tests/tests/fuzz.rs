@@ -2,7 +2,7 @@
 //! cargo-fuzz targets over the demo extension, `pyz3 fuzz` on a C extension compiled here,
 //! artifacts → reproducers in a fresh python3, and bad input.
 
-use crate::util::{Project, Pyz3};
+use crate::util::{repo_root, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -134,10 +134,6 @@ fn empty_input_decodes_to_simple_values() {
 
 // ----- cargo-fuzz targets and `pyz3 fuzz` (real libFuzzer, nightly, AddressSanitizer) -----
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// One fuzz build at a time: they share target directories.
 fn fuzz_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -145,7 +141,7 @@ fn fuzz_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn fuzz_target_dir() -> PathBuf {
-    root().join("target/fuzz")
+    repo_root().join("target/fuzz")
 }
 
 /// `cargo fuzz build` of every target of the cargo-fuzz crate `dir` (fuzz/ or one below it),
@@ -153,7 +149,7 @@ fn fuzz_target_dir() -> PathBuf {
 /// `cargo fuzz list` shows `names`; returns the binaries' directory (target/`dir` with `-` for
 /// `/`).
 fn build_fuzz_crate(dir: &str, names: &[&str]) -> PathBuf {
-    let crate_dir = root().join(dir);
+    let crate_dir = repo_root().join(dir);
     // `--fuzz-dir .`: cargo-fuzz would otherwise look for the `fuzz/` of the enclosing package.
     let list = Command::new("cargo")
         .args(["fuzz", "list", "--fuzz-dir", "."])
@@ -167,7 +163,7 @@ fn build_fuzz_crate(dir: &str, names: &[&str]) -> PathBuf {
             "cargo fuzz list in {dir}: {listed}"
         );
     }
-    let target_dir = root().join("target").join(dir.replace('/', "-"));
+    let target_dir = repo_root().join("target").join(dir.replace('/', "-"));
     let status = Command::new("cargo")
         .args([
             "+nightly",
@@ -227,7 +223,7 @@ fn section_size(bin: &Path, section: &str) -> u64 {
 fn venv() -> PathBuf {
     std::env::var_os("VIRTUAL_ENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"))
+        .unwrap_or_else(|| repo_root().join(".venv"))
 }
 
 /// Runs a fuzz binary with libFuzzer flags in `dir`.
@@ -251,7 +247,10 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
 
 /// `pyz3` in `dir`, with one shared build directory for fuzz targets.
 fn pyz3(dir: &Path) -> Pyz3 {
-    Pyz3::new(dir).env("PYZ3_FUZZ_TARGET_DIR", root().join("target/fuzz-generic"))
+    Pyz3::new(dir).env(
+        "PYZ3_FUZZ_TARGET_DIR",
+        repo_root().join("target/fuzz-generic"),
+    )
 }
 
 fn text(o: &Output) -> String {
@@ -283,7 +282,7 @@ fn traced_calls(asm: &str, function: &str) -> usize {
 fn seed_corpora_decode_to_the_documented_inputs() {
     let decoded = |target: &str, types: &[&str]| -> Vec<(String, Vec<Value>)> {
         let shapes: Vec<Shape> = types.iter().map(|t| shape(t)).collect();
-        let dir = root().join("corpora").join(target);
+        let dir = repo_root().join("corpora").join(target);
         let mut out: Vec<(String, Vec<Value>)> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
@@ -342,7 +341,8 @@ fn seed_corpora_decode_to_the_documented_inputs() {
         let Value::Str(s) = &v[0] else {
             panic!("{name}: {v:?}")
         };
-        let text = std::fs::read_to_string(root().join("corpora/word_count").join(&name)).unwrap();
+        let text =
+            std::fs::read_to_string(repo_root().join("corpora/word_count").join(&name)).unwrap();
         assert_eq!(
             s.0,
             text.chars().map(u32::from).collect::<Vec<_>>(),

@@ -5,7 +5,7 @@
 //! interpreter; a free-threaded import that re-enables the GIL is reported; bad `--python`
 //! values and modules built for another interpreter are one line and exit 2.
 
-use crate::util::{venv_python, Project, Pyz3};
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -40,10 +40,6 @@ fn cached_python(var: &str, venv: &str, flag: &str) -> PathBuf {
 /// `pyz3` in `dir` with no virtualenv: each test names its interpreter.
 fn pyz3(dir: &Path) -> Pyz3 {
     Pyz3::new(dir).no_venv()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// What `python -c code` prints, trimmed (it must succeed).
@@ -173,7 +169,7 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
             "repro",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(
@@ -181,7 +177,7 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
         expected(debug),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        out.stderr_text()
     );
     let interp = report["interpreter"].as_str().unwrap();
     assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
@@ -252,7 +248,7 @@ fn a_module_that_re_enables_the_gil_is_reported() {
             "r.json",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["gil_reenabled"], true);
@@ -265,8 +261,8 @@ fn bad_interpreters_and_foreign_modules_are_one_line_and_exit_2() {
     let tmp = Project::new();
     let dir = tmp.path();
     let one_line = |o: &Output, needle: &str| {
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
-        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{}", o.stderr_text());
+        let err = o.stderr_text();
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(needle), "{needle} not in: {err}");
     };
@@ -336,7 +332,7 @@ fn the_release_binary_links_no_libpython() {
         .current_dir(root)
         .output()
         .unwrap();
-    assert!(build.status.success(), "{}", stderr(&build));
+    assert!(build.status.success(), "{}", build.stderr_text());
     let ldd = Command::new("ldd")
         .arg(format!("{root}/target/release/pyz3"))
         .output()
@@ -369,7 +365,7 @@ fn sample_stats_builds_values_in_both_interpreters() {
                     python.to_str().unwrap(),
                 ])
                 .run();
-            assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
+            assert_eq!(out.status.code(), Some(0), "{ty}: {}", out.stderr_text());
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("count: 300"), "{ty}: {text}");
         }
@@ -424,8 +420,8 @@ fn fuzz_on_free_threaded_313_is_refused_in_one_line() {
     let out = pyz3(tmp.path())
         .args(["fuzz", "json:dumps", "--python", ft.to_str().unwrap()])
         .run();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
+    let err = out.stderr_text();
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("only from 3.14"), "{err}");
 }

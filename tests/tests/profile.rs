@@ -2,17 +2,13 @@
 //! script's Python function and the extension's Rust frames, drawn by headless Chromium),
 //! differential flamegraphs, memory figures under memray, and bad input.
 
-use crate::util::{venv_python, Pyz3};
+use crate::util::{venv_python, Assert, Pyz3};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use pyz3::bench::flamegraph::{self, SamplerKind};
 use serde_json::Value as Json;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A fresh directory under target/ (kept after the run, for looking at the SVGs).
 fn work_dir(name: &str) -> PathBuf {
@@ -90,7 +86,7 @@ fn recorded() -> &'static Recorded {
                 script.to_str().unwrap(),
             ])
             .run();
-        let err = stderr(&out);
+        let err = out.stderr_text();
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert!(err.contains("pyz3: recording `"), "{err}");
         assert!(err.contains("with py-spy"), "{err}");
@@ -187,7 +183,7 @@ fn diff_from_an_earlier_run() {
             script.to_str().unwrap(),
         ])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let titles = svg_frame_titles(&dir.join("diff.svg"));
     assert!(
         titles
@@ -242,7 +238,7 @@ fn failing_program_still_gets_its_flamegraph() {
             "fail.py",
         ])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.lines().last().unwrap().starts_with("pyz3: error: `"),
@@ -282,7 +278,7 @@ fn memory_profile_counts_python_and_native_allocations() {
             "mem.py",
         ])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(0), "{err}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("peak memory"), "{table}");
@@ -327,7 +323,7 @@ fn bad_input_is_one_line_and_exit_2() {
             "/nonexistent/program",
         ])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     let last = err.lines().last().unwrap();
     assert!(
@@ -342,20 +338,28 @@ fn bad_input_is_one_line_and_exit_2() {
         .args(["profile", "--flamegraph", "x.svg"])
         .run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
+    assert!(
+        out.stderr_text().contains("Usage:"),
+        "{}",
+        out.stderr_text()
+    );
 
     // Neither --flamegraph nor --memory.
     let out = Pyz3::new(&dir)
         .args(["profile", "--", "python3", "-c", "pass"])
         .run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
+    assert!(
+        out.stderr_text().contains("Usage:"),
+        "{}",
+        out.stderr_text()
+    );
 
     // --memory needs a Python program.
     let out = Pyz3::new(&dir)
         .args(["profile", "--memory", "--", "/bin/true"])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("pyz3: error: --memory runs the program under memray"));

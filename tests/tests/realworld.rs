@@ -4,8 +4,7 @@
 //! results without value equality, interpreters without NumPy, slow inputs that are not hangs,
 //! and parameters with defaults.
 
-use crate::common::stderr_of as stderr;
-use crate::util::{venv_python, Project, Pyz3};
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::path::Path;
 use std::process::Command;
 
@@ -61,7 +60,7 @@ fn build_c(dir: &Path, name: &str, source: &str) {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", stderr(&cc));
+    assert!(cc.status.success(), "{}", cc.stderr_text());
 }
 
 /// A single-file extension `single.cpython-*.so` with its stubs as a package directory beside
@@ -90,11 +89,11 @@ PyMODINIT_FUNC PyInit_single(void) { return PyModule_Create(&def); }
     let out = pyz3(dir)
         .args(["check", "single", "--cases", "20", "--json", "r.json"])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("signatures from") && stderr(&out).contains("__init__.pyi"),
+        out.stderr_text().contains("signatures from") && out.stderr_text().contains("__init__.pyi"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
     assert_eq!(report(dir), vec![("twice".into(), 20, vec![])]);
 }
@@ -143,7 +142,7 @@ fn private_names_are_checked_when_named() {
             "r.json",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     assert_eq!(
         report(dir),
         vec![("_inner".into(), 200, vec!["property-failed".into()])]
@@ -158,13 +157,19 @@ fn a_run_that_checks_nothing_is_exit_2() {
     let dir = tmp.path();
     std::fs::write(dir.join("empty.py"), "X = 1\n_hidden = lambda x: x\n").unwrap();
     let out = pyz3(dir).args(["check", "empty.py"]).run();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("no function of `empty` was checked"),
+        out.stderr_text()
+            .contains("no function of `empty` was checked"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
-    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(
+        out.stderr_text().trim().lines().count(),
+        1,
+        "{}",
+        out.stderr_text()
+    );
     // `len` has no text signature pyz3 can type... every callable skipped.
     std::fs::write(
         dir.join("opaque.py"),
@@ -172,11 +177,12 @@ fn a_run_that_checks_nothing_is_exit_2() {
     )
     .unwrap();
     let out = pyz3(dir).args(["check", "opaque.py"]).run();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("no function of `opaque` was checked"),
+        out.stderr_text()
+            .contains("no function of `opaque` was checked"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
 }
 
@@ -239,7 +245,7 @@ fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
             "r.json",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(report(dir)[0].2, Vec::<String>::new());
 }
 
@@ -263,7 +269,7 @@ fn fresh_callables_are_not_nondeterministic() {
             "r.json",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     for (name, _, kinds) in report(dir) {
         assert!(kinds.is_empty(), "{name}: {kinds:?}");
     }
@@ -300,7 +306,7 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
         .arg(&venv)
         .output()
         .unwrap();
-    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(made.status.success(), "{}", made.stderr_text());
     let python = venv.join("bin/python");
     let probe = Command::new(&python)
         .args(["-c", "import numpy"])
@@ -331,7 +337,7 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
     let out = pyz3(dir)
         .args(["check", "m.py", "--python", py, "--json", "r.json"])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("ModuleNotFoundError"), "{err}");
     assert_eq!(
@@ -363,7 +369,7 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
             "length",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
 }
 
 const SLOW_C: &str = r#"#define PY_SSIZE_T_CLEAN
@@ -421,7 +427,7 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
         ])
         .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{}", out.stderr_text());
     assert_eq!(report(dir), vec![("grow".into(), 200, vec![])]);
     // Retried as they came (up to three), not shrunk: more than one, each as drawn.
     let slow = slow_list(dir);
@@ -447,7 +453,7 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
         ])
         .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}{}", out.stderr_text());
     assert_eq!(
         report(dir),
         vec![("spin".into(), 200, vec!["timeout".into()])]

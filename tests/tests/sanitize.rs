@@ -2,7 +2,7 @@
 //! PyO3 crate and a setuptools C extension (sources in tests/fixtures/sanitize/), each with
 //! planted defects that an ordinary build does not notice, and a clean variant.
 
-use crate::util::{fixture, render, Assert, Project, Pyz3};
+use crate::util::{fixture, render, repo_root, Assert, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -51,16 +51,11 @@ fn c_project(variant: Variant) -> (Project, String) {
     (dir, module.to_string())
 }
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `pyz3` in `dir`, with the project virtualenv's Python and one shared cargo target directory for every example crate (dependencies build once per sanitizer set).
 fn pyz3(dir: &Path) -> Pyz3 {
     Pyz3::new(dir).target_dir("sanitize-tests")
 }
 
-use crate::common::output_text as text;
 use crate::common::write_file as write;
 
 /// Runs `pyz3 test --sanitize LIST --json` and returns the exit code and the report.
@@ -69,7 +64,7 @@ fn sanitize(dir: &Path, list: &str) -> (i32, Value, String) {
     let out = pyz3(dir)
         .args(["test", "--sanitize", list, "--json", json.to_str().unwrap()])
         .run();
-    let shown = text(&out);
+    let shown = out.shown();
     let code = out.status.code().unwrap_or(-1);
     let report = std::fs::read_to_string(&json)
         .map(|t| serde_json::from_str(&t).unwrap())
@@ -315,7 +310,7 @@ fn env_runs_anything_else_under_the_sanitizer() {
     );
     let script = format!(
         "{exports}\nexec {} -c 'import {module}; {module}.fill(bytearray(100), 1)'",
-        repo().join(".venv/bin/python").display()
+        repo_root().join(".venv/bin/python").display()
     );
     let run = Command::new("bash").args(["-c", &script]).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
@@ -345,7 +340,7 @@ fn pyo3_env_preloads_clangs_runtime() {
 
 fn assert_usage_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.shown());
     assert!(stderr.contains(needle), "expected `{needle}` in\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -394,7 +389,7 @@ fn bad_input_is_a_clear_error() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("mismatched types"),
         "{}",
-        text(&out)
+        out.shown()
     );
 
     // No nightly toolchain: say what to install.
@@ -403,8 +398,11 @@ fn bad_input_is_a_clear_error() {
     cmd.args(["build", "--sanitize", "address"])
         .current_dir(dir.path())
         .env("PYZ3_RUSTC", "false")
-        .env("VIRTUAL_ENV", repo().join(".venv"))
-        .env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
+        .env("VIRTUAL_ENV", repo_root().join(".venv"))
+        .env(
+            "CARGO_TARGET_DIR",
+            repo_root().join("target/sanitize-tests"),
+        );
     assert_usage_error(&cmd.output().unwrap(), "rustup toolchain install nightly");
 }
 

@@ -72,7 +72,7 @@ fn run_reproducer(path: &Path) -> (Option<i32>, String, String) {
     (
         run.status.code(),
         String::from_utf8_lossy(&run.stdout).into_owned(),
-        stderr(&run),
+        run.stderr_text(),
     )
 }
 
@@ -106,7 +106,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
             "repro",
         ])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     let by_fn = findings_by_function(&report);

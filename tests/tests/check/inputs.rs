@@ -8,8 +8,8 @@ fn bad_input_is_one_line_and_exit_2() {
     let tmp = Project::new();
     let dir = tmp.path();
     let one_line = |o: &Output, needle: &str| {
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
-        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{}", o.stderr_text());
+        let err = o.stderr_text();
         let last = err
             .trim_end()
             .lines()
@@ -116,9 +116,9 @@ fn unknown_stub_type_falls_back_with_a_warning() {
         Some(0),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        out.stderr_text()
     );
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert!(
         err.contains("warning") && err.contains("Frobnicator"),
         "{err}"
@@ -149,8 +149,12 @@ fn pyproject_settings_and_stub_packages_are_used() {
     let out = Pyz3::new(dir)
         .args(["check", "sums", "--json", "r.json"])
         .run();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("sums-stubs"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
+    assert!(
+        out.stderr_text().contains("sums-stubs"),
+        "{}",
+        out.stderr_text()
+    );
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     let by_fn = findings_by_function(&report);
@@ -169,5 +173,9 @@ fn pyproject_settings_and_stub_packages_are_used() {
     .unwrap();
     let out = Pyz3::new(dir).args(["check", "sums"]).run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("casess"), "{}", stderr(&out));
+    assert!(
+        out.stderr_text().contains("casess"),
+        "{}",
+        out.stderr_text()
+    );
 }

@@ -120,7 +120,7 @@ fn slow_functions_are_not_mistaken_for_hangs() {
         Some(0),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        out.stderr_text()
     );
 }
 
@@ -145,7 +145,7 @@ fn hitting_the_shrink_time_limit_names_no_proptest_variable() {
         .env("PYZ3_SHRINK_CHILD_DIR", tmp.path())
         .output()
         .unwrap();
-    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), out.stderr_text());
     assert!(out.status.success(), "{stdout}{err}");
     assert!(stdout.contains("FOUND system-error"), "{stdout}{err}");
     assert!(

@@ -36,7 +36,7 @@ def count(p: Pair) -> int: ...\n",
             "r.json",
         ])
         .run();
-    let err = stderr(&out);
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(1), "{err}");
     for unwanted in ["unknown", "any-value", "any value", "warning"] {
         assert!(!err.contains(unwanted), "`{unwanted}` on stderr:\n{err}");
@@ -73,7 +73,7 @@ fn parse_stub_in(python: &Path, stub: &str) -> Json {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", out.stderr_text());
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -200,7 +200,7 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )
     .unwrap();
     // The module must import for its signature to be read.
-    let build_dir = root().join("target/fuzzlink-build");
+    let build_dir = repo_root().join("target/fuzzlink-build");
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet"])
         .current_dir(dir.path())
@@ -232,7 +232,7 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
     assert!(log.contains("planted(6840124660045547947)"), "{log}");
 
     // The binary: the crate's code is instrumented, pyz3's decoder is not.
-    let bin = std::fs::read_dir(root().join("target/fuzz-generic"))
+    let bin = std::fs::read_dir(repo_root().join("target/fuzz-generic"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("address-"))
@@ -291,7 +291,7 @@ fn fuzz_bad_input_is_a_usage_error() {
             "--target",
             "no_such_target",
             "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
+            repo_root().join("fuzz").to_str().unwrap(),
         ])
         .run();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

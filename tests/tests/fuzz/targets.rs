@@ -28,7 +28,7 @@ fn decoder_fuzzes_itself_without_failures() {
 /// fuzz/.cargo/config.toml is that closure, and pyz3's decoder carries no coverage calls.
 #[test]
 fn demo_targets_instrument_only_the_extension() {
-    let config = std::fs::read_to_string(root().join("fuzz/.cargo/config.toml")).unwrap();
+    let config = std::fs::read_to_string(repo_root().join("fuzz/.cargo/config.toml")).unwrap();
     let listed: Vec<String> = config
         .lines()
         .find_map(|l| l.strip_prefix("PYZ3_SANCOV_CRATES = "))
@@ -38,7 +38,7 @@ fn demo_targets_instrument_only_the_extension() {
         .map(str::to_string)
         .collect();
     let closure =
-        pyz3::fuzz::scope::instrumented_crates(&root().join("fuzz/Cargo.toml"), "pyz3-demo")
+        pyz3::fuzz::scope::instrumented_crates(&repo_root().join("fuzz/Cargo.toml"), "pyz3-demo")
             .unwrap();
     assert_eq!(listed, closure);
     assert!(closure.iter().any(|c| c == "pyz3_demo"), "{closure:?}");
@@ -78,7 +78,7 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
     let art = tmp.path().join("artifacts/parse_string");
     std::fs::create_dir_all(&corpus).unwrap();
     std::fs::create_dir_all(&art).unwrap();
-    let seeds = root().join("corpora/parse_string");
+    let seeds = repo_root().join("corpora/parse_string");
     let out = run_target(
         "parse_string",
         tmp.path(),
@@ -110,7 +110,7 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             "--target",
             "parse_string",
             "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
+            repo_root().join("fuzz").to_str().unwrap(),
             "--target-dir",
             fuzz_target_dir().to_str().unwrap(),
             "--repro-dir",
@@ -153,7 +153,7 @@ fn parse_string_planted_defect_is_found_and_reproduced() {
             "--target",
             "word_count",
             "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
+            repo_root().join("fuzz").to_str().unwrap(),
             "--target-dir",
             fuzz_target_dir().to_str().unwrap(),
         ])

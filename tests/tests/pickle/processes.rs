@@ -1,6 +1,7 @@
 //! Pickles loaded in a separate process by every other CPython 3.9+ found on the machine.
 
 use super::*;
+use crate::util::Assert;
 
 /// CPython interpreters to try besides the project's: versioned names on PATH and pyenv's.
 fn other_interpreters() -> Vec<std::path::PathBuf> {
@@ -149,12 +150,7 @@ fn pickles_load_in_a_separate_process_in_every_cpython_found() {
             .env_remove("PYTHONPATH")
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "{}: {}",
-            exe.display(),
-            crate::common::output_text(&o)
-        );
+        assert!(o.status.success(), "{}: {}", exe.display(), o.shown());
         let text = String::from_utf8(std::fs::read(&out).unwrap())
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let mut lines = text.split('\n');
