@@ -1,10 +1,13 @@
 //! The integration tests, in one binary against a real CPython and real NumPy.
 //!
 //! Modules:
+//! - `util`: throwaway projects in temp dirs (PyO3, setuptools, git, fixtures) and the `pyz3`
+//!   command with its assertions;
 //! - `common`: interpreter set-up (project virtualenv), seeded sampling, Python helpers;
 //! - `roundtrip`: value → Python → value, and `eval(python_source)`, for every type;
-//! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for every type,
-//!   also in a separate process and in every other CPython 3.9+ found on the machine;
+//! - `pickle`: value → pickle written by Rust → `pickle.loads` equals `to_python`, for edge values;
+//!   `generated` (every type, enums, CPython's own pickles), `processes` (a separate process and
+//!   every other CPython 3.9+ found on the machine);
 //! - `strategies`: each strategy generates, shrinks and is deterministic;
 //! - `shrinking`: planted properties shrink to their true minimum;
 //! - `edges`: each listed edge value appears within the first 1,000 samples;
@@ -15,7 +18,9 @@
 //!   escape sequences from targets, exits that must reproduce;
 //! - `bench`: `pyz3 bench` on temp git repos: A/A stability, a 2× slowdown, formats, bad input,
 //!   a bench that hangs (its step limit), Ctrl-C during `--compare` (its worktree removed);
-//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers, bad input;
+//! - `check`: `pyz3 check` on the demo extension and a C extension, reproducers; `inputs` (bad
+//!   input, stubs, pyproject.toml), `library` (the harness as a library), `error_paths` (leaks
+//!   before an exception), `stubs` (stub types and aliases);
 //! - `containment`: hostile results, crashing oracles and properties, blamed correctly; results
 //!   whose comparison hangs, imports that hang, garbage on the protocol, SIGINT/SIGTERM cleanup;
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
@@ -30,8 +35,11 @@
 //!   modules of the standard library: known defects found with no options, no false alarms;
 //! - `layout`: the source tree's shape: file sizes, `mod.rs` files, import cycles, printing;
 //! - `doctor`: `pyz3 doctor` lists every check, its exit code, missing tools and their fixes;
-//! - `fuzz`: the typed decoder, the cargo-fuzz targets, `pyz3 fuzz` on a C extension;
+//! - `fuzz`: the typed decoder and seed corpora; `targets` (the cargo-fuzz targets), `command`
+//!   (`pyz3 fuzz` on a C extension and a linked crate, bad input);
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
+//! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
+//!   fixed data, against the `.snap` files in tests/tests/snapshots/;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
 //!   flamegraphs and memory figures of the demo extension.
 
@@ -77,9 +85,12 @@ mod roundtrip;
 mod sanitize;
 #[path = "tests/shrinking.rs"]
 mod shrinking;
+#[path = "tests/snapshots.rs"]
+mod snapshots;
 #[path = "tests/strategies.rs"]
 mod strategies;
 #[path = "tests/threads.rs"]
 mod threads;
 #[path = "tests/typeexpr.rs"]
 mod typeexpr;
+mod util;

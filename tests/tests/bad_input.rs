@@ -2,11 +2,17 @@
 //! sense, a pyproject.toml that is not a readable file, a directory given as a module, huge
 //! inputs echoed back; and text from a target cannot drive the terminal or hide a crash.
 
-use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
+use crate::util::{Assert, Project, Pyz3};
+use std::path::Path;
 use std::process::{Command, Output};
 
+/// `pyz3` in `dir` with the project virtualenv active.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).project_venv()
+}
+
 fn one_line(o: &Output, needle: &str) {
-    let err = stderr(o);
+    let err = o.stderr_text();
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains(needle), "{needle} not in: {err}");
@@ -14,19 +20,21 @@ fn one_line(o: &Output, needle: &str) {
 
 #[test]
 fn option_values_that_make_no_sense_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     one_line(
-        &pyz3(dir, &["check", "json", "--cases", "0"]),
+        &pyz3(dir).args(["check", "json", "--cases", "0"]).run(),
         "--cases must be at least 1",
     );
     one_line(
-        &pyz3(dir, &["check", "json", "--timeout-ms", "0"]),
+        &pyz3(dir).args(["check", "json", "--timeout-ms", "0"]).run(),
         "--timeout-ms must be at least 1",
     );
     for bad in ["nan", "inf", "-1"] {
         one_line(
-            &pyz3(dir, &["check", "json", &format!("--float-tolerance={bad}")]),
+            &pyz3(dir)
+                .args(["check", "json", &format!("--float-tolerance={bad}")])
+                .run(),
             "--float-tolerance must be a finite number",
         );
     }
@@ -34,14 +42,17 @@ fn option_values_that_make_no_sense_are_refused() {
 
 #[test]
 fn a_pyproject_that_is_not_a_readable_file_is_an_error() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::create_dir(dir.join("pyproject.toml")).unwrap();
-    one_line(&pyz3(dir, &["check", "json"]), "cannot read pyproject.toml");
+    one_line(
+        &pyz3(dir).args(["check", "json"]).run(),
+        "cannot read pyproject.toml",
+    );
     // With --python the interpreter rule does not read it, but the check's settings do.
     let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
     one_line(
-        &pyz3(dir, &["check", "json", "--python", venv]),
+        &pyz3(dir).args(["check", "json", "--python", venv]).run(),
         "cannot read pyproject.toml",
     );
     std::fs::remove_dir(dir.join("pyproject.toml")).unwrap();
@@ -51,42 +62,48 @@ fn a_pyproject_that_is_not_a_readable_file_is_an_error() {
     )
     .unwrap();
     one_line(
-        &pyz3(dir, &["check", "json"]),
+        &pyz3(dir).args(["check", "json"]).run(),
         "pyproject.toml is not UTF-8",
     );
 }
 
 #[test]
 fn directories_are_packages_or_a_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::create_dir(dir.join("adir")).unwrap();
-    one_line(&pyz3(dir, &["check", "./adir"]), "./adir is a directory");
+    one_line(
+        &pyz3(dir).args(["check", "./adir"]).run(),
+        "./adir is a directory",
+    );
     std::fs::create_dir(dir.join("apkg")).unwrap();
     std::fs::write(
         dir.join("apkg/__init__.py"),
         "def twice(x: int) -> int:\n    return 2 * x\n",
     )
     .unwrap();
-    let other = tempfile::tempdir().unwrap();
+    let other = Project::new();
     let path = dir.join("apkg");
-    let out = pyz3(
-        other.path(),
-        &["check", path.to_str().unwrap(), "--cases", "10"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = pyz3(other.path())
+        .args(["check", path.to_str().unwrap(), "--cases", "10"])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(String::from_utf8_lossy(&out.stdout).contains("twice"));
 }
 
 #[test]
 fn huge_inputs_are_not_echoed_whole() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     // (One argument is at most 128 KiB on Linux.)
     let ty = format!("list[{}", "x".repeat(100_000));
-    let out = pyz3(tmp.path(), &["sample", &ty]);
+    let out = pyz3(tmp.path()).args(["sample", &ty]).run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).len() < 2_000, "{} bytes", stderr(&out).len());
-    assert_eq!(stderr(&out).trim().lines().count(), 1);
+    assert!(
+        out.stderr_text().len() < 2_000,
+        "{} bytes",
+        out.stderr_text().len()
+    );
+    assert_eq!(out.stderr_text().trim().lines().count(), 1);
 }
 
 const HOSTILE: &str = r#"
@@ -105,12 +122,11 @@ def leave(x: int) -> int:
 /// `os._exit(0)` is a crash whose reproducer exits 1.
 #[test]
 fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("hostile.py"), HOSTILE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "hostile.py",
             "--property",
@@ -119,9 +135,9 @@ fn target_text_cannot_drive_the_terminal_and_exits_reproduce() {
             "50",
             "--json",
             "r.json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
     assert!(text.contains("\\x1b"), "{text}");
@@ -202,7 +218,7 @@ fn deep_type_expressions_stay_within_a_memory_budget() {
 /// Generics with the wrong number of type arguments are not taken silently.
 #[test]
 fn generics_with_the_wrong_number_of_arguments_say_so() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     for (ty, needle) in [
         ("dict[str]", "`dict` takes 2 type arguments, not 1"),
         (
@@ -211,29 +227,34 @@ fn generics_with_the_wrong_number_of_arguments_say_so() {
         ),
         ("list[int, str]", "`list` takes 1 type argument, not 2"),
     ] {
-        let out = pyz3(tmp.path(), &["sample", ty, "-n", "1"]);
-        assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
-        assert!(stderr(&out).contains(needle), "{ty}: {}", stderr(&out));
+        let out = pyz3(tmp.path()).args(["sample", ty, "-n", "1"]).run();
+        assert_eq!(out.status.code(), Some(0), "{ty}: {}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains(needle),
+            "{ty}: {}",
+            out.stderr_text()
+        );
     }
-    let out = pyz3(tmp.path(), &["sample", "dict[str, int]", "-n", "1"]);
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = pyz3(tmp.path())
+        .args(["sample", "dict[str, int]", "-n", "1"])
+        .run();
+    assert!(out.stderr_text().is_empty(), "{}", out.stderr_text());
 }
 
 /// A function whose annotation does not parse is named in one error line and skipped; the
 /// other functions are checked (exit 2 only because nothing was found and a function failed).
 #[test]
 fn an_unparsable_annotation_names_its_function_and_the_run_goes_on() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("ann.py"),
         "def bad(x: \"list[int\") -> int:\n    return 0\n\ndef good(x: int) -> int:\n    return x\n",
     )
     .unwrap();
-    let out = crate::common::pyz3_in(
-        dir,
-        &["check", "ann.py", "--cases", "20", "--json", "r.json"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "ann.py", "--cases", "20", "--json", "r.json"])
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(

@@ -2,78 +2,38 @@
 //! (tests/fixtures/bench/): A/A stability in both modes, a 2× slowdown found by `--compare main`
 //! with the working tree left intact, the table formats, and bad input.
 
+use crate::util::{Assert, Project, Pyz3};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bench");
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.email=bench@example.com",
-            "-c",
-            "user.name=bench",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A git repository (branch `main`, one commit) with the example extension as `module`; each
 /// test uses its own module name, so builds sharing one target directory never mix.
-fn project(module: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let put = |rel: &str, text: String| {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
-    let fixture = |name: &str| {
-        std::fs::read_to_string(Path::new(FIXTURES).join(name))
-            .unwrap()
-            .replace("{module}", module)
-    };
-    put(
-        "Cargo.toml",
-        format!(
-            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\n\
-             crate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[profile.release]\n\
-             debug = 1\n\n[workspace]\n"
-        ),
-    );
-    put("src/lib.rs", fixture("lib.rs"));
-    put("benches/bench_ops.py", fixture("bench_ops.py"));
-    put(".gitignore", "target/\nCargo.lock\n".into());
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "init"]);
-    dir
+fn project(module: &str) -> Project {
+    Project::new()
+        .var("module", module)
+        .file(
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\n\
+                 crate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[profile.release]\n\
+                 debug = 1\n\n[workspace]\n"
+            ),
+        )
+        .fixture("src/lib.rs", "bench/lib.rs")
+        .fixture("benches/bench_ops.py", "bench/bench_ops.py")
+        .file(".gitignore", "target/\nCargo.lock\n")
+        .git_init()
 }
 
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = crate::common::pyz3_command(dir);
-    cmd.args(args).env("NO_COLOR", "1");
-    cmd.env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"));
-    cmd.output().unwrap()
+/// `pyz3` in `dir`, plain text, with one shared cargo target directory for the example crates.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).no_color().target_dir("bench-tests")
 }
-
-use crate::common::output_text as text;
 
 fn json_of(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", o.shown()))
 }
 
 fn verdicts(v: &Value) -> Vec<(String, String)> {
@@ -105,10 +65,9 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
     let mut clean = 0;
     let mut seen = Vec::new();
     for _ in 0..20 {
-        let out = pyz3(
-            dir.path(),
-            &["bench", "--compare", "main", "--format", "json"],
-        );
+        let out = pyz3(dir.path())
+            .args(["bench", "--compare", "main", "--format", "json"])
+            .run();
         let v = json_of(&out);
         assert_eq!(v["version"], 1);
         assert_eq!(v["mode"], "wall");
@@ -127,11 +86,10 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
         20 - clean
     );
 
-    let out = pyz3(
-        dir.path(),
-        &["bench", "--instructions", "--save-baseline", "i"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pyz3(dir.path())
+        .args(["bench", "--instructions", "--save-baseline", "i"])
+        .run();
+    out.assert_exit(0);
     // The baseline keeps the calls per loop, so the runs compared with it (calibrated on a
     // loaded machine or not) make the same calls.
     let saved: Value = serde_json::from_str(
@@ -143,18 +101,17 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
         assert!(calls.is_power_of_two(), "{name}: calls {calls}");
     }
     for _ in 0..2 {
-        let out = pyz3(
-            dir.path(),
-            &[
+        let out = pyz3(dir.path())
+            .args([
                 "bench",
                 "--instructions",
                 "--baseline",
                 "i",
                 "--format",
                 "json",
-            ],
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            ])
+            .run();
+        out.assert_exit(0);
         let v = json_of(&out);
         assert_eq!(v["mode"], "instructions");
         for b in v["benchmarks"].as_array().unwrap() {
@@ -170,7 +127,7 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
 #[test]
 fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     let dir = project("bench_2x");
-    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    dir.git(&["checkout", "-q", "-b", "feature"]);
     let lib = dir.path().join("src/lib.rs");
     let edited = std::fs::read_to_string(&lib)
         .unwrap()
@@ -181,8 +138,8 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     for mode in [&[][..], &["--instructions"][..]] {
         let mut args = vec!["bench", "--compare", "main", "--format", "json"];
         args.extend(mode);
-        let out = pyz3(dir.path(), &args);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let out = pyz3(dir.path()).args(&args).run();
+        out.assert_exit(1);
         let v = json_of(&out);
         for (name, verdict) in verdicts(&v) {
             let expected = if name.ends_with("bench_sum_squares") {
@@ -190,7 +147,7 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
             } else {
                 "unchanged"
             };
-            assert_eq!(verdict, expected, "{name} in {mode:?}\n{}", text(&out));
+            assert_eq!(verdict, expected, "{name} in {mode:?}\n{}", out.shown());
         }
         let change = v["benchmarks"][2]["change"].as_f64().unwrap();
         assert!(
@@ -201,35 +158,22 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     // The uncommitted edit, the untracked file and the branch are as they were.
     assert_eq!(std::fs::read_to_string(&lib).unwrap(), edited);
     assert!(dir.path().join("notes.txt").exists());
-    let head = Command::new("git")
-        .args(["rev-parse", "--abbrev-ref", "HEAD"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), "feature");
-    let wt = Command::new("git")
-        .args(["worktree", "list"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&wt.stdout).lines().count(),
-        1,
-        "a worktree was left behind"
-    );
+    let head = dir.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    assert_eq!(head.trim(), "feature");
+    let wt = dir.git(&["worktree", "list"]);
+    assert_eq!(wt.lines().count(), 1, "a worktree was left behind");
 
     // Markdown for PR comments.
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "bench",
             "--compare",
             "main",
             "--format",
             "markdown",
             "sum_squares",
-        ],
-    );
+        ])
+        .run();
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(
         md.contains("| benchmark | baseline | current | change | 95% CI | verdict |"),
@@ -244,9 +188,8 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     // Flamegraphs of the benchmark on both sides and a differential one: Python and native
     // frames of the extension together.
     let flames = dir.path().join("flames");
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "bench",
             "--compare",
             "main",
@@ -257,16 +200,16 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
             "2",
             "--samples",
             "3",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(1);
     for file in [
         "bench_ops--bench_sum_squares.svg",
         "bench_ops--bench_sum_squares.main.svg",
         "bench_ops--bench_sum_squares.diff.svg",
     ] {
         let svg = std::fs::read_to_string(flames.join(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", text(&out)));
+            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", out.shown()));
         assert!(svg.contains("<svg"), "{file}");
         assert!(
             svg.contains("bench_sum_squares"),
@@ -279,9 +222,8 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
     }
 
     // Allocations per call: join builds a list of n strings and the joined string.
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "bench",
             "--memory",
             "join",
@@ -289,24 +231,24 @@ fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
             "3",
             "--samples",
             "3",
-        ],
-    );
+        ])
+        .run();
     let shown = String::from_utf8_lossy(&out.stdout).to_string();
     let row = shown
         .lines()
         .find(|l| l.starts_with("bench_ops::bench_join[100]") && l.ends_with("memray"))
-        .unwrap_or_else(|| panic!("no memory row\n{}", text(&out)));
+        .unwrap_or_else(|| panic!("no memory row\n{}", out.shown()));
     let allocs: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!((100.0..200.0).contains(&allocs), "{row}");
 }
 
 fn assert_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.shown());
     assert!(
         stderr.contains(needle),
         "expected `{needle}`\n{}",
-        text(out)
+        out.shown()
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -318,7 +260,9 @@ fn bad_input_is_an_error_and_nothing_is_overwritten() {
     std::fs::create_dir_all(&store).unwrap();
     std::fs::write(store.join("broken.json"), "{\"version\": 1, \"name\": ").unwrap();
     assert_error(
-        &pyz3(dir.path(), &["bench", "--baseline", "broken"]),
+        &pyz3(dir.path())
+            .args(["bench", "--baseline", "broken"])
+            .run(),
         "corrupt baseline file",
     );
     assert_eq!(
@@ -326,22 +270,25 @@ fn bad_input_is_an_error_and_nothing_is_overwritten() {
         "{\"version\": 1, \"name\": "
     );
     assert_error(
-        &pyz3(dir.path(), &["bench", "--baseline", "nope"]),
+        &pyz3(dir.path()).args(["bench", "--baseline", "nope"]).run(),
         "no baseline named `nope`",
     );
     assert_error(
-        &pyz3(dir.path(), &["bench", "--compare", "no-such-branch"]),
+        &pyz3(dir.path())
+            .args(["bench", "--compare", "no-such-branch"])
+            .run(),
         "no such git ref",
     );
     assert_error(
-        &pyz3(dir.path(), &["bench", "nothing-matches-this"]),
+        &pyz3(dir.path())
+            .args(["bench", "nothing-matches-this"])
+            .run(),
         "no benchmark matches",
     );
 
     // A good baseline, then a bench function that raises: exit 2, the baseline untouched.
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "bench",
             "--save-baseline",
             "good",
@@ -349,29 +296,32 @@ fn bad_input_is_an_error_and_nothing_is_overwritten() {
             "2",
             "--samples",
             "3",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(0);
     let saved = std::fs::read(store.join("good.json")).unwrap();
     let bench = dir.path().join("benches/bench_ops.py");
     let mut code = std::fs::read_to_string(&bench).unwrap();
     code.push_str("\n\ndef bench_broken():\n    raise ValueError('broken on purpose')\n");
     std::fs::write(&bench, code).unwrap();
     assert_error(
-        &pyz3(dir.path(), &["bench", "--save-baseline", "good"]),
+        &pyz3(dir.path())
+            .args(["bench", "--save-baseline", "good"])
+            .run(),
         "bench function bench_ops::bench_broken raised: ValueError: broken on purpose",
     );
     assert_eq!(std::fs::read(store.join("good.json")).unwrap(), saved);
-    let empty = tempfile::tempdir().unwrap();
+    let empty = Project::new();
     assert_error(
-        &pyz3(empty.path(), &["bench"]),
+        &pyz3(empty.path()).args(["bench"]).run(),
         "is not an extension project",
     );
 }
 
 /// Adds a criterion bench of the extension's Rust code (`benches/rust_ops.rs`) to `dir`'s
 /// project and commits it.
-fn add_criterion_bench(dir: &Path, module: &str) {
+fn add_criterion_bench(project: &Project, module: &str) {
+    let dir = project.path();
     let cargo = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&cargo)
         .unwrap()
@@ -401,27 +351,26 @@ fn add_criterion_bench(dir: &Path, module: &str) {
         ),
     )
     .unwrap();
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "criterion bench"]);
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "criterion bench"]);
 }
 
 #[test]
 fn criterion_benches_run_beside_the_python_ones_and_compare() {
     let dir = project("bench_crit");
-    add_criterion_bench(dir.path(), "bench_crit");
+    add_criterion_bench(&dir, "bench_crit");
     // Only the Rust bench (the filter), against a saved baseline.
-    let out = pyz3(
-        dir.path(),
-        &[
+    let out = pyz3(dir.path())
+        .args([
             "bench",
             "sum_squares",
             "--save-baseline",
             "before",
             "--format",
             "json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(0);
     let saved: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(".pyz3/bench/before.json")).unwrap(),
     )
@@ -431,7 +380,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
         names,
         ["bench_ops::bench_sum_squares", "rust::sum_squares_rs"],
         "{}",
-        text(&out)
+        out.shown()
     );
     let rust = &saved["benchmarks"]["rust::sum_squares_rs"];
     assert_eq!(rust["unit"], "ns");
@@ -449,8 +398,8 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
     for against in [["--baseline", "before"], ["--compare", "main"]] {
         let mut args = vec!["bench", "sum_squares", "--format", "json"];
         args.extend(against);
-        let out = pyz3(dir.path(), &args);
-        assert_eq!(out.status.code(), Some(1), "{against:?}: {}", text(&out));
+        let out = pyz3(dir.path()).args(&args).run();
+        assert_eq!(out.status.code(), Some(1), "{against:?}: {}", out.shown());
         let v = json_of(&out);
         assert_eq!(
             verdicts(&v),
@@ -462,7 +411,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
                 ("rust::sum_squares_rs".to_string(), "regressed".to_string()),
             ],
             "{against:?}: {}",
-            text(&out)
+            out.shown()
         );
         // `change` is current/baseline - 1 (the JSON contract). Twice the work reads as a clear
         // rise; its size moves with the load the other tests put on the machine between the
@@ -503,16 +452,14 @@ fn a_bench_that_hangs_is_stopped_and_named() {
     std::fs::write(&bench, code).unwrap();
     let run = |args: &[&str]| {
         let _ = std::fs::remove_file(dir.path().join("child.pid"));
-        let mut cmd = crate::common::pyz3_command(dir.path());
-        cmd.arg("bench").args(args).env("NO_COLOR", "1");
-        cmd.env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"));
+        let mut cmd = pyz3(dir.path()).args(["bench"]).args(args).command();
         let start = Instant::now();
         let out = output_within(&mut cmd, Duration::from_secs(600));
         (out, start.elapsed())
     };
     // A build first, so that the timings below are of the benchmarks alone.
     let (out, _) = run(&["bench_join", "--processes", "1", "--samples", "2"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    out.assert_exit(0);
 
     let (out, took) = run(&["--timeout-ms", "2000", "--processes", "1", "--samples", "2"]);
     assert_error(
@@ -528,7 +475,7 @@ fn a_bench_that_hangs_is_stopped_and_named() {
         1,
         "{stderr}"
     );
-    assert!(took < Duration::from_secs(60), "{took:?}\n{}", text(&out));
+    assert!(took < Duration::from_secs(60), "{took:?}\n{}", out.shown());
     let child = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
     let child: i32 = child.trim().parse().unwrap();
     std::thread::sleep(Duration::from_millis(200));
@@ -577,11 +524,11 @@ fn interrupting_a_compare_removes_its_worktree() {
         ),
     )
     .unwrap();
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "slow build"]);
-    git(dir.path(), &["rm", "-q", "build.rs"]);
-    git(dir.path(), &["commit", "-q", "-m", "fast build"]);
-    let mut cmd = crate::common::pyz3_command(dir.path());
+    dir.git(&["add", "-A"]);
+    dir.git(&["commit", "-q", "-m", "slow build"]);
+    dir.git(&["rm", "-q", "build.rs"]);
+    dir.git(&["commit", "-q", "-m", "fast build"]);
+    let mut cmd = Pyz3::new(dir.path()).target_dir("bench-tests").command();
     cmd.args([
         "bench",
         "--compare",
@@ -591,7 +538,6 @@ fn interrupting_a_compare_removes_its_worktree() {
         "--samples",
         "2",
     ])
-    .env("CARGO_TARGET_DIR", repo_root().join("target/bench-tests"))
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::null());
     let mut pyz3 = cmd.spawn().unwrap();
@@ -612,12 +558,7 @@ fn interrupting_a_compare_removes_its_worktree() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130), "{status:?}");
-    let listed = Command::new("git")
-        .args(["worktree", "list", "--porcelain"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let listed = String::from_utf8_lossy(&listed.stdout);
+    let listed = dir.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(listed.matches("worktree ").count(), 1, "{listed}");
     let left: Vec<_> = std::fs::read_dir(&worktrees)
         .map(|d| d.flatten().map(|e| e.path()).collect())

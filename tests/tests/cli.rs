@@ -2,13 +2,16 @@
 
 use std::process::{Command, Output};
 
+use crate::util::{Pyz3, VENV};
+
+/// `pyz3 ARGS` where the test runs, with the project virtualenv for the samplers' Python.
 fn pyz3(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.args(args);
+    let cmd = Pyz3::bare().args(args);
     if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("PYZ3_VENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
+        cmd.env("PYZ3_VENV", VENV).run()
+    } else {
+        cmd.run()
     }
-    cmd.output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {

@@ -74,26 +74,6 @@ pub fn eval_source<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
     py.eval(&expr, Some(&globals), None)
 }
 
-/// The `pyz3` binary as a command run in `dir`, with the project virtualenv when none is active.
-pub fn pyz3_command(dir: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pyz3"));
-    cmd.current_dir(dir);
-    if std::env::var_os("VIRTUAL_ENV").is_none() {
-        cmd.env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"));
-    }
-    cmd
-}
-
-/// A run's exit status, stdout and stderr, for assertion messages.
-pub fn output_text(o: &std::process::Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A screenshot of `url` in headless Chromium (Debian's `chromium`) at `width`×`height`, as
 /// pixels: `(rgb-or-rgba bytes, channels)`. `dir` holds the browser profile and the PNG.
 pub fn screenshot(url: &str, dir: &std::path::Path, width: u32, height: u32) -> (Vec<u8>, usize) {
@@ -179,40 +159,6 @@ pub fn with_fixes(text: &str) -> String {
     out.join("\n") + "\n"
 }
 
-/// A temp dir holding a setuptools project: `setup.py` declaring the C extension `module`
-/// from `module.c` (`c_source`), and `tests/test_ext.py` (`test_source`).
-pub fn setuptools_project(module: &str, c_source: &str, test_source: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write_file(
-        dir.path(),
-        "setup.py",
-        &format!(
-            "from setuptools import Extension, setup\n\nsetup(name=\"{module}\", version=\"0.1\", \
-             ext_modules=[Extension(\"{module}\", [\"{module}.c\"])])\n"
-        ),
-    );
-    write_file(dir.path(), &format!("{module}.c"), c_source);
-    write_file(dir.path(), "tests/test_ext.py", test_source);
-    dir
-}
-
-/// A temp dir holding a PyO3 crate named `module` (a cdylib, its own workspace): `src/lib.rs`
-/// (`lib_source`) and `tests/test_ext.py` (`test_source`).
-pub fn pyo3_project(module: &str, lib_source: &str, test_source: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write_file(
-        dir.path(),
-        "Cargo.toml",
-        &format!(
-            "[package]\nname = \"{module}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-             [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\npyo3 = \"0.30\"\n\n[workspace]\n"
-        ),
-    );
-    write_file(dir.path(), "src/lib.rs", lib_source);
-    write_file(dir.path(), "tests/test_ext.py", test_source);
-    dir
-}
-
 /// Runs the reproducer at `path` with `python` (from `/`, `PYTHONMALLOC=malloc` when `malloc`)
 /// and asserts that it reproduced a finding of `kind`: a crash dies by a signal; a debug build
 /// (`debug`) aborts in its own result check for a `system-error`; anything else exits 1.
@@ -247,21 +193,6 @@ pub fn assert_reproduces(
         run.status,
         String::from_utf8_lossy(&run.stdout),
     );
-}
-
-/// Runs the `pyz3` binary in `dir` with the project's virtualenv active.
-pub fn pyz3_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", concat!(env!("CARGO_MANIFEST_DIR"), "/.venv"))
-        .output()
-        .unwrap()
-}
-
-/// A command's stderr as text.
-pub fn stderr_of(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs `cmd` to its end, failing the test (after killing it) when it takes longer than `limit`:

@@ -2,11 +2,16 @@
 //! function's finding, and a crash or hang in an oracle or a property is reported as that
 //! oracle's or property's failure, not the function's crash.
 
-use crate::common::pyz3_in as pyz3;
+use crate::util::{Project, Pyz3};
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as Json;
+
+/// `pyz3` in `dir` with the project virtualenv active.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).project_venv()
+}
 
 const MODULE: &str = r#"
 import os
@@ -65,12 +70,11 @@ fn findings(dir: &Path) -> Vec<(String, String, String)> {
 /// hashing are no finding: the function is correct.
 #[test]
 fn hostile_results_are_not_the_functions_findings() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("hostile.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "hostile.py",
             "--function",
@@ -85,8 +89,8 @@ fn hostile_results_are_not_the_functions_findings() {
             "50",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(findings(dir), vec![], "{err}");
@@ -127,9 +131,8 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("own.py"), OWN_WORK).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "own.py",
             "--oracle",
@@ -142,8 +145,8 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
             "30",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(findings(dir), vec![], "{err}");
@@ -162,17 +165,16 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
     assert!(!err.contains("clashing_set: case"), "{err}");
 
     // A 20 MB exception message travels and prints capped.
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "own.py:shouting",
             "--cases",
             "5",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -199,12 +201,11 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
 /// is the property's.
 #[test]
 fn crashing_oracles_and_properties_are_blamed_for_themselves() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("hostile.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "hostile.py:ok",
             "--oracle",
@@ -213,8 +214,8 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
             "5",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -231,9 +232,8 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
             && found[0].2.contains("SIGABRT"),
         "{found:?}"
     );
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "hostile.py:ok",
             "--property",
@@ -242,8 +242,8 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
             "5",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -260,17 +260,16 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
 /// reports the crash.
 #[test]
 fn a_target_signalling_its_group_does_not_reach_pyz3() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("grp.py"),
         "import os, signal\ndef kill_group(x: int) -> int:\n    if x > 3:\n        os.killpg(os.getpgrp(), signal.SIGTERM)\n    return x\n",
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "grp.py", "--cases", "30", "--json", "r.json"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "grp.py", "--cases", "30", "--json", "r.json"])
+        .run();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -287,7 +286,7 @@ fn a_target_signalling_its_group_does_not_reach_pyz3() {
 /// it leaves no worker behind.
 #[test]
 fn workers_do_not_outlive_pyz3() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     // The worker writes its pid, then spins (holding the GIL) until it is killed.
     std::fs::write(
@@ -344,7 +343,7 @@ fn zombie(pid: i32) -> bool {
 fn interrupting_pyz3_kills_what_the_target_forked() {
     use crate::common::{process_gone, wait_for_pid_file};
     use std::time::{Duration, Instant};
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("forky.py"),
@@ -367,7 +366,8 @@ fn interrupting_pyz3_kills_what_the_target_forked() {
         for f in ["child.pid", "worker.pid"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
-        let mut pyz3 = crate::common::pyz3_command(dir)
+        let mut pyz3 = Pyz3::new(dir)
+            .command()
             .args(["check", "forky.py", "--timeout-ms", "600000"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -414,7 +414,7 @@ fn interrupting_pyz3_kills_what_the_target_forked() {
 #[test]
 fn a_result_that_hangs_pyz3s_own_work_costs_once() {
     use std::time::{Duration, Instant};
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("sticky.py"),
@@ -433,7 +433,7 @@ fn a_result_that_hangs_pyz3s_own_work_costs_once() {
     )
     .unwrap();
     for (function, property) in [("spins", None), ("mute", Some("mute=result is None"))] {
-        let mut cmd = crate::common::pyz3_command(dir);
+        let mut cmd = Pyz3::new(dir).command();
         cmd.args(["check", &format!("sticky.py:{function}"), "--cases", "200"])
             .args(["--json", "r.json"]);
         if let Some(p) = property {
@@ -477,7 +477,7 @@ fn a_result_that_hangs_pyz3s_own_work_costs_once() {
 #[test]
 fn an_import_that_never_returns_is_exit_2_at_its_limit() {
     use std::time::{Duration, Instant};
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("stuck.py"),
@@ -486,7 +486,7 @@ fn an_import_that_never_returns_is_exit_2_at_its_limit() {
     .unwrap();
     let start = Instant::now();
     let out = crate::common::output_within(
-        crate::common::pyz3_command(dir).args(["check", "stuck.py"]),
+        Pyz3::new(dir).command().args(["check", "stuck.py"]),
         Duration::from_secs(120),
     );
     let took = start.elapsed();
@@ -501,7 +501,7 @@ fn an_import_that_never_returns_is_exit_2_at_its_limit() {
     // A configured limit: given up at it.
     let start = Instant::now();
     let out = crate::common::output_within(
-        crate::common::pyz3_command(dir).args(["check", "stuck.py", "--import-timeout-ms", "1500"]),
+        Pyz3::new(dir).command().args(["check", "stuck.py", "--import-timeout-ms", "1500"]),
         Duration::from_secs(120),
     );
     let took = start.elapsed();
@@ -520,7 +520,7 @@ fn an_import_that_never_returns_is_exit_2_at_its_limit() {
 /// every case is counted.
 #[test]
 fn garbage_on_the_protocol_stream_costs_one_case() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("garble.py"),
@@ -536,10 +536,9 @@ fn garbage_on_the_protocol_stream_costs_one_case() {
              return x\n",
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "garble.py", "--cases", "100", "--json", "r.json"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "garble.py", "--cases", "100", "--json", "r.json"])
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(findings(dir), vec![], "{err}");

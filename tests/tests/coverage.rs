@@ -3,6 +3,7 @@
 //! HTML report drawn in headless Chromium, `--fail-under`, `pyz3 check --coverage` and
 //! `pyz3 fuzz coverage` on a copy of the demo extension, bad tools, and `pyz3 test --watch`.
 
+use crate::util::{fixture, repo_root, Assert, Project, Pyz3};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
@@ -11,35 +12,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::output_text as text;
 use crate::common::write_file as write;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str, module: &str) -> String {
-    std::fs::read_to_string(repo().join("tests/fixtures/coverage").join(name))
-        .unwrap()
-        .replace("MODULE", module)
-}
-
 /// A PyO3 crate named `module` in a temp dir, with a test that never takes one branch.
-fn pyo3_project(module: &str) -> tempfile::TempDir {
-    crate::common::pyo3_project(
-        module,
-        &fixture("pyo3_lib.rs", module),
-        &fixture("test_ext.py", module),
-    )
+fn pyo3_project(module: &str) -> Project {
+    let p = Project::new().var("module", module);
+    let lib = p.render(&fixture("coverage/pyo3_lib.rs"));
+    p.pyo3(module, &lib)
+        .fixture("tests/test_ext.py", "coverage/test_ext.py")
 }
 
 /// A setuptools C extension named `module` in a temp dir.
-fn c_project(module: &str) -> tempfile::TempDir {
-    crate::common::setuptools_project(
-        module,
-        &fixture("c_ext.c", module),
-        &fixture("test_ext.py", module),
-    )
+fn c_project(module: &str) -> Project {
+    let p = Project::new().var("module", module);
+    let c = p.render(&fixture("coverage/c_ext.c"));
+    p.setuptools(module, &c)
+        .fixture("tests/test_ext.py", "coverage/test_ext.py")
 }
 
 /// The lines of `file` ending with the NOT RUN marker: the hand-computed missing lines.
@@ -53,18 +41,14 @@ fn marked(file: &Path) -> Vec<u64> {
         .collect()
 }
 
-/// `pyz3 ARGS` in `dir` with one shared cargo target directory for the example crates.
-fn pyz3(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = crate::common::pyz3_command(dir);
-    cmd.args(args)
-        .env("CARGO_TARGET_DIR", repo().join("target/coverage-tests"))
-        .envs(env.iter().copied());
-    cmd.output().unwrap()
+/// `pyz3` in `dir` with one shared cargo target directory for the example crates.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).target_dir("coverage-tests")
 }
 
 fn json(path: &Path, out: &Output) -> Value {
     let t = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| panic!("no JSON report at {}\n{}", path.display(), text(out)));
+        .unwrap_or_else(|_| panic!("no JSON report at {}\n{}", path.display(), out.shown()));
     serde_json::from_str(&t).unwrap()
 }
 
@@ -94,9 +78,8 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
     let dir = pyo3_project("cov_rs_hand");
     let d = dir.path();
     let (j, lcov, html) = (d.join("cov.json"), d.join("cov.lcov"), d.join("html"));
-    let out = pyz3(
-        d,
-        &[
+    let out = pyz3(d)
+        .args([
             "test",
             "--coverage",
             "--json",
@@ -105,10 +88,9 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
             lcov.to_str().unwrap(),
             "--html",
             html.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(0);
     // One schema: the test report, with the coverage report under `coverage`.
     let doc = json(&j, &out);
     assert_eq!(doc["version"], 1);
@@ -123,7 +105,7 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
     let lib = only_file(report, "src/lib.rs");
     let expected = marked(&d.join("src/lib.rs"));
     assert_eq!(expected.len(), 4);
-    assert_eq!(missing(lib), expected, "{}", text(&out));
+    assert_eq!(missing(lib), expected, "{}", out.shown());
     // classify, never_called and the module function; never_called never runs.
     assert_eq!(lib["functions"]["total"], 3);
     assert_eq!(lib["functions"]["covered"], 2);
@@ -193,18 +175,20 @@ fn pyo3_coverage_matches_the_hand_count_and_draws_in_chromium() {
     );
 
     // --fail-under: 4 of the lines are missing, so 99% fails and 50% passes.
-    let out = pyz3(d, &["test", "--coverage", "--fail-under", "99"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = pyz3(d)
+        .args(["test", "--coverage", "--fail-under", "99"])
+        .run();
+    out.assert_exit(1);
     assert!(
-        text(&out).contains("is below --fail-under 99%"),
+        out.shown().contains("is below --fail-under 99%"),
         "{}",
-        text(&out)
+        out.shown()
     );
-    let out = pyz3(d, &["test", "--fail-under", "50"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = pyz3(d, &["test", "--fail-under", "150"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("not a percentage"), "{}", text(&out));
+    let out = pyz3(d).args(["test", "--fail-under", "50"]).run();
+    out.assert_exit(0);
+    let out = pyz3(d).args(["test", "--fail-under", "150"]).run();
+    out.assert_exit(2);
+    assert!(out.shown().contains("not a percentage"), "{}", out.shown());
 }
 
 #[test]
@@ -217,19 +201,18 @@ fn c_coverage_with_clang_and_with_gcov_match_the_hand_count() {
         let j = d.join("cov.json");
         let _ = std::fs::remove_file(&j);
         let env: Vec<(&str, &str)> = cc.map(|c| ("CC", c)).into_iter().collect();
-        let out = pyz3(
-            d,
-            &["test", "--coverage", "--coverage-json", j.to_str().unwrap()],
-            &env,
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = pyz3(d)
+            .args(["test", "--coverage", "--coverage-json", j.to_str().unwrap()])
+            .envs(&env)
+            .run();
+        out.assert_exit(0);
         let report = json(&j, &out);
         assert!(
             report["tool"].as_str().unwrap().starts_with(tool),
             "{report}"
         );
         let file = only_file(&report, "cov_c_hand.c");
-        assert_eq!(missing(file), expected, "{tool}: {}", text(&out));
+        assert_eq!(missing(file), expected, "{tool}: {}", out.shown());
         // classify, py_classify, py_never_called, PyInit_cov_c_hand.
         assert_eq!(file["functions"]["total"], 4, "{tool}");
         assert_eq!(file["functions"]["covered"], 3, "{tool}");
@@ -245,13 +228,12 @@ fn c_coverage_with_clang_and_with_gcov_match_the_hand_count() {
 fn bad_tools_and_no_tests_are_usage_errors() {
     let dir = c_project("cov_c_bad");
     let d = dir.path();
-    let out = pyz3(
-        d,
-        &["test", "--coverage"],
-        &[("LLVM_COV", "/nonexistent/llvm-cov")],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let shown = text(&out);
+    let out = pyz3(d)
+        .args(["test", "--coverage"])
+        .envs(&[("LLVM_COV", "/nonexistent/llvm-cov")])
+        .run();
+    out.assert_exit(2);
+    let shown = out.shown();
     assert!(
         shown.contains("llvm-cov") && shown.contains("apt install llvm-"),
         "{shown}"
@@ -264,26 +246,25 @@ fn bad_tools_and_no_tests_are_usage_errors() {
     );
     let old = d.join("old/llvm-profdata");
     std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = pyz3(
-        d,
-        &["test", "--coverage"],
-        &[("LLVM_PROFDATA", old.to_str().unwrap())],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("is LLVM 14"), "{}", text(&out));
-    assert!(!text(&out).contains("panicked"));
+    let out = pyz3(d)
+        .args(["test", "--coverage"])
+        .envs(&[("LLVM_PROFDATA", old.to_str().unwrap())])
+        .run();
+    out.assert_exit(2);
+    assert!(out.shown().contains("is LLVM 14"), "{}", out.shown());
+    assert!(!out.shown().contains("panicked"));
 
     std::fs::remove_dir_all(d.join("tests")).unwrap();
-    let out = pyz3(d, &["test", "--coverage"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("no tests found"), "{}", text(&out));
+    let out = pyz3(d).args(["test", "--coverage"]).run();
+    out.assert_exit(2);
+    assert!(out.shown().contains("no tests found"), "{}", out.shown());
 }
 
 /// A copy of the demo extension (sources, lock file, stubs) in a temp dir, so coverage builds
 /// never write into the repository.
-fn demo_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = repo().join("harness/demo");
+fn demo_copy() -> Project {
+    let dir = Project::new();
+    let demo = repo_root().join("harness/demo");
     for f in ["Cargo.toml", "Cargo.lock", "pyz3_demo.pyi"] {
         std::fs::copy(demo.join(f), dir.path().join(f)).unwrap();
     }
@@ -309,24 +290,21 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
         "def test_nothing():\n    pass\n",
     );
     let empty = d.join("empty.json");
-    let out = pyz3(
-        d,
-        &[
+    let out = pyz3(d)
+        .args([
             "test",
             "--coverage",
             "--coverage-json",
             empty.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(0);
     let empty = json(&empty, &out);
     assert!(empty["totals"]["lines"]["total"].as_u64().unwrap() > 300);
 
     let checked = d.join("check.json");
-    let out = pyz3(
-        d,
-        &[
+    let out = pyz3(d)
+        .args([
             "check",
             "pyz3_demo",
             "--coverage",
@@ -336,11 +314,10 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
             "30",
             "--stubs",
             "pyz3_demo.pyi",
-        ],
-        &[],
-    );
+        ])
+        .run();
     // The demo's planted defects are findings: exit 1.
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    out.assert_exit(1);
     let checked = json(&checked, &out);
     assert!(
         lines_covered(&checked) > lines_covered(&empty) + 50,
@@ -351,10 +328,9 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("src/defects.rs"));
 
     let fuzzed = d.join("fuzz.json");
-    let corpus = repo().join("corpora/parse_string");
-    let out = pyz3(
-        d,
-        &[
+    let corpus = repo_root().join("corpora/parse_string");
+    let out = pyz3(d)
+        .args([
             "fuzz",
             "coverage",
             "pyz3_demo:parse_string",
@@ -363,10 +339,9 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
             "pyz3_demo.pyi",
             "--coverage-json",
             fuzzed.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(0);
     let fuzzed = json(&fuzzed, &out);
     let parse = fuzzed["files"]
         .as_array()
@@ -443,9 +418,9 @@ fn edit(path: &Path, from: &str, to: &str) {
 fn watch_rebuilds_and_reruns_on_each_edit_then_stops_cleanly() {
     let dir = pyo3_project("cov_watch");
     let d = dir.path().to_path_buf();
-    let mut child = crate::common::pyz3_command(&d)
+    let mut child = pyz3(&d)
         .args(["test", "--watch", "--coverage"])
-        .env("CARGO_TARGET_DIR", repo().join("target/coverage-tests"))
+        .command()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

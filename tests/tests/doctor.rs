@@ -1,6 +1,7 @@
 //! `pyz3 doctor`: every check is listed, the exit code follows the checks, missing tools come with
 //! what to install, and a bad `--python` is a usage error.
 
+use crate::util::Project;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -85,7 +86,7 @@ fn row<'a>(table: &'a str, name: &str) -> (&'a str, &'a str) {
 
 #[test]
 fn lists_every_check_and_exits_0_only_when_all_are_ok() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let json = dir.path().join("doctor.json");
     let o = doctor(
         &["--python", VENV_PYTHON, "--json", json.to_str().unwrap()],
@@ -143,7 +144,7 @@ fn lists_every_check_and_exits_0_only_when_all_are_ok() {
 #[test]
 fn without_tools_on_path_they_are_missing_with_what_to_install() {
     // PATH holds only python3: no rustc, cargo, gcc, valgrind, perf, py-spy, LLVM tools.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(
@@ -202,7 +203,7 @@ fn without_tools_on_path_they_are_missing_with_what_to_install() {
 
 #[test]
 fn the_active_virtualenv_is_the_default_python() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
     let o = doctor(&["--json", "-"], |cmd| {
         cmd.env("PATH", dir.path()).env("VIRTUAL_ENV", &venv);
@@ -253,7 +254,7 @@ fn a_python_that_does_not_exist_is_a_one_line_error_and_exit_2() {
 #[test]
 fn a_python_that_prints_binary_is_named_not_an_interpreter() {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let script = |name: &str, body: &str| {
         let path = tmp.path().join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -399,7 +400,7 @@ fn shared_and_static_free_threaded_interpreters_pass() {
         (VENV_PYTHON, "shared"),
         (ft.as_str(), "free-threaded, static"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Project::new();
         let json = dir.path().join("doctor.json");
         doctor(
             &["--python", python, "--json", json.to_str().unwrap()],

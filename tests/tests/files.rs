@@ -2,23 +2,14 @@
 //! messages and function names are code, planted temporary files and symlinks, and output paths
 //! that cannot be written (which must fail before any work).
 
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::common::output_text as text;
-
-fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    crate::common::pyz3_command(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+/// `pyz3` in `dir`, plain text.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).no_color()
 }
 
 /// Every `*.py` file in `dir`, sorted.
@@ -48,7 +39,7 @@ fn run_reproducers(work: &Path, repro: &Path, expected: &str, count: usize) {
             compiled.status.success(),
             "{} is not valid Python:\n{}\n{}",
             file.display(),
-            text(&compiled),
+            compiled.shown(),
             std::fs::read_to_string(file).unwrap_or_default()
         );
         let cwd = tempfile::tempdir_in(work).unwrap();
@@ -69,20 +60,20 @@ fn run_reproducers(work: &Path, repro: &Path, expected: &str, count: usize) {
             Some(1),
             "{}\n{}",
             file.display(),
-            text(&run)
+            run.shown()
         );
         assert!(
             stdout.contains(&format!("SystemError: {expected}")),
             "{}\n{}",
             file.display(),
-            text(&run)
+            run.shown()
         );
     }
 }
 
 #[test]
 fn exception_messages_cannot_run_code_from_reproducers() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     // Each function raises SystemError (a finding) with a message holding a line break of some
     // kind followed by code.
@@ -102,18 +93,17 @@ for _i, _sep in enumerate(["\r", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "
 "#,
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "msgs", "--cases", "3", "--repro-dir", "repro"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(!dir.join("PWNED").exists(), "{}", text(&out));
+    let out = pyz3(dir)
+        .args(["check", "msgs", "--cases", "3", "--repro-dir", "repro"])
+        .run();
+    out.assert_exit(1);
+    assert!(!dir.join("PWNED").exists(), "{}", out.shown());
     run_reproducers(dir, &dir.join("repro"), "x", 13);
 }
 
 #[test]
 fn hostile_function_names_are_literals_and_safe_file_names() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     // Attribute names nobody would write, set on the module; `.` is left out (the harness
     // resolves dotted names attribute by attribute).
@@ -148,11 +138,10 @@ for _n in NAMES:
 "#,
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "names", "--cases", "3", "--repro-dir", "repro"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = pyz3(dir)
+        .args(["check", "names", "--cases", "3", "--repro-dir", "repro"])
+        .run();
+    out.assert_exit(1);
     assert!(!dir.join("PWNED").exists());
     // No line pyz3 prints lets a name drive the terminal (escape sequences, carriage returns).
     for stream in [&out.stdout, &out.stderr] {
@@ -172,18 +161,17 @@ for _n in NAMES:
         "def f(x: int) -> int:\n    raise SystemError('found')\n",
     )
     .unwrap();
-    let out = pyz3(
-        &odd,
-        &[
+    let out = pyz3(&odd)
+        .args([
             "check",
             "./it's;x.py",
             "--cases",
             "3",
             "--repro-dir",
             "repro",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(1);
     run_reproducers(&odd, &odd.join("repro"), "found", 1);
 }
 
@@ -198,10 +186,10 @@ fn one_finding_module(dir: &Path) {
 
 #[test]
 fn planted_temporary_files_are_neither_followed_nor_overwritten() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     one_finding_module(dir);
-    let victims = tempfile::tempdir().unwrap();
+    let victims = Project::new();
     let victim = |name: &str| {
         let p = victims.path().join(name);
         std::fs::write(&p, "victim\n").unwrap();
@@ -216,9 +204,8 @@ fn planted_temporary_files_are_neither_followed_nor_overwritten() {
         dir.join("repro/plain.boom.system-error.py.tmp"),
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "plain",
             "--cases",
@@ -227,9 +214,9 @@ fn planted_temporary_files_are_neither_followed_nor_overwritten() {
             "out.json",
             "--repro-dir",
             "repro",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        ])
+        .run();
+    out.assert_exit(1);
     for v in [&json_victim, &repro_victim] {
         assert_eq!(std::fs::read_to_string(v).unwrap(), "victim\n", "{v:?}");
     }
@@ -254,11 +241,10 @@ fn planted_temporary_files_are_neither_followed_nor_overwritten() {
 
     // A file of the user's that happens to be called like a temporary file survives.
     std::fs::write(dir.join("report.json.tmp"), "mine\n").unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "plain", "--cases", "3", "--json", "report.json"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = pyz3(dir)
+        .args(["check", "plain", "--cases", "3", "--json", "report.json"])
+        .run();
+    out.assert_exit(1);
     assert_eq!(
         std::fs::read_to_string(dir.join("report.json.tmp")).unwrap(),
         "mine\n"
@@ -294,7 +280,7 @@ fn umask() -> u32 {
 
 #[test]
 fn profile_scratch_directories_are_private() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let tmpdir = dir.join("tmp");
     std::fs::create_dir(&tmpdir).unwrap();
@@ -306,14 +292,13 @@ fn profile_scratch_directories_are_private() {
                   open('modes.txt', 'w').write('\\n'.join(rows))\n";
     std::fs::write(dir.join("list.py"), script).unwrap();
     let python = venv_python();
-    let out = crate::common::pyz3_command(dir)
+    let out = Pyz3::new(dir)
         .env("TMPDIR", &tmpdir)
         .args(["profile", "--memory", "--"])
-        .arg(&python)
-        .arg("list.py")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        .args([&python])
+        .args(["list.py"])
+        .run();
+    out.assert_exit(0);
     let modes = std::fs::read_to_string(dir.join("modes.txt")).unwrap();
     let rows: Vec<&str> = modes.lines().collect();
     assert!(!rows.is_empty(), "no scratch directory seen");
@@ -335,15 +320,15 @@ fn profile_scratch_directories_are_private() {
 /// anything ran (no `RAN` marker).
 fn assert_fails_fast(dir: &Path, args: &[&str], path: &str) {
     let start = Instant::now();
-    let out = pyz3(dir, args);
+    let out = pyz3(dir).args(args).run();
     let took = start.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", out.shown());
     let last = err.trim_end().lines().last().unwrap_or_default();
     assert!(
         last.starts_with(&format!("pyz3: error: cannot write {path}: ")),
         "{args:?}\n{}",
-        text(&out)
+        out.shown()
     );
     assert!(!err.contains("panicked"), "{err}");
     assert!(
@@ -355,7 +340,7 @@ fn assert_fails_fast(dir: &Path, args: &[&str], path: &str) {
 
 #[test]
 fn check_output_paths_are_checked_before_any_work() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     // Importing the module is work already.
     std::fs::write(
@@ -401,12 +386,12 @@ fn bench_output_path_is_checked_before_any_work() {
             dir.join("RAN").to_str().unwrap()
         )
     };
-    let project = crate::common::setuptools_project(
+    let project = Project::new().setuptools(
         "files_bench",
         "#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"files_bench\"};\n\
          PyMODINIT_FUNC PyInit_files_bench(void) { return PyModule_Create(&m); }\n",
-        "def test_nothing():\n    pass\n",
-    );
+    )
+    .file("tests/test_ext.py", "def test_nothing():\n    pass\n");
     let dir = project.path();
     crate::common::write_file(dir, "benches/bench_marked.py", &marker(dir));
     assert_fails_fast(
@@ -440,7 +425,7 @@ fn bench_output_path_is_checked_before_any_work() {
 
 #[test]
 fn profile_output_paths_are_checked_before_any_work() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::create_dir(dir.join("adir")).unwrap();
     let python = venv_python();

@@ -2,6 +2,7 @@
 //! cargo-fuzz targets over the demo extension, `pyz3 fuzz` on a C extension compiled here,
 //! artifacts → reproducers in a fresh python3, and bad input.
 
+use crate::util::{repo_root, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -133,10 +134,6 @@ fn empty_input_decodes_to_simple_values() {
 
 // ----- cargo-fuzz targets and `pyz3 fuzz` (real libFuzzer, nightly, AddressSanitizer) -----
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// One fuzz build at a time: they share target directories.
 fn fuzz_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -144,7 +141,7 @@ fn fuzz_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn fuzz_target_dir() -> PathBuf {
-    root().join("target/fuzz")
+    repo_root().join("target/fuzz")
 }
 
 /// `cargo fuzz build` of every target of the cargo-fuzz crate `dir` (fuzz/ or one below it),
@@ -152,7 +149,7 @@ fn fuzz_target_dir() -> PathBuf {
 /// `cargo fuzz list` shows `names`; returns the binaries' directory (target/`dir` with `-` for
 /// `/`).
 fn build_fuzz_crate(dir: &str, names: &[&str]) -> PathBuf {
-    let crate_dir = root().join(dir);
+    let crate_dir = repo_root().join(dir);
     // `--fuzz-dir .`: cargo-fuzz would otherwise look for the `fuzz/` of the enclosing package.
     let list = Command::new("cargo")
         .args(["fuzz", "list", "--fuzz-dir", "."])
@@ -166,7 +163,7 @@ fn build_fuzz_crate(dir: &str, names: &[&str]) -> PathBuf {
             "cargo fuzz list in {dir}: {listed}"
         );
     }
-    let target_dir = root().join("target").join(dir.replace('/', "-"));
+    let target_dir = repo_root().join("target").join(dir.replace('/', "-"));
     let status = Command::new("cargo")
         .args([
             "+nightly",
@@ -226,7 +223,7 @@ fn section_size(bin: &Path, section: &str) -> u64 {
 fn venv() -> PathBuf {
     std::env::var_os("VIRTUAL_ENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv"))
+        .unwrap_or_else(|| repo_root().join(".venv"))
 }
 
 /// Runs a fuzz binary with libFuzzer flags in `dir`.
@@ -248,14 +245,12 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv())
-        .env("PYZ3_FUZZ_TARGET_DIR", root().join("target/fuzz-generic"))
-        .output()
-        .unwrap()
+/// `pyz3` in `dir`, with one shared build directory for fuzz targets.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).env(
+        "PYZ3_FUZZ_TARGET_DIR",
+        repo_root().join("target/fuzz-generic"),
+    )
 }
 
 fn text(o: &Output) -> String {
@@ -281,536 +276,13 @@ fn traced_calls(asm: &str, function: &str) -> usize {
     n
 }
 
-#[test]
-fn decoder_fuzzes_itself_without_failures() {
-    let _g = fuzz_lock();
-    let bins = build_fuzz_crate("fuzz/decoder", &["decode_any"]);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(bins.join("decode_any"))
-        .args(["-runs=20000", "-seed=1"])
-        .current_dir(tmp.path())
-        .env("VIRTUAL_ENV", venv())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    // The decoder is what this target explores, so here pyz3 is instrumented.
-    let demo = coverage_counters(&fuzz_binaries().join("parse_string"));
-    let own = coverage_counters(&bins.join("decode_any"));
-    assert!(
-        own > demo,
-        "decoder target: {own} counters, demo target: {demo}"
-    );
-}
-
-/// The demo targets instrument only the demo extension and its dependencies: the list in
-/// fuzz/.cargo/config.toml is that closure, and pyz3's decoder carries no coverage calls.
-#[test]
-fn demo_targets_instrument_only_the_extension() {
-    let config = std::fs::read_to_string(root().join("fuzz/.cargo/config.toml")).unwrap();
-    let listed: Vec<String> = config
-        .lines()
-        .find_map(|l| l.strip_prefix("PYZ3_SANCOV_CRATES = "))
-        .expect("PYZ3_SANCOV_CRATES in fuzz/.cargo/config.toml")
-        .trim_matches('"')
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let closure =
-        pyz3::fuzz::scope::instrumented_crates(&root().join("fuzz/Cargo.toml"), "pyz3-demo")
-            .unwrap();
-    assert_eq!(listed, closure);
-    assert!(closure.iter().any(|c| c == "pyz3_demo"), "{closure:?}");
-    assert!(!closure.iter().any(|c| c == "pyz3"), "{closure:?}");
-
-    let _g = fuzz_lock();
-    let dump = Command::new("objdump")
-        .args(["-d", "--no-show-raw-insn", "-C"])
-        .arg(fuzz_binaries().join("parse_string"))
-        .output()
-        .unwrap();
-    let asm = String::from_utf8_lossy(&dump.stdout).to_string();
-    assert_eq!(
-        traced_calls(&asm, "pyz3::fuzz::decode::decode_text"),
-        0,
-        "pyz3's decoder is instrumented"
-    );
-    assert!(
-        traced_calls(&asm, "pyz3_demo::parse::") > 0,
-        "the demo parser is not instrumented"
-    );
-    // One extra counter per storage width of the text argument.
-    assert_eq!(
-        section_size(
-            &fuzz_binaries().join("parse_string"),
-            "__libfuzzer_extra_counters"
-        ),
-        3
-    );
-}
-
-#[test]
-fn parse_string_planted_defect_is_found_and_reproduced() {
-    let _g = fuzz_lock();
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    let art = tmp.path().join("artifacts/parse_string");
-    std::fs::create_dir_all(&corpus).unwrap();
-    std::fs::create_dir_all(&art).unwrap();
-    let seeds = root().join("corpora/parse_string");
-    let out = run_target(
-        "parse_string",
-        tmp.path(),
-        &[
-            corpus.to_str().unwrap(),
-            seeds.to_str().unwrap(),
-            &format!("-artifact_prefix={}/", art.display()),
-            "-max_total_time=900",
-            "-max_len=256",
-            "-seed=3",
-        ],
-    );
-    let log = text(&out);
-    assert!(!out.status.success(), "no finding: {log}");
-    assert!(log.contains("AddressSanitizer: SEGV"), "{log}");
-    assert!(
-        log.contains("write_through_null"),
-        "the extension's frame: {log}"
-    );
-    let found = artifacts(&art);
-    assert_eq!(found.len(), 1, "{log}");
-    // The artifact decodes to a call that crashes a fresh python3 importing the built demo.
-    let repro_dir = tmp.path().join("repro");
-    let r = pyz3(
-        tmp.path(),
-        &[
-            "fuzz",
-            "repro",
-            found[0].to_str().unwrap(),
-            "--target",
-            "parse_string",
-            "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
-            "--target-dir",
-            fuzz_target_dir().to_str().unwrap(),
-            "--repro-dir",
-            repro_dir.to_str().unwrap(),
-        ],
-    );
-    assert!(r.status.success(), "{}", text(&r));
-    let source = String::from_utf8_lossy(&r.stdout).to_string();
-    assert!(
-        source.contains("parse_string(") && source.contains("\\x00pyz3"),
-        "{source}"
-    );
-    let script = artifacts(&repro_dir)
-        .into_iter()
-        .next()
-        .expect("a reproducer");
-    let demo = super::check::demo_dir();
-    let run = Command::new(venv().join("bin/python"))
-        .arg(&script)
-        .env("PYTHONPATH", demo)
-        .output()
-        .unwrap();
-    assert!(
-        !run.status.success(),
-        "the reproducer must fail: {}",
-        text(&run)
-    );
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&run.status),
-        Some(11),
-        "SIGSEGV: {}",
-        text(&run)
-    );
-    // The same artifact given to another target is refused.
-    let other = pyz3(
-        tmp.path(),
-        &[
-            "fuzz",
-            "repro",
-            found[0].to_str().unwrap(),
-            "--target",
-            "word_count",
-            "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
-            "--target-dir",
-            fuzz_target_dir().to_str().unwrap(),
-        ],
-    );
-    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
-    assert!(
-        text(&other).contains("artifacts of target `parse_string`"),
-        "{}",
-        text(&other)
-    );
-}
-
-#[test]
-fn harness_findings_become_libfuzzer_crashes() {
-    let _g = fuzz_lock();
-    for (target, kind) in [
-        ("leak_reference", "refcount"),
-        ("null_without_error", "system-error"),
-    ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = run_target(
-            target,
-            tmp.path(),
-            &["-max_total_time=120", "-seed=1", "-artifact_prefix=./"],
-        );
-        let log = text(&out);
-        assert!(!out.status.success(), "{target}: {log}");
-        assert!(
-            log.contains(&format!("\"kind\":\"{kind}\"")),
-            "{target}: {log}"
-        );
-        assert!(
-            log.contains(&format!("pyz3: input: {target}(")),
-            "{target}: {log}"
-        );
-        assert_eq!(artifacts(tmp.path()).len(), 1, "{target}: {log}");
-    }
-    // A correct function with a property: a bounded run finds nothing.
-    let tmp = tempfile::tempdir().unwrap();
-    let out = run_target("word_count", tmp.path(), &["-runs=30000", "-seed=1"]);
-    assert!(out.status.success(), "{}", text(&out));
-}
-
-/// A C extension with a planted division by zero, compiled here with gcc.
-fn c_extension(dir: &Path) {
-    let c = r#"
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-static PyObject *mean_per(PyObject *self, PyObject *args) {
-    PyObject *xs; long parts;
-    if (!PyArg_ParseTuple(args, "O!l", &PyList_Type, &xs, &parts)) return NULL;
-    long total = 0;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xs); i++) {
-        long v = PyLong_AsLong(PyList_GET_ITEM(xs, i));
-        if (v == -1 && PyErr_Occurred()) return NULL;
-        total += v;
-    }
-    volatile long d = parts;
-    return PyLong_FromLong(total / d);
-}
-static PyMethodDef methods[] = {{"mean_per", mean_per, METH_VARARGS, ""}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "cplant", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_cplant(void) { return PyModule_Create(&mod); }
-"#;
-    std::fs::write(dir.join("cplant.c"), c).unwrap();
-    std::fs::write(
-        dir.join("cplant.pyi"),
-        "def mean_per(xs: list[int], parts: int) -> int: ...\n",
-    )
-    .unwrap();
-    let py = venv().join("bin/python");
-    let q = |code: &str| {
-        let o = Command::new(&py).args(["-c", code]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
-    let include = q("import sysconfig; print(sysconfig.get_paths()['include'])");
-    let suffix = q("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
-    let status = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-I", &include, "-o"])
-        .arg(dir.join(format!("cplant{suffix}")))
-        .arg(dir.join("cplant.c"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-#[test]
-fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
-    let _g = fuzz_lock();
-    let tmp = tempfile::tempdir().unwrap();
-    c_extension(tmp.path());
-    let out = pyz3(tmp.path(), &["fuzz", "cplant:mean_per", "--max-time", "60"]);
-    let log = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("crash in cplant.mean_per"), "{log}");
-    assert!(
-        log.contains("mean_per(["),
-        "the input as Python source: {log}"
-    );
-    assert!(
-        log.contains("coverage guidance comes only from instrumented code"),
-        "{log}"
-    );
-    let arts = artifacts(&tmp.path().join(".pyz3/fuzz/artifacts/cplant.mean_per"));
-    assert_eq!(arts.len(), 1, "{log}");
-    // The sidecar names the target and the kind, in a versioned format.
-    let mut side = arts[0].clone().into_os_string();
-    side.push(".pyz3.json");
-    let side: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
-    assert_eq!(side["version"], 1, "{side}");
-    assert_eq!(side["kind"], "crash", "{side}");
-    assert_eq!(side["target"]["function"], "mean_per", "{side}");
-    let script = artifacts(&tmp.path().join(".pyz3/repro"))
-        .into_iter()
-        .next()
-        .expect("reproducer");
-    let run = Command::new(venv().join("bin/python"))
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&run.status),
-        Some(8),
-        "SIGFPE in a fresh python3: {}",
-        text(&run)
-    );
-    // repro and cmin on the same target.
-    let r = pyz3(
-        tmp.path(),
-        &[
-            "fuzz",
-            "repro",
-            arts[0].to_str().unwrap(),
-            "--target",
-            "cplant:mean_per",
-        ],
-    );
-    assert!(r.status.success(), "{}", text(&r));
-    assert!(
-        String::from_utf8_lossy(&r.stdout).starts_with("mean_per("),
-        "{}",
-        text(&r)
-    );
-    let c = pyz3(tmp.path(), &["fuzz", "cmin", "cplant:mean_per"]);
-    assert!(c.status.success(), "{}", text(&c));
-    assert!(text(&c).contains("the original is kept in"), "{}", text(&c));
-
-    // What the corpus reaches, replayed against a coverage build of the same source.
-    std::fs::write(
-        tmp.path().join("setup.py"),
-        "from setuptools import Extension, setup\nsetup(name='cplant', version='0.1', \
-         ext_modules=[Extension('cplant', ['cplant.c'])])\n",
-    )
-    .unwrap();
-    // The crash came first (on the empty input), so the fuzzer's corpus may be empty: replay
-    // fixed pseudo-random inputs instead.
-    let seeds = tmp.path().join("seeds");
-    std::fs::create_dir_all(&seeds).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..64 {
-        let bytes: Vec<u8> = (0..(i % 40 + 1))
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (x >> 56) as u8
-            })
-            .collect();
-        std::fs::write(seeds.join(format!("s{i}")), bytes).unwrap();
-    }
-    let json = tmp.path().join("cov.json");
-    let c = pyz3(
-        tmp.path(),
-        &[
-            "fuzz",
-            "coverage",
-            "cplant:mean_per",
-            seeds.to_str().unwrap(),
-            "--coverage-json",
-            json.to_str().unwrap(),
-        ],
-    );
-    assert!(c.status.success(), "{}", text(&c));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let file = &report["files"][0];
-    assert_eq!(file["name"], "cplant.c", "{report}");
-    // The inputs decode to lists and ints: the loop and the division ran.
-    let counts: Vec<(u64, u64)> = file["line_counts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap()))
-        .collect();
-    let source = std::fs::read_to_string(tmp.path().join("cplant.c")).unwrap();
-    let line_of =
-        |needle: &str| source.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1;
-    for needle in ["total += v;", "return PyLong_FromLong(total / d);"] {
-        let line = line_of(needle);
-        assert!(
-            counts.iter().any(|(l, c)| *l == line && *c > 0),
-            "`{needle}` (line {line}) never ran: {counts:?}"
-        );
-    }
-}
-
-/// `pyz3 fuzz` on a function of a PyO3 crate of the current cargo workspace: the crate is linked
-/// into the fuzz binary with libFuzzer's coverage instrumentation, pyz3's runtime without it,
-/// and the planted crash behind a 64-bit comparison is found.
-#[test]
-fn pyz3_fuzz_links_a_workspace_crate_and_instruments_only_it() {
-    let _g = fuzz_lock();
-    let dir = super::common::pyo3_project(
-        "fuzzlink",
-        r#"use pyo3::prelude::*;
-
-/// `x + 1`; crashes (a write through a null pointer) for one 64-bit value.
-#[pyfunction]
-fn planted(x: i64) -> i64 {
-    if x == 0x5eed_0123_4567_89ab {
-        // SAFETY: none; this is the planted defect.
-        unsafe { std::ptr::null_mut::<i64>().write_volatile(x) };
-    }
-    x.wrapping_add(1)
-}
-
-#[pymodule]
-fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(planted, m)?)
-}
-"#,
-        "",
-    );
-    let manifest = dir.path().join("Cargo.toml");
-    let toml = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("[\"cdylib\"]", "[\"cdylib\", \"rlib\"]");
-    std::fs::write(&manifest, toml).unwrap();
-    std::fs::write(
-        dir.path().join("fuzzlink.pyi"),
-        "def planted(x: int) -> int: ...\n",
-    )
-    .unwrap();
-    // The module must import for its signature to be read.
-    let build_dir = root().join("target/fuzzlink-build");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .current_dir(dir.path())
-        .env("CARGO_TARGET_DIR", &build_dir)
-        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::copy(
-        build_dir.join("release/libfuzzlink.so"),
-        dir.path().join("fuzzlink.so"),
-    )
-    .unwrap();
-
-    let out = pyz3(
-        dir.path(),
-        &[
-            "fuzz",
-            "./fuzzlink.so:planted",
-            "--stubs",
-            "fuzzlink.pyi",
-            "--max-time",
-            "300",
-        ],
-    );
-    let log = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(log.contains("linking crate `fuzzlink`"), "{log}");
-    assert!(log.contains("crash in fuzzlink.planted"), "{log}");
-    assert!(log.contains("planted(6840124660045547947)"), "{log}");
-
-    // The binary: the crate's code is instrumented, pyz3's decoder is not.
-    let bin = std::fs::read_dir(root().join("target/fuzz-generic"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("address-"))
-        .map(|e| {
-            e.path()
-                .join("x86_64-unknown-linux-gnu/release/pyz3_generic")
-        })
-        .filter(|p| p.is_file())
-        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
-        .expect("a linked generic build");
-    let dump = Command::new("objdump")
-        .args(["-d", "--no-show-raw-insn", "-C"])
-        .arg(&bin)
-        .output()
-        .unwrap();
-    let asm = String::from_utf8_lossy(&dump.stdout).to_string();
-    assert!(
-        traced_calls(&asm, "fuzzlink::planted") > 0,
-        "the crate is not instrumented"
-    );
-    assert_eq!(
-        traced_calls(&asm, "pyz3::fuzz::decode::decode_text"),
-        0,
-        "pyz3's decoder is instrumented"
-    );
-}
-
-#[test]
-fn fuzz_bad_input_is_a_usage_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    c_extension(tmp.path());
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["fuzz", "cplant:nope"], "has no public callable `nope`"),
-        (vec!["fuzz", "not_a_module_xyz:f"], "not_a_module_xyz"),
-        (vec!["fuzz", "cplant"], "must be MODULE:FUNC"),
-        (
-            vec!["fuzz", "cplant:mean_per", "--sanitize", "memory"],
-            "--sanitize must be",
-        ),
-        (
-            vec!["fuzz", "repro", "missing-file", "--target", "x"],
-            "does not exist",
-        ),
-    ];
-    for (args, msg) in cases {
-        let out = pyz3(tmp.path(), &args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
-        assert!(text(&out).contains(msg), "{args:?}: {}", text(&out));
-    }
-    std::fs::write(tmp.path().join("a"), b"x").unwrap();
-    let out = pyz3(
-        tmp.path(),
-        &[
-            "fuzz",
-            "repro",
-            "a",
-            "--target",
-            "no_such_target",
-            "--fuzz-dir",
-            root().join("fuzz").to_str().unwrap(),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("unknown fuzz target `no_such_target`"),
-        "{}",
-        text(&out)
-    );
-    // No cargo-fuzz: say what to install.
-    let fake = tmp.path().join("fake-cargo");
-    std::fs::write(&fake, "#!/bin/sh\nexit 101\n").unwrap();
-    Command::new("chmod")
-        .arg("755")
-        .arg(&fake)
-        .status()
-        .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(["fuzz", "cplant:mean_per"])
-        .current_dir(tmp.path())
-        .env("VIRTUAL_ENV", venv())
-        .env("PYZ3_CARGO", &fake)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("cargo install cargo-fuzz"),
-        "{}",
-        text(&out)
-    );
-}
-
 /// Every committed seed decodes, with its target's argument types, to the small valid input
 /// corpora/README.md describes.
 #[test]
 fn seed_corpora_decode_to_the_documented_inputs() {
     let decoded = |target: &str, types: &[&str]| -> Vec<(String, Vec<Value>)> {
         let shapes: Vec<Shape> = types.iter().map(|t| shape(t)).collect();
-        let dir = root().join("corpora").join(target);
+        let dir = repo_root().join("corpora").join(target);
         let mut out: Vec<(String, Vec<Value>)> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
@@ -869,7 +341,8 @@ fn seed_corpora_decode_to_the_documented_inputs() {
         let Value::Str(s) = &v[0] else {
             panic!("{name}: {v:?}")
         };
-        let text = std::fs::read_to_string(root().join("corpora/word_count").join(&name)).unwrap();
+        let text =
+            std::fs::read_to_string(repo_root().join("corpora/word_count").join(&name)).unwrap();
         assert_eq!(
             s.0,
             text.chars().map(u32::from).collect::<Vec<_>>(),
@@ -887,3 +360,8 @@ fn seed_corpora_decode_to_the_documented_inputs() {
         );
     }
 }
+
+#[path = "fuzz/command.rs"]
+mod command;
+#[path = "fuzz/targets.rs"]
+mod targets;

@@ -5,6 +5,7 @@
 //! interpreter; a free-threaded import that re-enables the GIL is reported; bad `--python`
 //! values and modules built for another interpreter are one line and exit 2.
 
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -12,11 +13,6 @@ use serde_json::Value as Json;
 
 const SOURCE: &str = include_str!("../fixtures/interpreters/kinds.c");
 const STUB: &str = include_str!("../fixtures/interpreters/kinds.pyi");
-
-/// The project virtualenv's Python (CPython 3.11, shared).
-pub fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
 
 /// The free-threaded interpreter's virtualenv python: `PYZ3_TEST_PYTHON_FT` (set by
 /// scripts/test.sh), else where scripts/python-ft.sh puts it. Missing is a failure, not a skip.
@@ -41,17 +37,9 @@ fn cached_python(var: &str, venv: &str, flag: &str) -> PathBuf {
     p
 }
 
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// `pyz3` in `dir` with no virtualenv: each test names its interpreter.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).no_venv()
 }
 
 /// What `python -c code` prints, trimmed (it must succeed).
@@ -155,13 +143,12 @@ fn expected(debug: bool) -> Vec<(String, Vec<String>)> {
 
 /// Runs the fixture's check in `python` and checks findings, report fields and reproducers.
 fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build(python, dir, "kinds", true);
     let py = python.to_str().unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "kinds",
             "--python",
@@ -180,9 +167,9 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
             "r.json",
             "--repro-dir",
             "repro",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(
@@ -190,7 +177,7 @@ fn planted_defects_found_in(python: &Path, free_threaded: bool, debug: bool) {
         expected(debug),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        out.stderr_text()
     );
     let interp = report["interpreter"].as_str().unwrap();
     assert_eq!(interp.contains("free-threaded"), free_threaded, "{interp}");
@@ -246,12 +233,11 @@ fn every_finding_kind_on_debug_313_static() {
 #[test]
 fn a_module_that_re_enables_the_gil_is_reported() {
     let python = ft_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build(&python, dir, "gilmod", false);
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "gilmod:ident",
             "--python",
@@ -260,9 +246,9 @@ fn a_module_that_re_enables_the_gil_is_reported() {
             "20",
             "--json",
             "r.json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let report: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["gil_reenabled"], true);
@@ -272,21 +258,25 @@ fn a_module_that_re_enables_the_gil_is_reported() {
 
 #[test]
 fn bad_interpreters_and_foreign_modules_are_one_line_and_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let one_line = |o: &Output, needle: &str| {
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
-        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{}", o.stderr_text());
+        let err = o.stderr_text();
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(needle), "{needle} not in: {err}");
     };
     // Not there; not an interpreter; one that answers like an old or another Python.
     one_line(
-        &pyz3(dir, &["check", "json", "--python", "/nonexistent/python"]),
+        &pyz3(dir)
+            .args(["check", "json", "--python", "/nonexistent/python"])
+            .run(),
         "/nonexistent/python",
     );
     one_line(
-        &pyz3(dir, &["check", "json", "--python", "/bin/false"]),
+        &pyz3(dir)
+            .args(["check", "json", "--python", "/bin/false"])
+            .run(),
         "not a usable Python 3 interpreter",
     );
     let fake = |name: &str, implementation: &str, version: &str| {
@@ -307,19 +297,25 @@ fn bad_interpreters_and_foreign_modules_are_one_line_and_exit_2() {
     };
     let old = fake("old-python", "cpython", "3.8");
     one_line(
-        &pyz3(dir, &["check", "json", "--python", old.to_str().unwrap()]),
+        &pyz3(dir)
+            .args(["check", "json", "--python", old.to_str().unwrap()])
+            .run(),
         "needs CPython 3.9 or newer",
     );
     let pypy = fake("pypy", "pypy", "3.10");
     one_line(
-        &pyz3(dir, &["check", "json", "--python", pypy.to_str().unwrap()]),
+        &pyz3(dir)
+            .args(["check", "json", "--python", pypy.to_str().unwrap()])
+            .run(),
         "is pypy 3.10",
     );
     // A module built for the free-threaded 3.13, given to 3.11.
     let file = build(&ft_python(), dir, "kinds", true);
     let venv = venv_python();
     one_line(
-        &pyz3(dir, &["check", &file, "--python", venv.to_str().unwrap()]),
+        &pyz3(dir)
+            .args(["check", &file, "--python", venv.to_str().unwrap()])
+            .run(),
         "was built for cpython-313t",
     );
 }
@@ -336,7 +332,7 @@ fn the_release_binary_links_no_libpython() {
         .current_dir(root)
         .output()
         .unwrap();
-    assert!(build.status.success(), "{}", stderr(&build));
+    assert!(build.status.success(), "{}", build.stderr_text());
     let ldd = Command::new("ldd")
         .arg(format!("{root}/target/release/pyz3"))
         .output()
@@ -351,16 +347,15 @@ fn the_release_binary_links_no_libpython() {
 /// arrays of every layout, generated enums and surrogates included.
 #[test]
 fn sample_stats_builds_values_in_both_interpreters() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     for python in [venv_python(), ft_python()] {
         for ty in [
             "Any",
             "numpy.typing.NDArray[numpy.float64]",
             "dict[str, list[collections.Counter[bytes]]]",
         ] {
-            let out = pyz3(
-                tmp.path(),
-                &[
+            let out = pyz3(tmp.path())
+                .args([
                     "sample",
                     ty,
                     "-n",
@@ -368,9 +363,9 @@ fn sample_stats_builds_values_in_both_interpreters() {
                     "--stats",
                     "--python",
                     python.to_str().unwrap(),
-                ],
-            );
-            assert_eq!(out.status.code(), Some(0), "{ty}: {}", stderr(&out));
+                ])
+                .run();
+            assert_eq!(out.status.code(), Some(0), "{ty}: {}", out.stderr_text());
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("count: 300"), "{ty}: {text}");
         }
@@ -382,7 +377,7 @@ fn sample_stats_builds_values_in_both_interpreters() {
 #[test]
 fn pyproject_python_is_the_default_interpreter() {
     let ft = ft_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build(&ft, dir, "kinds", true);
     std::fs::write(
@@ -420,14 +415,13 @@ fn pyproject_python_is_the_default_interpreter() {
 /// of failing inside a build.
 #[test]
 fn fuzz_on_free_threaded_313_is_refused_in_one_line() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let ft = ft_python();
-    let out = pyz3(
-        tmp.path(),
-        &["fuzz", "json:dumps", "--python", ft.to_str().unwrap()],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    let out = pyz3(tmp.path())
+        .args(["fuzz", "json:dumps", "--python", ft.to_str().unwrap()])
+        .run();
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
+    let err = out.stderr_text();
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("only from 3.14"), "{err}");
 }

@@ -2,27 +2,13 @@
 //! script's Python function and the extension's Rust frames, drawn by headless Chromium),
 //! differential flamegraphs, memory figures under memray, and bad input.
 
+use crate::util::{venv_python, Assert, Pyz3};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use pyz3::profile::flamegraph::{self, SamplerKind};
 use serde_json::Value as Json;
-
-fn venv_python() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-}
-
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    crate::common::pyz3_command(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A fresh directory under target/ (kept after the run, for looking at the SVGs).
 fn work_dir(name: &str) -> PathBuf {
@@ -86,9 +72,8 @@ fn recorded() -> &'static Recorded {
     REC.get_or_init(|| {
         let dir = work_dir("flamegraph");
         let script = hot_script(&dir, 1.5);
-        let out = pyz3(
-            &dir,
-            &[
+        let out = Pyz3::new(&dir)
+            .args([
                 "profile",
                 "--flamegraph",
                 "hot.svg",
@@ -99,9 +84,9 @@ fn recorded() -> &'static Recorded {
                 "--",
                 venv_python().to_str().unwrap(),
                 script.to_str().unwrap(),
-            ],
-        );
-        let err = stderr(&out);
+            ])
+            .run();
+        let err = out.stderr_text();
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert!(err.contains("pyz3: recording `"), "{err}");
         assert!(err.contains("with py-spy"), "{err}");
@@ -186,9 +171,8 @@ fn diff_from_an_earlier_run() {
     let rec = recorded();
     let dir = work_dir("diff-from");
     let script = hot_script(&dir, 0.7);
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "diff.svg",
@@ -197,9 +181,9 @@ fn diff_from_an_earlier_run() {
             "--",
             venv_python().to_str().unwrap(),
             script.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let titles = svg_frame_titles(&dir.join("diff.svg"));
     assert!(
         titles
@@ -244,18 +228,17 @@ fn failing_program_still_gets_its_flamegraph() {
          raise SystemExit(3)\n",
     )
     .unwrap();
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "fail.svg",
             "--",
             venv_python().to_str().unwrap(),
             "fail.py",
-        ],
-    );
-    let err = stderr(&out);
+        ])
+        .run();
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.lines().last().unwrap().starts_with("pyz3: error: `"),
@@ -284,9 +267,8 @@ fn memory_profile_counts_python_and_native_allocations() {
         ),
     )
     .unwrap();
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--memory",
             "--json",
@@ -294,9 +276,9 @@ fn memory_profile_counts_python_and_native_allocations() {
             "--",
             venv_python().to_str().unwrap(),
             "mem.py",
-        ],
-    );
-    let err = stderr(&out);
+        ])
+        .run();
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(0), "{err}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("peak memory"), "{table}");
@@ -332,17 +314,16 @@ fn memory_profile_counts_python_and_native_allocations() {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let dir = work_dir("bad");
-    let out = pyz3(
-        &dir,
-        &[
+    let out = Pyz3::new(&dir)
+        .args([
             "profile",
             "--flamegraph",
             "x.svg",
             "--",
             "/nonexistent/program",
-        ],
-    );
-    let err = stderr(&out);
+        ])
+        .run();
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     let last = err.lines().last().unwrap();
     assert!(
@@ -353,18 +334,32 @@ fn bad_input_is_one_line_and_exit_2() {
     assert!(!dir.join("x.svg").exists());
 
     // No command after `--`: clap's usage error.
-    let out = pyz3(&dir, &["profile", "--flamegraph", "x.svg"]);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--flamegraph", "x.svg"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
+    assert!(
+        out.stderr_text().contains("Usage:"),
+        "{}",
+        out.stderr_text()
+    );
 
     // Neither --flamegraph nor --memory.
-    let out = pyz3(&dir, &["profile", "--", "python3", "-c", "pass"]);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--", "python3", "-c", "pass"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage:"), "{}", stderr(&out));
+    assert!(
+        out.stderr_text().contains("Usage:"),
+        "{}",
+        out.stderr_text()
+    );
 
     // --memory needs a Python program.
-    let out = pyz3(&dir, &["profile", "--memory", "--", "/bin/true"]);
-    let err = stderr(&out);
+    let out = Pyz3::new(&dir)
+        .args(["profile", "--memory", "--", "/bin/true"])
+        .run();
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("pyz3: error: --memory runs the program under memray"));

@@ -1,5 +1,6 @@
 //! Use from users' own Rust test suites: `proptest!` blocks and `py_proptest`.
 
+use crate::util::Project;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use pyo3::prelude::*;
@@ -45,7 +46,7 @@ fn py_proptest_runs_with_the_gil_and_passes() {
 #[test]
 fn py_proptest_failure_prints_python_source_and_persists() {
     python(|_| ());
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let file = dir.path().join("regressions.txt");
     let leaked: &'static str = Box::leak(file.to_string_lossy().into_owned().into_boxed_str());
     let config = Config {

@@ -7,19 +7,14 @@
 //! The checks run the release binary (built here if needed; CI has built it already): most of
 //! a run is generation and the worker's calls, and a debug build generates several times slower.
 
+use crate::util::{venv_python, Assert, Project};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
 use serde_json::Value as Json;
 
-use crate::common::stderr_of as stderr;
-
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn venv_python() -> PathBuf {
-    PathBuf::from(format!("{ROOT}/.venv/bin/python"))
-}
 
 /// The release binary, built first (a no-op when it is up to date).
 fn release_pyz3() -> PathBuf {
@@ -29,7 +24,7 @@ fn release_pyz3() -> PathBuf {
         .current_dir(ROOT)
         .output()
         .unwrap();
-    assert!(build.status.success(), "{}", stderr(&build));
+    assert!(build.status.success(), "{}", build.stderr_text());
     PathBuf::from(format!("{ROOT}/target/release/pyz3"))
 }
 
@@ -49,7 +44,7 @@ fn check(dir: &Path, args: &[&str]) -> (Output, Json) {
             "no report: {:?}\n{}{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
+            out.stderr_text()
         )
     });
     (out, serde_json::from_str(&text).unwrap())
@@ -100,7 +95,7 @@ fn python(code: &str) -> (Option<i32>, Option<i32>, String) {
 /// `benches/real_world.py` runs all of it.
 #[test]
 fn mmh3_crash_and_leaked_buffer_are_found_with_no_options() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let (out, report) = check(
         tmp.path(),
         &[
@@ -113,7 +108,7 @@ fn mmh3_crash_and_leaked_buffer_are_found_with_no_options() {
             "mmh3_32_digest",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let found = findings(&report);
     assert_eq!(found.len(), 3, "{found:?}");
     for (name, kinds) in &found {
@@ -150,9 +145,9 @@ fn mmh3_crash_and_leaked_buffer_are_found_with_no_options() {
 /// in Python). Takes a few seconds.
 #[test]
 fn ujson_system_error_after_a_failed_conversion_is_found() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let (out, report) = check(tmp.path(), &["ujson:dumps", "--cases", "10000"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let found = findings(&report);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].1.len(), 1, "{found:?}");
@@ -186,7 +181,7 @@ type Known = (&'static str, &'static str, &'static str);
 /// expects no finding but the `known` real bugs (exit 1 if one of them is found, else 0): the
 /// zero-false-positive sweep.
 fn no_false_alarms(modules: &[(&str, &[&str])], known: &[Known]) {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let mut failures = Vec::new();
     for (module, args) in modules {
         let started = Instant::now();
@@ -338,14 +333,14 @@ print(len(binascii.a2b_uu(memoryview(b'xxxx')[:0])),          len(binascii.a2b_u
 /// over the limit, which finishes: slow, not hung.) A limit of 100 ms keeps the retries short.
 #[test]
 fn math_factorial_is_slow_not_hung() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let (out, report) = check(tmp.path(), &["math:factorial", "--timeout-ms", "100"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("typeshed/stdlib/math"),
+        out.stderr_text().contains("typeshed/stdlib/math"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
     assert_eq!(findings(&report), vec![("factorial".to_string(), vec![])]);
 }

@@ -4,14 +4,15 @@
 //! results without value equality, interpreters without NumPy, slow inputs that are not hangs,
 //! and parameters with defaults.
 
-use crate::common::{pyz3_in as pyz3, stderr_of as stderr};
+use crate::util::{venv_python, Assert, Project, Pyz3};
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as Json;
 
-fn venv_python() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+/// `pyz3` in `dir` with the project virtualenv active.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).project_venv()
 }
 
 /// (function, cases, [kind]) of the report `r.json` in `dir`.
@@ -59,14 +60,14 @@ fn build_c(dir: &Path, name: &str, source: &str) {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", stderr(&cc));
+    assert!(cc.status.success(), "{}", cc.stderr_text());
 }
 
 /// A single-file extension `single.cpython-*.so` with its stubs as a package directory beside
 /// it (`single/__init__.pyi`), as some wheels ship them: the stub is found and used.
 #[test]
 fn stub_package_beside_a_single_file_extension_is_found() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_c(
         dir,
@@ -85,15 +86,14 @@ PyMODINIT_FUNC PyInit_single(void) { return PyModule_Create(&def); }
         "def twice(x: int, /) -> int: ...\n",
     )
     .unwrap();
-    let out = pyz3(
-        dir,
-        &["check", "single", "--cases", "20", "--json", "r.json"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = pyz3(dir)
+        .args(["check", "single", "--cases", "20", "--json", "r.json"])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("signatures from") && stderr(&out).contains("__init__.pyi"),
+        out.stderr_text().contains("signatures from") && out.stderr_text().contains("__init__.pyi"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
     assert_eq!(report(dir), vec![("twice".into(), 20, vec![])]);
 }
@@ -127,12 +127,11 @@ def bound_append(x: int):
 /// `MODULE:_private` checks a private callable; without the name it is not checked.
 #[test]
 fn private_names_are_checked_when_named() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py:_inner",
             "--property",
@@ -141,9 +140,9 @@ fn private_names_are_checked_when_named() {
             "200",
             "--json",
             "r.json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     assert_eq!(
         report(dir),
         vec![("_inner".into(), 200, vec!["property-failed".into()])]
@@ -154,29 +153,36 @@ fn private_names_are_checked_when_named() {
 /// one whose only callable is imported from elsewhere.
 #[test]
 fn a_run_that_checks_nothing_is_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("empty.py"), "X = 1\n_hidden = lambda x: x\n").unwrap();
-    let out = pyz3(dir, &["check", "empty.py"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = pyz3(dir).args(["check", "empty.py"]).run();
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("no function of `empty` was checked"),
+        out.stderr_text()
+            .contains("no function of `empty` was checked"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
-    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(
+        out.stderr_text().trim().lines().count(),
+        1,
+        "{}",
+        out.stderr_text()
+    );
     // `len` has no text signature pyz3 can type... every callable skipped.
     std::fs::write(
         dir.join("opaque.py"),
         "from operator import add as plus\n__all__ = ['plus']\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "opaque.py"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = pyz3(dir).args(["check", "opaque.py"]).run();
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
     assert!(
-        stderr(&out).contains("no function of `opaque` was checked"),
+        out.stderr_text()
+            .contains("no function of `opaque` was checked"),
         "{}",
-        stderr(&out)
+        out.stderr_text()
     );
 }
 
@@ -184,7 +190,7 @@ fn a_run_that_checks_nothing_is_exit_2() {
 /// default; `--oracle-exceptions exact` tells them apart.
 #[test]
 fn related_oracle_exceptions_agree_by_default() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
     let run = |mode: Option<&str>| {
@@ -201,7 +207,7 @@ fn related_oracle_exceptions_agree_by_default() {
         if let Some(m) = mode {
             args.extend(["--oracle-exceptions", m]);
         }
-        let out = pyz3(dir, &args);
+        let out = pyz3(dir).args(&args).run();
         (out.status.code(), report(dir)[0].2.clone())
     };
     assert_eq!(run(None), (Some(0), vec![]));
@@ -210,10 +216,9 @@ fn related_oracle_exceptions_agree_by_default() {
         run(Some("exact")),
         (Some(1), vec!["oracle-mismatch".to_string()])
     );
-    let out = pyz3(
-        dir,
-        &["check", "m.py:loads_loose", "--oracle-exceptions", "some"],
-    );
+    let out = pyz3(dir)
+        .args(["check", "m.py:loads_loose", "--oracle-exceptions", "some"])
+        .run();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -221,12 +226,11 @@ fn related_oracle_exceptions_agree_by_default() {
 /// memory check: the growing list is not a leak.
 #[test]
 fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py:append_one",
             "--mutates",
@@ -239,21 +243,20 @@ fn mutating_functions_get_fresh_arguments_in_the_memory_check() {
             "1",
             "--json",
             "r.json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(report(dir)[0].2, Vec::<String>::new());
 }
 
 /// A fresh callable per call (a closure, a bound method) is not nondeterminism.
 #[test]
 fn fresh_callables_are_not_nondeterministic() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("m.py"), MODULE).unwrap();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py",
             "--function",
@@ -264,9 +267,9 @@ fn fresh_callables_are_not_nondeterministic() {
             "50",
             "--json",
             "r.json",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     for (name, _, kinds) in report(dir) {
         assert!(kinds.is_empty(), "{name}: {kinds:?}");
     }
@@ -295,7 +298,7 @@ fn slow_list(dir: &Path) -> Vec<(String, String, u64)> {
 /// it, and the others are checked: a planted `SystemError` is found, the rest are clean.
 #[test]
 fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let venv = dir.join("venv");
     let made = Command::new(venv_python())
@@ -303,7 +306,7 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
         .arg(&venv)
         .output()
         .unwrap();
-    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(made.status.success(), "{}", made.stderr_text());
     let python = venv.join("bin/python");
     let probe = Command::new(&python)
         .args(["-c", "import numpy"])
@@ -331,8 +334,10 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
     )
     .unwrap();
     let py = python.to_str().unwrap();
-    let out = pyz3(dir, &["check", "m.py", "--python", py, "--json", "r.json"]);
-    let err = stderr(&out);
+    let out = pyz3(dir)
+        .args(["check", "m.py", "--python", py, "--json", "r.json"])
+        .run();
+    let err = out.stderr_text();
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("ModuleNotFoundError"), "{err}");
     assert_eq!(
@@ -352,9 +357,8 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
             ("strict".into(), 200, vec!["system-error".into()]),
         ]
     );
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "m.py",
             "--python",
@@ -363,9 +367,9 @@ fn an_interpreter_without_numpy_checks_any_parameters_without_arrays() {
             "describe",
             "--function",
             "length",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
 }
 
 const SLOW_C: &str = r#"#define PY_SSIZE_T_CLEAN
@@ -403,7 +407,7 @@ PyMODINIT_FUNC PyInit_slowmod(void) { return PyModule_Create(&def); }
 /// slow, not as a timeout, and the run exits 0; a call that spins forever is still a `timeout`.
 #[test]
 fn slow_inputs_are_not_hangs_and_hangs_still_are() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     build_c(dir, "slowmod", SLOW_C);
     std::fs::write(
@@ -412,19 +416,18 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "slowmod:grow",
             "--timeout-ms",
             "200",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{}", out.stderr_text());
     assert_eq!(report(dir), vec![("grow".into(), 200, vec![])]);
     // Retried as they came (up to three), not shrunk: more than one, each as drawn.
     let slow = slow_list(dir);
@@ -439,19 +442,18 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     // No shrinking of slow inputs: the run stays short.
     assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 
-    let out = pyz3(
-        dir,
-        &[
+    let out = pyz3(dir)
+        .args([
             "check",
             "slowmod:spin",
             "--timeout-ms",
             "200",
             "--json",
             "r.json",
-        ],
-    );
+        ])
+        .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}{}", out.stderr_text());
     assert_eq!(
         report(dir),
         vec![("spin".into(), 200, vec!["timeout".into()])]

@@ -2,12 +2,11 @@
 //! PyO3 crate and a setuptools C extension (sources in tests/fixtures/sanitize/), each with
 //! planted defects that an ordinary build does not notice, and a clean variant.
 
+use crate::util::{fixture, render, repo_root, Assert, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sanitize");
 
 /// Which variant of an example project.
 #[derive(Clone, Copy, PartialEq)]
@@ -16,9 +15,8 @@ enum Variant {
     Clean,
 }
 
-fn fixture(name: &str, module: &str, variant: Variant) -> String {
-    let text = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
-    let text = text.replace("{module}", module);
+fn source(name: &str, module: &str, variant: Variant) -> String {
+    let text = render(&fixture(&format!("sanitize/{name}")), &[("module", module)]);
     match variant {
         Variant::Planted => text,
         Variant::Clean => crate::common::with_fixes(&text),
@@ -27,57 +25,46 @@ fn fixture(name: &str, module: &str, variant: Variant) -> String {
 
 /// A PyO3 crate in a temp dir; `module` differs per variant so builds sharing one target
 /// directory never overwrite each other's library.
-fn pyo3_project(variant: Variant) -> (tempfile::TempDir, String) {
+fn pyo3_project(variant: Variant) -> (Project, String) {
     let module = match variant {
         Variant::Planted => "sani_rs_planted",
         Variant::Clean => "sani_rs_clean",
     };
-    let dir = crate::common::pyo3_project(
-        module,
-        &fixture("pyo3_lib.rs", module, variant),
-        &fixture("pyo3_test.py", module, variant),
-    );
+    let dir = Project::new()
+        .pyo3(module, &source("pyo3_lib.rs", module, variant))
+        .file(
+            "tests/test_ext.py",
+            &source("pyo3_test.py", module, variant),
+        );
     (dir, module.to_string())
 }
 
 /// A setuptools C extension in a temp dir.
-fn c_project(variant: Variant) -> (tempfile::TempDir, String) {
+fn c_project(variant: Variant) -> (Project, String) {
     let module = match variant {
         Variant::Planted => "sani_c_planted",
         Variant::Clean => "sani_c_clean",
     };
-    let dir = crate::common::setuptools_project(
-        module,
-        &fixture("c_ext.c", module, variant),
-        &fixture("c_test.py", module, variant),
-    );
+    let dir = Project::new()
+        .setuptools(module, &source("c_ext.c", module, variant))
+        .file("tests/test_ext.py", &source("c_test.py", module, variant));
     (dir, module.to_string())
 }
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// `pyz3` in `dir`, with the project virtualenv's Python and one shared cargo target directory for every example crate (dependencies build once per sanitizer set).
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).target_dir("sanitize-tests")
 }
 
-/// `pyz3 ARGS` in `dir`, with the project virtualenv's Python and one shared cargo target
-/// directory for every example crate (dependencies build once per sanitizer set).
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = crate::common::pyz3_command(dir);
-    cmd.args(args)
-        .env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
-    cmd.output().unwrap()
-}
-
-use crate::common::output_text as text;
 use crate::common::write_file as write;
 
 /// Runs `pyz3 test --sanitize LIST --json` and returns the exit code and the report.
 fn sanitize(dir: &Path, list: &str) -> (i32, Value, String) {
     let json = dir.join("report.json");
-    let out = pyz3(
-        dir,
-        &["test", "--sanitize", list, "--json", json.to_str().unwrap()],
-    );
-    let shown = text(&out);
+    let out = pyz3(dir)
+        .args(["test", "--sanitize", list, "--json", json.to_str().unwrap()])
+        .run();
+    let shown = out.shown();
     let code = out.status.code().unwrap_or(-1);
     let report: Value = std::fs::read_to_string(&json)
         .map(|t| serde_json::from_str(&t).unwrap())
@@ -310,8 +297,10 @@ fn clean_projects_exit_0_under_every_sanitizer() {
 #[test]
 fn env_runs_anything_else_under_the_sanitizer() {
     let (dir, module) = c_project(Variant::Planted);
-    let out = pyz3(dir.path(), &["env", "--sanitize", "address"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pyz3(dir.path())
+        .args(["env", "--sanitize", "address"])
+        .run();
+    out.assert_exit(0);
     let exports = String::from_utf8_lossy(&out.stdout).to_string();
     // gcc-built C links gcc's runtime: that is the one to preload.
     assert!(
@@ -324,7 +313,7 @@ fn env_runs_anything_else_under_the_sanitizer() {
     );
     let script = format!(
         "{exports}\nexec {} -c 'import {module}; {module}.fill(bytearray(100), 1)'",
-        repo().join(".venv/bin/python").display()
+        repo_root().join(".venv/bin/python").display()
     );
     let run = Command::new("bash").args(["-c", &script]).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
@@ -333,8 +322,10 @@ fn env_runs_anything_else_under_the_sanitizer() {
         "{stderr}"
     );
 
-    let out = pyz3(dir.path(), &["build", "--sanitize", "address"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pyz3(dir.path())
+        .args(["build", "--sanitize", "address"])
+        .run();
+    out.assert_exit(0);
     let listed = String::from_utf8_lossy(&out.stdout);
     let path = PathBuf::from(listed.trim().split('\t').nth(1).unwrap());
     assert!(path.exists() && listed.starts_with(&module), "{listed}");
@@ -343,8 +334,8 @@ fn env_runs_anything_else_under_the_sanitizer() {
 #[test]
 fn pyo3_env_preloads_clangs_runtime() {
     let (dir, _) = pyo3_project(Variant::Clean);
-    let out = pyz3(dir.path(), &["env", "--sanitize", "thread"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pyz3(dir.path()).args(["env", "--sanitize", "thread"]).run();
+    out.assert_exit(0);
     let exports = String::from_utf8_lossy(&out.stdout);
     assert!(exports.contains("libclang_rt.tsan-x86_64.so"), "{exports}");
     assert!(exports.contains("suppressions="), "{exports}");
@@ -352,33 +343,41 @@ fn pyo3_env_preloads_clangs_runtime() {
 
 fn assert_usage_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    assert_eq!(out.status.code(), Some(2), "{}", out.shown());
     assert!(stderr.contains(needle), "expected `{needle}` in\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let empty = tempfile::tempdir().unwrap();
+    let empty = Project::new();
     assert_usage_error(
-        &pyz3(empty.path(), &["test", "--sanitize", "address"]),
+        &pyz3(empty.path())
+            .args(["test", "--sanitize", "address"])
+            .run(),
         "is not an extension project",
     );
     let (dir, _) = c_project(Variant::Clean);
     assert_usage_error(
-        &pyz3(dir.path(), &["test", "--sanitize", "adress"]),
+        &pyz3(dir.path())
+            .args(["test", "--sanitize", "adress"])
+            .run(),
         "unknown sanitizer `adress`",
     );
     assert_usage_error(
-        &pyz3(dir.path(), &["test", "--sanitize", "memory"]),
+        &pyz3(dir.path())
+            .args(["test", "--sanitize", "memory"])
+            .run(),
         "MemorySanitizer needs every library",
     );
     assert_usage_error(
-        &pyz3(dir.path(), &["test", "--sanitize", "address,thread"]),
+        &pyz3(dir.path())
+            .args(["test", "--sanitize", "address,thread"])
+            .run(),
         "cannot be combined",
     );
     std::fs::remove_dir_all(dir.path().join("tests")).unwrap();
-    assert_usage_error(&pyz3(dir.path(), &["test"]), "no tests found");
+    assert_usage_error(&pyz3(dir.path()).args(["test"]).run(), "no tests found");
 
     // A crate that does not compile: the compiler's errors are shown.
     let (dir, _) = pyo3_project(Variant::Clean);
@@ -386,12 +385,14 @@ fn bad_input_is_a_clear_error() {
     let broken =
         std::fs::read_to_string(&lib).unwrap() + "\nfn broken() -> u8 { \"not a number\" }\n";
     std::fs::write(&lib, broken).unwrap();
-    let out = pyz3(dir.path(), &["test", "--sanitize", "address"]);
+    let out = pyz3(dir.path())
+        .args(["test", "--sanitize", "address"])
+        .run();
     assert_usage_error(&out, "does not compile");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("mismatched types"),
         "{}",
-        text(&out)
+        out.shown()
     );
 
     // No nightly toolchain: say what to install.
@@ -400,8 +401,11 @@ fn bad_input_is_a_clear_error() {
     cmd.args(["build", "--sanitize", "address"])
         .current_dir(dir.path())
         .env("PYZ3_RUSTC", "false")
-        .env("VIRTUAL_ENV", repo().join(".venv"))
-        .env("CARGO_TARGET_DIR", repo().join("target/sanitize-tests"));
+        .env("VIRTUAL_ENV", repo_root().join(".venv"))
+        .env(
+            "CARGO_TARGET_DIR",
+            repo_root().join("target/sanitize-tests"),
+        );
     assert_usage_error(&cmd.output().unwrap(), "rustup toolchain install nightly");
 }
 
@@ -431,7 +435,7 @@ fn pytest_failures_exit_1_and_configured_testpaths_are_used() {
 #[test]
 fn maturin_layouts_are_discovered() {
     // A mixed maturin project: the crate under rust/, the module inside a Python package.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     write(
         dir.path(),
         "pyproject.toml",
@@ -448,7 +452,7 @@ fn maturin_layouts_are_discovered() {
     write(
         dir.path(),
         "rust/src/lib.rs",
-        &fixture("pyo3_lib.rs", "_native", Variant::Clean),
+        &source("pyo3_lib.rs", "_native", Variant::Clean),
     );
     write(
         dir.path(),
@@ -461,8 +465,8 @@ fn maturin_layouts_are_discovered() {
         "import mixedpkg\n\ndef test_both_halves():\n    b = bytearray(3)\n    mixedpkg.fill(b, 1)\n    \
          assert bytes(b) == b'\\x01\\x01\\x01' and mixedpkg.GREETING == 'pure python'\n",
     );
-    let out = pyz3(dir.path(), &["build"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pyz3(dir.path()).args(["build"]).run();
+    out.assert_exit(0);
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.starts_with("mixedpkg._native\t"), "{listed}");
     let (code, report, shown) = sanitize(dir.path(), "");

@@ -5,13 +5,14 @@
 //! with an unsynchronised global cache used inside `py.detach`. Each has a correct twin (the
 //! fixes after the `PLANTED:` markers) that must stay clean.
 
+use crate::util::{fixture, render, venv_python, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value as Json;
 
 use crate::common::with_fixes;
-use crate::interpreters::{ft_python, py_eval, venv_python};
+use crate::interpreters::{ft_python, py_eval};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/threads");
 
@@ -24,9 +25,7 @@ fn cores() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn source(name: &str, module: &str, planted: bool) -> String {
-    let text = std::fs::read_to_string(Path::new(FIXTURES).join(name))
-        .unwrap()
-        .replace("{module}", module);
+    let text = render(&fixture(&format!("threads/{name}")), &[("module", module)]);
     if planted {
         text
     } else {
@@ -73,7 +72,9 @@ fn c_module(python: &Path, dir: &Path, module: &str, planted: bool, defines: &[&
 
 /// Builds the PyO3 fixture as `module` (for the project virtualenv's 3.11) in `dir`.
 fn pyo3_module(dir: &Path, module: &str, planted: bool) {
-    let crate_dir = crate::common::pyo3_project(module, &source("ts_rs.rs", module, planted), "");
+    let crate_dir = Project::new()
+        .pyo3(module, &source("ts_rs.rs", module, planted))
+        .file("tests/test_ext.py", "");
     let build_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/threads-tests");
     let out = Command::new("cargo")
         .args(["build", "--release", "--quiet"])
@@ -100,13 +101,9 @@ fn pyo3_module(dir: &Path, module: &str, planted: bool) {
     .unwrap();
 }
 
-fn pyz3(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyz3"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .output()
-        .unwrap()
+/// `pyz3` in `dir` with no virtualenv: each test names its interpreter.
+fn pyz3(dir: &Path) -> Pyz3 {
+    Pyz3::new(dir).no_venv()
 }
 
 fn shown(o: &Output) -> String {
@@ -130,7 +127,7 @@ fn check(dir: &Path, python: &Path, module: &str, args: &[&str]) -> (i32, Json, 
         "repro",
     ];
     all.extend_from_slice(args);
-    let out = pyz3(dir, &all);
+    let out = pyz3(dir).args(&all).run();
     let text = shown(&out);
     let report = std::fs::read_to_string(dir.join("r.json"))
         .map(|t| serde_json::from_str(&t).unwrap())
@@ -276,7 +273,7 @@ fn found_within(
 fn a_static_buffer_used_without_the_gil_is_found_on_311_and_its_twin_is_clean() {
     let _cores = cores();
     let python = venv_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     c_module(&python, dir, "ts_c_planted", true, &[]);
     c_module(&python, dir, "ts_c_fixed", false, &[]);
@@ -314,7 +311,7 @@ fn a_static_buffer_used_without_the_gil_is_found_on_311_and_its_twin_is_clean() 
 fn free_threaded_finds_the_buffer_the_cache_and_borrowed_items_by_default() {
     let _cores = cores();
     let python = ft_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     c_module(&python, dir, "ts_c_planted", true, &[]);
     c_module(&python, dir, "ts_c_fixed", false, &[]);
@@ -338,7 +335,7 @@ fn free_threaded_finds_the_buffer_the_cache_and_borrowed_items_by_default() {
 fn a_pyo3_cache_inside_detach_is_found_on_311() {
     let _cores = cores();
     let python = venv_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     pyo3_module(dir, "ts_rs_planted", true);
     pyo3_module(dir, "ts_rs_fixed", false);
@@ -361,7 +358,7 @@ fn a_pyo3_cache_inside_detach_is_found_on_311() {
 #[test]
 fn correct_twins_stay_clean_over_20_seeds() {
     let _cores = cores();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     let ft = ft_python();
     c_module(&ft, dir, "ts_c_fixed", false, &[]);
@@ -380,7 +377,7 @@ fn correct_twins_stay_clean_over_20_seeds() {
 #[test]
 fn a_module_that_re_enables_the_gil_says_its_calls_are_serialised() {
     let python = ft_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     c_module(&python, dir, "ts_c_gil", false, &["NO_GIL_SLOT"]);
     let (code, report, text) = check(dir, &python, "ts_c_gil:square", &["--cases", "20"]);
@@ -394,13 +391,15 @@ fn a_module_that_re_enables_the_gil_says_its_calls_are_serialised() {
 
 #[test]
 fn bad_thread_counts_are_one_line_and_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     for (n, expected) in [
         ("1", "--threads must be 0 (off) or at least 2 (not 1)"),
         ("1000", "--threads must be at most 256 (not 1000)"),
     ] {
-        let out = pyz3(dir, &["check", "binascii:crc32", "--threads", n]);
+        let out = pyz3(dir)
+            .args(["check", "binascii:crc32", "--threads", n])
+            .run();
         assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -412,7 +411,7 @@ fn bad_thread_counts_are_one_line_and_exit_2() {
         "[tool.pyz3.check]\nthreads = 1\n",
     )
     .unwrap();
-    let out = pyz3(dir, &["check", "binascii:crc32"]);
+    let out = pyz3(dir).args(["check", "binascii:crc32"]).run();
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--threads must be 0 (off) or at least 2"),
@@ -427,14 +426,7 @@ fn pyz3_test(dir: &Path, args: &[&str]) -> (i32, Option<Json>, String) {
     let json = dir.join("report.json");
     let mut all = vec!["test", "--json", json.to_str().unwrap()];
     all.extend_from_slice(args);
-    let out = crate::common::pyz3_command(dir)
-        .args(&all)
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sanitize-tests"),
-        )
-        .output()
-        .unwrap();
+    let out = Pyz3::new(dir).args(&all).target_dir("sanitize-tests").run();
     let report = std::fs::read_to_string(&json)
         .ok()
         .map(|t| serde_json::from_str(&t).unwrap());
@@ -443,15 +435,16 @@ fn pyz3_test(dir: &Path, args: &[&str]) -> (i32, Option<Json>, String) {
 
 /// A PyO3 project whose one test calls the cached function once per argument, with no threads
 /// of its own: pytest-run-parallel runs it in several.
-fn parallel_project(module: &str, planted: bool) -> tempfile::TempDir {
-    crate::common::pyo3_project(
-        module,
-        &source("ts_rs.rs", module, planted),
-        &format!(
-            "import {module}\n\n\ndef test_scaled():\n    for n in range(50):\n        \
+fn parallel_project(module: &str, planted: bool) -> Project {
+    Project::new()
+        .pyo3(module, &source("ts_rs.rs", module, planted))
+        .file(
+            "tests/test_ext.py",
+            &format!(
+                "import {module}\n\n\ndef test_scaled():\n    for n in range(50):\n        \
              assert isinstance({module}.scaled(n), int)\n"
-        ),
-    )
+            ),
+        )
 }
 
 #[test]
@@ -508,11 +501,9 @@ fn parallel_threads_under_thread_sanitizer_report_the_race_with_its_test() {
 #[test]
 fn thread_sanitizer_is_refused_on_a_free_threaded_interpreter_without_it() {
     let ft = ft_python();
-    let dir = crate::common::setuptools_project(
-        "ts_refused",
-        &source("ts_c.c", "ts_refused", false),
-        "def test_nothing():\n    pass\n",
-    );
+    let dir = Project::new()
+        .setuptools("ts_refused", &source("ts_c.c", "ts_refused", false))
+        .file("tests/test_ext.py", "def test_nothing():\n    pass\n");
     let (code, _, text) = pyz3_test(
         dir.path(),
         &[
@@ -542,7 +533,7 @@ fn thread_sanitizer_is_refused_on_a_free_threaded_interpreter_without_it() {
 fn a_deadlock_between_threads_is_a_thread_safety_hang() {
     let _cores = cores();
     let python = venv_python();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(
         dir.join("ts_locks.py"),
