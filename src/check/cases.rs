@@ -217,7 +217,7 @@ fn place(places: &[(usize, Option<usize>)], mut values: Vec<Value>) -> Vec<Value
 
 /// The runner that draws case `index` of the run with `seed`.
 pub fn case_runner(seed: u64, index: u64) -> TestRunner {
-    crate::sample::seeded_runner(
+    crate::strategy::seeded::seeded_runner(
         seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03),
     )
 }

@@ -30,11 +30,7 @@ pub use annotation::{from_type, from_type_expr, Registry, TypeStrategy};
 pub use any::{any_value, hashable};
 pub use seeded::{seeded_runner, seeded_runner_with};
 pub use shape::{ArrayKind, Shape};
+pub(crate) use size::w;
 pub use size::{Size, LEAF_BUDGET};
 
 pub use value_strategy::ValueStrategy;
-
-/// A union weight that is never zero.
-pub(crate) fn w(x: u32) -> u32 {
-    x.max(1)
-}

@@ -354,7 +354,7 @@ mod tests {
             ),
         ] {
             let strategy = shape.strategy(Size::scaled(size));
-            let total: usize = crate::sample::sample(&strategy, 3, 1)
+            let total: usize = crate::strategy::seeded::sample(&strategy, 3, 1)
                 .map(|v| leaf_items(&v))
                 .max()
                 .unwrap();
@@ -362,11 +362,14 @@ mod tests {
             assert!(total > 0, "{shape:?}");
         }
         // One leaf at a huge size: up to the leaf budget, no more.
-        let longest =
-            crate::sample::sample(&Shape::Bytes.strategy(Size::scaled(100_000_000)), 40, 1)
-                .map(|v| leaf_items(&v))
-                .max()
-                .unwrap();
+        let longest = crate::strategy::seeded::sample(
+            &Shape::Bytes.strategy(Size::scaled(100_000_000)),
+            40,
+            1,
+        )
+        .map(|v| leaf_items(&v))
+        .max()
+        .unwrap();
         assert!(
             longest <= crate::strategy::LEAF_BUDGET && longest > 100_000,
             "{longest}"

@@ -113,3 +113,8 @@ impl Size {
         self.edge_weight.clamp(1, 99)
     }
 }
+
+/// A union weight that is never zero.
+pub(crate) fn w(x: u32) -> u32 {
+    x.max(1)
+}

@@ -501,7 +501,9 @@ fn an_import_that_never_returns_is_exit_2_at_its_limit() {
     // A configured limit: given up at it.
     let start = Instant::now();
     let out = crate::common::output_within(
-        Pyz3::new(dir).command().args(["check", "stuck.py", "--import-timeout-ms", "1500"]),
+        Pyz3::new(dir)
+            .command()
+            .args(["check", "stuck.py", "--import-timeout-ms", "1500"]),
         Duration::from_secs(120),
     );
     let took = start.elapsed();

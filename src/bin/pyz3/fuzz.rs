@@ -16,9 +16,9 @@ use pyz3::report::Progress;
 use pyz3::target::Target;
 
 use crate::coverage_args::CoverageArgs;
-use pyz3::suite::CoverageBuild;
 use crate::fuzz_findings::{print_finding, show_tool_output, Terminal};
 use crate::Outcome;
+use pyz3::suite::CoverageBuild;
 
 /// Arguments of `pyz3 fuzz`.
 #[derive(clap::Args, Debug)]

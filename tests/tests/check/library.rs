@@ -16,9 +16,9 @@ fn library_options(dir: &Path) -> pyz3::check::CheckOptions {
 #[test]
 fn library_harness_takes_strategies_per_argument() {
     use pyz3::check::check_function;
-    use pyz3::target::Target;
     use pyz3::report::FindingKind;
     use pyz3::strategy::{container, scalar, Size};
+    use pyz3::target::Target;
     let tmp = Project::new();
     std::fs::write(
         tmp.path().join("libtarget.py"),
@@ -50,8 +50,8 @@ fn library_harness_takes_strategies_per_argument() {
 fn rust_property_closures_are_checked_and_shrunk() {
     use pyo3::prelude::*;
     use pyz3::check::{check_function, RustProperty};
-    use pyz3::target::Target;
     use pyz3::report::FindingKind;
+    use pyz3::target::Target;
     use pyz3::value::Value;
     let so = demo().join("pyz3_demo.so");
     let tmp = Project::new();
