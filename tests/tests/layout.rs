@@ -435,3 +435,62 @@ fn only_the_cli_writes_to_the_terminal() {
         bad.join("\n")
     );
 }
+
+/// The top-level modules of `src/` (folders and files, without `lib.rs` and the CLI).
+fn top_level_modules() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("src"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() {
+                (name != "bin").then_some(name)
+            } else {
+                name.strip_suffix(".rs")
+                    .filter(|n| *n != "lib")
+                    .map(str::to_string)
+            }
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The README's Layout section and docs/architecture.md name every top-level module, and
+/// nothing that is not one.
+#[test]
+fn the_readme_and_the_architecture_page_name_every_module() {
+    let modules = top_level_modules();
+    assert!(modules.len() > 10, "{modules:?}");
+    let readme = read(&Path::new(ROOT).join("README.md"));
+    let layout = readme
+        .split("## Layout")
+        .nth(1)
+        .expect("a Layout section in README.md");
+    let arch = read(&Path::new(ROOT).join("docs/architecture.md"));
+    let mut missing = Vec::new();
+    for m in &modules {
+        let dir = Path::new(ROOT).join("src").join(m).is_dir();
+        let in_readme = if dir {
+            layout.contains(&format!("src/{m}/"))
+        } else {
+            layout.contains(&format!("src/{m}.rs"))
+        };
+        if !in_readme {
+            missing.push(format!("README.md Layout: src/{m}"));
+        }
+        let named = [format!("`{m}`"), format!("`{m}/`")];
+        if !named.iter().any(|n| arch.contains(n.as_str())) {
+            missing.push(format!("docs/architecture.md: `{m}`"));
+        }
+    }
+    // Nothing named that does not exist.
+    let re = regex::Regex::new(r"src/([a-z_]+)(/|\.rs)").unwrap();
+    for c in re.captures_iter(layout) {
+        let name = &c[1];
+        if name != "bin" && !modules.iter().any(|m| m == name) {
+            missing.push(format!("README.md Layout names src/{name}, which does not exist"));
+        }
+    }
+    assert!(missing.is_empty(), "not described:\n{}", missing.join("\n"));
+}
