@@ -69,7 +69,6 @@ pub(super) struct PythonChecks {
 impl PythonChecks {
     /// Every Python check missing, with `why` on the interpreter's row.
     fn missing(python: &Path, why: String) -> PythonChecks {
-        let pip = |pkg: &str| format!("{} -m pip install {pkg}", python.display());
         PythonChecks {
             python: Check::missing(
                 "core",
@@ -83,9 +82,10 @@ impl PythonChecks {
                 "no interpreter",
                 "install CPython 3.9+: apt-get install python3 python3-dev python3-venv",
             ),
-            numpy: Check::missing("core", "numpy", "", pip("numpy")),
-            pytest: Check::missing("tests", "pytest", "", pip("pytest")),
-            setuptools: Check::missing("tests", "setuptools", "", pip("setuptools")),
+            // Nothing to install packages into until the interpreter works.
+            numpy: Check::missing("core", "numpy", "no interpreter", ""),
+            pytest: Check::missing("tests", "pytest", "no interpreter", ""),
+            setuptools: Check::missing("tests", "setuptools", "no interpreter", ""),
             scripts_dirs: python.parent().map(Path::to_path_buf).into_iter().collect(),
         }
     }
@@ -206,9 +206,11 @@ fn not_an_interpreter(python: &Path, ran: &Ran) -> String {
         (None, _) if ran.stderr.starts_with("timed out") => ran.stderr.clone(),
         (None, _) => "it was killed by a signal".to_string(),
     };
-    let said = ran
-        .stderr
-        .lines()
+    let timed_out = ran.code.is_none() && ran.stderr.starts_with("timed out");
+    let said = Some(&ran.stderr)
+        .filter(|_| !timed_out)
+        .into_iter()
+        .flat_map(|s| s.lines())
         .rev()
         .map(str::trim)
         .find(|l| !l.is_empty())

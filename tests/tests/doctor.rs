@@ -306,6 +306,75 @@ fn a_python_that_prints_binary_is_named_not_an_interpreter() {
     }
 }
 
+/// `--python` naming a program that never answers: the probe gives up at its limit (30 s), the
+/// row says so once, the rows that need an interpreter say there is none (no `pip install` for
+/// a program that is not Python), the run is a usage error, and the program is not left running.
+#[test]
+fn a_python_that_hangs_is_given_up_at_its_limit() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    let tmp = Project::new();
+    let pid_file = tmp.path().join("pid");
+    let python = tmp.path().join("hangs");
+    std::fs::write(
+        &python,
+        format!(
+            "#!/bin/sh
+echo $$ > {}
+exec sleep 3600
+",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let python = python.to_str().unwrap();
+    let start = Instant::now();
+    let o = doctor(&["--python", python], |_| {});
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    let table = text(&o.stdout);
+    let (status, detail) = row(&table, "python");
+    assert_eq!(status, "MISSING", "{table}");
+    assert!(
+        detail.contains(&format!(
+            "`{python}` is not a Python interpreter (no answer to pyz3's probe; timed out after 30 s)"
+        )),
+        "{detail}"
+    );
+    assert_eq!(detail.matches("timed out").count(), 1, "{detail}");
+    for name in ["numpy", "pytest", "setuptools"] {
+        let (status, detail) = row(&table, name);
+        assert_eq!((status, detail), ("MISSING", "no interpreter"), "{table}");
+    }
+    assert!(
+        !table.contains(&format!("{python} -m pip install numpy")),
+        "{table}"
+    );
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "pyz3: error: --python {python} is not a Python interpreter"
+        )),
+        "{err}"
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !crate::common::process_gone(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        crate::common::process_gone(pid),
+        "the hanging program {pid} still runs"
+    );
+}
+
 #[test]
 fn table_columns_line_up_and_fixes_are_merged() {
     let check = |feature, name: &str, ok, found: &str, fix: &str| Check {

@@ -489,7 +489,9 @@ fn the_readme_and_the_architecture_page_name_every_module() {
     for c in re.captures_iter(layout) {
         let name = &c[1];
         if name != "bin" && !modules.iter().any(|m| m == name) {
-            missing.push(format!("README.md Layout names src/{name}, which does not exist"));
+            missing.push(format!(
+                "README.md Layout names src/{name}, which does not exist"
+            ));
         }
     }
     assert!(missing.is_empty(), "not described:\n{}", missing.join("\n"));
