@@ -9,6 +9,7 @@
 mod batches;
 pub mod cases;
 pub mod discover;
+pub mod module;
 pub mod pool;
 pub mod protocol;
 pub mod runner;
@@ -18,6 +19,7 @@ pub mod shrink;
 pub mod slow;
 pub mod threads;
 
+pub use module::{ModulePlan, ModuleRun};
 pub use runner::{check_function, CheckOptions, FunctionReport};
 #[cfg(feature = "embed")]
 pub use rust_property::RustProperty;

@@ -16,6 +16,9 @@ pub trait Progress {
     fn note(&mut self, _text: &str) {}
     /// A warning: something the user should know, which does not stop the work.
     fn warn(&mut self, _text: &str) {}
+    /// A part of the work failed (one function of several): the rest goes on, and the caller
+    /// also gets the error as data.
+    fn error(&mut self, _text: &str) {}
 }
 
 /// A [`Progress`] that shows nothing.

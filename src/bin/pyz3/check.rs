@@ -5,9 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use pyz3::check::discover::{describe, ModuleSpec};
-use pyz3::check::{check_function, CheckOptions};
-use pyz3::target::Target;
+use pyz3::check::discover::ModuleSpec;
+use pyz3::check::{CheckOptions, ModulePlan};
+use pyz3::report::Progress;
 
 use crate::coverage_args::CoverageArgs;
 use crate::Outcome;
@@ -212,60 +212,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if wanted.is_empty() {
         wanted = config.functions.clone().unwrap_or_default();
     }
-    // Named explicitly, a callable is checked even when its name starts with `_`.
-    let mut spec = spec;
-    spec.include = wanted.clone();
-    let found = describe(
-        &interpreter,
-        &spec,
-        stubs.as_deref(),
-        pyz3::check::runner::import_limit(&options),
-    )?;
-    let known: Vec<&str> = found.functions.iter().map(|f| f.name.as_str()).collect();
-    for w in &wanted {
-        if !known.contains(&w.as_str()) {
-            bail!(
-                "`{}` has no callable `{w}` (it has: {})",
-                spec.module,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-        }
-    }
-    // Where the module was imported from, so reproducers run from anywhere.
-    let import_root = found.import_root(&spec);
-    let mut oracles = config.oracle.clone();
-    oracles.extend(split_pairs(&args.oracles, "oracle")?);
-    let mut properties = config.property.clone();
-    properties.extend(split_pairs(&args.properties, "property")?);
-    let mutates: Vec<String> = args
-        .mutates
-        .iter()
-        .chain(&config.mutates)
-        .cloned()
-        .collect();
-    let nondet: Vec<String> = args
-        .nondeterministic
-        .iter()
-        .chain(&config.nondeterministic)
-        .cloned()
-        .collect();
-    for name in oracles
-        .keys()
-        .chain(properties.keys())
-        .chain(&mutates)
-        .chain(&nondet)
-    {
-        if !known.contains(&name.as_str()) {
-            bail!(
-                "option names `{name}`, which `{}` does not have",
-                spec.module
-            );
-        }
-    }
     options.cases = args.cases.or(config.cases).unwrap_or(200);
     if options.cases == 0 {
         bail!("--cases must be at least 1");
@@ -279,6 +225,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             args.float_tolerance
         );
     }
+    // Named explicitly, a callable is checked even when its name starts with `_`.
+    let mut plan = ModulePlan::discover(spec, wanted, stubs.as_deref(), &options)?;
+    plan.oracles = config.oracle.clone();
+    plan.oracles.extend(split_pairs(&args.oracles, "oracle")?);
+    plan.properties = config.property.clone();
+    plan.properties
+        .extend(split_pairs(&args.properties, "property")?);
+    plan.mutates = args
+        .mutates
+        .iter()
+        .chain(&config.mutates)
+        .cloned()
+        .collect();
+    plan.nondeterministic = args
+        .nondeterministic
+        .iter()
+        .chain(&config.nondeterministic)
+        .cloned()
+        .collect();
+    plan.float_tolerance = args.float_tolerance;
     options.oracle_exceptions = args
         .oracle_exceptions
         .or(config.oracle_exceptions)
@@ -301,155 +267,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     options.size = args.size;
     options.memory_every = args.memory_every.unwrap_or(u64::MAX);
     options.repro_dir = Some(repro_dir);
-    // Options that name callables or code are checked before any function runs, so a typo
-    // cannot cost the work already done.
-    for info in &found.functions {
-        if oracles.contains_key(&info.name) || properties.contains_key(&info.name) {
-            let target = Target {
-                module: spec.module.clone(),
-                path: import_root.clone(),
-                function: info.name.clone(),
-                oracle: oracles.get(&info.name).cloned(),
-                property: properties.get(&info.name).cloned(),
-                ..Target::default()
-            };
-            pyz3::check::runner::validate(&target, &options)?;
-        }
-    }
-    let tty = std::io::stderr().is_terminal();
-    if let Some(stub) = &found.stub {
+    plan.validate(&options)?;
+    if let Some(stub) = &plan.found.stub {
         eprintln!(
             "pyz3: signatures from {}",
             pyz3::report::printable(&stub.display().to_string())
         );
     }
-    let mut reports = Vec::new();
-    let mut failed: Option<anyhow::Error> = None;
-    let mut numpy_warned = false;
-    for info in &found.functions {
-        if !wanted.is_empty() && !wanted.contains(&info.name) {
-            continue;
-        }
-        // The name as the terminal shows it: a target's names may hold escape sequences.
-        let shown = pyz3::report::printable(&info.name);
-        let Some(params) = &info.params else {
-            eprintln!("pyz3: warning: {shown}: signature unknown, skipped (add a stub)");
-            continue;
-        };
-        let params: Vec<(String, Option<String>)> =
-            params.iter().chain(&info.optional).cloned().collect();
-        let untyped: Vec<&str> = params
-            .iter()
-            .filter(|p| p.1.is_none())
-            .map(|p| p.0.as_str())
-            .collect();
-        if !untyped.is_empty() {
-            eprintln!(
-                "pyz3: note: {shown}: no type for {} (from {}): generating any value; a stub narrows it",
-                pyz3::report::printable(&untyped.join(", ")),
-                info.source
-            );
-        }
-        let param_names: Vec<String> = params.iter().map(|p| p.0.clone()).collect();
-        let param_types: Vec<String> = params
-            .iter()
-            .map(|p| p.1.clone().unwrap_or_else(|| "Any".into()))
-            .collect();
-        if !interpreter.numpy {
-            match pyz3::check::cases::numpy_use(&param_names, &param_types) {
-                Err(param) => {
-                    eprintln!(
-                        "pyz3: warning: {shown}: parameter `{}` is a NumPy array and NumPy is not \
-                         importable in {}: skipped",
-                        pyz3::report::printable(&param),
-                        interpreter.executable.display()
-                    );
-                    continue;
-                }
-                Ok(true) if !numpy_warned => {
-                    numpy_warned = true;
-                    eprintln!(
-                        "pyz3: warning: NumPy is not importable in {}: values for `Any` and \
-                         buffer parameters include no arrays",
-                        interpreter.executable.display()
-                    );
-                }
-                Ok(_) => {}
-            }
-        }
-        let target = Target {
-            module: spec.module.clone(),
-            path: import_root.clone(),
-            function: info.name.clone(),
-            param_names,
-            param_types,
-            optional: info.optional.len(),
-            oracle: oracles.get(&info.name).cloned(),
-            property: properties.get(&info.name).cloned(),
-            mutates: info.mutating || mutates.contains(&info.name),
-            nondeterministic: nondet.contains(&info.name),
-            float_tolerance: args.float_tolerance,
-            ..Target::default()
-        };
-        let total = options.cases;
-        let name = shown.clone();
-        let mut progress = |done: u64| {
-            if tty && (done % 8 == 0 || done == total) {
-                let filled = (done * 30 / total.max(1)) as usize;
-                eprint!(
-                    "\r{name:<24} [{}{}] {done}/{total}",
-                    "#".repeat(filled),
-                    ".".repeat(30 - filled.min(30))
-                );
-                let _ = std::io::stderr().flush();
-            }
-        };
-        if !tty {
-            if options.threads > 0 {
-                eprintln!(
-                    "pyz3: checking {shown} ({} cases, then {} threads at once)",
-                    total, options.threads
-                );
-            } else {
-                eprintln!("pyz3: checking {shown} ({total} cases)");
-            }
-        }
-        let result = check_function(&target, &options, &mut progress);
-        if tty {
-            eprintln!();
-        }
-        // One function that cannot be checked does not cost the others' findings.
-        let report = match result {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!(
-                    "pyz3: error: {shown}: {}",
-                    pyz3::report::printable(&format!("{e:#}"))
-                );
-                failed.get_or_insert(anyhow::anyhow!("{}: {e}", info.name));
-                continue;
-            }
-        };
-        for w in &report.warnings {
-            eprintln!("pyz3: warning: {shown}: {}", pyz3::report::printable(w));
-        }
-        reports.push(report);
-    }
-    if reports.is_empty() && failed.is_none() {
-        bail!(
-            "no function of `{}` was checked: {}",
-            spec.module,
-            if found.functions.is_empty() {
-                "it has no public callable (name one with MODULE:FUNC or --function)".to_string()
-            } else {
-                format!(
-                    "none of its {} callables has a signature pyz3 can read (add a stub: --stubs)",
-                    found.functions.len()
-                )
-            }
-        );
-    }
-    let report = pyz3::check::runner::run_report(&spec.module, &reports)
+    let run = plan.run(&options, &mut Cases::new());
+    let report = plan.report(&run)?;
+    let report = report
         .ran_in(&interpreter.executable, interpreter.describe())
         .with_threads(options.threads);
     let stdout = std::io::stdout();
@@ -469,8 +296,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if report.has_findings() || below {
         return Ok(Outcome::Found);
     }
-    match failed {
-        Some(e) => Err(e),
+    match run.failed.into_iter().next() {
+        Some((name, e)) => Err(anyhow::anyhow!("{name}: {e}")),
         None => Ok(Outcome::Clean),
     }
 }
@@ -534,4 +361,64 @@ fn foreign_module(module: &str, interpreter: &pyz3::project::Interpreter) -> any
         );
     }
     Ok(())
+}
+
+/// How `pyz3 check` shows its progress: on a terminal, a bar per function redrawn in place;
+/// otherwise one `pyz3: checking f (200 cases)` line per function. Notes, warnings and errors
+/// are `pyz3: ` lines either way.
+struct Cases {
+    lines: crate::progress::Stderr,
+    tty: bool,
+    step: Option<(String, u64)>,
+}
+
+impl Cases {
+    fn new() -> Cases {
+        Cases {
+            lines: crate::progress::Stderr::new("pyz3"),
+            tty: std::io::stderr().is_terminal(),
+            step: None,
+        }
+    }
+}
+
+impl Progress for Cases {
+    fn start(&mut self, what: &str, total: Option<u64>) {
+        if self.tty {
+            self.step = Some((what.to_string(), total.unwrap_or(0)));
+            self.advance(0);
+        } else {
+            self.lines.note(what);
+        }
+    }
+
+    fn advance(&mut self, done: u64) {
+        if let Some((what, total)) = &self.step {
+            let filled = (done * 30 / (*total).max(1)).min(30) as usize;
+            eprint!(
+                "\r{what} [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                ".".repeat(30 - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.step.take().is_some() {
+            eprintln!();
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.lines.note(text);
+    }
+
+    fn warn(&mut self, text: &str) {
+        self.lines.warn(text);
+    }
+
+    fn error(&mut self, text: &str) {
+        self.lines.error(text);
+    }
 }

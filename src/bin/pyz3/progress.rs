@@ -67,4 +67,9 @@ impl Progress for Stderr {
         self.clear();
         eprintln!("{}: warning: {text}", self.prefix);
     }
+
+    fn error(&mut self, text: &str) {
+        self.clear();
+        eprintln!("{}: error: {text}", self.prefix);
+    }
 }
