@@ -2,7 +2,7 @@
 //! function's finding, and a crash or hang in an oracle or a property is reported as that
 //! oracle's or property's failure, not the function's crash.
 
-use crate::util::{Project, Pyz3};
+use crate::util::{Assert, Project, Pyz3};
 use std::path::Path;
 use std::process::Command;
 
@@ -175,12 +175,7 @@ fn errors_in_pyz3s_own_checking_code_are_not_findings() {
             "r.json",
         ])
         .run();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.assert_exit(1);
     let found = findings(dir);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].1, "system-error");
@@ -216,12 +211,7 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
             "r.json",
         ])
         .run();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.assert_exit(1);
     let found = findings(dir);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].1, "oracle-mismatch", "{found:?}");
@@ -244,12 +234,7 @@ fn crashing_oracles_and_properties_are_blamed_for_themselves() {
             "r.json",
         ])
         .run();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.assert_exit(1);
     let found = findings(dir);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].1, "property-failed", "{found:?}");
@@ -270,12 +255,7 @@ fn a_target_signalling_its_group_does_not_reach_pyz3() {
     let out = pyz3(dir)
         .args(["check", "grp.py", "--cases", "30", "--json", "r.json"])
         .run();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.assert_exit(1);
     let found = findings(dir);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].1, "crash");

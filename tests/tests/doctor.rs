@@ -67,6 +67,18 @@ fn assert_every_check_named(checks: &[serde_json::Value]) {
     }
 }
 
+/// stderr is one line: `--python P` is not a Python interpreter.
+fn assert_not_an_interpreter_error(o: &Output, python: &str) {
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "pyz3: error: --python {python} is not a Python interpreter"
+        )),
+        "{err}"
+    );
+}
+
 /// The table row of the check called `name`: its status and detail.
 fn row<'a>(table: &'a str, name: &str) -> (&'a str, &'a str) {
     let line = table
@@ -295,14 +307,7 @@ fn a_python_that_prints_binary_is_named_not_an_interpreter() {
             detail.contains(&format!("`{python}` is not a Python interpreter {reason}")),
             "{detail}"
         );
-        let err = text(&o.stderr);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(
-            err.starts_with(&format!(
-                "pyz3: error: --python {python} is not a Python interpreter"
-            )),
-            "{err}"
-        );
+        assert_not_an_interpreter_error(&o, &python);
     }
 }
 
@@ -352,14 +357,7 @@ exec sleep 3600
         !table.contains(&format!("{python} -m pip install numpy")),
         "{table}"
     );
-    let err = text(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with(&format!(
-            "pyz3: error: --python {python} is not a Python interpreter"
-        )),
-        "{err}"
-    );
+    assert_not_an_interpreter_error(&o, python);
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
