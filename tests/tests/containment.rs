@@ -128,7 +128,7 @@ def shouting(x: int) -> int:
 /// warning, not a `property-failed` finding. Both were findings before.
 #[test]
 fn errors_in_pyz3s_own_checking_code_are_not_findings() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Project::new();
     let dir = tmp.path();
     std::fs::write(dir.join("own.py"), OWN_WORK).unwrap();
     let out = pyz3(dir)
