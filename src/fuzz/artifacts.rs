@@ -4,7 +4,7 @@
 //! For `pyz3 fuzz` (after a run that saved one) and `pyz3 fuzz repro` (for one saved earlier,
 //! perhaps by another target). The sidecar is `ARTIFACT.pyz3.json`: `{"version": 1,
 //! "target": {...}, "kind": "refcount"}`; sidecars written before it had a `version` read as
-//! version 0, with the same fields.
+//! version 1, with the same fields, and a newer version is refused with one line.
 
 use std::path::{Path, PathBuf};
 
@@ -19,11 +19,15 @@ use crate::target::Target;
 /// The version of the sidecar format this pyz3 writes.
 pub const SIDECAR_VERSION: u32 = 1;
 
+fn sidecar_version() -> u32 {
+    1
+}
+
 /// What pyz3 keeps beside an artifact: whose it is and what it found.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sidecar {
-    /// The format's version ([`SIDECAR_VERSION`]; 0 for sidecars written without one).
-    #[serde(default)]
+    /// The format's version ([`SIDECAR_VERSION`]; sidecars written without one are version 1).
+    #[serde(default = "sidecar_version")]
     pub version: u32,
     /// The target the artifact was found with.
     pub target: Target,
@@ -69,6 +73,11 @@ pub fn read_sidecar(artifact: &Path) -> anyhow::Result<Option<Sidecar>> {
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
         return Ok(None);
     };
+    crate::report::version::check_json(
+        format_args!("sidecar {}", path.display()),
+        &json,
+        SIDECAR_VERSION,
+    )?;
     let side = serde_json::from_value(json)
         .with_context(|| format!("{} is not a pyz3 sidecar", path.display()))?;
     Ok(Some(side))
@@ -225,8 +234,12 @@ mod tests {
                       "param_types": ["str"], "no_refcount": false}, "kind": "refcount"}"#;
         std::fs::write(sidecar_path(&artifact), old).unwrap();
         let side = read_sidecar(&artifact).unwrap().expect("a sidecar");
-        assert_eq!(side.version, 0);
+        assert_eq!(side.version, 1);
         assert_eq!(side.finding_kind(), Some(FindingKind::Refcount));
+        let newer = old.replacen('{', r#"{"version": 2, "#, 1);
+        std::fs::write(sidecar_path(&artifact), newer).unwrap();
+        let e = read_sidecar(&artifact).unwrap_err().to_string();
+        assert!(e.contains("has format version 2"), "{e}");
 
         write_sidecar(
             &artifact,

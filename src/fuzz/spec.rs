@@ -25,10 +25,20 @@ pub const REPORT_PREFIX: &str = "==pyz3-finding== ";
 pub const ASAN_DEFAULTS: &str =
     "detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0";
 
+/// The version of the finding line's format (docs/formats.md).
+pub const REPORT_VERSION: u32 = 1;
+
+fn report_version() -> u32 {
+    REPORT_VERSION
+}
+
 /// A finding as a fuzz target reports it: one JSON object on one stderr line after
 /// [`REPORT_PREFIX`], written by the target's runtime and read back by `pyz3 fuzz`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportLine {
+    /// The line's format version ([`REPORT_VERSION`]; lines without one are version 1).
+    #[serde(default = "report_version")]
+    pub version: u32,
     /// The finding kind's name ([`FindingKind::name`]).
     pub kind: String,
     /// What went wrong.
@@ -47,6 +57,7 @@ impl ReportLine {
     /// The line for `found`, the finding of the call `input` (with its `imports`).
     pub fn new(found: &Observation, input: String, imports: Vec<String>) -> Self {
         ReportLine {
+            version: REPORT_VERSION,
             kind: found.kind.name().to_string(),
             message: found.message.clone(),
             traceback: found.traceback.clone(),
@@ -64,9 +75,12 @@ impl ReportLine {
         )
     }
 
-    /// The report on one line of a target's stderr, if it is one.
+    /// The report on one line of a target's stderr, if it is one in a version this pyz3 reads.
     pub fn parse(line: &str) -> Option<Self> {
-        serde_json::from_str(line.strip_prefix(REPORT_PREFIX)?).ok()
+        let doc: serde_json::Value =
+            serde_json::from_str(line.strip_prefix(REPORT_PREFIX)?).ok()?;
+        crate::report::version::check_json("the fuzz finding line", &doc, REPORT_VERSION).ok()?;
+        serde_json::from_value(doc).ok()
     }
 
     /// The finding kind, when the name is one pyz3 knows.
@@ -109,5 +123,9 @@ mod tests {
         assert_eq!(again, line);
         assert!(line.to_line().starts_with(REPORT_PREFIX));
         assert!(ReportLine::parse("INFO: Seed: 1").is_none());
+        assert_eq!(line.version, 1);
+        assert!(line.to_line().contains(r#""version":1"#));
+        let newer = old.replace(r#"{"imports""#, r#"{"version":2,"imports""#);
+        assert!(ReportLine::parse(&newer).is_none());
     }
 }
