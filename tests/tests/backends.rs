@@ -190,6 +190,20 @@ fn meson_python_c_extension_under_address_undefined() {
             .collect();
         assert_eq!(libs.len(), 1, "{label}: {libs:?}");
     }
+    // `pyz3 build` lists the instrumented module where the test run imported it from.
+    let out = Pyz3::new(dir.path())
+        .args(["build", "--sanitize", "address,undefined"])
+        .run();
+    out.assert_exit(0);
+    let so = build.join("address+undefined/lib");
+    assert!(
+        out.stdout_text().starts_with(&format!(
+            "mes_c\t{}/mes_c.",
+            so.canonicalize().unwrap().display()
+        )),
+        "{}",
+        out.shown()
+    );
     assert_eq!(tree(dir.path()), before);
 }
 
@@ -294,4 +308,25 @@ fn a_build_that_fails_shows_the_compiler_error() {
         "{}",
         out.shown()
     );
+}
+
+#[test]
+fn thread_and_coverage_are_refused_in_one_line() {
+    let dir = meson_project(Variant::Clean);
+    for (args, expected) in [
+        (
+            &["test", "--sanitize", "thread"][..],
+            "--sanitize thread on meson-python projects is not supported yet",
+        ),
+        (
+            &["test", "--coverage"][..],
+            "coverage of meson-python projects is not supported yet",
+        ),
+    ] {
+        let out = Pyz3::new(dir.path()).args(args).run();
+        out.assert_exit(2);
+        let err = out.stderr_text();
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(last.contains(expected), "{}", out.shown());
+    }
 }
