@@ -217,26 +217,29 @@ fn meson_python_clean_variant_exits_0() {
 }
 
 #[test]
-fn scikit_build_core_cpp_extension_under_address_and_leak() {
+fn scikit_build_core_cpp_extension_under_address_undefined_and_leak() {
     let dir = cmake_project(Variant::Planted);
     let before = tree(dir.path());
     let (code, report, shown) = test(dir.path(), "");
     assert_eq!(code, 0, "{shown}");
-    assert_eq!(passed(&report), 3, "{shown}");
+    assert_eq!(passed(&report), 4, "{shown}");
     assert!(shown.contains(": skb_cpp\n"), "{shown}");
-    let (code, report, shown) = test(dir.path(), "address");
+    let (code, report, shown) = test(dir.path(), "address,undefined");
     assert_eq!(code, 1, "{shown}");
     assert_eq!(
         findings(&report),
-        BTreeSet::from([finding(
-            "heap-buffer-overflow",
-            "test_fill",
-            "fill",
-            "skb_cpp.cpp"
-        )]),
+        BTreeSet::from([
+            finding("heap-buffer-overflow", "test_fill", "fill", "skb_cpp.cpp"),
+            finding(
+                "signed-integer-overflow",
+                "test_scale_wraps",
+                "scale",
+                "skb_cpp.cpp"
+            ),
+        ]),
         "{shown}"
     );
-    assert_eq!(passed(&report), 2, "{shown}");
+    assert_eq!(passed(&report), 3, "{shown}");
     let (code, report, shown) = test(dir.path(), "leak");
     assert_eq!(code, 1, "{shown}");
     let leaks: Vec<_> = findings(&report)
@@ -246,7 +249,7 @@ fn scikit_build_core_cpp_extension_under_address_and_leak() {
     assert_eq!(leaks.len(), 1, "{shown}");
     assert_eq!(leaks[0].1, "tests/test_ext.py::test_checksum", "{shown}");
     assert!(
-        dir.join(".pyz3/build/address/cmake/CMakeCache.txt")
+        dir.join(".pyz3/build/address+undefined/cmake/CMakeCache.txt")
             .is_file(),
         "{shown}"
     );
@@ -256,11 +259,11 @@ fn scikit_build_core_cpp_extension_under_address_and_leak() {
 #[test]
 fn scikit_build_core_clean_variant_exits_0() {
     let dir = cmake_project(Variant::Clean);
-    for list in ["address", "leak"] {
+    for list in ["address,undefined", "leak"] {
         let (code, report, shown) = test(dir.path(), list);
         assert_eq!(code, 0, "{list}\n{shown}");
         assert!(findings(&report).is_empty(), "{list}\n{shown}");
-        assert_eq!(passed(&report), 3, "{list}\n{shown}");
+        assert_eq!(passed(&report), 4, "{list}\n{shown}");
     }
 }
 
