@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod discover;
+pub mod imports;
 pub mod pep517;
 pub mod python;
 

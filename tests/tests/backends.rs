@@ -333,3 +333,76 @@ fn thread_and_coverage_are_refused_in_one_line() {
         assert!(last.contains(expected), "{}", out.shown());
     }
 }
+
+#[test]
+fn an_editable_install_that_would_shadow_the_build_is_refused() {
+    let dir = meson_project(Variant::Planted);
+    // A real environment with the project installed editable by meson-python: a virtualenv that
+    // sees the project virtualenv's packages (meson-python, pytest, NumPy) through a .pth file.
+    let env = tempfile::tempdir().unwrap();
+    let venv = env.path().join("venv");
+    let status = std::process::Command::new(crate::util::venv_python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let python = venv.join("bin/python");
+    let purelib = |py: &Path| {
+        let out = std::process::Command::new(py)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('purelib'))",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let own = purelib(&python);
+    std::fs::write(
+        Path::new(&own).join("project_venv.pth"),
+        purelib(&crate::util::venv_python()) + "\n",
+    )
+    .unwrap();
+    let bin = Path::new(crate::util::VENV).join("bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "-e",
+        ])
+        .arg(dir.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", out.shown());
+    let out = Pyz3::new(dir.path())
+        .env("PATH", &path)
+        .args([
+            "test",
+            "--sanitize",
+            "address",
+            "--python",
+            python.to_str().unwrap(),
+        ])
+        .run();
+    out.assert_exit(2);
+    let err = out.stderr_text();
+    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("would import `mes_c` from")
+            && last.contains("not from pyz3's build in")
+            && last.contains("editable install"),
+        "{}",
+        out.shown()
+    );
+}
