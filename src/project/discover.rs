@@ -55,7 +55,7 @@ pub enum ExtKind {
 /// meson-python or scikit-build-core.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtModule {
-    /// A short name for messages (crate name, or `setuptools`).
+    /// A short name for messages (crate name, `setuptools`, or the backend: `meson-python`).
     pub name: String,
     /// How it is built.
     pub kind: ExtKind,
