@@ -38,11 +38,16 @@
 //! - `fuzz`: the typed decoder and seed corpora; `targets` (the cargo-fuzz targets), `command`
 //!   (`pyz3 fuzz` on a C extension and a linked crate, bad input);
 //! - `sanitize`: `pyz3 test --sanitize`, `build` and `env` on example PyO3 and C projects;
+//! - `backends`: `pyz3 test --sanitize` on a meson-python C extension and a scikit-build-core C++
+//!   extension, an unknown build backend, a build that fails, an editable install that would
+//!   shadow the instrumented build;
 //! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
 //!   fixed data, against the `.snap` files in tests/tests/snapshots/;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
 //!   flamegraphs and memory figures of the demo extension.
 
+#[path = "tests/backends.rs"]
+mod backends;
 #[path = "tests/bad_input.rs"]
 mod bad_input;
 #[path = "tests/bench.rs"]

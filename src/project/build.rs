@@ -2,7 +2,8 @@
 //!
 //! Rust crates are built with cargo into `<target>/pyz3/<label>` (a separate directory per
 //! sanitizer set, so ordinary builds are never invalidated); setuptools extensions with
-//! `setup.py build_ext` into `.pyz3/build/<label>`. Every module ends up in one import directory,
+//! `setup.py build_ext` into `.pyz3/build/<label>`; meson-python and scikit-build-core projects
+//! as wheels built in `.pyz3/build/<label>` ([`super::pep517`]). Every module ends up in one import directory,
 //! `.pyz3/build/<label>/lib`, under its dotted name.
 
 use std::io::{BufRead, BufReader};
@@ -35,7 +36,7 @@ pub struct BuildOptions {
 pub enum Language {
     /// A PyO3 crate.
     Rust,
-    /// C, C++ or Cython through setuptools.
+    /// C, C++ or Cython through setuptools, meson-python or scikit-build-core.
     C,
 }
 
@@ -76,6 +77,9 @@ pub struct Built {
     pub lib_dir: PathBuf,
     /// Every module built.
     pub modules: Vec<BuiltModule>,
+    /// Directories the compilers ran in, when not the project's: relative source paths in the
+    /// modules' debug information are relative to one of them (meson's build directory).
+    pub compile_dirs: Vec<PathBuf>,
     /// Seconds the build took.
     pub seconds: f64,
 }
@@ -120,6 +124,7 @@ pub fn build(
     std::fs::create_dir_all(&lib_dir)
         .with_context(|| format!("cannot create {}", lib_dir.display()))?;
     let mut modules = Vec::new();
+    let mut compile_dirs = Vec::new();
     for m in &project.modules {
         match &m.kind {
             ExtKind::Rust { .. } => {
@@ -134,6 +139,12 @@ pub fn build(
             ExtKind::Setuptools { .. } => {
                 modules.extend(build_setuptools(m, python, opts, &out, &lib_dir, progress)?);
             }
+            ExtKind::Pep517 { backend, .. } => {
+                modules.extend(super::pep517::build_pep517(
+                    m, python, opts, &out, &lib_dir, progress,
+                )?);
+                compile_dirs.push(super::pep517::compile_dir(*backend, &out));
+            }
         }
     }
     for m in &mut modules {
@@ -143,6 +154,7 @@ pub fn build(
         sanitizers: opts.sanitizers,
         lib_dir,
         modules,
+        compile_dirs,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -345,7 +357,8 @@ fn c_compiler(python: &Interpreter) -> String {
     .unwrap_or_else(|| "cc".into())
 }
 
-fn is_clang(cc: &str) -> bool {
+/// Whether the compiler command `cc` is clang (its `--version` says so).
+pub(super) fn is_clang(cc: &str) -> bool {
     let program = cc.split_whitespace().next().unwrap_or(cc);
     crate::process::output_within(
         Command::new(program).arg("--version"),

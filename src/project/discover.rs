@@ -4,11 +4,16 @@
 //! (read through `cargo metadata`); the module name comes from pyproject's
 //! `[tool.maturin] module-name`, else the library's `PyInit_` symbol (what `#[pymodule]`
 //! exports), else `[lib] name`. C (and Cython) extensions are those a setuptools `setup.py` or
-//! pyproject `[tool.setuptools] ext-modules` declares; setuptools itself builds them.
+//! pyproject `[tool.setuptools] ext-modules` declares; setuptools itself builds them. A
+//! `[build-system] build-backend` of `mesonpy` or `scikit_build_core.build` makes the project one
+//! unit built through that backend ([`super::pep517`]); its module names come from the built
+//! wheel's file list. Any other backend, with nothing else found, is an error naming it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+
+use super::pep517::{Backend, KNOWN_BACKENDS};
 
 /// How a module is built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +34,14 @@ pub enum ExtKind {
         /// Cargo features maturin builds with (`[tool.maturin] features`).
         features: Vec<String>,
     },
+    /// A meson-python or scikit-build-core project, built as a wheel through the backend's
+    /// hooks; its modules are those in the wheel's file list.
+    Pep517 {
+        /// The backend.
+        backend: Backend,
+        /// The directory with `pyproject.toml`.
+        dir: PathBuf,
+    },
     /// The setuptools extensions of a project (built together by `build_ext`).
     Setuptools {
         /// The directory with `setup.py` / `pyproject.toml`.
@@ -38,10 +51,11 @@ pub enum ExtKind {
     },
 }
 
-/// One buildable unit: a PyO3 crate or a project's setuptools extensions.
+/// One buildable unit: a PyO3 crate, a project's setuptools extensions, or a project built by
+/// meson-python or scikit-build-core.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtModule {
-    /// A short name for messages (crate name, or `setuptools`).
+    /// A short name for messages (crate name, `setuptools`, or the backend: `meson-python`).
     pub name: String,
     /// How it is built.
     pub kind: ExtKind,
@@ -80,14 +94,34 @@ impl Project {
             modules.extend(rust);
             cargo_target = Some(target);
         }
-        if let Some(m) = setuptools_module(&root, pyproject.as_ref())? {
+        let backend = table_str(pyproject.as_ref(), &["build-system", "build-backend"]);
+        if let Some(b) = backend.and_then(Backend::from_build_backend) {
+            modules.push(ExtModule {
+                name: b.name().into(),
+                kind: ExtKind::Pep517 {
+                    backend: b,
+                    dir: root.clone(),
+                },
+            });
+        } else if let Some(m) = setuptools_module(&root, pyproject.as_ref())? {
             modules.push(m);
+        }
+        if let Some(b) = backend.filter(|b| !KNOWN_BACKENDS.contains(b)) {
+            if modules.is_empty() {
+                bail!(
+                    "{}: pyproject.toml's build-backend `{}` is not one pyz3 builds (it knows {})",
+                    root.display(),
+                    b.escape_debug(),
+                    KNOWN_BACKENDS.join(", ")
+                );
+            }
         }
         if modules.is_empty() {
             bail!(
                 "{} is not an extension project: found no PyO3 crate (a Cargo.toml whose cdylib \
-                 depends on pyo3) and no setuptools extension (setup.py with Extension(...) or \
-                 [tool.setuptools] ext-modules)",
+                 depends on pyo3), no setuptools extension (setup.py with Extension(...) or \
+                 [tool.setuptools] ext-modules) and no build-backend mesonpy or \
+                 scikit_build_core.build",
                 root.display()
             );
         }

@@ -521,7 +521,7 @@ fn collect_reports(
             None
         };
         for r in report::parse(&text) {
-            let frames = extension_frames(&r, &modules, &project.root);
+            let frames = extension_frames(&r, &modules, &project.root, &built.compile_dirs);
             let ours = !frames.is_empty();
             // Leaks and races need the extension's code in them: CPython's exit-time leaks and
             // races inside uninstrumented code are not the extension's findings.
@@ -570,8 +570,14 @@ fn collect_reports(
 }
 
 /// The report's frames in extension code (a built module), preferring the project's own sources
-/// over dependencies and the standard library; at most 8.
-fn extension_frames(r: &Report, modules: &[String], root: &Path) -> Vec<Frame> {
+/// over dependencies and the standard library; at most 8. A relative source path that names an
+/// existing file from one of `compile_dirs` (where the compiler ran) is read from there.
+fn extension_frames(
+    r: &Report,
+    modules: &[String],
+    root: &Path,
+    compile_dirs: &[PathBuf],
+) -> Vec<Frame> {
     let in_module = |f: &Frame| {
         f.module.as_deref().is_some_and(|m| {
             let name = Path::new(m)
@@ -609,13 +615,40 @@ fn extension_frames(r: &Report, modules: &[String], root: &Path) -> Vec<Frame> {
         .map(|f| {
             let mut f = f.clone();
             if let Some(file) = &f.file {
-                if let Ok(rel) = Path::new(file).strip_prefix(root) {
+                let file = from_compile_dir(file, compile_dirs);
+                if let Ok(rel) = file.strip_prefix(root) {
                     f.file = Some(rel.display().to_string());
                 }
             }
             f
         })
         .collect()
+}
+
+/// `file` (a path from debug information) resolved against the first of `compile_dirs` where it
+/// names an existing file, `..` taken away; as it is otherwise.
+fn from_compile_dir(file: &str, compile_dirs: &[PathBuf]) -> PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    compile_dirs
+        .iter()
+        .map(|dir| {
+            let mut out = PathBuf::new();
+            for c in dir.join(path).components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Rust panics from overflow checks, debug assertions and UB checks (`--sanitize undefined`).

@@ -116,6 +116,7 @@ impl Suite {
         if rebuild || self.built.is_none() {
             self.built = None;
             let built = build(&self.project, &self.python, &self.options.build, progress)?;
+            crate::project::imports::require_built_modules_first(&self.python, &built)?;
             progress.note(&format!(
                 "built {} module{} in {:.1} s: {}",
                 built.modules.len(),

@@ -1,0 +1,331 @@
+//! Projects built by a PEP 517 backend pyz3 drives through the backend's own hooks: meson-python
+//! (`mesonpy`) and scikit-build-core (`scikit_build_core.build`).
+//!
+//! One build path for both: the backend's `build_wheel` hook, run by the project's interpreter
+//! with no build isolation (the backend, meson/ninja or CMake come from that environment), into
+//! `.pyz3/build/<label>/` (the backend's build directory and the wheel), and the wheel unpacked
+//! into the label's import directory. The instrumentation goes in the way each backend honours
+//! it: meson's `-Dc_args=` / `-Dc_link_args=` (and the C++ ones) through `setup-args`, CMake's
+//! `CMAKE_<LANG>_FLAGS` and linker flags through scikit-build-core's `cmake.define.*` (and
+//! `install.strip=false`, so the installed modules keep their symbols). The
+//! modules are the extension modules in the wheel's file list.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use super::build::{is_clang, BuildOptions, BuiltModule, Language};
+use super::discover::{ExtKind, ExtModule};
+use super::python::Interpreter;
+use crate::report::Progress;
+use crate::toolchain::Sanitizer;
+
+/// The hook runner: builds the wheel and unpacks it (`pep517_wheel.py`).
+const WHEEL_PY: &str = include_str!("pep517_wheel.py");
+
+/// The `build-backend` values pyz3 builds, as pyproject.toml spells them.
+pub const KNOWN_BACKENDS: [&str; 5] = [
+    "maturin",
+    "setuptools.build_meta",
+    "setuptools.build_meta:__legacy__",
+    "mesonpy",
+    "scikit_build_core.build",
+];
+
+/// A PEP 517 backend pyz3 builds through its hooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// meson-python (`build-backend = "mesonpy"`).
+    MesonPython,
+    /// scikit-build-core (`build-backend = "scikit_build_core.build"`).
+    ScikitBuildCore,
+}
+
+impl Backend {
+    /// The backend of a pyproject `build-backend` value, when it is one of these.
+    pub fn from_build_backend(value: &str) -> Option<Backend> {
+        match value {
+            "mesonpy" => Some(Backend::MesonPython),
+            "scikit_build_core.build" => Some(Backend::ScikitBuildCore),
+            _ => None,
+        }
+    }
+
+    /// The `build-backend` value (the module with the hooks).
+    pub fn module(self) -> &'static str {
+        match self {
+            Backend::MesonPython => "mesonpy",
+            Backend::ScikitBuildCore => "scikit_build_core.build",
+        }
+    }
+
+    /// The backend's name on PyPI (for messages and install hints).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::MesonPython => "meson-python",
+            Backend::ScikitBuildCore => "scikit-build-core",
+        }
+    }
+
+    /// What to install for it: the backend and the tools it runs.
+    fn install(self) -> &'static str {
+        match self {
+            Backend::MesonPython => "meson-python meson ninja",
+            Backend::ScikitBuildCore => "scikit-build-core cmake ninja",
+        }
+    }
+}
+
+/// The backend's build directory in `out` (where meson and CMake run the compilers).
+pub fn compile_dir(backend: Backend, out: &Path) -> PathBuf {
+    out.join(match backend {
+        Backend::MesonPython => "meson",
+        Backend::ScikitBuildCore => "cmake",
+    })
+}
+
+/// The config settings passed to the backend's `build_wheel` for a build in `out`.
+fn config_settings(
+    backend: Backend,
+    opts: &BuildOptions,
+    clang: bool,
+    out: &Path,
+) -> serde_json::Value {
+    let sans = opts.sanitizers;
+    let user = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+    let join = |var: &str, extra: &[String]| {
+        user(var)
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cflags = sans.c_flags(clang);
+    let ldflags = sans.ld_flags(clang);
+    match backend {
+        Backend::MesonPython => {
+            let mut setup_args = Vec::new();
+            if !sans.is_empty() {
+                for (option, var, flags) in [
+                    ("c_args", "CFLAGS", &cflags),
+                    ("cpp_args", "CXXFLAGS", &cflags),
+                    ("c_link_args", "LDFLAGS", &ldflags),
+                    ("cpp_link_args", "LDFLAGS", &ldflags),
+                ] {
+                    setup_args.push(format!("-D{option}={}", join(var, flags)));
+                }
+            }
+            serde_json::json!({
+                "build-dir": compile_dir(backend, out).display().to_string(),
+                "setup-args": setup_args,
+            })
+        }
+        Backend::ScikitBuildCore => {
+            let mut settings = serde_json::json!({
+                "build-dir": compile_dir(backend, out).display().to_string(),
+            });
+            if !sans.is_empty() {
+                // scikit-build-core strips the installed modules by default: keep the symbols
+                // the sanitizers' stack traces name.
+                settings["install.strip"] = "false".into();
+                for (define, var, flags) in [
+                    ("CMAKE_C_FLAGS", "CFLAGS", &cflags),
+                    ("CMAKE_CXX_FLAGS", "CXXFLAGS", &cflags),
+                    ("CMAKE_MODULE_LINKER_FLAGS", "LDFLAGS", &ldflags),
+                    ("CMAKE_SHARED_LINKER_FLAGS", "LDFLAGS", &ldflags),
+                ] {
+                    settings[format!("cmake.define.{define}")] = join(var, flags).into();
+                }
+            }
+            settings
+        }
+    }
+}
+
+/// The first line of build output that states an error (the compiler's, meson's or CMake's),
+/// without terminal colours.
+fn first_error(output: &str) -> Option<String> {
+    static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let ansi =
+        ANSI.get_or_init(|| regex::Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("valid regex"));
+    output
+        .lines()
+        .map(|l| ansi.replace_all(l, "").trim().to_string())
+        .find(|l| l.contains("error:") || l.starts_with("ERROR:") || l.starts_with("CMake Error"))
+}
+
+/// Builds the wheel of a meson-python or scikit-build-core project into `out` and unpacks it
+/// into `lib_dir`; returns the extension modules its file list holds.
+pub fn build_pep517(
+    m: &ExtModule,
+    python: &Interpreter,
+    opts: &BuildOptions,
+    out: &Path,
+    lib_dir: &Path,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Vec<BuiltModule>> {
+    let ExtKind::Pep517 { backend, dir } = &m.kind else {
+        unreachable!("build_pep517 is called for PEP 517 projects")
+    };
+    let backend = *backend;
+    let sans = opts.sanitizers;
+    if opts.coverage {
+        bail!(
+            "coverage of {} projects is not supported yet (sanitizers are)",
+            backend.name()
+        );
+    }
+    if sans.contains(Sanitizer::Thread) {
+        bail!(
+            "--sanitize thread on {} projects is not supported yet (address, leak and undefined \
+             are)",
+            backend.name()
+        );
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let clang = is_clang(&cc);
+    progress.note(&format!(
+        "building with {} ({}, {})",
+        backend.name(),
+        if sans.is_empty() {
+            "plain".to_string()
+        } else {
+            sans.to_string()
+        },
+        cc.split_whitespace().next().unwrap_or(&cc)
+    ));
+    let settings = config_settings(backend, opts, clang, out);
+    let result = out.join("wheel.json");
+    let _ = std::fs::remove_file(&result);
+    let script = out.join("pep517_wheel.py");
+    crate::fs::create_dir_all(out)?;
+    std::fs::write(&script, WHEEL_PY)
+        .with_context(|| format!("cannot write {}", script.display()))?;
+    // The environment's own tools (meson, ninja, cmake installed from PyPI) come first.
+    let mut path: Vec<PathBuf> = python
+        .executable
+        .parent()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let mut cmd = Command::new(&python.executable);
+    cmd.arg(&script)
+        .arg(backend.module())
+        .arg(dir)
+        .arg(out.join("wheel"))
+        .arg(lib_dir)
+        .arg(settings.to_string())
+        .arg(&result)
+        .current_dir(dir)
+        .env("PATH", std::env::join_paths(path)?)
+        .stdin(std::process::Stdio::null());
+    let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
+        .with_context(|| format!("cannot build with {}", python.executable.display()))?;
+    if output.status.code() == Some(3) {
+        bail!(
+            "{} is not installed in {}: run `{} -m pip install {}`",
+            backend.name(),
+            python.executable.display(),
+            python.executable.display(),
+            backend.install()
+        );
+    }
+    if !output.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        progress.warn(&format!("{} output:\n{text}", backend.name()));
+        bail!(
+            "the {} build of {} failed: {}",
+            backend.name(),
+            dir.display(),
+            first_error(&text).unwrap_or_else(|| "see its output above".into())
+        );
+    }
+    let text = std::fs::read_to_string(&result)
+        .with_context(|| format!("{} wrote no {}", backend.name(), result.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} does not parse", result.display()))?;
+    let modules: Vec<BuiltModule> = doc["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(BuiltModule {
+                name: m["name"].as_str()?.to_string(),
+                path: PathBuf::from(m["path"].as_str()?),
+                language: Language::C,
+                runtimes: Vec::new(),
+                coverage: None,
+            })
+        })
+        .collect();
+    if modules.is_empty() {
+        bail!(
+            "the {} wheel of {} ({}) holds no extension module",
+            backend.name(),
+            dir.display(),
+            doc["wheel"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(modules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::SanitizerSet;
+
+    #[test]
+    fn settings_carry_the_instrumentation_per_backend() {
+        let opts = BuildOptions {
+            sanitizers: SanitizerSet::parse("address").unwrap(),
+            release: false,
+            coverage: false,
+        };
+        let out = Path::new("/p/.pyz3/build/address");
+        let meson = config_settings(Backend::MesonPython, &opts, false, out);
+        assert_eq!(meson["build-dir"], "/p/.pyz3/build/address/meson");
+        let args: Vec<&str> = meson["setup-args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(args
+            .iter()
+            .any(|a| a.starts_with("-Dc_args=") && a.contains("-fsanitize=address")));
+        assert!(args
+            .iter()
+            .any(|a| a.starts_with("-Dcpp_link_args=") && a.contains("-fsanitize=address")));
+        let cmake = config_settings(Backend::ScikitBuildCore, &opts, false, out);
+        assert_eq!(cmake["build-dir"], "/p/.pyz3/build/address/cmake");
+        assert_eq!(cmake["install.strip"], "false");
+        assert!(cmake["cmake.define.CMAKE_CXX_FLAGS"]
+            .as_str()
+            .unwrap()
+            .contains("-fsanitize=address"));
+        let plain = BuildOptions {
+            sanitizers: SanitizerSet::NONE,
+            ..opts
+        };
+        let meson = config_settings(Backend::MesonPython, &plain, false, out);
+        assert_eq!(meson["setup-args"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn the_first_error_line_is_the_compilers() {
+        let out = "[1/2] Compiling C object x.so.p/x.c.o\nFAILED: x.so.p/x.c.o\n\
+                   ../x.c:3:1: \x1b[01;31m\x1b[Kerror: \x1b[m\x1b[Kexpected ';'\n";
+        assert_eq!(
+            first_error(out).as_deref(),
+            Some("../x.c:3:1: error: expected ';'")
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! `pyz3 test --sanitize` on projects built by a PEP 517 backend pyz3 drives through its hooks:
+//! a C extension built by meson-python and a C++ extension (the CPython C API) built by
+//! scikit-build-core with CMake (sources in tests/fixtures/backends/ and, for the C one,
+//! tests/fixtures/sanitize/). Each suite passes in an ordinary build; the planted defects are
+//! found in instrumented builds. Also a backend pyz3 does not know and a build that fails.
+
+use crate::util::{fixture, render, Assert, Project, Pyz3};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Which variant of an example project.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Planted,
+    Clean,
+}
+
+fn source(rel: &str, module: &str, variant: Variant) -> String {
+    let text = render(&fixture(rel), &[("module", module)]);
+    match variant {
+        Variant::Planted => text,
+        Variant::Clean => crate::common::with_fixes(&text),
+    }
+}
+
+/// A meson-python project building the C extension `mes_c`.
+fn meson_project(variant: Variant) -> Project {
+    let m = "mes_c";
+    Project::new()
+        .file(
+            "pyproject.toml",
+            &source("backends/mesonpy.toml", m, variant),
+        )
+        .file("meson.build", &source("backends/meson.build", m, variant))
+        .file(&format!("{m}.c"), &source("sanitize/c_ext.c", m, variant))
+        .file(
+            "tests/test_ext.py",
+            &source("sanitize/c_test.py", m, variant),
+        )
+}
+
+/// A scikit-build-core project building the C++ extension `skb_cpp`.
+fn cmake_project(variant: Variant) -> Project {
+    let m = "skb_cpp";
+    Project::new()
+        .file(
+            "pyproject.toml",
+            &source("backends/scikit_build_core.toml", m, variant),
+        )
+        .file(
+            "CMakeLists.txt",
+            &source("backends/CMakeLists.txt", m, variant),
+        )
+        .file(
+            &format!("{m}.cpp"),
+            &source("backends/cpp_ext.cpp", m, variant),
+        )
+        .file(
+            "tests/test_ext.py",
+            &source("backends/cpp_test.py", m, variant),
+        )
+}
+
+/// Runs `pyz3 test [--sanitize LIST] --json` and returns the exit code, the report and what was
+/// shown.
+fn test(dir: &Path, list: &str) -> (i32, Value, String) {
+    let json = dir.join("report.json");
+    let mut args = vec!["test", "--json", json.to_str().unwrap()];
+    if !list.is_empty() {
+        args.extend(["--sanitize", list]);
+    }
+    let out = Pyz3::new(dir).args(&args).run();
+    let shown = out.shown();
+    let report: Value = std::fs::read_to_string(&json)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|_| panic!("no JSON report\n{shown}"));
+    (out.status.code().unwrap_or(-1), report, shown)
+}
+
+/// Every finding of a report as (subkind, test, top frame's function, top frame's file).
+fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap().clone())
+        .map(|f| {
+            assert!(f["frames"][0]["line"].as_u64().unwrap_or(0) > 0, "{f:#}");
+            (
+                s(&f["subkind"]),
+                s(&f["test"]),
+                s(&f["frames"][0]["function"]),
+                s(&f["frames"][0]["file"]),
+            )
+        })
+        .collect()
+}
+
+fn finding(
+    subkind: &str,
+    test: &str,
+    function: &str,
+    file: &str,
+) -> (String, String, String, String) {
+    (
+        subkind.into(),
+        format!("tests/test_ext.py::{test}"),
+        function.into(),
+        file.into(),
+    )
+}
+
+/// The project's files outside `.pyz3/`, pytest's cache and the JSON report: a build writes
+/// nothing else.
+fn tree(dir: &Path) -> BTreeSet<String> {
+    walkdir(dir, dir)
+}
+
+fn walkdir(base: &Path, dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let rel = path.strip_prefix(base).unwrap().display().to_string();
+        if [".pyz3", ".pytest_cache", "__pycache__", "report.json"]
+            .iter()
+            .any(|skip| path.file_name().is_some_and(|n| n == *skip))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walkdir(base, &path));
+        } else {
+            out.insert(rel);
+        }
+    }
+    out
+}
+
+/// The passing tests of a report.
+fn passed(report: &Value) -> u64 {
+    report["pytest"]["counts"]["passed"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn meson_python_c_extension_under_address_undefined() {
+    let dir = meson_project(Variant::Planted);
+    let before = tree(dir.path());
+    // An ordinary build: the suite passes, the defects unnoticed.
+    let (code, report, shown) = test(dir.path(), "");
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(passed(&report), 4, "{shown}");
+    assert!(
+        shown.contains("building with meson-python (plain"),
+        "{shown}"
+    );
+    // The module's name is the one in the wheel's file list.
+    assert!(
+        shown.contains("built 1 module in") && shown.contains(": mes_c\n"),
+        "{shown}"
+    );
+    let (code, report, shown) = test(dir.path(), "address,undefined");
+    assert_eq!(code, 1, "{shown}");
+    assert_eq!(
+        findings(&report),
+        BTreeSet::from([
+            finding("heap-buffer-overflow", "test_fill", "fill", "mes_c.c"),
+            finding(
+                "signed-integer-overflow",
+                "test_add_wraps",
+                "add_i32",
+                "mes_c.c"
+            ),
+        ]),
+        "{shown}"
+    );
+    // One build directory per label, the plain build still there; nothing else written.
+    let build = dir.join(".pyz3/build");
+    for label in ["plain", "address+undefined"] {
+        assert!(
+            build.join(label).join("meson/build.ninja").is_file(),
+            "{label}"
+        );
+        let libs: Vec<_> = std::fs::read_dir(build.join(label).join("lib"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("mes_c.") && n.ends_with(".so"))
+            .collect();
+        assert_eq!(libs.len(), 1, "{label}: {libs:?}");
+    }
+    // `pyz3 build` lists the instrumented module where the test run imported it from.
+    let out = Pyz3::new(dir.path())
+        .args(["build", "--sanitize", "address,undefined"])
+        .run();
+    out.assert_exit(0);
+    let so = build.join("address+undefined/lib");
+    assert!(
+        out.stdout_text().starts_with(&format!(
+            "mes_c\t{}/mes_c.",
+            so.canonicalize().unwrap().display()
+        )),
+        "{}",
+        out.shown()
+    );
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn meson_python_clean_variant_exits_0() {
+    let dir = meson_project(Variant::Clean);
+    let (code, report, shown) = test(dir.path(), "address,undefined");
+    assert_eq!(code, 0, "{shown}");
+    assert!(findings(&report).is_empty(), "{shown}");
+    assert_eq!(passed(&report), 4, "{shown}");
+}
+
+#[test]
+fn scikit_build_core_cpp_extension_under_address_undefined_and_leak() {
+    let dir = cmake_project(Variant::Planted);
+    let before = tree(dir.path());
+    let (code, report, shown) = test(dir.path(), "");
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(passed(&report), 4, "{shown}");
+    assert!(shown.contains(": skb_cpp\n"), "{shown}");
+    let (code, report, shown) = test(dir.path(), "address,undefined");
+    assert_eq!(code, 1, "{shown}");
+    assert_eq!(
+        findings(&report),
+        BTreeSet::from([
+            finding("heap-buffer-overflow", "test_fill", "fill", "skb_cpp.cpp"),
+            finding(
+                "signed-integer-overflow",
+                "test_scale_wraps",
+                "scale",
+                "skb_cpp.cpp"
+            ),
+        ]),
+        "{shown}"
+    );
+    assert_eq!(passed(&report), 3, "{shown}");
+    let (code, report, shown) = test(dir.path(), "leak");
+    assert_eq!(code, 1, "{shown}");
+    let leaks: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|f| f.0 == "leak")
+        .collect();
+    assert_eq!(leaks.len(), 1, "{shown}");
+    assert_eq!(leaks[0].1, "tests/test_ext.py::test_checksum", "{shown}");
+    assert!(
+        dir.join(".pyz3/build/address+undefined/cmake/CMakeCache.txt")
+            .is_file(),
+        "{shown}"
+    );
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn scikit_build_core_clean_variant_exits_0() {
+    let dir = cmake_project(Variant::Clean);
+    for list in ["address,undefined", "leak"] {
+        let (code, report, shown) = test(dir.path(), list);
+        assert_eq!(code, 0, "{list}\n{shown}");
+        assert!(findings(&report).is_empty(), "{list}\n{shown}");
+        assert_eq!(passed(&report), 4, "{list}\n{shown}");
+    }
+}
+
+#[test]
+fn an_unknown_build_backend_is_named_with_the_known_ones() {
+    let dir = Project::new()
+        .file(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n\n\
+             [project]\nname = \"x\"\nversion = \"0.1\"\n",
+        )
+        .file("tests/test_x.py", "def test_x():\n    pass\n");
+    let out = Pyz3::new(dir.path())
+        .args(["test", "--sanitize", "address"])
+        .run();
+    out.assert_exit(2);
+    let err = out.stderr_text();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{}", out.shown());
+    for name in [
+        "`hatchling.build`",
+        "mesonpy",
+        "scikit_build_core.build",
+        "maturin",
+    ] {
+        assert!(lines[0].contains(name), "{name}: {}", out.shown());
+    }
+}
+
+#[test]
+fn a_build_that_fails_shows_the_compiler_error() {
+    let dir = meson_project(Variant::Clean);
+    dir.write("mes_c.c", "int broken(void) { return 1 }\n");
+    let out = Pyz3::new(dir.path())
+        .args(["test", "--sanitize", "address"])
+        .run();
+    out.assert_exit(2);
+    let err = out.stderr_text();
+    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("meson-python build")
+            && last.contains("mes_c.c")
+            && last.contains("error: expected")
+            && !last.contains('\x1b'),
+        "{}",
+        out.shown()
+    );
+}
+
+#[test]
+fn thread_and_coverage_are_refused_in_one_line() {
+    let dir = meson_project(Variant::Clean);
+    for (args, expected) in [
+        (
+            &["test", "--sanitize", "thread"][..],
+            "--sanitize thread on meson-python projects is not supported yet",
+        ),
+        (
+            &["test", "--coverage"][..],
+            "coverage of meson-python projects is not supported yet",
+        ),
+    ] {
+        let out = Pyz3::new(dir.path()).args(args).run();
+        out.assert_exit(2);
+        let err = out.stderr_text();
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(last.contains(expected), "{}", out.shown());
+    }
+}
+
+#[test]
+fn an_editable_install_that_would_shadow_the_build_is_refused() {
+    let dir = meson_project(Variant::Planted);
+    // A real environment with the project installed editable by meson-python: a virtualenv that
+    // sees the project virtualenv's packages (meson-python, pytest, NumPy) through a .pth file.
+    let env = tempfile::tempdir().unwrap();
+    let venv = env.path().join("venv");
+    let status = std::process::Command::new(crate::util::venv_python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let python = venv.join("bin/python");
+    let purelib = |py: &Path| {
+        let out = std::process::Command::new(py)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('purelib'))",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let own = purelib(&python);
+    std::fs::write(
+        Path::new(&own).join("project_venv.pth"),
+        purelib(&crate::util::venv_python()) + "\n",
+    )
+    .unwrap();
+    let bin = Path::new(crate::util::VENV).join("bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "-e",
+        ])
+        .arg(dir.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", out.shown());
+    let out = Pyz3::new(dir.path())
+        .env("PATH", &path)
+        .args([
+            "test",
+            "--sanitize",
+            "address",
+            "--python",
+            python.to_str().unwrap(),
+        ])
+        .run();
+    out.assert_exit(2);
+    let err = out.stderr_text();
+    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("would import `mes_c` from")
+            && last.contains("not from pyz3's build in")
+            && last.contains("editable install"),
+        "{}",
+        out.shown()
+    );
+}
