@@ -289,7 +289,7 @@ fn build_cached(
 /// The crates of the cached generic target that keep libFuzzer's coverage instrumentation:
 /// pyz3 (its decoder is the coverage guidance of a prebuilt module) and the target itself. Its
 /// other dependencies (pyo3, num-bigint, serde, regex, ...) run the same way for every input of
-/// every target: instrumented, they tripled the counters libFuzzer scans and clears after each
+/// every target: instrumented, they doubled the counters libFuzzer scans and clears after each
 /// input (docs/fuzzing.md).
 pub const GENERIC_INSTRUMENTED: [&str; 2] = ["pyz3", "pyz3_generic_fuzz"];
 
