@@ -483,7 +483,9 @@ fn int(r: &mut Reader<'_>) -> BigInt {
         4 => BigInt::from(r.le(4) as u32 as i32),
         5 => BigInt::from(r.le(8) as i64),
         6 => {
-            let edges = scalar::int_edges();
+            // Made once: building the edge values each time was a tenth of a decode.
+            static EDGES: std::sync::OnceLock<Vec<BigInt>> = std::sync::OnceLock::new();
+            let edges = EDGES.get_or_init(scalar::int_edges);
             edges[r.index(edges.len())].clone()
         }
         _ => {

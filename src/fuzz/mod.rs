@@ -18,13 +18,14 @@
 //!
 //! Around the targets, for `pyz3 fuzz` and anyone driving it from Rust: which function a
 //! `MODULE:FUNC` or a `cargo fuzz` target calls ([`locate`]), building the generic target
-//! ([`build`]), a run's libFuzzer command line ([`campaign`]) and its output ([`run`]), what
+//! ([`build`], once per interpreter and sanitizer into the user cache: [`cache`]), a run's libFuzzer command line ([`campaign`]) and its output ([`run`]), what
 //! an artifact is a finding of ([`artifacts`]), corpus minimization ([`cmin`]) and replaying a
 //! corpus for coverage ([`replay`]). None of it prints: progress goes through
 //! [`crate::report::Progress`].
 
 pub mod artifacts;
 pub mod build;
+pub mod cache;
 #[cfg(feature = "embed")]
 mod call;
 pub mod campaign;

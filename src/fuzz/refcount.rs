@@ -28,6 +28,15 @@ fn shared(obj: &Bound<'_, PyAny>) -> bool {
     if obj.is_exact_instance_of::<PyString>() {
         return obj.len().map_or(true, |n| n <= 1);
     }
+    // Exact floats, containers and the like are never enum members, classes or modules (the
+    // checks below cost Python calls on every watched object of every input).
+    if obj.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || obj.is_exact_instance_of::<PyList>()
+        || obj.is_exact_instance_of::<PyDict>()
+        || obj.is_exact_instance_of::<PySet>()
+    {
+        return false;
+    }
     if let Ok(b) = obj.cast::<pyo3::types::PyBytes>() {
         return b.as_bytes().len() <= 1;
     }

@@ -245,12 +245,14 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// `pyz3` in `dir`, with one shared build directory for fuzz targets.
+/// `pyz3` in `dir`, with one shared build directory for fuzz targets and one user cache.
 fn pyz3(dir: &Path) -> Pyz3 {
-    Pyz3::new(dir).env(
-        "PYZ3_FUZZ_TARGET_DIR",
-        repo_root().join("target/fuzz-generic"),
-    )
+    Pyz3::new(dir)
+        .env(
+            "PYZ3_FUZZ_TARGET_DIR",
+            repo_root().join("target/fuzz-generic"),
+        )
+        .env("PYZ3_CACHE_DIR", repo_root().join("target/pyz3-cache"))
 }
 
 fn text(o: &Output) -> String {
@@ -361,6 +363,8 @@ fn seed_corpora_decode_to_the_documented_inputs() {
     }
 }
 
+#[path = "fuzz/cache.rs"]
+mod cache;
 #[path = "fuzz/command.rs"]
 mod command;
 #[path = "fuzz/targets.rs"]
