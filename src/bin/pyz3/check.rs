@@ -75,7 +75,11 @@ pub struct Args {
     /// Share of cases (0 to 1) whose `Any` and `Callable` positions get hostile values: objects
     /// whose dunder methods clear or shrink the container being walked, remove themselves from
     /// it, raise or return a wrong type when the extension calls them [default: 0.2].
-    #[arg(long = "hostile-share", value_name = "F")]
+    #[arg(
+        long = "hostile-share",
+        value_name = "F",
+        allow_negative_numbers = true
+    )]
     pub hostile_share: Option<f64>,
     /// No hostile values (the same as --hostile-share 0).
     #[arg(long = "no-hostile")]
