@@ -224,7 +224,7 @@ fn no_hostile_turns_them_off_and_a_bad_share_is_refused() {
         let python = venv_python();
         let out = Pyz3::new(dir)
             .no_venv()
-            .args(&[
+            .args([
                 "check",
                 "hv_off",
                 "--python",
