@@ -292,7 +292,7 @@ impl Action {
             Action::Clear => "clears the container it sits in".into(),
             Action::Pop => "pops the last item of the container it sits in".into(),
             Action::DeleteHalf => "deletes half of the container it sits in".into(),
-            Action::Append => "appends 64 items to the container it sits in".into(),
+            Action::Append => "appends 64 items to the container it sits in (once)".into(),
             Action::RemoveSelf => {
                 "removes itself from the container it sits in (dropping that reference)".into()
             }
@@ -308,7 +308,10 @@ impl Action {
             Action::Clear => "clear(self.target)".into(),
             Action::Pop => "pop_from(self.target)".into(),
             Action::DeleteHalf => "delete_half(self.target)".into(),
-            Action::Append => "append_to(self.target)".into(),
+            // Once: growing the container on every call could make it grow without end.
+            Action::Append => {
+                "self.armed = False  # once\n            append_to(self.target)".into()
+            }
             Action::RemoveSelf => "remove_from(self.target, self)".into(),
             Action::Raise(e) => format!("raise {}('raised by {}')", e.name(), m.dunder()),
             Action::WrongType => "return None".into(),

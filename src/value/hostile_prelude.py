@@ -6,20 +6,28 @@ def clear(c):
         c.clear()
 
 
+# The helpers use the base types' own methods: a hostile list or dict's overridden __len__,
+# __getitem__ or __iter__ must not run (and act again) inside them.
 def pop_from(c):
     if isinstance(c, dict):
-        if c:
+        if dict.__len__(c):
             c.popitem()
+    elif isinstance(c, list):
+        if list.__len__(c):
+            c.pop()
     elif c:
         c.pop()
 
 
 def delete_half(c):
-    if isinstance(c, (list, bytearray)):
+    if isinstance(c, list):
+        del c[list.__len__(c) // 2:]
+    elif isinstance(c, bytearray):
         del c[len(c) // 2:]
     elif isinstance(c, dict):
-        for k in list(c)[len(c) // 2:]:
-            c.pop(k, None)
+        keys = list(dict.keys(c))
+        for k in keys[len(keys) // 2:]:
+            dict.pop(c, k, None)
     elif isinstance(c, set):
         for x in list(c)[len(c) // 2:]:
             c.discard(x)
@@ -39,13 +47,13 @@ def append_to(c):
 
 def remove_from(c, x):
     if isinstance(c, list):
-        for i in range(len(c) - 1, -1, -1):
-            if c[i] is x:
+        for i in range(list.__len__(c) - 1, -1, -1):
+            if list.__getitem__(c, i) is x:
                 del c[i]
     elif isinstance(c, dict):
         for k, v in list(dict.items(c)):
             if k is x or v is x:
-                del c[k]
+                dict.pop(c, k, None)
     elif isinstance(c, set):
         c.discard(x)
 
@@ -78,6 +86,9 @@ def bind(args):
         if "armed" in type(o).__dict__:
             armed.append((o, inner if inner is not o else holder))
     for o, target in armed:
+        if target is o:
+            # A container never acts on itself: on the first other container argument.
+            target = next((a for a in args if mutable(a) and a is not o), None)
         o.target = target
         o.armed = True
     return len(armed)
