@@ -26,6 +26,9 @@
 //! - `interpreters`: `pyz3 check` on CPython 3.11 (shared) and a free-threaded 3.13 (static);
 //! - `threads`: `pyz3 check --threads` on C and PyO3 fixtures with races, and their correct
 //!   twins, on 3.11 and a free-threaded 3.13;
+//! - `hostile`: hostile values in `pyz3 check` (objects whose dunder methods mutate the
+//!   container being walked, hostile callbacks) on a C fixture with re-entrancy bugs and its
+//!   correct twin, reproducers that crash a fresh interpreter, `--no-hostile`, their share;
 //! - `files`: hostile exception messages and function names in reproducers, planted temporary
 //!   files and symlinks, private scratch directories, output paths checked before any work;
 //! - `realworld`: stub packages, private names, empty runs, related oracle exceptions,
@@ -70,6 +73,8 @@ mod edges;
 mod files;
 #[path = "tests/fuzz.rs"]
 mod fuzz;
+#[path = "tests/hostile.rs"]
+mod hostile;
 #[path = "tests/interpreters.rs"]
 mod interpreters;
 #[path = "tests/layout.rs"]

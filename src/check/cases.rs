@@ -64,9 +64,25 @@ pub fn arg_strategies_sized(
     optional: usize,
     size: Size,
 ) -> crate::Result<ArgStrategies> {
+    arg_strategies_hostile(names, types, optional, size, 0)
+}
+
+/// Like [`arg_strategies_sized`], with hostile values ([`crate::value::Hostile`]) mixed into
+/// the `Any` and `Callable` positions of `hostile_per_mille` of the cases (0: none): each
+/// parameter whose type has such a position gets a hostile alternative
+/// ([`ValueStrategy::with_hostile`]), which [`generate_case`] and [`case_tree`] use for the
+/// cases [`hostile_case`] picks. Parameters that share an `AnyStr` get none.
+pub fn arg_strategies_hostile(
+    names: &[String],
+    types: &[String],
+    optional: usize,
+    size: Size,
+    hostile_per_mille: u32,
+) -> crate::Result<ArgStrategies> {
     let registry = Registry::new(size);
     let mut parsed = Vec::with_capacity(types.len());
     let mut strategies = Vec::with_capacity(types.len());
+    let mut alts: Vec<Option<ValueStrategy>> = Vec::with_capacity(types.len());
     let mut warnings = Vec::new();
     for (name, ty) in names.iter().zip(types) {
         let expr = parse(ty).map_err(|e| {
@@ -85,12 +101,18 @@ pub fn arg_strategies_sized(
         );
         // An int named like a size or a count gets mostly small values (a huge size makes
         // a slow call, not a finding); edge values and huge ints stay reachable.
+        alts.push(match hostile_per_mille {
+            0 => None,
+            _ => shape.hostile_strategy(size),
+        });
         strategies.push(match shape {
             Shape::Int if is_size_name(name) => scalar::size_int(size),
             _ => shape.strategy(size),
         });
         parsed.push(expr);
     }
+    let with_alt = |s: &ValueStrategy, a: &Option<ValueStrategy>| a.clone().unwrap_or(s.clone());
+    let alts_of = alts;
     let first_optional = parsed.len().saturating_sub(optional);
     let linked: Vec<usize> = (0..first_optional)
         .filter(|&i| mentions(&parsed[i], "AnyStr"))
@@ -109,8 +131,29 @@ pub fn arg_strategies_sized(
             alts.push((1, container::tuple(tail[..k].to_vec()).boxed()));
         }
         let whole = Rc::new(ValueStrategy::from(leaf::one_of(alts)));
+        // The same joint over the hostile alternatives, for the hostile cases.
+        let hostile_tail: Vec<ValueStrategy> = tail
+            .iter()
+            .zip(&alts_of[first_optional..])
+            .map(|(s, a)| with_alt(s, a))
+            .collect();
+        let mut joint = vec![(n as u32, Just(Value::Tuple(vec![])).boxed())];
+        for k in 1..=n {
+            joint.push((1, container::tuple(hostile_tail[..k].to_vec()).boxed()));
+        }
+        let hostile_whole = Rc::new(ValueStrategy::from(leaf::one_of(joint)));
+        let any_alt = alts_of[first_optional..].iter().any(Option::is_some);
         for (item, s) in strategies[first_optional..].iter_mut().enumerate() {
             *s = s.clone().part_of(&whole, item);
+            if any_alt {
+                let alt = s.clone().part_of(&hostile_whole, item);
+                *s = s.clone().with_hostile(alt, hostile_per_mille);
+            }
+        }
+    }
+    for (i, alt) in alts_of.into_iter().enumerate().take(first_optional) {
+        if let (Some(alt), false) = (alt, linked.contains(&i)) {
+            strategies[i] = strategies[i].clone().with_hostile(alt, hostile_per_mille);
         }
     }
     Ok(ArgStrategies {
@@ -222,8 +265,31 @@ pub fn case_runner(seed: u64, index: u64) -> TestRunner {
     )
 }
 
+/// Whether case `index` of the run with `seed` draws from the hostile alternatives, which
+/// `per_mille` of the cases do (decided by a hash of the two, apart from the case's own draws).
+pub fn hostile_case(seed: u64, index: u64, per_mille: u32) -> bool {
+    let mut z = seed ^ 0x6A09_E667_F3BC_C908 ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z % 1000 < u64::from(per_mille)
+}
+
+/// The strategies case `index` draws from: the hostile alternatives for a hostile case.
+fn select(strategies: &[ValueStrategy], seed: u64, index: u64) -> Vec<ValueStrategy> {
+    let per_mille = strategies.iter().find_map(|s| s.hostile().map(|h| h.1));
+    match per_mille {
+        Some(p) if hostile_case(seed, index, p) => strategies
+            .iter()
+            .map(|s| s.hostile().map_or_else(|| s.clone(), |h| h.0.clone()))
+            .collect(),
+        _ => strategies.to_vec(),
+    }
+}
+
 /// The arguments of case `index` (what a worker calls the function with).
 pub fn generate_case(strategies: &[ValueStrategy], seed: u64, index: u64) -> Vec<Value> {
+    let strategies = &select(strategies, seed, index)[..];
     let mut runner = case_runner(seed, index);
     let draw = |units: &[ValueStrategy], runner: &mut TestRunner| -> Vec<Value> {
         units
@@ -239,6 +305,7 @@ pub fn generate_case(strategies: &[ValueStrategy], seed: u64, index: u64) -> Vec
 
 /// The value tree of case `index`, for shrinking (its current value equals [`generate_case`]).
 pub fn case_tree(strategies: &[ValueStrategy], seed: u64, index: u64) -> Option<ArgsTree> {
+    let strategies = &select(strategies, seed, index)[..];
     let mut runner = case_runner(seed, index);
     let (units, places) = match layout(strategies) {
         Some(l) => (l.units, Some(l.places)),

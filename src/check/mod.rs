@@ -20,6 +20,6 @@ pub mod slow;
 pub mod threads;
 
 pub use module::{ModulePlan, ModuleRun};
-pub use runner::{check_function, CheckOptions, FunctionReport};
+pub use runner::{check_function, CheckOptions, FunctionReport, DEFAULT_HOSTILE_PER_MILLE};
 #[cfg(feature = "embed")]
 pub use rust_property::RustProperty;

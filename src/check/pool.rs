@@ -2,7 +2,8 @@
 //!
 //! For [`super::runner`] and discovery. A worker is the interpreter under test running
 //! `worker.py` (with the comparison and discovery helpers), started with `PYTHONMALLOC=malloc` on
-//! GIL builds (so the memory check sees Python allocations through glibc), `PYTHONFAULTHANDLER=1`
+//! GIL builds (so the memory check sees Python allocations through glibc, which fills freed
+//! memory: `GLIBC_TUNABLES`, see [`MALLOC_PERTURB`]), `PYTHONFAULTHANDLER=1`
 //! (a crash prints the Python stack) and a fixed `PYTHONHASHSEED`. It runs in its own process
 //! group (a target that signals its group reaches only itself), dies with the runner
 //! (`PR_SET_PDEATHSIG`), and shares one page with the runner where it marks each call: the case,
@@ -299,6 +300,11 @@ pub fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// glibc's tunables that fill freed and newly allocated memory with a byte, with no per-thread
+/// cache (whose frees skip the filling), set for workers that use the system allocator (and by
+/// reproducers of findings with hostile values).
+pub const MALLOC_PERTURB: &str = "glibc.malloc.perturb=221:glibc.malloc.tcache_count=0";
+
 /// How a worker is started.
 #[derive(Clone, Debug)]
 pub struct Spawn<'a> {
@@ -335,6 +341,12 @@ impl Worker {
             cmd.env_remove("PYTHONMALLOC");
         } else {
             cmd.env("PYTHONMALLOC", "malloc");
+            // glibc fills what is freed (and what is allocated) with a byte: an object used
+            // after it was freed (a borrowed item a hostile value dropped) then has a garbage
+            // type and crashes at once, instead of working on stale memory.
+            if std::env::var_os("GLIBC_TUNABLES").is_none() {
+                cmd.env("GLIBC_TUNABLES", MALLOC_PERTURB);
+            }
         }
         let page_fd = watch.fd.as_raw_fd();
         // SAFETY: only async-signal-safe calls between fork and exec.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::cases::{arg_strategies_sized, case_tree};
+use super::cases::{arg_strategies_hostile, case_tree};
 use super::pool::{Event, Mark, Phase, Spawn, Worker};
 use super::protocol::{check_version, Reply, Request, Setup};
 use super::shrink::{unshrunk_finding, Cases, NOT_REPRODUCED};
@@ -55,7 +55,13 @@ pub struct CheckOptions {
     /// Threads for the thread-safety check after the ordinary cases (0: none). On by default
     /// on free-threaded interpreters ([`super::threads::default_threads`]).
     pub threads: u32,
+    /// Cases (per mille) whose `Any` and `Callable` positions get hostile values (see
+    /// [`crate::value::Hostile`]); 0 turns them off. Default 200.
+    pub hostile_per_mille: u32,
 }
+
+/// The default share of cases with hostile values, per mille.
+pub const DEFAULT_HOSTILE_PER_MILLE: u32 = 200;
 
 impl CheckOptions {
     /// Defaults: 200 cases, seed 0, 1000 ms, memory check on cases 0, 1, 2, 4, 8, ..., reproducers in
@@ -78,6 +84,7 @@ impl CheckOptions {
                 0
             },
             interpreter,
+            hostile_per_mille: DEFAULT_HOSTILE_PER_MILLE,
         }
     }
 }
@@ -285,11 +292,12 @@ pub fn check_function(
             if !options.interpreter.numpy {
                 size = size.without_numpy();
             }
-            let a = arg_strategies_sized(
+            let a = arg_strategies_hostile(
                 &target.param_names,
                 &target.param_types,
                 target.optional,
                 size,
+                options.hostile_per_mille,
             )?;
             (a.strategies, a.warnings)
         }

@@ -141,5 +141,29 @@ pub(super) fn unshrunk_finding(
     observation: Observation,
 ) -> Finding {
     let (input, imports) = args_source(args);
-    Finding::observed(kind, input, imports, observation)
+    let mut finding = Finding::observed(kind, input, imports, observation);
+    let mut hostile = Vec::new();
+    for a in args {
+        a.visit_hostile(&mut |h| hostile.extend(h.describe()));
+    }
+    // The classes of hostile values and callbacks belong to the finding: the reproducer
+    // defines them (and, for a hostile one, the message says which method did what).
+    let mut r = crate::value::Renderer::new();
+    for a in args {
+        r.render(a);
+    }
+    finding.definitions = r.definitions();
+    if !hostile.is_empty() {
+        hostile.dedup();
+        finding.message = format!(
+            "{}\nwith hostile values in the arguments:\n{}",
+            finding.message,
+            hostile
+                .iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    finding
 }

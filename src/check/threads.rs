@@ -409,6 +409,12 @@ impl ThreadCheck<'_> {
             .collect();
         let input = inputs.first().cloned().unwrap_or_else(|| "()".into());
         let mut finding = Finding::observed(FindingKind::ThreadSafety, input, imports, observation);
+        // Generated callbacks (never armed here) need their classes in the reproducer.
+        let mut r = crate::value::Renderer::new();
+        cases.iter().flatten().for_each(|v| {
+            r.render(v);
+        });
+        finding.definitions = r.definitions();
         finding.threads = Some(ThreadContext {
             scenario: scenario.name().to_string(),
             threads,

@@ -187,6 +187,7 @@ pub fn finding(
         kind,
         input,
         imports,
+        definitions: Vec::new(),
         message,
         traceback: (!run.crash_lines.is_empty()).then(|| run.crash_lines.join("\n")),
         reproducer: None,

@@ -145,6 +145,10 @@ pub struct Finding {
     /// Modules the input needs imported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imports: Vec<String>,
+    /// Class definitions the input needs (hostile values, see [`crate::value::Hostile`]), as
+    /// Python source; a reproducer defines them and arms them with `bind(args)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub definitions: Vec<String>,
     /// What went wrong (for an oracle mismatch, a diff of expected vs actual).
     pub message: String,
     /// The Python traceback or native crash output, when there is one.
@@ -202,6 +206,7 @@ impl Finding {
             kind,
             input,
             imports,
+            definitions: Vec::new(),
             message: observation.message,
             traceback: observation.traceback,
             reproducer: None,

@@ -224,7 +224,21 @@ pub fn script(t: &Target, finding: &Finding, timeout_ms: u64, python: &Path) -> 
         "def call(fn, a):\n    return fn({})\n",
         spelled.join(", ")
     ));
-    s.push_str("args = fresh()\n");
+    let armed = finding
+        .definitions
+        .iter()
+        .any(|d| d.contains("armed = False"));
+    if armed {
+        // Constants of this file's code would keep the arguments' items alive: what a hostile
+        // value frees must be freed here too, as it was in the check's worker.
+        s.push_str(
+            "import pickle\n\
+             # New objects, as the check built them: constants of this code would stay alive.\n\
+             args = pickle.loads(pickle.dumps(fresh()))\n",
+        );
+    } else {
+        s.push_str("args = fresh()\n");
+    }
     s.push_str(
         "def outcome(fn, a):\n    try:\n        return ('returned', repr(call(fn, a)))\n    except Exception as e:\n        return ('raised', type(e).__name__)\n",
     );
@@ -232,6 +246,11 @@ pub fn script(t: &Target, finding: &Finding, timeout_ms: u64, python: &Path) -> 
         "print({} + '(' + ', '.join(map(repr, args)) + ')')\n",
         py_str(&t.function)
     ));
+    if armed {
+        s.push_str(
+            "# Arm the hostile objects: from here on their methods do what their names say.\nbind(args)\n",
+        );
+    }
     s.push_str(&check_body(finding.kind, t));
     s
 }
@@ -257,6 +276,23 @@ fn prelude(t: &Target, finding: &Finding, python: &Path) -> String {
         s.push_str(&format!("#   {}\n", comment_text(line)));
     }
     s.push_str("import importlib, os, sys\n");
+    if finding
+        .definitions
+        .iter()
+        .any(|d| d.contains("armed = False"))
+    {
+        // What a hostile value frees is used after it is freed; pyz3 check's workers run with
+        // the system allocator filling freed memory (not on free-threaded builds), so the use
+        // crashes. The script runs itself the same way.
+        s.push_str(
+            "import sysconfig\n\
+             if os.environ.get('PYTHONMALLOC') != 'malloc' and not sysconfig.get_config_var('Py_GIL_DISABLED'):\n\
+             \x20   # The system allocator, filling freed memory: a freed object used again crashes.\n\
+             \x20   env = dict(os.environ, PYTHONMALLOC='malloc')\n\
+             \x20   env.setdefault('GLIBC_TUNABLES', 'glibc.malloc.perturb=221:glibc.malloc.tcache_count=0')\n\
+             \x20   os.execve(sys.executable, [sys.executable] + sys.argv, env)\n",
+        );
+    }
     let module = py_str(&t.module);
     match &t.path {
         Some(dir) => s.push_str(&format!(
@@ -267,6 +303,15 @@ fn prelude(t: &Target, finding: &Finding, python: &Path) -> String {
     }
     for m in &finding.imports {
         s.push_str(&format!("import {m}\n"));
+    }
+    if !finding.definitions.is_empty() {
+        s.push_str("# Helpers of the generated classes below, and bind(), which arms them.\n");
+        s.push_str(crate::value::HOSTILE_PRELUDE);
+        s.push_str("\n\n");
+        for d in &finding.definitions {
+            s.push_str(d);
+            s.push_str("\n\n");
+        }
     }
     s.push_str(&format!(
         "f = _module\nfor part in {}.split('.'):\n    f = getattr(f, part)\n",

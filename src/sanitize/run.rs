@@ -463,6 +463,7 @@ fn finding(
         kind,
         input: String::new(),
         imports: Vec::new(),
+        definitions: Vec::new(),
         message,
         traceback,
         reproducer: None,

@@ -299,6 +299,7 @@ impl Registry {
                     // `memoryview[int]` (typeshed's generic memoryview): the item type is the
                     // format, and the objects generated are bytes-like anyway.
                     "memoryview" => Shape::buffer(false),
+                    "Callable" => Shape::Callable,
                     "type" | "Type" => self.fallback(format!("`{e}` (class objects)"), warnings),
                     _ => self.fallback(format!("unknown generic type `{base}`"), warnings),
                 }
@@ -383,6 +384,7 @@ impl Registry {
             "None" | "NoneType" => Shape::None,
             "Any" | "object" => Shape::Any,
             "Hashable" => Shape::Hashable,
+            "Callable" => Shape::Callable,
             "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Collection"
             | "Iterator" | "Reversible" | "Container" => Shape::List(any()),
             "tuple" | "Tuple" => Shape::TupleOf(any()),

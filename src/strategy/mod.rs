@@ -14,6 +14,7 @@ pub mod collections;
 pub mod container;
 pub mod datetime;
 pub mod enums;
+pub mod hostile;
 pub mod leaf;
 pub mod numbers;
 pub mod numpy;

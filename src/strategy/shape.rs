@@ -100,6 +100,9 @@ pub enum Shape {
     Literal(Vec<Value>),
     /// A registered strategy (user classes), named.
     Custom(String, ValueStrategy),
+    /// `Callable[...]`: a callback that returns `None` (with hostile values, one that may act
+    /// on the call's other arguments).
+    Callable,
 }
 
 impl std::fmt::Debug for Shape {
@@ -137,6 +140,7 @@ impl std::fmt::Debug for Shape {
             ByteArray => f.write_str("ByteArray"),
             Any => f.write_str("Any"),
             Hashable => f.write_str("Hashable"),
+            Callable => f.write_str("Callable"),
             Fraction => f.write_str("Fraction"),
             Decimal => f.write_str("Decimal"),
             Date => f.write_str("Date"),
@@ -222,6 +226,11 @@ impl Shape {
     /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`] and
     /// [`LEAVES_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
+        self.strategy_sized(self.budgeted(size), false)
+    }
+
+    /// `size` within [`ELEMENT_BUDGET`] and [`LEAVES_BUDGET`] for values of this shape.
+    fn budgeted(&self, size: Size) -> Size {
         let depth = self.container_depth(size);
         let mut size = if depth > 1 {
             let per_level = ELEMENT_BUDGET.powf(1.0 / f64::from(depth)).floor() as usize;
@@ -236,7 +245,38 @@ impl Shape {
         let leaves = (0..depth).fold(1usize, |n, _| n.saturating_mul(size.max_len.max(1)));
         let per_leaf = LEAVES_BUDGET / leaves.saturating_mul(2).max(1);
         size.max_leaf_len = size.max_leaf_len.min(per_leaf.max(1));
-        self.strategy_sized(size)
+        size
+    }
+
+    /// Like [`Shape::strategy`], with hostile values ([`crate::value::Hostile`]) mixed into
+    /// every `Any` position (also as items of lists and dicts drawn there), every hashable
+    /// position and every `Callable`; `None` when the shape has no such position.
+    pub fn hostile_strategy(&self, size: Size) -> Option<ValueStrategy> {
+        if !self.has_hostile_positions() {
+            return None;
+        }
+        Some(self.strategy_sized(self.budgeted(size), true))
+    }
+
+    /// Whether hostile values can go somewhere in values of this shape.
+    pub fn has_hostile_positions(&self) -> bool {
+        match self {
+            Shape::Any | Shape::Hashable | Shape::Callable => true,
+            Shape::OneOf(items) | Shape::Tuple(items) => {
+                items.iter().any(Shape::has_hostile_positions)
+            }
+            Shape::List(e)
+            | Shape::TupleOf(e)
+            | Shape::Set(e)
+            | Shape::FrozenSet(e)
+            | Shape::Counter(e)
+            | Shape::Deque(e)
+            | Shape::Optional(e) => e.has_hostile_positions(),
+            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+                k.has_hostile_positions() || v.has_hostile_positions()
+            }
+            _ => false,
+        }
     }
 
     /// How many containers deep this shape nests (the any-value strategy counts as deep as the
@@ -261,10 +301,32 @@ impl Shape {
         }
     }
 
-    fn strategy_sized(&self, size: Size) -> ValueStrategy {
+    fn strategy_sized(&self, size: Size, hostile: bool) -> ValueStrategy {
         let n = size.max_len;
-        let s = |x: &Shape| x.strategy_sized(size);
+        let s = |x: &Shape| x.strategy_sized(size, hostile);
         match self {
+            Shape::Any if hostile => {
+                // Mostly hostile values and small ints (which numeric code walks past), and
+                // lists and dicts of them, so a hostile value often sits in a container with
+                // items after it; any value too. Earlier alternatives are simpler: shrinking
+                // goes toward them.
+                let small = || scalar::int_between((-5).into(), 300.into(), size);
+                let item = || crate::choose![2 => small(), 2 => super::hostile::value(), 1 => any::any_scalar(size)];
+                let key = crate::choose![2 => any::hashable(size), 1 => super::hostile::hashable()];
+                crate::choose![
+                    2 => small(),
+                    3 => super::hostile::value(),
+                    1 => any::any_scalar(size),
+                    2 => container::list(item(), n.max(2)),
+                    1 => container::dict(key, item(), n.max(2)),
+                    1 => any::any_value(size),
+                ]
+            }
+            Shape::Hashable if hostile => {
+                crate::choose![3 => any::hashable(size), 1 => super::hostile::hashable()]
+            }
+            Shape::Callable if hostile => super::hostile::callable_hostile(),
+            Shape::Callable => super::hostile::callable(),
             Shape::None => scalar::none(),
             Shape::Bool => scalar::boolean(),
             Shape::Int => scalar::int(size),

@@ -32,6 +32,9 @@ pub struct ValueStrategy {
     repr: Repr,
     /// Set by [`ValueStrategy::part_of`]: the joint strategy this one is an item of.
     part: Option<(Rc<ValueStrategy>, usize)>,
+    /// Set by [`ValueStrategy::with_hostile`]: the strategy a share of cases (per mille) draw
+    /// from instead, with hostile values mixed in.
+    hostile: Option<(Rc<ValueStrategy>, u32)>,
 }
 
 #[derive(Clone)]
@@ -90,6 +93,7 @@ impl ValueStrategy {
                 tree: None,
             })),
             part: None,
+            hostile: None,
         }
     }
 
@@ -113,6 +117,7 @@ impl ValueStrategy {
                 tree: Some(Arc::new(tree)),
             })),
             part: None,
+            hostile: None,
         }
     }
 
@@ -125,6 +130,7 @@ impl ValueStrategy {
         ValueStrategy {
             repr: Repr::Tree(s.boxed()),
             part: None,
+            hostile: None,
         }
     }
 
@@ -153,6 +159,18 @@ impl ValueStrategy {
         self
     }
 
+    /// This strategy, with `alt` to draw from instead in `per_mille` of a check's cases (the
+    /// check harness picks the cases, see `check::cases`): `alt` mixes hostile values in.
+    pub fn with_hostile(mut self, alt: ValueStrategy, per_mille: u32) -> Self {
+        self.hostile = Some((Rc::new(alt), per_mille));
+        self
+    }
+
+    /// The hostile alternative and its share per mille (see [`ValueStrategy::with_hostile`]).
+    pub fn hostile(&self) -> Option<(&ValueStrategy, u32)> {
+        self.hostile.as_ref().map(|(s, p)| (&**s, *p))
+    }
+
     /// The joint strategy this one is an item of (see [`ValueStrategy::part_of`]), and which item.
     pub fn part(&self) -> Option<(&Rc<ValueStrategy>, usize)> {
         self.part.as_ref().map(|(w, i)| (w, *i))
@@ -176,6 +194,7 @@ impl From<BoxedStrategy<Value>> for ValueStrategy {
         ValueStrategy {
             repr: Repr::Tree(s),
             part: None,
+            hostile: None,
         }
     }
 }
@@ -376,6 +395,7 @@ impl From<ValueStrategy> for BoxedStrategy<Value> {
             direct => ValueStrategy {
                 repr: direct,
                 part: None,
+                hostile: None,
             }
             .boxed(),
         }

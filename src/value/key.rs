@@ -219,6 +219,13 @@ impl Value {
                 }
             }
             Value::TimeDelta(td) => Key(HashKey::Delta(td.total_microseconds())),
+            // An int or str subclass equals its payload; other hashable ones hash by identity.
+            Value::Hostile(h) if h.base.hashable() => match h.base {
+                crate::value::HostileBase::Int | crate::value::HostileBase::Str => {
+                    h.payload.hash_key()
+                }
+                _ => Unique,
+            },
             _ => Unhashable,
         }
     }

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "embed")]
 mod from_py;
+mod hostile;
 mod key;
 mod model;
 mod ndarray;
@@ -15,6 +16,7 @@ mod source;
 #[cfg(feature = "embed")]
 mod to_py;
 
+pub use hostile::{Action, Behaviour, Hostile, HostileBase, Method, Raised, HOSTILE_PRELUDE};
 pub use key::{dedup_by_key, HashKey, KeyKind};
 pub use model::*;
 pub use ndarray::{

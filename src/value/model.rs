@@ -84,6 +84,9 @@ pub enum Value {
     TimeDelta(TimeDelta),
     /// `numpy.ndarray`.
     Array(NdArray),
+    /// An instance of a generated class whose dunder methods misbehave (see
+    /// [`crate::value::Hostile`]).
+    Hostile(super::hostile::Hostile),
 }
 
 /// A Python `str`: a sequence of code points, which (unlike Rust's `char`) may be lone surrogates.
@@ -432,6 +435,7 @@ impl PartialEq for Value {
             (DateTime(a), DateTime(b)) => a == b,
             (TimeDelta(a), TimeDelta(b)) => a == b,
             (Array(a), Array(b)) => a == b,
+            (Hostile(a), Hostile(b)) => a == b,
             _ => false,
         }
     }
@@ -467,6 +471,7 @@ impl Value {
             DateTime(_) => "datetime.datetime",
             TimeDelta(_) => "datetime.timedelta",
             Array(_) => "numpy.ndarray",
+            Hostile(_) => "hostile",
         }
     }
 

@@ -34,7 +34,11 @@ use super::ndarray::{encode, reverse_data, ArrayData, DKind, Layout, NdArray, Or
 /// process with module `pyz3_generated`) and `ndarray(data, dtype, shape, order, steps,
 /// writeable)` (an array from its raw bytes and layout). Importing it has no side effects;
 /// NumPy is imported when the first array is unpickled.
-pub const PICKLE_HELPERS: &str = include_str!("pickle_helpers.py");
+pub const PICKLE_HELPERS: &str = concat!(
+    include_str!("pickle_helpers.py"),
+    "\n\n",
+    include_str!("hostile_prelude.py")
+);
 
 /// The module name the pickles use for [`PICKLE_HELPERS`]: `_pyz3`.
 pub const PICKLE_HELPERS_MODULE: &str = "_pyz3";
@@ -458,6 +462,15 @@ impl Pickler {
                 self.timedelta(td.days as i64, td.seconds, td.microseconds);
             }
             Value::Array(a) => self.array(a)?,
+            Value::Hostile(h) => {
+                // _pyz3.hostile(class source, class name, payload): the class is defined once.
+                self.global(PICKLE_HELPERS_MODULE, "hostile");
+                self.text(&h.class_source());
+                self.text(&h.class_name());
+                self.value(&h.payload)?;
+                self.op(TUPLE3);
+                self.op(REDUCE);
+            }
         }
         Ok(())
     }

@@ -55,3 +55,20 @@ def ndarray(data, dtype, shape, order, steps, writeable):
     if not writeable:
         a.flags.writeable = False
     return a
+
+
+_hostile_classes = {}
+
+
+def hostile(source, name, payload):
+    """An instance of the hostile class defined by ``source`` (Python written by pyz3, the
+    same text a reproducer shows), built from ``payload`` for int/str/list/dict subclasses.
+    Each class is defined once per process, in this module, where its helpers live."""
+    cls = _hostile_classes.get(source)
+    if cls is None:
+        ns = globals()
+        exec(source, ns)
+        cls = _hostile_classes.setdefault(source, ns[name])
+    if payload is None:
+        return cls()
+    return cls(payload)

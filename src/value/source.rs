@@ -48,6 +48,8 @@ impl std::fmt::Display for PySource {
 #[derive(Debug, Default)]
 pub struct Renderer {
     imports: BTreeSet<String>,
+    /// Class definitions of the hostile values rendered, by class name.
+    definitions: std::collections::BTreeMap<String, String>,
 }
 
 impl Renderer {
@@ -59,6 +61,12 @@ impl Renderer {
     /// The imports collected so far.
     pub fn into_imports(self) -> BTreeSet<String> {
         self.imports
+    }
+
+    /// The class definitions the rendered hostile values need (empty when there are none),
+    /// in name order; they need [`crate::value::HOSTILE_PRELUDE`] first.
+    pub fn definitions(&self) -> Vec<String> {
+        self.definitions.values().cloned().collect()
     }
 
     fn import(&mut self, m: &str) {
@@ -213,6 +221,18 @@ impl Renderer {
                 );
             }
             Value::Array(a) => self.write_array(out, a),
+            Value::Hostile(h) => {
+                let name = h.class_name();
+                if !self.definitions.contains_key(&name) {
+                    self.definitions.insert(name.clone(), h.class_source());
+                }
+                out.push_str(&name);
+                out.push('(');
+                if *h.payload != Value::None {
+                    self.write(out, &h.payload);
+                }
+                out.push(')');
+            }
         }
     }
 

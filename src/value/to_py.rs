@@ -223,6 +223,12 @@ impl Value {
             )?
             .into_any(),
             Value::Array(a) => a.to_python(py)?,
+            Value::Hostile(h) => {
+                return Err(PyValueError::new_err(format!(
+                    "hostile value {} is built only from its pickle",
+                    h.class_name()
+                )))
+            }
         })
     }
 }

@@ -223,8 +223,14 @@ fn no_false_alarms(modules: &[(&str, &[&str])], known: &[Known]) {
 
 const FULL: &[&str] = &["--cases", "2000"];
 
-/// orjson, xxhash, jiter, msgpack and regex: 2,000 cases per function, no finding. regex gets
-/// 500: its Python-level API compiles every pattern it is given, the slowest here per call.
+/// orjson, xxhash, jiter, msgpack and regex: 2,000 cases per function, no finding but one real
+/// bug. regex gets 500: its Python-level API compiles every pattern it is given, the slowest
+/// here per call.
+///
+/// The bug: orjson 3.13.0's `dumps` keeps walking a list after its `default` callback cleared
+/// it (a hostile callback, docs/hostile-values.md): `dumps([0, [0j, 0]], default)` with a
+/// `default` that clears the outer list uses freed items (a crash under the system allocator
+/// filling freed memory, as the check runs). Allowed, not required.
 #[test]
 fn no_false_alarms_on_pypi_extensions() {
     no_false_alarms(
@@ -235,7 +241,7 @@ fn no_false_alarms_on_pypi_extensions() {
             ("msgpack", FULL),
             ("regex", &["--cases", "500"]),
         ],
-        &[],
+        &[("orjson", "dumps", "crash")],
     );
 }
 

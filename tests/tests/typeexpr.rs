@@ -167,10 +167,16 @@ fn unknown_names_fall_back_with_a_warning() {
         .resolve("NDArray[np.float128]")
         .unwrap();
     assert!(ts.warnings[0].contains("float128"), "{:?}", ts.warnings);
+    // A `Callable` is no fallback: it gets a generated callback (docs/hostile-values.md).
     let ts = Registry::new(Size::default())
         .resolve("Callable[[int], str]")
         .unwrap();
-    assert!(ts.warnings[0].contains("Callable"), "{:?}", ts.warnings);
+    assert!(ts.warnings.is_empty(), "{:?}", ts.warnings);
+    let callbacks = sample(&ts.strategy, 5, 1);
+    assert!(
+        callbacks.iter().all(|v| matches!(v, Value::Hostile(_))),
+        "{callbacks:?}"
+    );
 }
 
 #[test]

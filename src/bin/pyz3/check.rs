@@ -72,6 +72,18 @@ pub struct Args {
     /// the CPUs, at least 4, on a free-threaded interpreter; 0 otherwise].
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
+    /// Share of cases (0 to 1) whose `Any` and `Callable` positions get hostile values: objects
+    /// whose dunder methods clear or shrink the container being walked, remove themselves from
+    /// it, raise or return a wrong type when the extension calls them [default: 0.2].
+    #[arg(
+        long = "hostile-share",
+        value_name = "F",
+        allow_negative_numbers = true
+    )]
+    pub hostile_share: Option<f64>,
+    /// No hostile values (the same as --hostile-share 0).
+    #[arg(long = "no-hostile")]
+    pub no_hostile: bool,
     /// Longest time spent shrinking one finding, in seconds (0: report findings as first seen)
     /// [default: 30].
     #[arg(long = "shrink-time", value_name = "SECS")]
@@ -134,6 +146,8 @@ struct FileConfig {
     nondeterministic: Vec<String>,
     oracle_exceptions: Option<OracleExceptions>,
     threads: Option<u32>,
+    hostile_share: Option<f64>,
+    no_hostile: Option<bool>,
 }
 
 fn file_config() -> anyhow::Result<FileConfig> {
@@ -259,6 +273,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             bail!("--threads must be at most 256 (not {n})");
         }
         options.threads = n;
+    }
+    let share = args.hostile_share.or(config.hostile_share);
+    if let Some(f) = share {
+        if !(0.0..=1.0).contains(&f) {
+            bail!("--hostile-share must be a number from 0 to 1 (not {f})");
+        }
+        options.hostile_per_mille = (f * 1000.0).round() as u32;
+    }
+    if args.no_hostile || (config.no_hostile == Some(true) && args.hostile_share.is_none()) {
+        options.hostile_per_mille = 0;
     }
     if let Some(secs) = args.shrink_time {
         options.max_shrink_time = std::time::Duration::from_secs(secs);

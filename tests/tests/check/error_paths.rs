@@ -150,6 +150,7 @@ fn leaks_on_the_error_path_are_found_and_reproduced() {
             kind,
             input: input.into(),
             imports: vec![],
+            definitions: vec![],
             message: "planted".into(),
             traceback: None,
             reproducer: None,
