@@ -150,9 +150,21 @@ fn ujson_system_error_after_a_failed_conversion_is_found() {
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
     let found = findings(&report);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].1.len(), 1, "{found:?}");
-    assert_eq!(found[0].1[0].0, "system-error", "{found:?}");
+    let kinds: Vec<&str> = found[0].1.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(kinds.contains(&"system-error"), "{found:?}");
     let text = String::from_utf8_lossy(&out.stdout);
+    // Hostile values in the document (`obj: Any`) also reach ujson's re-entrancy crash (a
+    // `__repr__` or `__hash__` that empties the dict being encoded): a real bug, allowed here,
+    // and only ever from a case with hostile values.
+    for kind in &kinds {
+        assert!(matches!(*kind, "system-error" | "crash"), "{found:?}");
+    }
+    if kinds.contains(&"crash") {
+        assert!(
+            text.contains("with hostile values in the arguments"),
+            "{text}"
+        );
+    }
     assert!(
         text.contains("returned a result with an exception set"),
         "{text}"
