@@ -6,6 +6,7 @@
 //! The correct twin (the fixes after the `PLANTED:` markers) gives no finding over many seeds,
 //! and `--no-hostile` turns them off.
 
+use crate::util::report::{finding, found};
 use std::path::Path;
 use std::process::Command;
 
@@ -76,31 +77,6 @@ fn check(dir: &Path, module: &str, args: &[&str]) -> (i32, Json, String) {
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap_or_else(|_| panic!("no report\n{text}"));
     (out.status.code().unwrap_or(-1), report, text)
-}
-
-/// (function, kind) of every finding, sorted.
-fn found(report: &Json) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for f in report["functions"].as_array().unwrap() {
-        for x in f["findings"].as_array().unwrap() {
-            out.push((
-                f["name"].as_str().unwrap().to_string(),
-                x["kind"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-fn finding<'a>(report: &'a Json, function: &str) -> &'a Json {
-    report["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == function)
-        .and_then(|f| f["findings"].as_array().unwrap().first())
-        .unwrap_or_else(|| panic!("no finding in {function}\n{report:#}"))
 }
 
 /// Each planted re-entrancy bug is a `crash` whose message names the hostile class and what

@@ -5,6 +5,7 @@
 //! with an unsynchronised global cache used inside `py.detach`. Each has a correct twin (the
 //! fixes after the `PLANTED:` markers) that must stay clean.
 
+use crate::util::report::{finding, found};
 use crate::util::{fixture, render, venv_python, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -133,31 +134,6 @@ fn check(dir: &Path, python: &Path, module: &str, args: &[&str]) -> (i32, Json, 
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap_or_else(|_| panic!("no report\n{text}"));
     (out.status.code().unwrap_or(-1), report, text)
-}
-
-/// The functions with a finding, and the findings' kinds, sorted.
-fn found(report: &Json) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for f in report["functions"].as_array().unwrap() {
-        for x in f["findings"].as_array().unwrap() {
-            out.push((
-                f["name"].as_str().unwrap().to_string(),
-                x["kind"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-fn finding<'a>(report: &'a Json, function: &str) -> &'a Json {
-    report["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == function)
-        .and_then(|f| f["findings"].as_array().unwrap().first())
-        .unwrap_or_else(|| panic!("no finding in {function}\n{report:#}"))
 }
 
 /// Asserts a thread-safety finding's JSON contract and that its reproducer reproduces with

@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod project;
+pub mod report;
 
 pub use command::{Assert, Pyz3};
 pub use project::{fixture, render, Project};
@@ -19,4 +20,26 @@ pub const VENV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv");
 /// The project virtualenv's Python (CPython 3.11, shared libpython).
 pub fn venv_python() -> std::path::PathBuf {
     std::path::Path::new(VENV).join("bin/python")
+}
+
+/// Compiles `dir/NAME.c` with gcc into the extension module `dir/NAME<EXT_SUFFIX>` for the
+/// project virtualenv's Python (`-O1`, no instrumentation).
+pub fn compile_c_extension(dir: &std::path::Path, name: &str) {
+    let py = venv_python();
+    let q = |code: &str| {
+        let o = std::process::Command::new(&py)
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let include = q("import sysconfig; print(sysconfig.get_paths()['include'])");
+    let suffix = q("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
+    let status = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-I", &include, "-o"])
+        .arg(dir.join(format!("{name}{suffix}")))
+        .arg(dir.join(format!("{name}.c")))
+        .status()
+        .unwrap();
+    assert!(status.success(), "gcc could not build {name}.c");
 }

@@ -56,20 +56,7 @@ PyMODINIT_FUNC PyInit_plant(void) { return PyModule_Create(&mod); }
          def null_error(xs: list[int]) -> int: ...\n",
     )
     .unwrap();
-    let py = venv().join("bin/python");
-    let q = |code: &str| {
-        let o = Command::new(&py).args(["-c", code]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
-    let include = q("import sysconfig; print(sysconfig.get_paths()['include'])");
-    let suffix = q("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
-    let status = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-I", &include, "-o"])
-        .arg(dir.join(format!("plant{suffix}")))
-        .arg(dir.join("plant.c"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::util::compile_c_extension(dir, "plant");
 }
 
 /// `pyz3 fuzz plant:FUNC` in `dir` (with `cache` as the user cache when given): its exit code

@@ -30,20 +30,7 @@ PyMODINIT_FUNC PyInit_cplant(void) { return PyModule_Create(&mod); }
         "def mean_per(xs: list[int], parts: int) -> int: ...\n",
     )
     .unwrap();
-    let py = venv().join("bin/python");
-    let q = |code: &str| {
-        let o = Command::new(&py).args(["-c", code]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
-    let include = q("import sysconfig; print(sysconfig.get_paths()['include'])");
-    let suffix = q("import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))");
-    let status = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-I", &include, "-o"])
-        .arg(dir.join(format!("cplant{suffix}")))
-        .arg(dir.join("cplant.c"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::util::compile_c_extension(dir, "cplant");
 }
 
 #[test]
