@@ -206,21 +206,29 @@ impl Shape {
     /// Whether values of this shape may be NumPy arrays when NumPy is there (any value, buffer
     /// types, arrays, and containers of them).
     pub fn may_use_numpy(&self) -> bool {
-        match self {
-            Shape::Array(_) | Shape::Uint8Array { .. } | Shape::Any => true,
-            Shape::OneOf(items) | Shape::Tuple(items) => items.iter().any(Shape::may_use_numpy),
-            Shape::List(e)
-            | Shape::TupleOf(e)
-            | Shape::Set(e)
-            | Shape::FrozenSet(e)
-            | Shape::Counter(e)
-            | Shape::Deque(e)
-            | Shape::Optional(e) => e.may_use_numpy(),
-            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
-                k.may_use_numpy() || v.may_use_numpy()
+        self.any_inside(&|s| matches!(s, Shape::Array(_) | Shape::Uint8Array { .. } | Shape::Any))
+    }
+
+    /// Whether `leaf` holds for this shape or for a shape inside it (items, elements, keys and
+    /// values, alternatives).
+    fn any_inside(&self, leaf: &dyn Fn(&Shape) -> bool) -> bool {
+        leaf(self)
+            || match self {
+                Shape::OneOf(items) | Shape::Tuple(items) => {
+                    items.iter().any(|s| s.any_inside(leaf))
+                }
+                Shape::List(e)
+                | Shape::TupleOf(e)
+                | Shape::Set(e)
+                | Shape::FrozenSet(e)
+                | Shape::Counter(e)
+                | Shape::Deque(e)
+                | Shape::Optional(e) => e.any_inside(leaf),
+                Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+                    k.any_inside(leaf) || v.any_inside(leaf)
+                }
+                _ => false,
             }
-            _ => false,
-        }
     }
 
     /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`] and
@@ -260,23 +268,7 @@ impl Shape {
 
     /// Whether hostile values can go somewhere in values of this shape.
     pub fn has_hostile_positions(&self) -> bool {
-        match self {
-            Shape::Any | Shape::Hashable | Shape::Callable => true,
-            Shape::OneOf(items) | Shape::Tuple(items) => {
-                items.iter().any(Shape::has_hostile_positions)
-            }
-            Shape::List(e)
-            | Shape::TupleOf(e)
-            | Shape::Set(e)
-            | Shape::FrozenSet(e)
-            | Shape::Counter(e)
-            | Shape::Deque(e)
-            | Shape::Optional(e) => e.has_hostile_positions(),
-            Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
-                k.has_hostile_positions() || v.has_hostile_positions()
-            }
-            _ => false,
-        }
+        self.any_inside(&|s| matches!(s, Shape::Any | Shape::Hashable | Shape::Callable))
     }
 
     /// How many containers deep this shape nests (the any-value strategy counts as deep as the
