@@ -244,7 +244,10 @@ MIN_CALLS_PER_ROUND = 100
 
 
 def _grows(f, fresh, per_round):
-    """(bytes, calls) when one measure grew in every round, by enough per call."""
+    """(bytes, calls) when one measure grew in every round, by enough per call, and as much at
+    the end as at the start: a leak grows by the same amount every round, while a cache
+    filling up (NumPy's and the interpreter's, warming over a few hundred calls) grows less
+    and less."""
     gc.collect(1)
     start = heap_in_use()
     series = [start]
@@ -258,14 +261,20 @@ def _grows(f, fresh, per_round):
     for k in range(len(start)):
         values = [m[k] for m in series]
         total = values[-1] - values[0]
-        if all(b > a for a, b in zip(values, values[1:])) and total / calls >= MIN_BYTES_PER_CALL:
+        steps = [b - a for a, b in zip(values, values[1:])]
+        if (
+            all(d > 0 for d in steps)
+            and total / calls >= MIN_BYTES_PER_CALL
+            and steps[-1] + steps[-2] >= (steps[0] + steps[1]) / 2
+        ):
             best = max(best or 0, total)
     return None if best is None else (best, calls)
 
 
 def memory_check(f, fresh):
     """A memory-leak finding when memory in use grows in every round of calls with the same
-    input, and again with rounds twice as long. `fresh()` gives the arguments of each call."""
+    input, and twice again with rounds twice as long. `fresh()` gives the arguments of each
+    call."""
     # Steady-state time per call (the first calls may import or warm caches).
     for _ in range(3):
         call(f, fresh())
@@ -287,13 +296,17 @@ def memory_check(f, fresh):
     first = _grows(f, fresh, per_round)
     if first is None:
         return None
-    second = _grows(f, fresh, per_round * 2)
-    if second is None or second[0] / second[1] < 0.75 * (first[0] / first[1]):
-        return None
+    # Twice more with rounds twice as long, at about the same rate each time: a bounded cache
+    # (the `re` module's 512 patterns, an `lru_cache`, NumPy's formatting caches) grows for a
+    # few hundred calls and then stops, while a leak goes on.
+    for _ in range(2):
+        again = _grows(f, fresh, per_round * 2)
+        if again is None or again[0] / again[1] < 0.75 * (first[0] / first[1]):
+            return None
     total, calls = first
     return obs(
         "memory-leak",
         "memory in use grew in each of %d rounds of %d calls with the same input, and again "
-        "with twice as many: %.0f bytes per call (%d bytes over %d calls; Python and native "
-        "allocations)" % (ROUNDS, per_round, total / calls, total, calls),
+        "in two series of rounds twice as long: %.0f bytes per call (%d bytes over %d calls; "
+        "Python and native allocations)" % (ROUNDS, per_round, total / calls, total, calls),
     )

@@ -211,7 +211,10 @@ impl Method {
             Method::Float => "0.0",
             Method::Add | Method::Radd => "NotImplemented",
             Method::Iter => "iter(())",
-            Method::GetItem => "None",
+            // An object with `__getitem__` is a sequence to `iter()` and `list()`: it ends
+            // with IndexError, or iterating it would never end (the hang would be the
+            // generated class's, not the extension's).
+            Method::GetItem => "no_item(key)",
             Method::Call => "None",
         }
     }

@@ -92,3 +92,7 @@ def bind(args):
         o.target = target
         o.armed = True
     return len(armed)
+
+
+def no_item(key):
+    raise IndexError(key)
