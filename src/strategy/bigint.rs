@@ -2,8 +2,8 @@
 //!
 //! For the int strategies ([`super::scalar::int`], [`super::scalar::bigints`]) and anyone who
 //! needs an int value tree. proptest's own integer trees stop at 64 bits; a list of candidates
-//! approaching the value from zero by halving the distance ([`int_candidates`], still used for
-//! ints inside containers) starts over after every failing candidate, and took over 25,000
+//! approaching the value from zero by halving the distance starts over after every failing
+//! candidate, and took over 25,000
 //! steps to bring a 139-digit int down to a boundary at `10**100`. [`BigIntTree`] shrinks in
 //! stages instead, each a binary search or a short list of candidates: that boundary is reached
 //! exactly in under 50 steps, and a property failing on a sparse set (`x % 5 == 3`,
@@ -480,33 +480,46 @@ impl Strategy for BigIntStrategy {
     }
 }
 
-/// Shrink candidates for an int, simplest first: 0, then values approaching `x` from 0 by
-/// halving the distance (`x/2`, `3x/4`, ..., `x∓1`), so adopting the first that still fails is a
-/// binary search.
+/// Shrink candidates for an int, simplest first: 0 (and the positive value of a negative one);
+/// for ints of three digits or more, the int with its last decimal digits zeroed
+/// (`x - x % 10**k`, most zeroed first) and dropped (`x // 10**k`, fewest left first); then values
+/// approaching `x` from 0 by halving the distance (`x/2`, `3x/4`, ..., `x∓1`). The runner adopts
+/// the first that still fails and starts again from it: digits first bring a big int to the
+/// right number of digits and then to its leading digits (a boundary at `10**100` from 139
+/// digits in a few hundred steps), and the halving works as a binary search below them.
 pub fn int_candidates(x: &BigInt) -> Vec<BigInt> {
     if x.is_zero() {
         return Vec::new();
     }
-    let mut out = vec![BigInt::zero()];
+    let negative = x.is_negative();
     let mag = x.abs();
-    let mut d: BigInt = &mag >> 1usize;
-    let mut last = BigInt::zero();
-    while !d.is_zero() {
-        let c = &mag - &d;
-        if c != last {
-            out.push(if x.is_negative() { -&c } else { c.clone() });
-            last = c;
+    let signed = |m: BigInt| if negative { -m } else { m };
+    let mut out = vec![BigInt::zero()];
+    if negative {
+        // A positive value of the same magnitude is simpler, if it still fails.
+        out.push(mag.clone());
+    }
+    let digits = Radix::Ten.digits(mag.magnitude()) as usize;
+    if digits >= 3 {
+        let mut powers = Vec::with_capacity(digits);
+        let mut p = BigInt::from(10u32);
+        for _ in 1..digits {
+            powers.push(p.clone());
+            p *= 10u32;
         }
+        out.extend(powers.iter().rev().map(|p| signed(&mag - &mag % p)));
+        out.extend(powers.iter().rev().map(|p| signed(&mag / p)));
+    }
+    let mut d: BigInt = &mag >> 1usize;
+    while !d.is_zero() {
+        out.push(signed(&mag - &d));
         d >>= 1usize;
     }
-    if x.is_negative() {
-        // A positive value of the same magnitude is simpler, if it still fails.
-        out.insert(1, mag.clone());
+    if mag > BigInt::one() {
+        out.push(signed(&mag - 1u32));
     }
-    if last != &mag - 1u32 && mag > BigInt::one() {
-        let c = &mag - 1u32;
-        out.push(if x.is_negative() { -c } else { c });
-    }
+    let mut seen = HashSet::new();
+    out.retain(|c| c != x && seen.insert(c.clone()));
     out
 }
 
