@@ -43,7 +43,7 @@ TARGETS = [
     ("regex", "regex", None, []),
     ("stdlib", "binascii", None, []),
     ("stdlib", "zlib", None, []),
-    ("stdlib", "math", 500, ["--timeout-ms", "100"]),
+    ("stdlib", "math", None, ["--timeout-ms", "100"]),
     ("stdlib", "cmath", None, []),
     ("stdlib", "operator", None, [a for f in IN_PLACE for a in ("--mutates", f)]),
     ("stdlib", "_bisect", None, []),

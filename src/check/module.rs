@@ -201,6 +201,14 @@ impl ModulePlan {
                     Ok(_) => {}
                 }
             }
+            let declared = self.nondeterministic.contains(&info.name);
+            let random = !declared && random_by_name(&info.name);
+            if random {
+                progress.note(&format!(
+                    "note: {shown}: random by its name: not checked for determinism (results of \
+                     two equal calls may differ)"
+                ));
+            }
             out.push(Target {
                 module: self.spec.module.clone(),
                 path: import_root.clone(),
@@ -211,7 +219,7 @@ impl ModulePlan {
                 oracle: self.oracles.get(&info.name).cloned(),
                 property: self.properties.get(&info.name).cloned(),
                 mutates: info.mutating || self.mutates.contains(&info.name),
-                nondeterministic: self.nondeterministic.contains(&info.name),
+                nondeterministic: declared || random,
                 float_tolerance: self.float_tolerance,
                 ..Target::default()
             });
@@ -283,4 +291,16 @@ impl ModulePlan {
         }
         Ok(run_report(&self.spec.module, &run.reports))
     }
+}
+
+/// Whether a function's name says its results are random (`urandom`, `random_k`, `randint`,
+/// `shuffle`, `uuid4`): two equal calls are meant to differ, as if declared
+/// `--nondeterministic`.
+pub fn random_by_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let name = name.trim_start_matches('_');
+    name.contains("random")
+        || name.contains("shuffle")
+        || name.starts_with("uuid")
+        || name.starts_with("rand")
 }

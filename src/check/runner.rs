@@ -411,6 +411,9 @@ pub fn check_function(
                     if ms > options.timeout_ms {
                         slow.push(slow_input(&minimal, ms, options.timeout_ms));
                     }
+                    // No finding: nor a warning about how far its shrinking got.
+                    let shrinking = format!("{}: shrinking stopped", kind.name());
+                    warnings.retain(|w| !w.starts_with(&shrinking));
                     continue;
                 }
                 Ok(Retry::Hung(h)) => finding.message = h.message,

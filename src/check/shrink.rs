@@ -65,6 +65,9 @@ impl Cases<'_> {
     }
 }
 
+/// The longest time spent shrinking a hang (less when `--shrink-time` is less).
+const TIMEOUT_SHRINK_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Shrinks the first failing case of one kind; the finding and its minimal arguments.
 #[allow(clippy::too_many_arguments)]
 fn shrink(
@@ -88,7 +91,15 @@ fn shrink(
             .map(|t| proptest::strategy::ValueTree::current(&t));
     } else if let Some(tree) = case_tree(strategies, options.seed, index) {
         let original = proptest::strategy::ValueTree::current(&tree);
-        let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, options.max_shrink_time);
+        // Every candidate that still hangs costs the whole time limit: a hang gets a shorter
+        // budget, so that slow inputs (most of what hangs at first) do not cost half a minute
+        // each before they are retried and found to finish.
+        let budget = if kind == FindingKind::Timeout {
+            options.max_shrink_time.min(TIMEOUT_SHRINK_TIME)
+        } else {
+            options.max_shrink_time
+        };
+        let (tree, stop) = Budgeted::new(tree, SHRINK_STEPS, budget);
         let mut runner = shrink_runner();
         let result = runner.run_one(tree, |args: Vec<Value>| {
             if failure.borrow().is_some() {

@@ -171,9 +171,11 @@ def _name(f):
         return "the function"
 
 
-def same_value(a, b, depth=0):
+def same_value(a, b, depth=0, reads=False):
     """Strict equality of argument values: exact types, floats by bits (NaN equals itself,
-    -0.0 differs from 0.0), containers item by item, arrays by dtype, shape and bytes."""
+    -0.0 differs from 0.0), containers item by item, arrays by dtype, shape and bytes. With
+    `reads`, `a` is an argument after a call and `b` its copy from before: keys a
+    `defaultdict` gained with its default value are reads (`d[k]` inserts), not changes."""
     if a is b:
         return True
     ta = type(a)
@@ -191,11 +193,13 @@ def same_value(a, b, depth=0):
     if ta in (int, str, bytes, bytearray, bool):
         return a == b
     if ta is list or ta is tuple:
-        return len(a) == len(b) and all(same_value(x, y, depth + 1) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y, depth + 1, reads) for x, y in zip(a, b))
     if isinstance(a, dict):
+        if reads and len(a) > len(b) and getattr(a, "default_factory", None) is not None:
+            a = _without_read_defaults(a, b)
         if len(a) != len(b) or getattr(a, "default_factory", None) is not getattr(b, "default_factory", None):
             return False
-        return all(same_value(k1, k2, depth + 1) and same_value(v1, v2, depth + 1)
+        return all(same_value(k1, k2, depth + 1, reads) and same_value(v1, v2, depth + 1, reads)
                    for (k1, v1), (k2, v2) in zip(a.items(), b.items()))
     if isinstance(a, (set, frozenset)):
         if len(a) != len(b):
@@ -203,7 +207,7 @@ def same_value(a, b, depth=0):
         rest = list(b)
         for x in a:
             for i, y in enumerate(rest):
-                if same_value(x, y, depth + 1):
+                if same_value(x, y, depth + 1, reads):
                     del rest[i]
                     break
             else:
@@ -211,7 +215,7 @@ def same_value(a, b, depth=0):
         return True
     if ta.__name__ == "deque" and ta.__module__ == "collections":
         return a.maxlen == b.maxlen and len(a) == len(b) and all(
-            same_value(x, y, depth + 1) for x, y in zip(a, b))
+            same_value(x, y, depth + 1, reads) for x, y in zip(a, b))
     np = sys.modules.get("numpy")
     if np is not None and isinstance(a, np.ndarray):
         return (a.dtype == b.dtype and a.dtype.str == b.dtype.str and a.shape == b.shape
@@ -222,6 +226,24 @@ def same_value(a, b, depth=0):
     if ta.__module__ == "datetime" and hasattr(a, "tzinfo"):
         return a == b and a.tzinfo == b.tzinfo and getattr(a, "fold", 0) == getattr(b, "fold", 0)
     return pyz3_eq(a, b)
+
+
+def _without_read_defaults(after, before):
+    """`after` (a defaultdict) without the keys that are not in `before` and map to the value
+    its `default_factory` gives: what reading missing keys inserted."""
+    try:
+        default = after.default_factory()
+    except BaseException:  # noqa: B036 - a factory of the target's own
+        return after
+    kept = type(after)(after.default_factory)
+    for k, v in after.items():
+        try:
+            inserted = k not in before and same_value(v, default)
+        except BaseException:  # noqa: B036 - keys whose hash or equality raise
+            inserted = False
+        if not inserted:
+            kept[k] = v
+    return kept
 
 
 def arm(args):
@@ -408,7 +430,7 @@ class Checker:
         that no local keeps a reference the refcount check would count)."""
         for i in range(min(len(args1), len(args2))):
             try:
-                same = same_value(args1[i], args2[i])
+                same = same_value(args1[i], args2[i], reads=True)
             except RecursionError:
                 same = True
             if not same:

@@ -239,7 +239,11 @@ const FULL: &[&str] = &["--cases", "2000"];
 /// bug. regex gets 500: its Python-level API compiles every pattern it is given, the slowest
 /// here per call.
 ///
-/// The bug: orjson 3.13.0's `dumps` keeps walking a list after its `default` callback cleared
+/// The bugs: regex 2026.12.2's `sub` and `subn` raise `SystemError` when the replacement is
+/// neither a string nor a callable (`regex.sub('l', 0, '0')`: the `TypeError` of reading it as
+/// a buffer stays set), found at 2,000 cases (allowed, not required at 500).
+///
+/// orjson 3.13.0's `dumps` keeps walking a list after its `default` callback cleared
 /// it (a hostile callback, docs/hostile-values.md): `dumps([0, [0j, 0]], default)` with a
 /// `default` that clears the outer list uses freed items (a crash under the system allocator
 /// filling freed memory, as the check runs). Allowed, not required.
@@ -253,7 +257,22 @@ fn no_false_alarms_on_pypi_extensions() {
             ("msgpack", FULL),
             ("regex", &["--cases", "500"]),
         ],
-        &[("orjson", "dumps", "crash")],
+        &[
+            ("orjson", "dumps", "crash"),
+            ("regex", "sub", "system-error"),
+            ("regex", "subn", "system-error"),
+        ],
+    );
+    // The regex bug by hand: a replacement that is neither a string nor a callable leaves its
+    // TypeError set, and the module import that follows raises SystemError.
+    let (_, code, text) = python(
+        "import regex\ntry:\n    regex.sub('l', 0, '0')\nexcept SystemError as e:\n    \
+         print('SystemError caused by', repr(e.__cause__))\n",
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        text,
+        "SystemError caused by TypeError(\"a bytes-like object is required, not 'int'\")"
     );
 }
 

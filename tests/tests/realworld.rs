@@ -460,3 +460,77 @@ fn slow_inputs_are_not_hangs_and_hangs_still_are() {
     );
     assert!(text.contains("  spin(7)\n"), "{text}");
 }
+
+/// Reading a missing key of a `defaultdict` inserts it with its default value (simplejson's
+/// `simple_first(kv)` reads `kv[1]`): a read, not an input mutation; writing another value
+/// still is one. A function named as random (bitarray's `urandom`, `random_k`) is meant to
+/// differ between equal calls: not checked for determinism, with a note.
+#[test]
+fn defaultdict_reads_and_random_functions_are_no_findings() {
+    let tmp = Project::new();
+    let dir = tmp.path();
+    build_c(
+        dir,
+        "reads",
+        r#"#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+static PyObject *first(PyObject *self, PyObject *kv) {
+    PyObject *k = PyLong_FromLong(1);
+    PyObject *v = PyObject_GetItem(kv, k);
+    Py_DECREF(k);
+    return v;
+}
+static PyObject *put_one(PyObject *self, PyObject *kv) {
+    PyObject *k = PyLong_FromLong(1), *one = PyLong_FromLong(7);
+    int r = PyObject_SetItem(kv, k, one);
+    Py_DECREF(k);
+    Py_DECREF(one);
+    if (r < 0) return NULL;
+    return PyLong_FromLong(0);
+}
+static PyObject *urandom_bits(PyObject *self, PyObject *n) {
+    return PyLong_FromLong(random() & 0xffff);
+}
+static PyMethodDef methods[] = {
+    {"first", first, METH_O, NULL},
+    {"put_one", put_one, METH_O, NULL},
+    {"urandom_bits", urandom_bits, METH_O, NULL},
+    {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "reads", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_reads(void) { return PyModule_Create(&def); }"#,
+    );
+    std::fs::write(
+        dir.join("reads.pyi"),
+        "from collections import defaultdict\n\
+         def first(kv: defaultdict[int, int]) -> int: ...\n\
+         def put_one(kv: defaultdict[int, int]) -> int: ...\n\
+         def urandom_bits(n: int) -> int: ...\n",
+    )
+    .unwrap();
+    let out = pyz3(dir)
+        .args(["check", "reads", "--cases", "300", "--json", "r.json"])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
+    let found = report(dir);
+    assert_eq!(
+        found,
+        vec![
+            ("first".to_string(), 300, vec![]),
+            (
+                "put_one".to_string(),
+                300,
+                vec!["input-mutation".to_string()]
+            ),
+            ("urandom_bits".to_string(), 300, vec![]),
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        out.stderr_text()
+            .contains("urandom_bits: random by its name: not checked for determinism"),
+        "{}",
+        out.stderr_text()
+    );
+}
