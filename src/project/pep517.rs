@@ -126,9 +126,11 @@ fn config_settings(
                 "build-dir": compile_dir(backend, out).display().to_string(),
             });
             if !sans.is_empty() {
-                // scikit-build-core strips the installed modules by default: keep the symbols
-                // the sanitizers' stack traces name.
+                // scikit-build-core strips the installed modules by default, and nanobind's and
+                // pybind11's CMake helpers strip modules built as `Release` (the default build
+                // type) after linking: keep the symbols the sanitizers' stack traces name.
                 settings["install.strip"] = "false".into();
+                settings["cmake.build-type"] = "RelWithDebInfo".into();
                 for (define, var, flags) in [
                     ("CMAKE_C_FLAGS", "CFLAGS", &cflags),
                     ("CMAKE_CXX_FLAGS", "CXXFLAGS", &cflags),
@@ -307,6 +309,7 @@ mod tests {
         let cmake = config_settings(Backend::ScikitBuildCore, &opts, false, out);
         assert_eq!(cmake["build-dir"], "/p/.pyz3/build/address/cmake");
         assert_eq!(cmake["install.strip"], "false");
+        assert_eq!(cmake["cmake.build-type"], "RelWithDebInfo");
         assert!(cmake["cmake.define.CMAKE_CXX_FLAGS"]
             .as_str()
             .unwrap()

@@ -12,12 +12,12 @@ use serde_json::Value;
 
 /// Which variant of an example project.
 #[derive(Clone, Copy, PartialEq)]
-enum Variant {
+pub(crate) enum Variant {
     Planted,
     Clean,
 }
 
-fn source(rel: &str, module: &str, variant: Variant) -> String {
+pub(crate) fn source(rel: &str, module: &str, variant: Variant) -> String {
     let text = render(&fixture(rel), &[("module", module)]);
     match variant {
         Variant::Planted => text,
@@ -65,7 +65,7 @@ fn cmake_project(variant: Variant) -> Project {
 
 /// Runs `pyz3 test [--sanitize LIST] --json` and returns the exit code, the report and what was
 /// shown.
-fn test(dir: &Path, list: &str) -> (i32, Value, String) {
+pub(crate) fn test(dir: &Path, list: &str) -> (i32, Value, String) {
     let json = dir.join("report.json");
     let mut args = vec!["test", "--json", json.to_str().unwrap()];
     if !list.is_empty() {
@@ -80,7 +80,7 @@ fn test(dir: &Path, list: &str) -> (i32, Value, String) {
 }
 
 /// Every finding of a report as (subkind, test, top frame's function, top frame's file).
-fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
+pub(crate) fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     report["functions"]
         .as_array()
@@ -99,7 +99,7 @@ fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
-fn finding(
+pub(crate) fn finding(
     subkind: &str,
     test: &str,
     function: &str,
@@ -140,7 +140,7 @@ fn walkdir(base: &Path, dir: &Path) -> BTreeSet<String> {
 }
 
 /// The passing tests of a report.
-fn passed(report: &Value) -> u64 {
+pub(crate) fn passed(report: &Value) -> u64 {
     report["pytest"]["counts"]["passed"].as_u64().unwrap_or(0)
 }
 
