@@ -200,3 +200,39 @@ fn cython_via_setuptools() {
 fn cython_via_meson_python() {
     round(Kind::CythonMeson);
 }
+
+/// `pyz3 bench` on a meson-python project (Cython) and a scikit-build-core one (pybind11): the
+/// release build through the backend, then a benchmark of the built module, timed.
+#[test]
+fn bench_runs_on_meson_python_and_scikit_build_core_projects() {
+    for kind in [Kind::CythonMeson, Kind::Pybind11] {
+        let m = kind.module();
+        let dir = project(kind);
+        dir.write(
+            "benches/bench_ext.py",
+            &format!(
+                "import {m}\n\n\ndef bench_total(xs):\n    {m}.total(xs)\n\
+                 bench_total.setup = lambda: (list(range(100)),)\n"
+            ),
+        );
+        let out = Pyz3::new(dir.path())
+            .args(["bench", "--processes", "2", "--samples", "20"])
+            .run();
+        out.assert_exit(0);
+        let shown = out.shown();
+        assert!(shown.contains("release"), "{shown}");
+        let stdout = out.stdout_text();
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with("bench_ext::bench_total "))
+            .unwrap_or_else(|| panic!("no row\n{shown}"));
+        assert!(
+            ["ns", "µs", "ms"].iter().any(|u| row.contains(u)),
+            "{shown}"
+        );
+        assert!(
+            dir.join(".pyz3/build/plain-release/lib").is_dir(),
+            "{shown}"
+        );
+    }
+}
