@@ -6,7 +6,7 @@
 
 use crate::util::{fixture, render, Assert, Project, Pyz3};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -450,5 +450,67 @@ fn coverage_of_meson_python_c_and_scikit_build_core_cpp_shows_the_never_taken_li
         assert_eq!(expected.len(), 3);
         assert_eq!(missing(entry), expected, "{file}: {}", out.shown());
         assert_eq!(entry["functions"]["covered"], 3, "{file}");
+    }
+}
+
+/// `pyz3 build` (plain): the module's path in the build.
+pub(crate) fn built_module(dir: &Path, module: &str) -> PathBuf {
+    let out = Pyz3::new(dir).args(["build"]).run();
+    out.assert_exit(0);
+    let stdout = out.stdout_text();
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{module}\t")))
+        .unwrap_or_else(|| panic!("{module} not built\n{}", out.shown()));
+    PathBuf::from(line)
+}
+
+/// `pyz3 check` on the modules of the meson-python C project and the scikit-build-core C++ one
+/// (clean variants, plain builds, the stub given with `--stubs`): the reference leak (`keep`) and
+/// the crash (`crash_below`) found, nothing on the correct functions.
+#[test]
+fn check_on_meson_python_c_and_scikit_build_core_cpp_modules() {
+    let common = "def keep(obj: object) -> int: ...\ndef crash_below(x: int) -> int: ...\n";
+    for (dir, module, stub) in [
+        (
+            meson_project(Variant::Clean),
+            "mes_c",
+            "def add_i32(a: int, b: int) -> int: ...\n\
+             def fill(buf: bytearray, value: int) -> None: ...\n",
+        ),
+        (
+            cmake_project(Variant::Clean),
+            "skb_cpp",
+            "def fill(buf: bytearray, value: int) -> None: ...\n\
+             def scale(value: int, factor: int) -> int: ...\n\
+             def checksum(data: bytes) -> int: ...\n\
+             def total(xs: list[int]) -> int: ...\n",
+        ),
+    ] {
+        dir.write("stub.pyi", &format!("{stub}{common}"));
+        let so = built_module(dir.path(), module);
+        let json = dir.join("check.json");
+        let out = Pyz3::new(dir.path())
+            .args([
+                "check",
+                so.to_str().unwrap(),
+                "--stubs",
+                "stub.pyi",
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .run();
+        out.assert_exit(1);
+        let shown = out.shown();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(
+            crate::util::report::found(&report),
+            [("crash_below", "crash"), ("keep", "refcount")]
+                .map(|(f, k)| (f.to_string(), k.to_string())),
+            "{module}: {shown}"
+        );
+        let checked = report["functions"].as_array().unwrap().len();
+        let declared = stub.lines().count() + 2;
+        assert_eq!(checked, declared, "{module}: {shown}");
     }
 }

@@ -9,10 +9,10 @@
 //! module (stubs from the project, or nanobind's stubgen) finds the planted reference leak and
 //! the crash, and nothing on the correct functions.
 
-use crate::backends::{finding, findings, passed, source, test, Variant};
+use crate::backends::{built_module, finding, findings, passed, source, test, Variant};
 use crate::util::{Assert, Project, Pyz3, VENV};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -83,18 +83,6 @@ fn project(kind: Kind) -> Project {
             .file("pyproject.toml", &source("backends/mesonpy.toml", m, v))
             .file("meson.build", &source("backends/cython_meson.build", m, v)),
     }
-}
-
-/// `pyz3 build` (plain): the module's path in the build.
-fn built_module(dir: &Path, module: &str) -> PathBuf {
-    let out = Pyz3::new(dir).args(["build"]).run();
-    out.assert_exit(0);
-    let stdout = out.stdout_text();
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{module}\t")))
-        .unwrap_or_else(|| panic!("{module} not built\n{}", out.shown()));
-    PathBuf::from(line)
 }
 
 /// The whole round for one kind (see the module's documentation).
