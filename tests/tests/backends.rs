@@ -295,22 +295,34 @@ fn an_unknown_build_backend_is_named_with_the_known_ones() {
 
 #[test]
 fn a_build_that_fails_shows_the_compiler_error() {
-    let dir = meson_project(Variant::Clean);
-    dir.write("mes_c.c", "int broken(void) { return 1 }\n");
-    let out = Pyz3::new(dir.path())
-        .args(["test", "--sanitize", "address"])
-        .run();
-    out.assert_exit(2);
-    let err = out.stderr_text();
-    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-    assert!(
-        last.contains("meson-python build")
-            && last.contains("mes_c.c")
-            && last.contains("error: expected")
-            && !last.contains('\x1b'),
-        "{}",
-        out.shown()
-    );
+    for (dir, file, backend) in [
+        (
+            meson_project(Variant::Clean),
+            "mes_c.c",
+            "meson-python build",
+        ),
+        (
+            cmake_project(Variant::Clean),
+            "skb_cpp.cpp",
+            "scikit-build-core build",
+        ),
+    ] {
+        dir.write(file, "int broken(void) { return 1 }\n");
+        let out = Pyz3::new(dir.path())
+            .args(["test", "--sanitize", "address"])
+            .run();
+        out.assert_exit(2);
+        let err = out.stderr_text();
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(
+            last.contains(backend)
+                && last.contains(file)
+                && last.contains("error: expected")
+                && !last.contains('\x1b'),
+            "{}",
+            out.shown()
+        );
+    }
 }
 
 #[test]
