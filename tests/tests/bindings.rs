@@ -224,3 +224,48 @@ fn bench_runs_on_meson_python_and_scikit_build_core_projects() {
         );
     }
 }
+
+/// `pyz3 test --coverage` on a binding-library project: the branch the suite never takes (`fill`'s
+/// argument check, marked in the source) is reported missing, the loop it does run is not.
+fn coverage_round(kind: Kind) {
+    let dir = project(kind);
+    let file = kind.source().1;
+    let j = dir.join("cov.json");
+    let out = Pyz3::new(dir.path())
+        .args(["test", "--coverage", "--coverage-json", j.to_str().unwrap()])
+        .run();
+    out.assert_exit(0);
+    let shown = out.shown();
+    let report = crate::coverage::json(&j, &out);
+    assert!(
+        report["tool"].as_str().unwrap().starts_with("llvm-cov "),
+        "{report}"
+    );
+    let entry = crate::coverage::only_file(&report, &file);
+    let text = std::fs::read_to_string(dir.join(&file)).unwrap();
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i as u64 + 1)
+            .unwrap()
+    };
+    let missing = crate::coverage::missing(entry);
+    assert!(
+        missing.contains(&line_of("// NOT RUN")),
+        "{missing:?}\n{shown}"
+    );
+    assert!(
+        !missing.contains(&line_of("buf.data()[i] = value")),
+        "{missing:?}\n{shown}"
+    );
+}
+
+#[test]
+fn coverage_of_nanobind_shows_the_never_taken_branch() {
+    coverage_round(Kind::Nanobind);
+}
+
+#[test]
+fn coverage_of_pybind11_shows_the_never_taken_branch() {
+    coverage_round(Kind::Pybind11);
+}
