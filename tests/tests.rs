@@ -44,6 +44,8 @@
 //! - `backends`: `pyz3 test --sanitize` on a meson-python C extension and a scikit-build-core C++
 //!   extension, an unknown build backend, a build that fails, an editable install that would
 //!   shadow the instrumented build;
+//! - `bindings`: nanobind and pybind11 (scikit-build-core) and Cython (setuptools, meson-python)
+//!   example projects: `pyz3 test --sanitize address` and `pyz3 check` on their built modules;
 //! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
 //!   fixed data, against the `.snap` files in tests/tests/snapshots/;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
@@ -55,6 +57,8 @@ mod backends;
 mod bad_input;
 #[path = "tests/bench.rs"]
 mod bench;
+#[path = "tests/bindings.rs"]
+mod bindings;
 #[path = "tests/check.rs"]
 mod check;
 #[path = "tests/cli.rs"]

@@ -70,7 +70,9 @@ impl LlvmTools {
                 continue;
             };
             let path = PathBuf::from(name);
-            if !own(&path) {
+            // meson compiles with paths relative to its build directory: `../../x.c` joined to
+            // it is the project's `x.c`.
+            if !own(&lexical(&path)) {
                 continue;
             }
             let r = &file["summary"]["regions"];
@@ -90,6 +92,7 @@ impl LlvmTools {
         let mut files = parse_lcov(&String::from_utf8_lossy(&lcov));
         for f in &mut files {
             f.regions = regions.get(&f.path).copied();
+            f.path = lexical(&f.path);
         }
         Ok(files)
     }
@@ -166,6 +169,21 @@ impl LlvmTools {
         }
         Ok(out.stdout)
     }
+}
+
+/// `path` with `.` and `..` taken away lexically (`/p/b/../x.c` is `/p/x.c`).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Finds one tool of LLVM `major`, or says what to install.

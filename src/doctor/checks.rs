@@ -126,6 +126,14 @@ pub fn run_checks(python: &Path) -> Vec<Check> {
         checks.extend([tools.profdata, tools.cov]);
         checks.extend([perf, py_spy]);
         checks.extend([py.pytest, py.setuptools]);
+        // Extension projects' build backends, their tools and the binding libraries.
+        let mut backends = py.backends.into_iter();
+        checks.extend(backends.next()); // meson-python
+        checks.push(build_tool_check(python, &py.scripts_dirs, "meson"));
+        checks.push(build_tool_check(python, &py.scripts_dirs, "ninja"));
+        checks.extend(backends.next()); // scikit-build-core
+        checks.push(build_tool_check(python, &py.scripts_dirs, "cmake"));
+        checks.extend(backends);
         checks
     })
 }
@@ -414,5 +422,31 @@ fn py_spy_check(python: &Path, scripts_dirs: &[PathBuf]) -> Check {
         "py-spy",
         "",
         format!("{} -m pip install py-spy", python.display()),
+    )
+}
+
+/// A build tool of meson-python or scikit-build-core projects (`meson`, `ninja`, `cmake`): next
+/// to the interpreter first (where pip installs it, and what builds put first on `PATH`), else on
+/// `PATH`; installed from PyPI into that interpreter when missing.
+fn build_tool_check(python: &Path, scripts_dirs: &[PathBuf], tool: &str) -> Check {
+    let mut candidates: Vec<PathBuf> = scripts_dirs.iter().map(|d| d.join(tool)).collect();
+    candidates.extend(find_on_path(tool));
+    for path in candidates.iter().filter(|p| is_executable(p)) {
+        if let Some(r) = run(path, &["--version"]).filter(|r| r.success) {
+            let line = r.first_line();
+            // `cmake version 4.4.5`, `1.12.1`: the first word that starts with a digit.
+            let version = line
+                .split_whitespace()
+                .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(&line)
+                .to_string();
+            return Check::ok("backends", tool, format!("{version} ({})", path.display()));
+        }
+    }
+    Check::missing(
+        "backends",
+        tool,
+        "",
+        format!("{} -m pip install {tool}", python.display()),
     )
 }

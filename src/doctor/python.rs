@@ -1,5 +1,7 @@
 //! The interpreter's rows of `pyz3 doctor`: the Python (its version and build), its libpython
-//! (for embedding), NumPy, pytest and setuptools, read by one probe run in that interpreter.
+//! (for embedding), NumPy, pytest and setuptools, and the build backends and binding libraries of
+//! extension projects (meson-python, scikit-build-core, Cython, nanobind, pybind11), read by one
+//! probe run in that interpreter.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,28 @@ use serde::Deserialize;
 
 use super::checks::{Check, MIN_PYTHON, NOT_AN_INTERPRETER};
 use super::probes::{run, table_text, Ran};
+
+/// The Python packages of extension projects' builds: (import name, row name, what to install
+/// for the kind of project that needs it).
+pub(super) const BACKEND_PACKAGES: [(&str, &str, &str); 5] = [
+    ("mesonpy", "meson-python", "meson-python meson ninja"),
+    (
+        "scikit_build_core",
+        "scikit-build-core",
+        "scikit-build-core cmake ninja",
+    ),
+    ("Cython", "cython", "cython"),
+    (
+        "nanobind",
+        "nanobind",
+        "nanobind scikit-build-core cmake ninja",
+    ),
+    (
+        "pybind11",
+        "pybind11",
+        "pybind11 scikit-build-core cmake ninja",
+    ),
+];
 
 const PYTHON_PROBE: &str = r#"
 import importlib, json, os, sys, sysconfig
@@ -28,7 +52,8 @@ r = {
     "scripts": sysconfig.get_path("scripts") or "",
     "packages": {},
 }
-for name in ("numpy", "pytest", "setuptools"):
+for name in ("numpy", "pytest", "setuptools", "mesonpy", "scikit_build_core", "Cython", "nanobind",
+             "pybind11"):
     try:
         m = importlib.import_module(name)
         r["packages"][name] = [True, str(getattr(m, "__version__", "") or "")]
@@ -62,6 +87,8 @@ pub(super) struct PythonChecks {
     pub(super) numpy: Check,
     pub(super) pytest: Check,
     pub(super) setuptools: Check,
+    /// The build backends and binding libraries ([`BACKEND_PACKAGES`]).
+    pub(super) backends: Vec<Check>,
     /// Where the interpreter's scripts (py-spy) would be.
     pub(super) scripts_dirs: Vec<PathBuf>,
 }
@@ -86,6 +113,10 @@ impl PythonChecks {
             numpy: Check::missing("core", "numpy", "no interpreter", ""),
             pytest: Check::missing("tests", "pytest", "no interpreter", ""),
             setuptools: Check::missing("tests", "setuptools", "no interpreter", ""),
+            backends: BACKEND_PACKAGES
+                .iter()
+                .map(|(_, name, _)| Check::missing("backends", *name, "no interpreter", ""))
+                .collect(),
             scripts_dirs: python.parent().map(Path::to_path_buf).into_iter().collect(),
         }
     }
@@ -158,24 +189,15 @@ pub(super) fn python_checks(python: &Path) -> PythonChecks {
             ),
         ),
     };
-    let package = |feature: &'static str, name: &str| match facts.packages.get(name) {
-        Some((true, version)) => Check::ok(feature, name, version.clone()),
-        other => {
-            let error = other.map(|(_, e)| e.as_str()).unwrap_or("");
-            // "No module named" says only what the row already says.
-            let found = if error.starts_with("ModuleNotFoundError") {
-                ""
-            } else {
-                error
-            };
-            Check::missing(
-                feature,
-                name,
-                found,
-                format!("{} -m pip install {name}", python.display()),
-            )
-        }
+    let package = |feature: &'static str, name: &str| {
+        package_check(python, &facts, feature, name, name, name)
     };
+    let backends = BACKEND_PACKAGES
+        .iter()
+        .map(|(module, row, install)| {
+            package_check(python, &facts, "backends", module, row, install)
+        })
+        .collect();
     let mut scripts_dirs = Vec::new();
     if !facts.scripts.is_empty() {
         scripts_dirs.push(PathBuf::from(&facts.scripts));
@@ -192,7 +214,38 @@ pub(super) fn python_checks(python: &Path) -> PythonChecks {
         numpy: package("core", "numpy"),
         pytest: package("tests", "pytest"),
         setuptools: package("tests", "setuptools"),
+        backends,
         scripts_dirs,
+    }
+}
+
+/// The row `row` of the package imported as `module`: its version, or what to install
+/// (`install`, with this interpreter's pip).
+fn package_check(
+    python: &Path,
+    facts: &PythonFacts,
+    feature: &'static str,
+    module: &str,
+    row: &str,
+    install: &str,
+) -> Check {
+    match facts.packages.get(module) {
+        Some((true, version)) => Check::ok(feature, row, version.clone()),
+        other => {
+            let error = other.map(|(_, e)| e.as_str()).unwrap_or("");
+            // "No module named" says only what the row already says.
+            let found = if error.starts_with("ModuleNotFoundError") {
+                ""
+            } else {
+                error
+            };
+            Check::missing(
+                feature,
+                row,
+                found,
+                format!("{} -m pip install {install}", python.display()),
+            )
+        }
     }
 }
 

@@ -15,11 +15,11 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-use super::build::{is_clang, BuildOptions, BuiltModule, Language};
+use super::build::{is_clang, BuildOptions, BuiltModule, Instrumented, Language};
 use super::discover::{ExtKind, ExtModule};
 use super::python::Interpreter;
 use crate::report::Progress;
-use crate::toolchain::Sanitizer;
+use crate::toolchain::{clang as clang_tools, coverage_flags, Sanitizer};
 
 /// The hook runner: builds the wheel and unpacks it (`pep517_wheel.py`).
 const WHEEL_PY: &str = include_str!("pep517_wheel.py");
@@ -101,12 +101,18 @@ fn config_settings(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let cflags = sans.c_flags(clang);
-    let ldflags = sans.ld_flags(clang);
+    let mut cflags = sans.c_flags(clang);
+    let mut ldflags = sans.ld_flags(clang);
+    if opts.coverage {
+        let (c, l) = coverage_flags::c_flags(clang);
+        cflags.extend(c);
+        ldflags.extend(l);
+    }
+    let instrumented = !sans.is_empty() || opts.coverage;
     match backend {
         Backend::MesonPython => {
             let mut setup_args = Vec::new();
-            if !sans.is_empty() {
+            if instrumented {
                 for (option, var, flags) in [
                     ("c_args", "CFLAGS", &cflags),
                     ("cpp_args", "CXXFLAGS", &cflags),
@@ -125,10 +131,13 @@ fn config_settings(
             let mut settings = serde_json::json!({
                 "build-dir": compile_dir(backend, out).display().to_string(),
             });
-            if !sans.is_empty() {
-                // scikit-build-core strips the installed modules by default: keep the symbols
-                // the sanitizers' stack traces name.
+            if instrumented {
+                // scikit-build-core strips the installed modules by default, and nanobind's and
+                // pybind11's CMake helpers strip modules built as `Release` (the default build
+                // type) after linking: keep the symbols the sanitizers' stack traces name (and
+                // the coverage mapping).
                 settings["install.strip"] = "false".into();
+                settings["cmake.build-type"] = "RelWithDebInfo".into();
                 for (define, var, flags) in [
                     ("CMAKE_C_FLAGS", "CFLAGS", &cflags),
                     ("CMAKE_CXX_FLAGS", "CXXFLAGS", &cflags),
@@ -141,6 +150,30 @@ fn config_settings(
             settings
         }
     }
+}
+
+/// The C and C++ compilers of a coverage build: `$CC`/`$CXX` when `$CC` is clang, else clang
+/// matching rustc's LLVM and its `clang++`; an error saying what to install when there is none.
+fn coverage_compilers() -> anyhow::Result<(PathBuf, PathBuf)> {
+    if let Ok(cc) = std::env::var("CC") {
+        if is_clang(&cc) {
+            let cxx = std::env::var("CXX").unwrap_or_else(|_| cc.replace("clang", "clang++"));
+            return Ok((cc.into(), cxx.into()));
+        }
+    }
+    let Some(cc) = clang_tools::matching_clang() else {
+        bail!(
+            "coverage of meson-python and scikit-build-core projects needs clang (LLVM's \
+             source-based coverage): install clang of rustc's LLVM version (apt install clang-22 \
+             llvm-22)"
+        );
+    };
+    let name = cc
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .replacen("clang", "clang++", 1);
+    Ok((cc.clone(), cc.with_file_name(name)))
 }
 
 /// The first line of build output that states an error (the compiler's, meson's or CMake's),
@@ -170,12 +203,6 @@ pub fn build_pep517(
     };
     let backend = *backend;
     let sans = opts.sanitizers;
-    if opts.coverage {
-        bail!(
-            "coverage of {} projects is not supported yet (sanitizers are)",
-            backend.name()
-        );
-    }
     if sans.contains(Sanitizer::Thread) {
         bail!(
             "--sanitize thread on {} projects is not supported yet (address, leak and undefined \
@@ -183,16 +210,30 @@ pub fn build_pep517(
             backend.name()
         );
     }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // Coverage is LLVM's source-based coverage: clang matching rustc's LLVM (one profile
+    // format, one set of tools), for C and C++, unless `$CC` names a clang already.
+    let coverage_cc = if opts.coverage {
+        Some(coverage_compilers()?)
+    } else {
+        None
+    };
+    let cc = match &coverage_cc {
+        Some((cc, _)) => cc.display().to_string(),
+        None => std::env::var("CC").unwrap_or_else(|_| "cc".into()),
+    };
     let clang = is_clang(&cc);
     progress.note(&format!(
-        "building with {} ({}, {})",
+        "building with {} ({}{}{}, {})",
         backend.name(),
         if sans.is_empty() {
             "plain".to_string()
         } else {
             sans.to_string()
         },
+        if opts.coverage { ", LLVM coverage" } else { "" },
+        // The backends build optimized by default (meson-python's `release` build type,
+        // scikit-build-core's `Release`): a release build is the plain one in its own directory.
+        if opts.release { ", release" } else { "" },
         cc.split_whitespace().next().unwrap_or(&cc)
     ));
     let settings = config_settings(backend, opts, clang, out);
@@ -223,6 +264,9 @@ pub fn build_pep517(
         .current_dir(dir)
         .env("PATH", std::env::join_paths(path)?)
         .stdin(std::process::Stdio::null());
+    if let Some((cc, cxx)) = &coverage_cc {
+        cmd.env("CC", cc).env("CXX", cxx);
+    }
     let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
         .with_context(|| format!("cannot build with {}", python.executable.display()))?;
     if output.status.code() == Some(3) {
@@ -262,7 +306,7 @@ pub fn build_pep517(
                 path: PathBuf::from(m["path"].as_str()?),
                 language: Language::C,
                 runtimes: Vec::new(),
-                coverage: None,
+                coverage: opts.coverage.then_some(Instrumented::Llvm),
             })
         })
         .collect();
@@ -307,6 +351,7 @@ mod tests {
         let cmake = config_settings(Backend::ScikitBuildCore, &opts, false, out);
         assert_eq!(cmake["build-dir"], "/p/.pyz3/build/address/cmake");
         assert_eq!(cmake["install.strip"], "false");
+        assert_eq!(cmake["cmake.build-type"], "RelWithDebInfo");
         assert!(cmake["cmake.define.CMAKE_CXX_FLAGS"]
             .as_str()
             .unwrap()

@@ -2,10 +2,11 @@
 //!
 //! For running an extension's own tests under ASan, LSan, TSan or UBSan and getting findings
 //! back: [`crate::toolchain::sanitizer`] says which combinations work and with which flags,
-//! [`runtime`] which runtime to preload and how to set it up, [`report`] parses what the runtimes print, [`std_race`] tells
+//! [`runtime`] which runtime to preload and how to set it up, [`report`] parses what the runtimes print, [`cython`] maps frames in Cython's generated C back to the `.pyx`, [`std_race`] tells
 //! TSan's races inside Rust's std from the extension's, and [`run`] drives pytest (resuming
 //! after a test that killed the interpreter) and turns reports into findings.
 
+pub mod cython;
 pub mod report;
 pub mod run;
 pub mod runtime;

@@ -617,8 +617,17 @@ fn extension_frames(
             let mut f = f.clone();
             if let Some(file) = &f.file {
                 let file = from_compile_dir(file, compile_dirs);
+                let file = if file.is_relative() && root.join(&file).is_file() {
+                    root.join(&file)
+                } else {
+                    file
+                };
                 if let Ok(rel) = file.strip_prefix(root) {
                     f.file = Some(rel.display().to_string());
+                }
+                // C that Cython generated: the `.pyx` line and the Python function instead.
+                if file.extension().is_some_and(|e| e == "c" || e == "cpp") {
+                    super::cython::to_pyx(&mut f, &file);
                 }
             }
             f

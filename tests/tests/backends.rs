@@ -6,18 +6,18 @@
 
 use crate::util::{fixture, render, Assert, Project, Pyz3};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 /// Which variant of an example project.
 #[derive(Clone, Copy, PartialEq)]
-enum Variant {
+pub(crate) enum Variant {
     Planted,
     Clean,
 }
 
-fn source(rel: &str, module: &str, variant: Variant) -> String {
+pub(crate) fn source(rel: &str, module: &str, variant: Variant) -> String {
     let text = render(&fixture(rel), &[("module", module)]);
     match variant {
         Variant::Planted => text,
@@ -65,7 +65,7 @@ fn cmake_project(variant: Variant) -> Project {
 
 /// Runs `pyz3 test [--sanitize LIST] --json` and returns the exit code, the report and what was
 /// shown.
-fn test(dir: &Path, list: &str) -> (i32, Value, String) {
+pub(crate) fn test(dir: &Path, list: &str) -> (i32, Value, String) {
     let json = dir.join("report.json");
     let mut args = vec!["test", "--json", json.to_str().unwrap()];
     if !list.is_empty() {
@@ -80,7 +80,7 @@ fn test(dir: &Path, list: &str) -> (i32, Value, String) {
 }
 
 /// Every finding of a report as (subkind, test, top frame's function, top frame's file).
-fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
+pub(crate) fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     report["functions"]
         .as_array()
@@ -99,7 +99,7 @@ fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
-fn finding(
+pub(crate) fn finding(
     subkind: &str,
     test: &str,
     function: &str,
@@ -140,7 +140,7 @@ fn walkdir(base: &Path, dir: &Path) -> BTreeSet<String> {
 }
 
 /// The passing tests of a report.
-fn passed(report: &Value) -> u64 {
+pub(crate) fn passed(report: &Value) -> u64 {
     report["pytest"]["counts"]["passed"].as_u64().unwrap_or(0)
 }
 
@@ -295,43 +295,50 @@ fn an_unknown_build_backend_is_named_with_the_known_ones() {
 
 #[test]
 fn a_build_that_fails_shows_the_compiler_error() {
+    for (dir, file, backend) in [
+        (
+            meson_project(Variant::Clean),
+            "mes_c.c",
+            "meson-python build",
+        ),
+        (
+            cmake_project(Variant::Clean),
+            "skb_cpp.cpp",
+            "scikit-build-core build",
+        ),
+    ] {
+        dir.write(file, "int broken(void) { return 1 }\n");
+        let out = Pyz3::new(dir.path())
+            .args(["test", "--sanitize", "address"])
+            .run();
+        out.assert_exit(2);
+        let err = out.stderr_text();
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(
+            last.contains(backend)
+                && last.contains(file)
+                && last.contains("error: expected")
+                && !last.contains('\x1b'),
+            "{}",
+            out.shown()
+        );
+    }
+}
+
+#[test]
+fn thread_is_refused_in_one_line() {
     let dir = meson_project(Variant::Clean);
-    dir.write("mes_c.c", "int broken(void) { return 1 }\n");
     let out = Pyz3::new(dir.path())
-        .args(["test", "--sanitize", "address"])
+        .args(["test", "--sanitize", "thread"])
         .run();
     out.assert_exit(2);
     let err = out.stderr_text();
     let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     assert!(
-        last.contains("meson-python build")
-            && last.contains("mes_c.c")
-            && last.contains("error: expected")
-            && !last.contains('\x1b'),
+        last.contains("--sanitize thread on meson-python projects is not supported yet"),
         "{}",
         out.shown()
     );
-}
-
-#[test]
-fn thread_and_coverage_are_refused_in_one_line() {
-    let dir = meson_project(Variant::Clean);
-    for (args, expected) in [
-        (
-            &["test", "--sanitize", "thread"][..],
-            "--sanitize thread on meson-python projects is not supported yet",
-        ),
-        (
-            &["test", "--coverage"][..],
-            "coverage of meson-python projects is not supported yet",
-        ),
-    ] {
-        let out = Pyz3::new(dir.path()).args(args).run();
-        out.assert_exit(2);
-        let err = out.stderr_text();
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-        assert!(last.contains(expected), "{}", out.shown());
-    }
 }
 
 #[test]
@@ -405,4 +412,117 @@ fn an_editable_install_that_would_shadow_the_build_is_refused() {
         "{}",
         out.shown()
     );
+}
+
+/// `pyz3 test --coverage` on the coverage fixture (tests/fixtures/coverage/c_ext.c, each line the
+/// suite never runs marked) built by meson-python as C and by scikit-build-core as C++: LLVM
+/// source-based coverage (clang), exactly the marked lines missing, the source named relative to
+/// the project (meson compiles with paths relative to its build directory).
+#[test]
+fn coverage_of_meson_python_c_and_scikit_build_core_cpp_shows_the_never_taken_lines() {
+    use crate::coverage::{json, marked, missing, only_file};
+    for (module, file) in [("cov_mes", "cov_mes.c"), ("cov_skb", "cov_skb.cpp")] {
+        let vars = [("module", module)];
+        let c = render(&fixture("coverage/c_ext.c"), &vars);
+        let p = Project::new().file(file, &c).file(
+            "tests/test_ext.py",
+            &render(&fixture("coverage/test_ext.py"), &vars),
+        );
+        let p = if file.ends_with(".c") {
+            p.file(
+                "pyproject.toml",
+                &render(&fixture("backends/mesonpy.toml"), &vars),
+            )
+            .file(
+                "meson.build",
+                &render(&fixture("backends/meson.build"), &vars),
+            )
+        } else {
+            p.file(
+                "pyproject.toml",
+                &render(&fixture("backends/scikit_build_core.toml"), &vars),
+            )
+            .file(
+                "CMakeLists.txt",
+                &render(&fixture("backends/CMakeLists.txt"), &vars),
+            )
+        };
+        let j = p.join("cov.json");
+        let out = Pyz3::new(p.path())
+            .args(["test", "--coverage", "--coverage-json", j.to_str().unwrap()])
+            .run();
+        out.assert_exit(0);
+        let report = json(&j, &out);
+        assert!(
+            report["tool"].as_str().unwrap().starts_with("llvm-cov "),
+            "{report}"
+        );
+        let entry = only_file(&report, file);
+        let expected = marked(&p.join(file));
+        assert_eq!(expected.len(), 3);
+        assert_eq!(missing(entry), expected, "{file}: {}", out.shown());
+        assert_eq!(entry["functions"]["covered"], 3, "{file}");
+    }
+}
+
+/// `pyz3 build` (plain): the module's path in the build.
+pub(crate) fn built_module(dir: &Path, module: &str) -> PathBuf {
+    let out = Pyz3::new(dir).args(["build"]).run();
+    out.assert_exit(0);
+    let stdout = out.stdout_text();
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{module}\t")))
+        .unwrap_or_else(|| panic!("{module} not built\n{}", out.shown()));
+    PathBuf::from(line)
+}
+
+/// `pyz3 check` on the modules of the meson-python C project and the scikit-build-core C++ one
+/// (clean variants, plain builds, the stub given with `--stubs`): the reference leak (`keep`) and
+/// the crash (`crash_below`) found, nothing on the correct functions.
+#[test]
+fn check_on_meson_python_c_and_scikit_build_core_cpp_modules() {
+    let common = "def keep(obj: object) -> int: ...\ndef crash_below(x: int) -> int: ...\n";
+    for (dir, module, stub) in [
+        (
+            meson_project(Variant::Clean),
+            "mes_c",
+            "def add_i32(a: int, b: int) -> int: ...\n\
+             def fill(buf: bytearray, value: int) -> None: ...\n",
+        ),
+        (
+            cmake_project(Variant::Clean),
+            "skb_cpp",
+            "def fill(buf: bytearray, value: int) -> None: ...\n\
+             def scale(value: int, factor: int) -> int: ...\n\
+             def checksum(data: bytes) -> int: ...\n\
+             def total(xs: list[int]) -> int: ...\n",
+        ),
+    ] {
+        dir.write("stub.pyi", &format!("{stub}{common}"));
+        let so = built_module(dir.path(), module);
+        let json = dir.join("check.json");
+        let out = Pyz3::new(dir.path())
+            .args([
+                "check",
+                so.to_str().unwrap(),
+                "--stubs",
+                "stub.pyi",
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .run();
+        out.assert_exit(1);
+        let shown = out.shown();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(
+            crate::util::report::found(&report),
+            [("crash_below", "crash"), ("keep", "refcount")]
+                .map(|(f, k)| (f.to_string(), k.to_string())),
+            "{module}: {shown}"
+        );
+        let checked = report["functions"].as_array().unwrap().len();
+        let declared = stub.lines().count() + 2;
+        assert_eq!(checked, declared, "{module}: {shown}");
+    }
 }

@@ -31,7 +31,7 @@ fn c_project(module: &str) -> Project {
 }
 
 /// The lines of `file` ending with the NOT RUN marker: the hand-computed missing lines.
-fn marked(file: &Path) -> Vec<u64> {
+pub(crate) fn marked(file: &Path) -> Vec<u64> {
     std::fs::read_to_string(file)
         .unwrap()
         .lines()
@@ -46,14 +46,14 @@ fn pyz3(dir: &Path) -> Pyz3 {
     Pyz3::new(dir).target_dir("coverage-tests")
 }
 
-fn json(path: &Path, out: &Output) -> Value {
+pub(crate) fn json(path: &Path, out: &Output) -> Value {
     let t = std::fs::read_to_string(path)
         .unwrap_or_else(|_| panic!("no JSON report at {}\n{}", path.display(), out.shown()));
     serde_json::from_str(&t).unwrap()
 }
 
 /// The report's entry for the file named `name`, after checking it is the only file.
-fn only_file<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn only_file<'a>(report: &'a Value, name: &str) -> &'a Value {
     let files = report["files"].as_array().unwrap();
     let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -64,7 +64,7 @@ fn only_file<'a>(report: &'a Value, name: &str) -> &'a Value {
     &files[0]
 }
 
-fn missing(file: &Value) -> Vec<u64> {
+pub(crate) fn missing(file: &Value) -> Vec<u64> {
     file["missing_lines"]
         .as_array()
         .unwrap()

@@ -31,6 +31,14 @@ const CHECKS: &[&str] = &[
     "py-spy",
     "pytest",
     "setuptools",
+    "meson-python",
+    "meson",
+    "ninja",
+    "scikit-build-core",
+    "cmake",
+    "cython",
+    "nanobind",
+    "pybind11",
 ];
 
 fn doctor(args: &[&str], env: impl FnOnce(&mut Command)) -> Output {
@@ -130,7 +138,23 @@ fn lists_every_check_and_exits_0_only_when_all_are_ok() {
 
     // The project's own virtualenv has its test packages (scripts/setup.sh installs them).
     for c in &checks {
-        if ["python", "numpy", "pytest", "setuptools"].contains(&c["name"].as_str().unwrap()) {
+        if [
+            "python",
+            "numpy",
+            "pytest",
+            "setuptools",
+            // requirements.txt installs the build backends, their tools and binding libraries.
+            "meson-python",
+            "meson",
+            "ninja",
+            "scikit-build-core",
+            "cmake",
+            "cython",
+            "nanobind",
+            "pybind11",
+        ]
+        .contains(&c["name"].as_str().unwrap())
+        {
             assert_eq!(c["ok"], true, "{c}");
         }
     }
@@ -190,6 +214,28 @@ fn without_tools_on_path_they_are_missing_with_what_to_install() {
         let (status, detail) = row(&table, name);
         assert_eq!(status, "MISSING", "{name}\n{table}");
         assert!(detail.contains(fix), "{name}: {detail}\n{table}");
+    }
+    // The build backends, their tools and binding libraries, when the interpreter lacks them:
+    // what to install with its pip (the kind of project's whole set for a backend).
+    for (name, install) in [
+        ("meson-python", "meson-python meson ninja"),
+        ("meson", "meson"),
+        ("ninja", "ninja"),
+        ("scikit-build-core", "scikit-build-core cmake ninja"),
+        ("cmake", "cmake"),
+        ("cython", "cython"),
+        ("nanobind", "nanobind scikit-build-core cmake ninja"),
+        ("pybind11", "pybind11 scikit-build-core cmake ninja"),
+    ] {
+        let (status, detail) = row(&table, name);
+        let c = checks.iter().find(|c| c["name"] == name).unwrap();
+        assert_eq!(c["feature"], "backends", "{c}");
+        if status == "MISSING" {
+            assert!(
+                detail.contains(&format!(" -m pip install {install}")),
+                "{name}: {detail}\n{table}"
+            );
+        }
     }
     // Without a virtualenv the interpreter is python3 from PATH.
     let python = checks.iter().find(|c| c["name"] == "python").unwrap();
