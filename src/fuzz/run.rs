@@ -133,7 +133,9 @@ pub fn run_fuzzer(
             if let Some(c) = field(&line, "corp: ") {
                 r.corpus = c.to_string();
             }
-            if let Some(e) = field(&line, "exec/s: ") {
+            // A single process prints `exec/s: N`, the supervisor of `-fork` `exec/s N` (all
+            // its jobs together).
+            if let Some(e) = field(&line, "exec/s: ").or_else(|| field(&line, "exec/s ")) {
                 r.exec_s = e.parse().unwrap_or(r.exec_s);
             }
             if last_print.elapsed() >= STATUS_EVERY {
