@@ -7,7 +7,7 @@
    libFuzzer and its comparisons are traced. Compiled without coverage instrumentation. */
 #include <stdint.h>
 #define NS __attribute__((weak, no_sanitize("coverage"), visibility("default")))
-__attribute__((weak, visibility("default"))) uintptr_t __sancov_lowest_stack;
+__attribute__((weak, visibility("default"))) __thread uintptr_t __sancov_lowest_stack;
 NS void __sanitizer_cov_8bit_counters_init(uint8_t *a, uint8_t *b) {}
 NS void __sanitizer_cov_pcs_init(const uintptr_t *a, const uintptr_t *b) {}
 NS void __sanitizer_cov_trace_cmp1(uint8_t a, uint8_t b) {}
