@@ -187,17 +187,17 @@ impl FuzzTarget {
     }
 }
 
-/// Says where the fuzzer's coverage comes from: the libraries loaded into the process (the
-/// module under test and what it loaded) that carry coverage counters. With none, the
-/// arguments' shapes guide the fuzzer instead ([`shapes`]).
+/// Says where the fuzzer's coverage comes from: the binary itself (a Rust extension linked
+/// into a cargo-fuzz target) and the libraries loaded into the process (the module under test
+/// and what it loaded) that carry coverage counters. With none, the arguments' shapes guide the
+/// fuzzer instead ([`shapes`]).
 fn guidance() {
-    let own = std::fs::read_link("/proc/self/exe").ok();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let mut seen = std::collections::BTreeSet::new();
     let mut found = Vec::new();
     for path in maps.lines().filter_map(|l| l.split_whitespace().nth(5)) {
         let path = std::path::PathBuf::from(path);
-        if !path.is_absolute() || Some(&path) == own.as_ref() || !seen.insert(path.clone()) {
+        if !path.is_absolute() || !seen.insert(path.clone()) {
             continue;
         }
         let n = coverage_counters(&path);
