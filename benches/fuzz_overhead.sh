@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # What one execution costs the fuzzer itself: `pyz3 fuzz MODULE:FUNC` against an atheris harness,
-# on the same trivial, uninstrumented C function (`total(xs: list[int]) -> int`, the sum of a
-# list), no sanitizer, the same time budget and the same maximum input length (64 bytes). The
-# function costs well under a microsecond, so the rates measure the harnesses: decoding, making
-# the Python objects, the call, the per-input checks and libFuzzer's bookkeeping. Prints one row
-# per run and the median exec/s of each. The pyz3 target is built (or taken from the user cache)
-# before the timed runs.
+# on the same trivial, uninstrumented C functions (`total(xs: list[int]) -> int`, the sum of a
+# list, and `ident(b: bytes) -> bytes`), without a sanitizer and with AddressSanitizer, the same
+# time budget and the same maximum input length (64 bytes); and `pyz3 fuzz --jobs 2` against
+# `--jobs 1` on `total`. The functions cost well under a microsecond, so the rates measure the
+# harnesses: decoding, making the Python objects, the call, the per-input checks and libFuzzer's
+# bookkeeping. Prints one row per run and the median exec/s of each. The pyz3 targets are built
+# (or taken from the user cache) before the timed runs.
 #
-#   benches/fuzz_overhead.sh [SECONDS_PER_RUN] [RUNS]     (defaults 30 and 3; runs alternate)
+#   benches/fuzz_overhead.sh [SECONDS_PER_RUN] [RUNS]     (defaults 15 and 1; runs alternate)
 #
 # Needs scripts/setup.sh's environment, gcc, cargo-fuzz and nightly; atheris comes from
 # requirements.txt (installed into .venv).
@@ -15,8 +16,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/setup.sh >/dev/null
-budget="${1:-30}"
-runs="${2:-3}"
+budget="${1:-15}"
+runs="${2:-1}"
 maxlen=64
 python="$root/.venv/bin/python"
 "$python" -c 'import atheris' 2>/dev/null || "$python" -m pip install -q "$(grep '^atheris==' requirements.txt | cut -d' ' -f1)"
@@ -40,60 +41,79 @@ static PyObject *total(PyObject *self, PyObject *xs) {
     }
     return PyLong_FromLong(t);
 }
-static PyMethodDef methods[] = {{"total", total, METH_O, ""}, {NULL, NULL, 0, NULL}};
+static PyObject *ident(PyObject *self, PyObject *b) { Py_INCREF(b); return b; }
+static PyMethodDef methods[] = {
+    {"total", total, METH_O, ""}, {"ident", ident, METH_O, ""}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "triv", NULL, -1, methods};
 PyMODINIT_FUNC PyInit_triv(void) { return PyModule_Create(&mod); }
 C
-echo 'def total(xs: list[int]) -> int: ...' > "$work/triv.pyi"
+printf 'def total(xs: list[int]) -> int: ...\ndef ident(b: bytes) -> bytes: ...\n' > "$work/triv.pyi"
 include="$("$python" -c "import sysconfig; print(sysconfig.get_paths()['include'])")"
 suffix="$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")"
 gcc -shared -fPIC -O2 -I "$include" -o "$work/triv$suffix" "$work/triv.c"
 
-# The atheris harness: a list of up to 16 ints of one byte each, as pyz3's decoder gives them.
+# The atheris harnesses: a list of up to 16 ints of one byte each, as pyz3's decoder gives them;
+# the input's bytes as they are.
 cat > "$work/atheris_triv.py" <<'PY'
 import sys
 import atheris
 import triv
 
-def one(data):
+def total(data):
     fdp = atheris.FuzzedDataProvider(data)
     n = fdp.ConsumeIntInRange(0, 16)
     triv.total(fdp.ConsumeIntList(n, 1))
 
-atheris.Setup(sys.argv, one)
+def ident(data):
+    triv.ident(data)
+
+atheris.Setup(sys.argv[:1] + sys.argv[2:], globals()[sys.argv[1]])
 atheris.Fuzz()
 PY
+asan_rt="$("$python" -c 'import atheris, os; print(os.path.join(atheris.path(), "asan_with_fuzzer.so"))')"
 
 cd "$work"
-# Build (or reuse) pyz3's target once, untimed.
-"$pyz3" fuzz triv:total --sanitize none --max-time 1 -- -max_len=$maxlen >/dev/null 2>&1
-
-pyz3_run() {
+pyz3_run() { # SANITIZER FUNC SEED [JOBS]
   rm -rf .pyz3/fuzz/corpus
-  "$pyz3" fuzz triv:total --sanitize none --max-time "$budget" -- -max_len=$maxlen -seed="$1" 2>&1 |
+  "$pyz3" fuzz "triv:$2" --sanitize "$1" --jobs "${4:-1}" --max-time "$budget" -- -max_len=$maxlen -seed="$3" 2>&1 |
     sed -n 's/.*no findings ([0-9]* execs, \([0-9]*\) exec\/s.*/\1/p'
 }
-atheris_run() {
+atheris_run() { # SANITIZER FUNC SEED
   rm -rf acorpus && mkdir acorpus
-  PYTHONPATH="$work" "$python" atheris_triv.py acorpus -max_len=$maxlen -seed="$1" \
-    -max_total_time="$budget" -print_final_stats=1 2>&1 |
+  local preload=
+  [ "$1" = address ] && preload="$asan_rt"
+  LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 PYTHONPATH="$work" "$python" atheris_triv.py "$2" acorpus \
+    -max_len=$maxlen -seed="$3" -max_total_time="$budget" -print_final_stats=1 2>&1 |
     sed -n 's/^stat::average_exec_per_sec: *//p'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
-: > pyz3.txt
-: > atheris.txt
-printf '%-8s %-4s %10s\n' fuzzer run exec/s
+for san in none address; do
+  # Build (or reuse) pyz3's target once, untimed.
+  "$pyz3" fuzz triv:total --sanitize $san --max-time 1 -- -max_len=$maxlen >/dev/null 2>&1
+done
+printf '%-22s %-4s %10s\n' configuration run exec/s
+rows=()
+for san in none address; do
+  for fn in ident total; do
+    : > "pyz3-$san-$fn.txt"; : > "atheris-$san-$fn.txt"
+    for i in $(seq 1 "$runs"); do
+      p="$(pyz3_run $san $fn "$i")"; echo "$p" >> "pyz3-$san-$fn.txt"
+      printf '%-22s %-4s %10s\n' "pyz3 $san $fn" "$i" "$p"
+      a="$(atheris_run $san $fn "$i")"; echo "$a" >> "atheris-$san-$fn.txt"
+      printf '%-22s %-4s %10s\n' "atheris $san $fn" "$i" "$a"
+    done
+    rows+=("| $fn | $san | $(median < "pyz3-$san-$fn.txt") | $(median < "atheris-$san-$fn.txt") |")
+  done
+done
+: > jobs2.txt
 for i in $(seq 1 "$runs"); do
-  p="$(pyz3_run "$i")"
-  echo "$p" >> pyz3.txt
-  printf '%-8s %-4s %10s\n' pyz3 "$i" "$p"
-  a="$(atheris_run "$i")"
-  echo "$a" >> atheris.txt
-  printf '%-8s %-4s %10s\n' atheris "$i" "$a"
+  j="$(pyz3_run none total "$i" 2)"; echo "$j" >> jobs2.txt
+  printf '%-22s %-4s %10s\n' "pyz3 none total -j2" "$i" "$j"
 done
 echo
-echo "| fuzzer (total(list[int]), no sanitizer, ${budget} s, -max_len=$maxlen) | exec/s (median of $runs) |"
-echo "|---|---:|"
-echo "| pyz3 fuzz | $(median < pyz3.txt) |"
-echo "| atheris $("$python" -c 'import importlib.metadata as m; print(m.version("atheris"))') | $(median < atheris.txt) |"
+echo "| function (${budget} s a run, -max_len=$maxlen) | sanitizer | pyz3 fuzz exec/s | atheris $("$python" -c 'import importlib.metadata as m; print(m.version("atheris"))') exec/s |"
+echo "|---|---|---:|---:|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "pyz3 fuzz --jobs 2, total, no sanitizer: $(median < jobs2.txt) exec/s (--jobs 1: $(median < pyz3-none-total.txt))"

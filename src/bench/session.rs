@@ -183,6 +183,7 @@ fn build_side(
             sanitizers: SanitizerSet::NONE,
             release: true,
             coverage: false,
+            fuzz: false,
         },
         progress,
     )?;

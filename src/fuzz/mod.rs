@@ -33,6 +33,7 @@ pub mod cmin;
 pub mod decode;
 #[cfg(feature = "embed")]
 mod input;
+pub mod instrumented;
 pub mod locate;
 mod macros;
 pub mod mutate;
@@ -43,6 +44,8 @@ pub mod run;
 #[cfg(feature = "embed")]
 mod runtime;
 pub mod scope;
+#[cfg(feature = "embed")]
+mod shapes;
 pub mod spec;
 #[cfg(feature = "embed")]
 mod text;
@@ -52,6 +55,6 @@ pub use decode::{decode_args, Reader};
 pub use input::Input;
 #[cfg(feature = "embed")]
 pub use runtime::{fuzz_one, install, say, spec_from_env, Builtin, FuzzTarget};
-pub use spec::{ReportLine, DESCRIBE_ENV, REPORT_PREFIX, SPEC_ENV};
+pub use spec::{ReportLine, DESCRIBE_ENV, GUIDANCE_PREFIX, REPORT_PREFIX, SPEC_ENV};
 #[cfg(feature = "embed")]
 pub use text::{mutate_wide_text, narrow_text, reencode_text};

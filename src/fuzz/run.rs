@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::spec::{ReportLine, REPORT_PREFIX};
+use super::spec::{ReportLine, GUIDANCE_PREFIX, REPORT_PREFIX};
 use crate::report::Progress;
 
 /// What one fuzzing process reported.
@@ -33,6 +33,8 @@ pub struct RunResult {
     pub cov: u64,
     /// Corpus size (`corp:`, e.g. `42/1234b`).
     pub corpus: String,
+    /// Where the target said its coverage comes from (after [`GUIDANCE_PREFIX`]).
+    pub guidance: Option<String>,
     /// The process's exit code.
     pub status: Option<i32>,
     /// The last 60 lines of output.
@@ -99,6 +101,12 @@ pub fn run_fuzzer(
             in_crash = true;
             continue;
         }
+        if let Some(g) = line.strip_prefix(GUIDANCE_PREFIX) {
+            if r.guidance.is_none() {
+                progress.note(&format!("{name}: {g}"));
+                r.guidance = Some(g.to_string());
+            }
+        }
         if let Some(p) = line.split("Test unit written to ").nth(1) {
             r.artifact = Some(PathBuf::from(p.trim()));
         }
@@ -125,7 +133,9 @@ pub fn run_fuzzer(
             if let Some(c) = field(&line, "corp: ") {
                 r.corpus = c.to_string();
             }
-            if let Some(e) = field(&line, "exec/s: ") {
+            // A single process prints `exec/s: N`, the supervisor of `-fork` `exec/s N` (all
+            // its jobs together).
+            if let Some(e) = field(&line, "exec/s: ").or_else(|| field(&line, "exec/s ")) {
                 r.exec_s = e.parse().unwrap_or(r.exec_s);
             }
             if last_print.elapsed() >= STATUS_EVERY {

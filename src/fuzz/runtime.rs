@@ -14,7 +14,10 @@ use pyo3::types::PyTuple;
 
 use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
 use super::decode::decode_args;
+use super::instrumented::coverage_counters;
 use super::refcount;
+use super::shapes;
+use super::spec::GUIDANCE_PREFIX;
 use super::spec::{ReportLine, DESCRIBE_ENV, SPEC_ENV};
 use super::text::text_start;
 use crate::py::err_text;
@@ -53,6 +56,7 @@ impl FuzzTarget {
         }
         Python::attach(|py| {
             let module = import_target(py, &spec.module, spec.path.as_deref())?;
+            guidance();
             let function = resolve(&module, &spec.function)
                 .map_err(|_| format!("`{}` has no attribute `{}`", spec.module, spec.function))?;
             let property = match &spec.property {
@@ -85,6 +89,7 @@ impl FuzzTarget {
     /// process, as they should under libFuzzer).
     pub fn run(&self, data: &[u8]) -> Option<Observation> {
         let args = decode_args(&self.shapes, data);
+        shapes::record(&args);
         Python::attach(|py| match self.check(py, &args) {
             Ok(found) => found,
             // The value model converts every value it can decode; this would be a pyz3 bug.
@@ -179,6 +184,37 @@ impl FuzzTarget {
         if let Some(tb) = &found.traceback {
             say(tb);
         }
+    }
+}
+
+/// Says where the fuzzer's coverage comes from: the binary itself (a Rust extension linked
+/// into a cargo-fuzz target) and the libraries loaded into the process (the module under test
+/// and what it loaded) that carry coverage counters. With none, the arguments' shapes guide the
+/// fuzzer instead ([`shapes`]).
+fn guidance() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut found = Vec::new();
+    for path in maps.lines().filter_map(|l| l.split_whitespace().nth(5)) {
+        let path = std::path::PathBuf::from(path);
+        if !path.is_absolute() || !seen.insert(path.clone()) {
+            continue;
+        }
+        let n = coverage_counters(&path);
+        if n > 0 {
+            found.push(format!("{} ({n} counters)", path.display()));
+        }
+    }
+    if found.is_empty() {
+        shapes::enable();
+        say(&format!(
+            "{GUIDANCE_PREFIX}no loaded library is coverage-instrumented: the arguments' shapes guide the fuzzer"
+        ));
+    } else {
+        say(&format!(
+            "{GUIDANCE_PREFIX}coverage from {}",
+            found.join(", ")
+        ));
     }
 }
 

@@ -20,6 +20,9 @@ pub const DESCRIBE_ENV: &str = "PYZ3_FUZZ_DESCRIBE";
 /// Line prefix of a finding report on stderr; `pyz3 fuzz` reads the [`ReportLine`] JSON that
 /// follows it.
 pub const REPORT_PREFIX: &str = "==pyz3-finding== ";
+/// Line prefix of what a target says, once at start-up, about where its coverage comes from
+/// (the instrumented libraries it loaded, or the arguments' shapes); `pyz3 fuzz` passes it on.
+pub const GUIDANCE_PREFIX: &str = "pyz3: guidance: ";
 /// AddressSanitizer's options for a fuzz binary embedding CPython, unless `ASAN_OPTIONS` says
 /// otherwise (the same as [`asan_defaults!`](crate::asan_defaults) compiles in).
 pub const ASAN_DEFAULTS: &str =

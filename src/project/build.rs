@@ -17,7 +17,7 @@ use super::discover::{ExtKind, ExtModule, Project};
 use super::python::Interpreter;
 use crate::report::Progress;
 use crate::toolchain::rust::{self, Channel};
-use crate::toolchain::{clang, coverage_flags, Sanitizer, SanitizerSet};
+use crate::toolchain::{clang, coverage_flags, fuzz_flags, Sanitizer, SanitizerSet};
 
 /// What to build.
 #[derive(Clone, Debug)]
@@ -29,6 +29,10 @@ pub struct BuildOptions {
     /// Instrument for coverage: LLVM source-based coverage for Rust and for C built with clang,
     /// gcov for C built with gcc ([`crate::toolchain::coverage_flags`]).
     pub coverage: bool,
+    /// Instrument for libFuzzer (`-fsanitize=fuzzer-no-link` for C with clang, cargo-fuzz's
+    /// coverage flags for Rust; [`crate::toolchain::fuzz_flags`]), so that `pyz3 fuzz` is
+    /// guided by the modules' own code.
+    pub fuzz: bool,
 }
 
 /// The language a built module was compiled from.
@@ -112,6 +116,9 @@ pub fn build(
     if opts.coverage {
         label.push_str("-coverage");
     }
+    if opts.fuzz {
+        label.push_str("-fuzz");
+    }
     if opts.release {
         label.push_str("-release");
     }
@@ -180,13 +187,14 @@ fn build_rust(
     };
     let sans = opts.sanitizers;
     progress.note(&format!(
-        "building crate `{package}` ({}{}{})",
+        "building crate `{package}` ({}{}{}{})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
             sans.to_string()
         },
         if opts.coverage { ", coverage" } else { "" },
+        if opts.fuzz { ", fuzzing" } else { "" },
         if opts.release { ", release" } else { "" }
     ));
     let channel = Channel::for_build(sans.needs_nightly());
@@ -208,7 +216,7 @@ fn build_rust(
     if !features.is_empty() {
         cmd.args(["--features", &features.join(",")]);
     }
-    if sans.needs_nightly() || opts.coverage {
+    if sans.needs_nightly() || opts.coverage || opts.fuzz {
         // An explicit target keeps proc-macro crates and build scripts (run during the build)
         // uninstrumented. Also for coverage: an instrumented proc macro would leave
         // `default_*.profraw` files in the project each time the compiler runs it.
@@ -217,6 +225,12 @@ fn build_rust(
     let mut rustflags = sans.rust_flags();
     if opts.coverage {
         rustflags.extend(coverage_flags::RUST_FLAGS.map(String::from));
+    }
+    if opts.fuzz {
+        rustflags.extend(fuzz_flags::RUST_FLAGS.map(String::from));
+        let cc = clang::matching_clang().map_or_else(|| "cc".into(), |p| p.display().to_string());
+        let shim = fuzz_flags::shim_object(&cc, target_dir)?;
+        rustflags.push(format!("-Clink-arg={}", shim.display()));
     }
     cmd.env("RUSTFLAGS", rustflags.join(" "))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -381,15 +395,21 @@ fn build_setuptools(
     let (name, setup_py) = (&m.name, *setup_py);
     let sans = opts.sanitizers;
     // Coverage prefers clang matching rustc's LLVM (one profile format, one set of tools).
-    let coverage_cc = if opts.coverage && std::env::var_os("CC").is_none() {
+    let coverage_cc = if (opts.coverage || opts.fuzz) && std::env::var_os("CC").is_none() {
         clang::matching_clang().map(|p| p.display().to_string())
     } else {
         None
     };
     let cc = coverage_cc.clone().unwrap_or_else(|| c_compiler(python));
     let clang = is_clang(&cc);
+    if opts.fuzz && !clang {
+        bail!(
+            "a --fuzz build of C extensions needs clang (-fsanitize=fuzzer-no-link), not {cc}: \
+             install clang (Debian: clang-22) or set CC"
+        );
+    }
     progress.note(&format!(
-        "building C extensions with setuptools ({}{}, {})",
+        "building C extensions with setuptools ({}{}{}, {})",
         if sans.is_empty() {
             "plain".to_string()
         } else {
@@ -400,6 +420,7 @@ fn build_setuptools(
             (true, true) => ", LLVM coverage",
             (true, false) => ", gcov coverage",
         },
+        if opts.fuzz { ", fuzzing" } else { "" },
         cc.split_whitespace().next().unwrap_or(&cc)
     ));
     if !python.has_module("setuptools") {
@@ -442,6 +463,11 @@ fn build_setuptools(
             std::fs::remove_dir_all(&temp)
                 .with_context(|| format!("cannot clear {}", temp.display()))?;
         }
+    }
+    if opts.fuzz {
+        cflags.extend(fuzz_flags::C_FLAGS.map(String::from));
+        let shim = fuzz_flags::shim_object(&cc, out)?;
+        ldflags.push(shim.display().to_string());
     }
     if let Some(cc) = &coverage_cc {
         cmd.env("CC", cc);

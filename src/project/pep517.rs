@@ -203,6 +203,12 @@ pub fn build_pep517(
     };
     let backend = *backend;
     let sans = opts.sanitizers;
+    if opts.fuzz {
+        bail!(
+            "--fuzz builds of {} projects are not supported yet (setuptools and PyO3 crates are)",
+            backend.name()
+        );
+    }
     if sans.contains(Sanitizer::Thread) {
         bail!(
             "--sanitize thread on {} projects is not supported yet (address, leak and undefined \
@@ -332,6 +338,7 @@ mod tests {
             sanitizers: SanitizerSet::parse("address").unwrap(),
             release: false,
             coverage: false,
+            fuzz: false,
         };
         let out = Path::new("/p/.pyz3/build/address");
         let meson = config_settings(Backend::MesonPython, &opts, false, out);

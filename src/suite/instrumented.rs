@@ -38,6 +38,7 @@ pub fn coverage_build(
             sanitizers: SanitizerSet::NONE,
             release: false,
             coverage: true,
+            fuzz: false,
         },
         progress,
     )?;

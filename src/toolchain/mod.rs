@@ -5,12 +5,13 @@
 //! `rustc` (`$PYZ3_CARGO`, `$PYZ3_RUSTC`, `+nightly`) and reads rustc's LLVM major once;
 //! [`llvm`] finds the LLVM tools of that major; [`clang`] finds the clang and compiler-rt
 //! runtimes of that major; [`sanitizer`] names the sanitizers and their compiler flags;
-//! [`coverage_flags`] the flags of a coverage build.
+//! [`coverage_flags`] the flags of a coverage build, [`fuzz_flags`] those of a build for fuzzing.
 //!
 //! A leaf: it uses nothing of pyz3 but [`crate::process`] (time limits) and [`crate::error`].
 
 pub mod clang;
 pub mod coverage_flags;
+pub mod fuzz_flags;
 pub mod llvm;
 pub mod path;
 pub mod rust;

@@ -367,5 +367,7 @@ fn seed_corpora_decode_to_the_documented_inputs() {
 mod cache;
 #[path = "fuzz/command.rs"]
 mod command;
+#[path = "fuzz/scope.rs"]
+mod scope;
 #[path = "fuzz/targets.rs"]
 mod targets;

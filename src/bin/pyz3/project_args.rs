@@ -25,6 +25,11 @@ pub struct ProjectArgs {
     /// Build Rust crates with the release profile instead of the dev profile.
     #[arg(long)]
     pub release: bool,
+    /// Instrument the modules for libFuzzer (C with clang's -fsanitize=fuzzer-no-link, Rust
+    /// with cargo-fuzz's coverage flags) into .pyz3/build/<label>-fuzz: `pyz3 fuzz` of a module
+    /// built this way is guided by its own code.
+    #[arg(long)]
+    pub fuzz: bool,
 }
 
 impl ProjectArgs {
@@ -64,6 +69,7 @@ impl ProjectArgs {
             sanitizers: SanitizerSet::parse(&self.sanitize)?,
             release: self.release,
             coverage,
+            fuzz: self.fuzz,
         })
     }
 }

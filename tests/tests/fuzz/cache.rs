@@ -188,3 +188,61 @@ fn pyz3_fuzz_reports_every_finding_kind_on_trivial_functions() {
         "{log}"
     );
 }
+
+/// `--jobs 2` (libFuzzer's `-fork=2`): the jobs grow one corpus, the campaign's, and progress
+/// reads the supervisor's exec/s; the first finding stops them all and is reported as a single
+/// job's is (the input as Python source, a reproducer), with one artifact.
+#[test]
+fn pyz3_fuzz_jobs_share_one_corpus_and_stop_at_the_first_finding() {
+    let _g = fuzz_lock();
+    let dir = Project::new();
+    plant(dir.path());
+    // A correct function (the standard library's binascii.crc32): no finding, and what both
+    // jobs found is in the one corpus.
+    std::fs::write(dir.join("crc.pyi"), "def crc32(data: bytes) -> int: ...\n").unwrap();
+    let out = pyz3(dir.path())
+        .args([
+            "fuzz",
+            "binascii:crc32",
+            "--stubs",
+            "crc.pyi",
+            "--jobs",
+            "2",
+        ])
+        .args(["--max-time", "8", "--sanitize", "address"])
+        .run();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    let stats = log
+        .lines()
+        .find(|l| l.contains("binascii.crc32: no findings ("))
+        .unwrap_or_else(|| panic!("{log}"));
+    let exec_s: u64 = stats
+        .split(" execs, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stats}"));
+    assert!(exec_s > 0, "{stats}");
+    let corpus = dir.join(".pyz3/fuzz/corpus/binascii.crc32");
+    let kept = std::fs::read_dir(&corpus).unwrap().count();
+    assert!(kept >= 2, "{kept} inputs in {}: {log}", corpus.display());
+
+    // A planted crash: found, reported like a single job's finding, long before the time is up.
+    let start = Instant::now();
+    let out = pyz3(dir.path())
+        .args(["fuzz", "plant:crash", "--jobs", "2", "--max-time", "120"])
+        .run();
+    let took = start.elapsed();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("pyz3: crash in plant.crash"), "{log}");
+    assert!(log.contains("  crash(["), "{log}");
+    assert!(log.contains("reproducer: "), "{log}");
+    assert!(
+        took.as_secs() < 100,
+        "the jobs went on after the finding: {took:?}"
+    );
+    let found = artifacts(&dir.join(".pyz3/fuzz/artifacts/plant.crash"));
+    assert_eq!(found.len(), 1, "{found:?}");
+}
