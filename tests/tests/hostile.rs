@@ -203,7 +203,8 @@ fn planted_reentrancy_bugs_are_crashes_whose_reproducers_crash() {
 }
 
 /// The correct twins (the length re-read, owned references, a snapshot) over 20 seeds of 60
-/// cases (every case hostile on seeds 0 and 10): no finding. The memory check is off: `str()`
+/// cases (every case hostile on seeds 0 and 10; hostile subclasses too from seed 10 on): no
+/// finding. The memory check is off: `str()`
 /// of some generated values (complex NumPy arrays) grows memory on its own, which is not what
 /// this test is about.
 #[test]
@@ -224,6 +225,10 @@ fn correct_twins_give_no_finding_over_20_seeds() {
             "--memory-every",
             "0",
         ];
+        let mut args = args.to_vec();
+        if seed.len() > 1 {
+            args.push("--hostile-subclasses");
+        }
         let (code, report, text) = check(dir, "hv_good", &args);
         assert_eq!(code, 0, "seed {seed}: {text}");
         assert!(found(&report).is_empty(), "seed {seed}: {text}");
@@ -293,6 +298,47 @@ fn planted_reentrancy_bugs_are_found_on_free_threaded_313() {
     assert_eq!(code, 1, "{text}");
     assert_eq!(report["gil_reenabled"], Json::Bool(false), "{text}");
     assert_crashes_with(&python, dir, &report, &["str_items", "sum_items"], &text);
+}
+
+/// `--hostile-subclasses` (or `hostile-subclasses = true` under `[tool.pyz3.check]`) puts
+/// hostile subclasses where the stub says `list[int]`: the fixture's `sum_ints`, which caches
+/// the length and adds borrowed items (an int subclass's `__radd__` runs first), is found
+/// crashing only then.
+#[test]
+fn hostile_subclasses_find_a_typed_list_walk_only_when_asked() {
+    let tmp = Project::new();
+    let dir = tmp.path();
+    c_module(dir, "hv_sub", true);
+    let args = [
+        "--cases",
+        "300",
+        "--memory-every",
+        "0",
+        "--shrink-time",
+        "10",
+        "--function",
+        "sum_ints",
+    ];
+    let (code, report, text) = check(dir, "hv_sub", &args);
+    assert_eq!(code, 0, "{text}");
+    assert!(found(&report).is_empty(), "{text}");
+    let mut flagged = args.to_vec();
+    flagged.push("--hostile-subclasses");
+    let (code, report, text) = check(dir, "hv_sub", &flagged);
+    assert_eq!(code, 1, "{text}");
+    assert_crashes(dir, &report, &["sum_ints"], &text);
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[tool.pyz3.check]\nhostile-subclasses = true\n",
+    )
+    .unwrap();
+    let (code, report, text) = check(dir, "hv_sub", &args);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        found(&report),
+        [("sum_ints".to_string(), "crash".to_string())],
+        "{text}"
+    );
 }
 
 /// `--no-hostile` (and `no-hostile = true` under `[tool.pyz3.check]`) turns the hostile values
@@ -366,4 +412,78 @@ fn the_share_of_cases_with_hostile_values_is_modest() {
             );
         }
     }
+}
+
+/// Every behaviour of every base, as the class a reproducer shows, run in the project's
+/// interpreter: unarmed, each method does nothing hostile; armed (in a list with other items,
+/// with a function to call again), it does what its class is named for: clears the list,
+/// raises the named exception, calls the function again once, returns the bad value its
+/// description names.
+#[test]
+fn every_method_and_action_does_what_its_class_is_named_for() {
+    use pyz3::value::{Action, Behaviour, Hostile, HostileBase, Renderer, Value};
+    let bases = [
+        (HostileBase::Object, Value::None),
+        (HostileBase::Int, Value::int(3)),
+        (HostileBase::Float, Value::Float(1.5)),
+        (
+            HostileBase::Str,
+            Value::Str(pyz3::value::PyStr("ab".chars().map(u32::from).collect())),
+        ),
+        (HostileBase::Bytes, Value::Bytes(b"ab".to_vec())),
+        (HostileBase::List, Value::List(vec![Value::int(1)])),
+        (
+            HostileBase::Dict,
+            Value::Dict(vec![(Value::int(0), Value::int(1))]),
+        ),
+        (
+            HostileBase::Tuple,
+            Value::Tuple(vec![Value::int(1), Value::int(2)]),
+        ),
+        (HostileBase::Callable, Value::None),
+    ];
+    let mut cases = Vec::new();
+    for (base, payload) in &bases {
+        for &method in base.methods() {
+            for action in Action::ALL {
+                let h = Hostile {
+                    base: *base,
+                    payload: Box::new(payload.clone()),
+                    behaviours: vec![Behaviour { method, action }],
+                };
+                let mut r = Renderer::new();
+                let expr = r.render(&Value::Hostile(h.clone()));
+                cases.push(serde_json::json!({
+                    "source": r.definitions().join("\n"),
+                    "expr": expr,
+                    "name": h.class_name(),
+                    "method": method.dunder(),
+                    "action": format!("{action:?}"),
+                    "describe": h.describe(),
+                }));
+            }
+        }
+    }
+    let tmp = Project::new();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("cases.json"),
+        serde_json::to_string(&cases).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("prelude.py"), pyz3::value::HOSTILE_PRELUDE).unwrap();
+    std::fs::write(dir.join("drive.py"), fixture("hostile/drive_behaviours.py")).unwrap();
+    let out = Command::new(venv_python())
+        .arg("drive.py")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checked: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(checked, cases.len());
 }
