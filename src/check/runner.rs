@@ -413,6 +413,37 @@ pub fn check_function(
             ));
             continue;
         }
+        // Unshrunk (`--shrink-time 0`), such a finding was never replayed: once, here, in a
+        // fresh worker (a few times for a flaky result).
+        if !hostile_kind
+            && options.max_shrink_time.is_zero()
+            && super::cases::hostile_before(&strategies, options.seed, index)
+        {
+            let tries = if kind == FindingKind::Nondeterministic {
+                4
+            } else {
+                1
+            };
+            let fresh = RefCell::new(None);
+            let back = (0..tries).any(|_| {
+                let again = replay(
+                    &fresh,
+                    &setup,
+                    options,
+                    &minimal,
+                    costly_checks(kind, options),
+                );
+                matches!(again, Ok(Some(o)) if o.kind == kind)
+            });
+            if !back {
+                warnings.push(format!(
+                    "{}: not reported: seen only after cases with hostile values, and not when \
+                     replayed alone",
+                    kind.name()
+                ));
+                continue;
+            }
+        }
         // Leak measurements must come back on a replay, and again in a fresh worker (state
         // built up by earlier cases can look like growth): otherwise they are noise.
         if matches!(kind, FindingKind::MemoryLeak | FindingKind::Refcount) {

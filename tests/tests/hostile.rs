@@ -191,6 +191,21 @@ fn planted_reentrancy_bugs_are_crashes_whose_reproducers_crash() {
     let (code, report, text) = check(dir, "hv_bad", &["--cases", "300", "--memory-every", "0"]);
     assert_eq!(code, 1, "{text}");
     assert_crashes(dir, &report, &FUNCTIONS, &text);
+    // Unshrunk, a plain case after hostile ones that saw what they left behind (use of freed
+    // memory that did not crash: arguments that change by themselves) is replayed alone and
+    // not reported when it does not come back.
+    let args = [
+        "--cases",
+        "30",
+        "--shrink-time",
+        "0",
+        "--function",
+        "str_items",
+    ];
+    let (_, unshrunk, text) = check(dir, "hv_bad", &args);
+    for (function, kind) in found(&unshrunk) {
+        assert_eq!(kind, "crash", "{function}: {text}");
+    }
     // The callback parameter got a hostile callable, which cleared the list it walks.
     let walk = finding(&report, "walk");
     assert!(
