@@ -79,6 +79,20 @@ pub fn arg_strategies_hostile(
     size: Size,
     hostile_per_mille: u32,
 ) -> crate::Result<ArgStrategies> {
+    arg_strategies_hostile_with(names, types, optional, size, hostile_per_mille, false)
+}
+
+/// Like [`arg_strategies_hostile`]; with `subclasses`, the hostile cases also get hostile
+/// subclasses in positions typed `int`, `float`, `str`, `bytes`, `list[...]`, `dict[...]` and
+/// `tuple[...]` (`--hostile-subclasses`; not in an int named like a size).
+pub fn arg_strategies_hostile_with(
+    names: &[String],
+    types: &[String],
+    optional: usize,
+    size: Size,
+    hostile_per_mille: u32,
+    subclasses: bool,
+) -> crate::Result<ArgStrategies> {
     let registry = Registry::new(size);
     let mut parsed = Vec::with_capacity(types.len());
     let mut strategies = Vec::with_capacity(types.len());
@@ -103,7 +117,8 @@ pub fn arg_strategies_hostile(
         // a slow call, not a finding); edge values and huge ints stay reachable.
         alts.push(match hostile_per_mille {
             0 => None,
-            _ => shape.hostile_strategy(size),
+            _ if matches!(shape, Shape::Int) && is_size_name(name) => None,
+            _ => shape.hostile_strategy_with(size, subclasses),
         });
         strategies.push(match shape {
             Shape::Int if is_size_name(name) => scalar::size_int(size),
@@ -273,6 +288,12 @@ pub fn hostile_case(seed: u64, index: u64, per_mille: u32) -> bool {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     z % 1000 < u64::from(per_mille)
+}
+
+/// Whether a case before `index` of the run with `seed` drew from the hostile alternatives.
+pub fn hostile_before(strategies: &[ValueStrategy], seed: u64, index: u64) -> bool {
+    let per_mille = strategies.iter().find_map(|s| s.hostile().map(|h| h.1));
+    per_mille.is_some_and(|p| p > 0 && (0..index).any(|i| hostile_case(seed, i, p)))
 }
 
 /// The strategies case `index` draws from: the hostile alternatives for a hostile case.

@@ -246,10 +246,11 @@ def _without_read_defaults(after, before):
     return kept
 
 
-def arm(args):
-    """Arms the hostile values in `args` (see the pickle helpers' `bind`); how many. No other
-    reference to them is kept: one that removes itself from its container may be freed."""
-    return sys.modules["_pyz3"].bind(args)
+def arm(args, f):
+    """Arms the hostile values in `args` for a call of `f` (see the pickle helpers' `bind`); how
+    many. No other reference to them is kept: one that removes itself from its container may be
+    freed."""
+    return sys.modules["_pyz3"].bind(args, f)
 
 
 _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
@@ -324,7 +325,7 @@ class Checker:
             args1 = _loads(case)
         except Exception as e:
             raise CaseError("the case's arguments do not unpickle: " + err_text(e))
-        if b"hostile" in case and arm(args1):
+        if b"hostile" in case and arm(args1, f):
             return self.hostile_check(args1)
         objs1 = reachable(args1)
         if objs1:
@@ -708,7 +709,7 @@ def handle(req, state):
             # One call and its time: a call over the limit retried with a longer one.
             args = _loads(case[1:])
             if b"hostile" in case:
-                arm(args)
+                arm(args, checker.function)
             elapsed, ok, r = call(checker.function, args)
             del args
             found = None if ok or not isinstance(r, SystemError) else obs(

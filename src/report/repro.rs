@@ -248,7 +248,7 @@ pub fn script(t: &Target, finding: &Finding, timeout_ms: u64, python: &Path) -> 
     ));
     if armed {
         s.push_str(
-            "# Arm the hostile objects: from here on their methods do what their names say.\nbind(args)\n",
+            "# Arm the hostile objects: from here on their methods do what their names say.\nbind(args, f)\n",
         );
     }
     s.push_str(&check_body(finding.kind, t));

@@ -1,7 +1,8 @@
 //! Strategies for hostile values ([`crate::value::Hostile`]) and callables.
 //!
 //! For `pyz3 check`'s re-entrancy cases: [`value`] draws instances of generated classes (plain,
-//! or subclasses of int, str, list, dict) with one or two dunder methods that misbehave,
+//! or subclasses of int, float, str, bytes, list, dict, tuple) with one or two dunder methods
+//! (or every method of its base) that misbehave,
 //! [`hashable`] only those that can be dict keys, [`callable`] callbacks for `Callable[...]`
 //! parameters (well-behaved ones, or with [`callable_hostile`] ones that act on the other
 //! arguments). Each shrinks toward a plain value (a hostile value toward its payload, a hostile
@@ -22,11 +23,20 @@ fn payload(base: HostileBase, rng: &mut FastRng) -> Value {
     match base {
         HostileBase::Object | HostileBase::Callable => Value::None,
         HostileBase::Int => small_int(rng),
+        HostileBase::Float => Value::Float(rng.random_range(-4i32..400) as f64 / 4.0),
         HostileBase::Str => {
             let n = rng.random_range(0..6usize);
             Value::Str(PyStr(
                 (0..n).map(|_| rng.random_range(0x61u32..0x7b)).collect(),
             ))
+        }
+        HostileBase::Bytes => {
+            let n = rng.random_range(0..6usize);
+            Value::Bytes((0..n).map(|_| rng.random_range(0x61u8..0x7b)).collect())
+        }
+        HostileBase::Tuple => {
+            let n = rng.random_range(0..4usize);
+            Value::Tuple((0..n).map(|_| small_int(rng)).collect())
         }
         HostileBase::List => {
             let n = rng.random_range(0..4usize);
@@ -123,24 +133,75 @@ fn strategy(bases: &'static [(u32, HostileBase)]) -> ValueStrategy {
     )
 }
 
-/// Hostile values of every base: ints most, then plain objects and strs, then lists and dicts.
+/// Hostile values of every base: ints most, then plain objects and strs, then floats, bytes,
+/// lists, dicts and tuples.
 pub fn value() -> ValueStrategy {
+    strategy(&[
+        (8, HostileBase::Int),
+        (4, HostileBase::Object),
+        (4, HostileBase::Str),
+        (2, HostileBase::Float),
+        (2, HostileBase::List),
+        (2, HostileBase::Dict),
+        (1, HostileBase::Bytes),
+        (1, HostileBase::Tuple),
+    ])
+}
+
+/// Hostile values that can be dict keys and set members (ints, strs, plain objects, floats,
+/// bytes, tuples).
+pub fn hashable() -> ValueStrategy {
     strategy(&[
         (4, HostileBase::Int),
         (2, HostileBase::Object),
         (2, HostileBase::Str),
-        (1, HostileBase::List),
-        (1, HostileBase::Dict),
+        (1, HostileBase::Float),
+        (1, HostileBase::Bytes),
+        (1, HostileBase::Tuple),
     ])
 }
 
-/// Hostile values that can be dict keys and set members (ints, strs, plain objects).
-pub fn hashable() -> ValueStrategy {
-    strategy(&[
-        (2, HostileBase::Int),
-        (1, HostileBase::Object),
-        (1, HostileBase::Str),
-    ])
+/// Hostile subclasses of `base` (`int`, `list`, ...) whose payloads `payload` draws (values of
+/// the position's type): for positions typed `int`, `list[int]`, ... with
+/// `--hostile-subclasses`. They shrink as their payload and toward fewer hostile methods.
+pub fn subclass_of(base: HostileBase, payload: ValueStrategy) -> ValueStrategy {
+    use proptest::strategy::Strategy;
+    let simplest = Value::Hostile(Hostile {
+        base,
+        payload: Box::new(Value::None),
+        behaviours: vec![Behaviour {
+            method: base.methods()[0],
+            action: Action::Clear,
+        }],
+    });
+    let behaviours = ValueStrategy::direct(
+        move |rng| {
+            Value::Hostile(Hostile {
+                base,
+                payload: Box::new(Value::None),
+                behaviours: behaviours(base, rng),
+            })
+        },
+        |v| {
+            // Only fewer methods: the payload is the other half of the pair.
+            shrink(v)
+                .into_iter()
+                .filter(|s| matches!(s, Value::Hostile(_)))
+                .collect()
+        },
+        |v| matches!(v, Value::Hostile(_)),
+        simplest,
+    );
+    (payload, behaviours)
+        .prop_map(|(payload, h)| match h {
+            Value::Hostile(h) => Value::Hostile(Hostile {
+                payload: Box::new(payload),
+                ..h
+            }),
+            other => other,
+        })
+        .boxed()
+        .into()
 }
 
 fn plain_callable() -> Value {

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use super::{
     any, collections, container, datetime, numbers, numpy, scalar, text, Size, ValueStrategy,
 };
-use crate::value::{DKind, EnumKind, TimeUnit, Value};
+use crate::value::{DKind, EnumKind, HostileBase, TimeUnit, Value};
 
 /// The element type of an array shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +23,15 @@ pub enum ArrayKind {
     Kind(DKind),
     /// `datetime64` of any unit.
     AnyDateTime,
+}
+
+/// Where a strategy mixes hostile values in (see [`Shape::hostile_strategy_with`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Hostility {
+    /// In `Any`, hashable and `Callable` positions.
+    untyped: bool,
+    /// As subclasses in positions typed `int`, `list[...]`, ...
+    subclasses: bool,
 }
 
 /// What values of a type look like.
@@ -234,7 +243,7 @@ impl Shape {
     /// The proptest strategy for this shape at `size`, within [`ELEMENT_BUDGET`] and
     /// [`LEAVES_BUDGET`].
     pub fn strategy(&self, size: Size) -> ValueStrategy {
-        self.strategy_sized(self.budgeted(size), false)
+        self.strategy_sized(self.budgeted(size), Hostility::default())
     }
 
     /// `size` within [`ELEMENT_BUDGET`] and [`LEAVES_BUDGET`] for values of this shape.
@@ -260,15 +269,64 @@ impl Shape {
     /// every `Any` position (also as items of lists and dicts drawn there), every hashable
     /// position and every `Callable`; `None` when the shape has no such position.
     pub fn hostile_strategy(&self, size: Size) -> Option<ValueStrategy> {
-        if !self.has_hostile_positions() {
-            return None;
-        }
-        Some(self.strategy_sized(self.budgeted(size), true))
+        self.hostile_strategy_with(size, false)
     }
 
-    /// Whether hostile values can go somewhere in values of this shape.
-    pub fn has_hostile_positions(&self) -> bool {
-        self.any_inside(&|s| matches!(s, Shape::Any | Shape::Hashable | Shape::Callable))
+    /// Like [`Shape::hostile_strategy`]; with `subclasses`, also hostile subclasses in the
+    /// positions typed `int`, `float`, `str`, `bytes`, `list[...]`, `dict[...]` and
+    /// `tuple[...]` (a quarter of the values there), whose payloads are values of the type.
+    pub fn hostile_strategy_with(&self, size: Size, subclasses: bool) -> Option<ValueStrategy> {
+        if !self.has_hostile_positions(subclasses) {
+            return None;
+        }
+        let hostile = Hostility {
+            untyped: true,
+            subclasses,
+        };
+        Some(self.strategy_sized(self.budgeted(size), hostile))
+    }
+
+    /// Whether hostile values can go somewhere in values of this shape (with `subclasses`,
+    /// also hostile subclasses of the types that have them).
+    pub fn has_hostile_positions(&self, subclasses: bool) -> bool {
+        self.any_inside(&|s| {
+            matches!(s, Shape::Any | Shape::Hashable | Shape::Callable)
+                || (subclasses && s.subclass_base().is_some())
+        })
+    }
+
+    /// The hostile base whose subclasses values of this shape may be (`int`: `Int`).
+    fn subclass_base(&self) -> Option<HostileBase> {
+        Some(match self {
+            Shape::Int => HostileBase::Int,
+            Shape::Float => HostileBase::Float,
+            Shape::Str => HostileBase::Str,
+            Shape::Bytes => HostileBase::Bytes,
+            Shape::List(_) => HostileBase::List,
+            Shape::Dict(..) => HostileBase::Dict,
+            Shape::TupleOf(_) | Shape::Tuple(_) => HostileBase::Tuple,
+            _ => return None,
+        })
+    }
+
+    /// A container of this shape (not a subclass) whose items may be hostile subclasses.
+    fn strategy_sized_plain_outer(&self, size: Size, hostile: Hostility) -> ValueStrategy {
+        let s = |x: &Shape| x.strategy_sized(size, hostile);
+        let n = size.max_len;
+        match self {
+            Shape::List(e) => container::list(s(e), n),
+            Shape::Dict(k, v) => container::dict(s(k), s(v), n),
+            Shape::TupleOf(e) => container::tuple_of(s(e), n),
+            Shape::Tuple(items) if items.is_empty() => Just(Value::Tuple(vec![])).boxed().into(),
+            Shape::Tuple(items) => container::tuple(items.iter().map(s).collect()),
+            _ => self.strategy_sized(
+                size,
+                Hostility {
+                    subclasses: false,
+                    ..hostile
+                },
+            ),
+        }
     }
 
     /// How many containers deep this shape nests (the any-value strategy counts as deep as the
@@ -293,11 +351,39 @@ impl Shape {
         }
     }
 
-    fn strategy_sized(&self, size: Size, hostile: bool) -> ValueStrategy {
+    fn strategy_sized(&self, size: Size, hostile: Hostility) -> ValueStrategy {
         let n = size.max_len;
         let s = |x: &Shape| x.strategy_sized(size, hostile);
+        if hostile.subclasses {
+            if let Some(base) = self.subclass_base() {
+                // The plain value first: shrinking goes toward it.
+                let plain = self.strategy_sized(
+                    size,
+                    Hostility {
+                        subclasses: false,
+                        ..hostile
+                    },
+                );
+                return match self {
+                    // What a container holds may be hostile subclasses too, in a plain
+                    // container or a hostile one.
+                    Shape::List(_) | Shape::Dict(..) | Shape::TupleOf(_) | Shape::Tuple(_) => {
+                        let items = self.strategy_sized_plain_outer(size, hostile);
+                        crate::choose![
+                            3 => plain,
+                            1 => items.clone(),
+                            1 => super::hostile::subclass_of(base, items),
+                        ]
+                    }
+                    _ => {
+                        crate::choose![3 => plain.clone(), 1 => super::hostile::subclass_of(base, plain)]
+                    }
+                };
+            }
+        }
+        let hostile_any = hostile.untyped;
         match self {
-            Shape::Any if hostile => {
+            Shape::Any if hostile_any => {
                 // Mostly hostile values and small ints (which numeric code walks past), and
                 // lists and dicts of them, so a hostile value often sits in a container with
                 // items after it; any value too. Earlier alternatives are simpler: shrinking
@@ -314,10 +400,10 @@ impl Shape {
                     1 => any::any_value(size),
                 ]
             }
-            Shape::Hashable if hostile => {
+            Shape::Hashable if hostile_any => {
                 crate::choose![3 => any::hashable(size), 1 => super::hostile::hashable()]
             }
-            Shape::Callable if hostile => super::hostile::callable_hostile(),
+            Shape::Callable if hostile_any => super::hostile::callable_hostile(),
             Shape::Callable => super::hostile::callable(),
             Shape::None => scalar::none(),
             Shape::Bool => scalar::boolean(),

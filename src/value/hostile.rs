@@ -1,7 +1,7 @@
 //! Hostile values: instances of small generated classes whose dunder methods, when an extension
 //! calls them, change what the extension is walking (clear, pop, delete half of, append to the
 //! container the value sits in, or remove the value itself from it), raise, return a wrong type
-//! or run the garbage collector.
+//! or a bad value, call the function under test again or run the garbage collector.
 //!
 //! For `pyz3 check`'s re-entrancy cases. A [`Hostile`] renders as a plain class definition named
 //! for what it does (`class IntClearsContainerOnStr(int)`, see [`Hostile::class_source`]) and an
@@ -11,10 +11,11 @@
 //! arguments and points each at the container it acts on: building, comparing or printing the
 //! arguments beforehand is harmless.
 
+use super::hostile_behaviour::{Action, Behaviour, Method};
 use super::model::Value;
 
 /// The Python helpers hostile classes call (`clear`, `pop_from`, `delete_half`, `append_to`,
-/// `remove_from`) and `bind(args)`, which arms the hostile objects of a call's arguments and
+/// `remove_from`, `call_again`, `RaisesOnBool`) and `bind(args, f)`, which arms the hostile objects of a call's arguments and
 /// returns how many it armed. Part of the pickle helpers module and of every reproducer that
 /// holds hostile values.
 pub const HOSTILE_PRELUDE: &str = include_str!("hostile_prelude.py");
@@ -26,12 +27,18 @@ pub enum HostileBase {
     Object,
     /// A subclass of `int`; the payload is an `int`.
     Int,
+    /// A subclass of `float`; the payload is a `float`.
+    Float,
     /// A subclass of `str`; the payload is a `str`.
     Str,
+    /// A subclass of `bytes`; the payload is a `bytes`.
+    Bytes,
     /// A subclass of `list`; the payload is a `list`.
     List,
     /// A subclass of `dict`; the payload is a `dict`.
     Dict,
+    /// A subclass of `tuple`; the payload is a `tuple`.
+    Tuple,
     /// A callable object (for `Callable[...]` parameters), returning `None`.
     Callable,
 }
@@ -42,9 +49,12 @@ impl HostileBase {
         match self {
             HostileBase::Object | HostileBase::Callable => "object",
             HostileBase::Int => "int",
+            HostileBase::Float => "float",
             HostileBase::Str => "str",
+            HostileBase::Bytes => "bytes",
             HostileBase::List => "list",
             HostileBase::Dict => "dict",
+            HostileBase::Tuple => "tuple",
         }
     }
 
@@ -54,9 +64,12 @@ impl HostileBase {
             HostileBase::Object => "",
             HostileBase::Callable => "Callback",
             HostileBase::Int => "Int",
+            HostileBase::Float => "Float",
             HostileBase::Str => "Str",
+            HostileBase::Bytes => "Bytes",
             HostileBase::List => "List",
             HostileBase::Dict => "Dict",
+            HostileBase::Tuple => "Tuple",
         }
     }
 
@@ -65,14 +78,42 @@ impl HostileBase {
         use Method::*;
         match self {
             HostileBase::Object => &[
-                Str, Repr, Format, Eq, Lt, Hash, Index, Int, Float, Add, Radd, Len, Iter, GetItem,
+                Str,
+                Repr,
+                Format,
+                Bytes,
+                Fspath,
+                Eq,
+                Lt,
+                Hash,
+                Index,
+                Int,
+                Float,
+                Add,
+                Radd,
+                Len,
+                Iter,
+                Next,
+                GetItem,
+                GetAttr,
+                Json,
+                ToDict,
+                ForJson,
+                AsDict,
+                GetState,
+                Reduce,
+                Array,
+                ArrayInterface,
             ],
             HostileBase::Int => &[
                 Str, Repr, Format, Eq, Lt, Hash, Index, Int, Float, Add, Radd,
             ],
+            HostileBase::Float => &[Str, Repr, Format, Eq, Lt, Hash, Int, Float, Add, Radd],
             HostileBase::Str => &[Str, Repr, Format, Eq, Lt, Hash, Add, Len, Iter, GetItem],
+            HostileBase::Bytes => &[Repr, Bytes, Eq, Lt, Hash, Add, Len, Iter, GetItem],
             HostileBase::List => &[Repr, Eq, Len, Iter, GetItem, Add],
             HostileBase::Dict => &[Repr, Eq, Len, Iter, GetItem],
+            HostileBase::Tuple => &[Repr, Eq, Lt, Hash, Len, Iter, GetItem, Add],
             HostileBase::Callable => &[Call],
         }
     }
@@ -81,255 +122,84 @@ impl HostileBase {
     pub fn hashable(self) -> bool {
         !matches!(self, HostileBase::List | HostileBase::Dict)
     }
-}
 
-/// A dunder method (or the call of a callable).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
-pub enum Method {
-    Str,
-    Repr,
-    Format,
-    Eq,
-    Lt,
-    Hash,
-    Index,
-    Int,
-    Float,
-    Add,
-    Radd,
-    Len,
-    Iter,
-    GetItem,
-    /// `__call__`.
-    Call,
-}
-
-impl Method {
-    /// Every method.
-    pub const ALL: [Method; 15] = [
-        Method::Str,
-        Method::Repr,
-        Method::Format,
-        Method::Eq,
-        Method::Lt,
-        Method::Hash,
-        Method::Index,
-        Method::Int,
-        Method::Float,
-        Method::Add,
-        Method::Radd,
-        Method::Len,
-        Method::Iter,
-        Method::GetItem,
-        Method::Call,
-    ];
-
-    /// The dunder name (`__str__`).
-    pub fn dunder(self) -> &'static str {
-        match self {
-            Method::Str => "__str__",
-            Method::Repr => "__repr__",
-            Method::Format => "__format__",
-            Method::Eq => "__eq__",
-            Method::Lt => "__lt__",
-            Method::Hash => "__hash__",
-            Method::Index => "__index__",
-            Method::Int => "__int__",
-            Method::Float => "__float__",
-            Method::Add => "__add__",
-            Method::Radd => "__radd__",
-            Method::Len => "__len__",
-            Method::Iter => "__iter__",
-            Method::GetItem => "__getitem__",
-            Method::Call => "__call__",
-        }
+    /// Whether an instance equals (and hashes like) its payload.
+    pub fn equals_payload(self) -> bool {
+        !matches!(self, HostileBase::Object | HostileBase::Callable)
     }
 
-    fn title(self) -> &'static str {
-        match self {
-            Method::Str => "Str",
-            Method::Repr => "Repr",
-            Method::Format => "Format",
-            Method::Eq => "Eq",
-            Method::Lt => "Lt",
-            Method::Hash => "Hash",
-            Method::Index => "Index",
-            Method::Int => "Int",
-            Method::Float => "Float",
-            Method::Add => "Add",
-            Method::Radd => "Radd",
-            Method::Len => "Len",
-            Method::Iter => "Iter",
-            Method::GetItem => "GetItem",
-            Method::Call => "Call",
-        }
-    }
-
-    /// The parameters after `self`.
-    fn params(self) -> &'static str {
-        match self {
-            Method::Format => ", spec",
-            Method::Eq | Method::Lt | Method::Add | Method::Radd => ", other",
-            Method::GetItem => ", key",
-            Method::Call => ", *args, **kwargs",
-            _ => "",
-        }
-    }
-
-    /// What the method returns when it does not misbehave, on `base`.
-    fn normal_return(self, base: HostileBase) -> &'static str {
-        let native = base != HostileBase::Object
-            && base != HostileBase::Callable
-            && base.methods().contains(&self);
-        if native {
-            return match self {
-                Method::Format => "super().__format__(spec)",
-                Method::Eq => "super().__eq__(other)",
-                Method::Lt => "super().__lt__(other)",
-                Method::Add => "super().__add__(other)",
-                Method::Radd => "super().__radd__(other)",
-                Method::GetItem => "super().__getitem__(key)",
-                Method::Str => "super().__str__()",
-                Method::Repr => "super().__repr__()",
-                Method::Hash => "super().__hash__()",
-                Method::Index => "super().__index__()",
-                Method::Int => "super().__int__()",
-                Method::Float => "super().__float__()",
-                Method::Len => "super().__len__()",
-                Method::Iter => "super().__iter__()",
-                Method::Call => "None",
-            };
-        }
-        match self {
-            Method::Str | Method::Repr => "'<%s>' % type(self).__name__",
-            Method::Format => "format(str(self), spec)",
-            Method::Eq => "self is other",
-            Method::Lt => "False",
-            Method::Hash => "id(self) >> 4",
-            Method::Index | Method::Int | Method::Len => "0",
-            Method::Float => "0.0",
-            Method::Add | Method::Radd => "NotImplemented",
-            Method::Iter => "iter(())",
-            // An object with `__getitem__` is a sequence to `iter()` and `list()`: it ends
-            // with IndexError, or iterating it would never end (the hang would be the
-            // generated class's, not the extension's).
-            Method::GetItem => "no_item(key)",
-            Method::Call => "None",
-        }
+    /// An expression for the plain value an instance stands for, by the base's own methods (no
+    /// overridden method runs): `int.__int__(self)`.
+    fn payload_expr(self) -> Option<&'static str> {
+        Some(match self {
+            HostileBase::Int => "int.__int__(self)",
+            HostileBase::Float => "float.__float__(self)",
+            HostileBase::Str => "str.__str__(self)",
+            HostileBase::Bytes => "bytes.__getitem__(self, slice(None))",
+            HostileBase::List => "list.copy(self)",
+            HostileBase::Dict => "dict.copy(self)",
+            HostileBase::Tuple => "tuple.__getitem__(self, slice(None))",
+            HostileBase::Object | HostileBase::Callable => return None,
+        })
     }
 }
 
-/// An exception a hostile method raises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum Raised {
-    ValueError,
-    MemoryError,
-    RecursionError,
-}
-
-impl Raised {
-    /// The exception's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Raised::ValueError => "ValueError",
-            Raised::MemoryError => "MemoryError",
-            Raised::RecursionError => "RecursionError",
-        }
+/// The statement that ends method `m` when it does not misbehave, on `base`: the base's own
+/// method where it has one, otherwise a harmless default (an iteration that ends, an attribute
+/// that is missing).
+fn normal_end(m: Method, base: HostileBase) -> String {
+    let native = base.equals_payload() && base.methods().contains(&m);
+    if native {
+        let call = match m {
+            Method::Format => "super().__format__(spec)",
+            Method::Eq => "super().__eq__(other)",
+            Method::Lt => "super().__lt__(other)",
+            Method::Add => "super().__add__(other)",
+            Method::Radd => "super().__radd__(other)",
+            Method::GetItem => "super().__getitem__(key)",
+            Method::Str => "super().__str__()",
+            Method::Repr => "super().__repr__()",
+            Method::Hash => "super().__hash__()",
+            Method::Index => "super().__index__()",
+            Method::Int => "super().__int__()",
+            Method::Float => "super().__float__()",
+            Method::Len => "super().__len__()",
+            Method::Iter => "super().__iter__()",
+            // (bytes has no __bytes__ before Python 3.11.)
+            Method::Bytes => "bytes.__getitem__(self, slice(None))",
+            _ => "None",
+        };
+        return format!("return {call}");
     }
-}
-
-/// What a hostile method does when it is called on an armed object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Empties the container it acts on.
-    Clear,
-    /// Removes the container's last item.
-    Pop,
-    /// Deletes the second half of the container.
-    DeleteHalf,
-    /// Appends 64 items to the container (it reallocates).
-    Append,
-    /// Removes the object itself from the container, dropping the container's reference.
-    RemoveSelf,
-    /// Raises.
-    Raise(Raised),
-    /// Returns `None` instead of a value of the expected type.
-    WrongType,
-    /// Runs `gc.collect()`.
-    Collect,
-}
-
-impl Action {
-    /// Every action.
-    pub const ALL: [Action; 10] = [
-        Action::Clear,
-        Action::Pop,
-        Action::DeleteHalf,
-        Action::Append,
-        Action::RemoveSelf,
-        Action::Raise(Raised::ValueError),
-        Action::Raise(Raised::MemoryError),
-        Action::Raise(Raised::RecursionError),
-        Action::WrongType,
-        Action::Collect,
-    ];
-
-    fn title(self) -> String {
-        match self {
-            Action::Clear => "ClearsContainer".into(),
-            Action::Pop => "PopsContainer".into(),
-            Action::DeleteHalf => "HalvesContainer".into(),
-            Action::Append => "GrowsContainer".into(),
-            Action::RemoveSelf => "RemovesItself".into(),
-            Action::Raise(e) => format!("Raises{}", e.name()),
-            Action::WrongType => "ReturnsWrongType".into(),
-            Action::Collect => "CollectsGarbage".into(),
-        }
-    }
-
-    /// What it does, in words.
-    pub fn describe(self) -> String {
-        match self {
-            Action::Clear => "clears the container it sits in".into(),
-            Action::Pop => "pops the last item of the container it sits in".into(),
-            Action::DeleteHalf => "deletes half of the container it sits in".into(),
-            Action::Append => "appends 64 items to the container it sits in (once)".into(),
-            Action::RemoveSelf => {
-                "removes itself from the container it sits in (dropping that reference)".into()
+    let value = match m {
+        Method::Str | Method::Repr => "'<%s>' % type(self).__name__",
+        Method::Format => "format(str(self), spec)",
+        Method::Bytes => "b''",
+        Method::Fspath => "'pyz3-path'",
+        Method::Eq => "self is other",
+        Method::Lt => "False",
+        Method::Hash => "id(self) >> 4",
+        Method::Index | Method::Int | Method::Len => "0",
+        Method::Float => "0.0",
+        Method::Add | Method::Radd => "NotImplemented",
+        // The object is its own iterator, and its iteration ends.
+        Method::Iter => "self",
+        Method::Next => return "raise StopIteration".into(),
+        // An iteration by index ends at once.
+        Method::GetItem => return "raise IndexError(key)".into(),
+        Method::GetAttr => return "raise AttributeError(name)".into(),
+        Method::ArrayInterface => return "raise AttributeError('__array_interface__')".into(),
+        Method::Json | Method::ToDict | Method::ForJson | Method::AsDict => "{}",
+        Method::GetState | Method::Call => "None",
+        Method::Array => "__import__('numpy').zeros(0)",
+        Method::Reduce => {
+            return match base.payload_expr() {
+                Some(p) => format!("return (type(self), ({p},))"),
+                None => "return (type(self), ())".into(),
             }
-            Action::Raise(e) => format!("raises {}", e.name()),
-            Action::WrongType => "returns None (a wrong type)".into(),
-            Action::Collect => "runs gc.collect()".into(),
         }
-    }
-
-    /// The statement in the method's body (inside `if self.armed:`).
-    fn statement(self, m: Method) -> String {
-        match self {
-            Action::Clear => "clear(self.target)".into(),
-            Action::Pop => "pop_from(self.target)".into(),
-            Action::DeleteHalf => "delete_half(self.target)".into(),
-            // Once: growing the container on every call could make it grow without end.
-            Action::Append => {
-                "self.armed = False  # once\n            append_to(self.target)".into()
-            }
-            Action::RemoveSelf => "remove_from(self.target, self)".into(),
-            Action::Raise(e) => format!("raise {}('raised by {}')", e.name(), m.dunder()),
-            Action::WrongType => "return None".into(),
-            Action::Collect => "gc.collect()".into(),
-        }
-    }
-}
-
-/// One hostile method: `method` does `action`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Behaviour {
-    /// The method.
-    pub method: Method,
-    /// What it does.
-    pub action: Action,
+    };
+    format!("return {value}")
 }
 
 /// An instance of a generated class (a subclass of `base`) whose `behaviours` misbehave once
@@ -411,17 +281,33 @@ impl Hostile {
         if self.base == HostileBase::Callable && !methods.contains(&Method::Call) {
             methods.push(Method::Call);
         }
+        if self.base == HostileBase::Object {
+            // An object that iterates is its own iterator: both halves of the protocol.
+            for (one, other) in [(Method::Iter, Method::Next), (Method::Next, Method::Iter)] {
+                if methods.contains(&one) && !methods.contains(&other) {
+                    methods.push(other);
+                }
+            }
+        }
         for m in methods {
             defines_eq |= m == Method::Eq;
             defines_hash |= m == Method::Hash;
+            if m.is_property() {
+                s.push_str(
+                    "    @property
+",
+                );
+            }
             s.push_str(&format!("    def {}(self{}):\n", m.dunder(), m.params()));
             if let Some(b) = self.behaviours.iter().find(|b| b.method == m) {
-                s.push_str(&format!(
-                    "        if self.armed:\n            {}\n",
-                    b.action.statement(m)
-                ));
+                s.push_str("        if self.armed:\n");
+                if m == Method::Next && !b.action.once() {
+                    // Once: an iterator that kept acting (or returning) would never end.
+                    s.push_str("            self.armed = False  # once\n");
+                }
+                s.push_str(&format!("            {}\n", b.action.statement(m)));
             }
-            s.push_str(&format!("        return {}\n", m.normal_return(self.base)));
+            s.push_str(&format!("        {}\n", normal_end(m, self.base)));
         }
         if defines_eq && !defines_hash {
             // Defining __eq__ alone would make the class unhashable.
@@ -439,7 +325,7 @@ impl Hostile {
                 if b.method == Method::Call {
                     let what = b
                         .action
-                        .describe()
+                        .describe_in(b.method)
                         .replace("the container it sits in", "the first container argument");
                     return format!("{}: calling it {what}", self.class_name());
                 }
@@ -447,7 +333,7 @@ impl Hostile {
                     "{}: {} {}",
                     self.class_name(),
                     b.method.dunder(),
-                    b.action.describe()
+                    b.action.describe_in(b.method)
                 )
             })
             .collect()
@@ -517,7 +403,7 @@ mod tests {
             payload: Box::new(Value::None),
             behaviours: vec![Behaviour {
                 method: Method::Eq,
-                action: Action::Raise(Raised::MemoryError),
+                action: Action::Raise(crate::value::Raised::MemoryError),
             }],
         };
         assert_eq!(eq.class_name(), "RaisesMemoryErrorOnEq");

@@ -58,10 +58,23 @@ def remove_from(c, x):
         c.discard(x)
 
 
-def bind(args):
+class RaisesOnBool:
+    """What a hostile __eq__ or __lt__ returns: asking whether it is true raises."""
+    def __bool__(self):
+        raise ValueError("raised by __bool__")
+
+
+def call_again(o):
+    """Calls the function under test again with the arguments of the call under way."""
+    again = o.__dict__.get("again")
+    if again is not None:
+        again[0](*again[1])
+
+
+def bind(args, f=None):
     """Arms the hostile objects in a call's arguments: each acts on the nearest list, dict, set
-    or bytearray that holds it (an argument itself: on the first argument that is one).
-    Returns how many it armed."""
+    or bytearray that holds it (an argument itself: on the first argument that is one), and
+    calls `f(*args)` again when it is told to. Returns how many it armed."""
     def mutable(x):
         return isinstance(x, (list, dict, set, bytearray))
     first = next((a for a in args if mutable(a)), None)
@@ -90,9 +103,7 @@ def bind(args):
             # A container never acts on itself: on the first other container argument.
             target = next((a for a in args if mutable(a) and a is not o), None)
         o.target = target
+        if f is not None:
+            o.again = (f, args)
         o.armed = True
     return len(armed)
-
-
-def no_item(key):
-    raise IndexError(key)

@@ -219,13 +219,14 @@ impl Value {
                 }
             }
             Value::TimeDelta(td) => Key(HashKey::Delta(td.total_microseconds())),
-            // An int or str subclass equals its payload; other hashable ones hash by identity.
-            Value::Hostile(h) if h.base.hashable() => match h.base {
-                crate::value::HostileBase::Int | crate::value::HostileBase::Str => {
+            // A subclass of int, str, ... equals its payload; plain ones hash by identity.
+            Value::Hostile(h) if h.base.hashable() => {
+                if h.base.equals_payload() {
                     h.payload.hash_key()
+                } else {
+                    Unique
                 }
-                _ => Unique,
-            },
+            }
             _ => Unhashable,
         }
     }

@@ -8,6 +8,7 @@
 #[cfg(feature = "embed")]
 mod from_py;
 mod hostile;
+mod hostile_behaviour;
 mod key;
 mod model;
 mod ndarray;
@@ -16,7 +17,8 @@ mod source;
 #[cfg(feature = "embed")]
 mod to_py;
 
-pub use hostile::{Action, Behaviour, Hostile, HostileBase, Method, Raised, HOSTILE_PRELUDE};
+pub use hostile::{Hostile, HostileBase, HOSTILE_PRELUDE};
+pub use hostile_behaviour::{Action, Behaviour, Method, Raised};
 pub use key::{dedup_by_key, HashKey, KeyKind};
 pub use model::*;
 pub use ndarray::{

@@ -84,6 +84,11 @@ pub struct Args {
     /// No hostile values (the same as --hostile-share 0).
     #[arg(long = "no-hostile")]
     pub no_hostile: bool,
+    /// Hostile cases also put hostile subclasses where an `int`, `float`, `str`, `bytes`,
+    /// `list[...]`, `dict[...]` or `tuple[...]` is expected (`PyLong_Check`, `PyList_Check`
+    /// accept subclasses).
+    #[arg(long = "hostile-subclasses")]
+    pub hostile_subclasses: bool,
     /// Longest time spent shrinking one finding, in seconds (0: report findings as first seen)
     /// [default: 30].
     #[arg(long = "shrink-time", value_name = "SECS")]
@@ -148,6 +153,7 @@ struct FileConfig {
     threads: Option<u32>,
     hostile_share: Option<f64>,
     no_hostile: Option<bool>,
+    hostile_subclasses: Option<bool>,
 }
 
 fn file_config() -> anyhow::Result<FileConfig> {
@@ -281,6 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         options.hostile_per_mille = (f * 1000.0).round() as u32;
     }
+    options.hostile_subclasses = args.hostile_subclasses || config.hostile_subclasses == Some(true);
     if args.no_hostile || (config.no_hostile == Some(true) && args.hostile_share.is_none()) {
         options.hostile_per_mille = 0;
     }
