@@ -357,6 +357,7 @@ fn add_criterion_bench(project: &Project, module: &str) {
 
 #[test]
 fn criterion_benches_run_beside_the_python_ones_and_compare() {
+    let _cores = crate::util::cores();
     let dir = project("bench_crit");
     add_criterion_bench(&dir, "bench_crit");
     // Only the Rust bench (the filter), against a saved baseline.
@@ -386,13 +387,14 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
     assert_eq!(rust["unit"], "ns");
     assert!(rust["estimate"].as_f64().unwrap() > 1000.0, "{rust}");
 
-    // Twice the work in the Rust function: both the Python and the criterion bench regress,
+    // Four times the work in the Rust function (twice was lost in the noise of a loaded
+    // machine now and then): both the Python and the criterion bench regress,
     // against the saved baseline and against `main` built in a worktree.
     let lib = dir.path().join("src/lib.rs");
     let code = std::fs::read_to_string(&lib).unwrap();
     std::fs::write(
         &lib,
-        code.replace("const REPEAT: u64 = 1;", "const REPEAT: u64 = 2;"),
+        code.replace("const REPEAT: u64 = 1;", "const REPEAT: u64 = 4;"),
     )
     .unwrap();
     for against in [["--baseline", "before"], ["--compare", "main"]] {
@@ -413,7 +415,7 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
             "{against:?}: {}",
             out.shown()
         );
-        // `change` is current/baseline - 1 (the JSON contract). Twice the work reads as a clear
+        // `change` is current/baseline - 1 (the JSON contract). Four times the work reads as a clear
         // rise; its size moves with the load the other tests put on the machine between the
         // two measurements (criterion's samples are not interleaved with the baseline's).
         let rust = &v["benchmarks"][1];
@@ -421,14 +423,14 @@ fn criterion_benches_run_beside_the_python_ones_and_compare() {
         let ratio = rust["current"].as_f64().unwrap() / rust["baseline"].as_f64().unwrap();
         assert!((change - (ratio - 1.0)).abs() < 1e-9, "{against:?}: {rust}");
         assert!(
-            (0.3..4.0).contains(&change),
-            "{against:?}: about +100%: {rust}"
+            (0.5..12.0).contains(&change),
+            "{against:?}: about +300%: {rust}"
         );
     }
     // The working tree is untouched by the comparison.
     assert!(std::fs::read_to_string(&lib)
         .unwrap()
-        .contains("const REPEAT: u64 = 2;"));
+        .contains("const REPEAT: u64 = 4;"));
 }
 
 /// A bench function that never returns (after forking a child that spins) is stopped at its

@@ -87,6 +87,7 @@ fn project(kind: Kind) -> Project {
 
 /// The whole round for one kind (see the module's documentation).
 fn round(kind: Kind) {
+    let _cores = crate::util::cores();
     let m = kind.module();
     let dir = project(kind);
     let (code, report, shown) = test(dir.path(), "");
@@ -228,6 +229,7 @@ fn bench_runs_on_meson_python_and_scikit_build_core_projects() {
 /// `pyz3 test --coverage` on a binding-library project: the branch the suite never takes (`fill`'s
 /// argument check, marked in the source) is reported missing, the loop it does run is not.
 fn coverage_round(kind: Kind) {
+    let _cores = crate::util::cores();
     let dir = project(kind);
     let file = kind.source().1;
     let j = dir.join("cov.json");

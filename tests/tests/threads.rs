@@ -6,7 +6,7 @@
 //! fixes after the `PLANTED:` markers) that must stay clean.
 
 use crate::util::report::{finding, found};
-use crate::util::{fixture, render, venv_python, Project, Pyz3};
+use crate::util::{cores, fixture, render, venv_python, Project, Pyz3};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,14 +16,6 @@ use crate::common::with_fixes;
 use crate::interpreters::{ft_python, py_eval};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/threads");
-
-/// Held by the tests that run rounds of threads: a race needs the cores, so these tests do not
-/// compete with each other for them.
-static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn cores() -> std::sync::MutexGuard<'static, ()> {
-    CORES.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn source(name: &str, module: &str, planted: bool) -> String {
     let text = render(&fixture(&format!("threads/{name}")), &[("module", module)]);

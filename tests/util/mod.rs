@@ -43,3 +43,11 @@ pub fn compile_c_extension(dir: &std::path::Path, name: &str) {
         .unwrap();
     assert!(status.success(), "gcc could not build {name}.c");
 }
+
+/// Held by the tests that need the machine's cores to themselves: rounds of threads (a race
+/// needs the cores), timing comparisons, and whole C++ projects built with their binding
+/// libraries (both cores for minutes). They never run at the same time.
+pub fn cores() -> std::sync::MutexGuard<'static, ()> {
+    static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CORES.lock().unwrap_or_else(|e| e.into_inner())
+}
