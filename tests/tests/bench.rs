@@ -59,6 +59,7 @@ const NAMES: [&str; 4] = [
 
 #[test]
 fn a_a_is_unchanged_in_wall_and_instruction_mode() {
+    let _cores = crate::util::cores();
     // Wall mode: the current tree against `main` (the same commit), measured interleaved —
     // the way a branch is checked — while the other tests load the machine.
     let dir = project("bench_aa");
@@ -126,6 +127,7 @@ fn a_a_is_unchanged_in_wall_and_instruction_mode() {
 
 #[test]
 fn a_2x_slowdown_is_found_by_compare_main_and_the_tree_is_left_alone() {
+    let _cores = crate::util::cores();
     let dir = project("bench_2x");
     dir.git(&["checkout", "-q", "-b", "feature"]);
     let lib = dir.path().join("src/lib.rs");
