@@ -209,7 +209,7 @@ fn pyz3_fuzz_jobs_share_one_corpus_and_stop_at_the_first_finding() {
             "--jobs",
             "2",
         ])
-        .args(["--max-time", "8", "--sanitize", "address"])
+        .args(["--max-time", "30", "--sanitize", "address"])
         .run();
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
@@ -231,7 +231,7 @@ fn pyz3_fuzz_jobs_share_one_corpus_and_stop_at_the_first_finding() {
     // A planted crash: found, reported like a single job's finding, long before the time is up.
     let start = Instant::now();
     let out = pyz3(dir.path())
-        .args(["fuzz", "plant:crash", "--jobs", "2", "--max-time", "120"])
+        .args(["fuzz", "plant:crash", "--jobs", "2", "--max-time", "600"])
         .run();
     let took = start.elapsed();
     let log = text(&out);
@@ -239,8 +239,9 @@ fn pyz3_fuzz_jobs_share_one_corpus_and_stop_at_the_first_finding() {
     assert!(log.contains("pyz3: crash in plant.crash"), "{log}");
     assert!(log.contains("  crash(["), "{log}");
     assert!(log.contains("reproducer: "), "{log}");
+    // Stopped at the finding, not at `--max-time` (generous: the machine may be loaded).
     assert!(
-        took.as_secs() < 100,
+        took.as_secs() < 400,
         "the jobs went on after the finding: {took:?}"
     );
     let found = artifacts(&dir.join(".pyz3/fuzz/artifacts/plant.crash"));
