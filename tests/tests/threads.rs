@@ -68,25 +68,7 @@ fn pyo3_module(dir: &Path, module: &str, planted: bool) {
     let crate_dir = Project::new()
         .pyo3(module, &source("ts_rs.rs", module, planted))
         .file("tests/test_ext.py", "");
-    let build_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/threads-tests");
-    let out = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .current_dir(crate_dir.path())
-        .env("CARGO_TARGET_DIR", &build_dir)
-        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
-        .env("PYO3_PYTHON", venv_python())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::copy(
-        build_dir.join(format!("release/lib{module}.so")),
-        dir.join(format!("{module}.so")),
-    )
-    .unwrap();
+    crate::util::build_pyo3_module(crate_dir.path(), module, dir);
     std::fs::copy(
         Path::new(FIXTURES).join("ts_rs.pyi"),
         dir.join(format!("{module}.pyi")),

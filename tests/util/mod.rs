@@ -51,3 +51,27 @@ pub fn cores() -> std::sync::MutexGuard<'static, ()> {
     static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
     CORES.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Builds the PyO3 crate in `crate_dir` (release, for the project's interpreter, in one shared
+/// target directory) and copies its library into `dest` as `{module}.so`.
+pub fn build_pyo3_module(crate_dir: &std::path::Path, module: &str, dest: &std::path::Path) {
+    let build_dir = repo_root().join("target/threads-tests");
+    let out = std::process::Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", &build_dir)
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .env("PYO3_PYTHON", venv_python())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(
+        build_dir.join(format!("release/lib{module}.so")),
+        dest.join(format!("{module}.so")),
+    )
+    .unwrap();
+}
