@@ -19,6 +19,11 @@ PYZ3_TEST_PYTHON_DEBUG="$(scripts/python-ft.sh --debug | tail -n 1)"
 export PYZ3_TEST_PYTHON_DEBUG
 echo "PYZ3_TEST_PYTHON_DEBUG=$PYZ3_TEST_PYTHON_DEBUG (ready in $((SECONDS - debug_start)) s)"
 
+# The pyZ3 framework (Zig extensions) in a virtualenv of its own, cached the same way.
+PYZ3_TEST_PYTHON_ZIG="$(scripts/python-zig.sh | tail -n 1)"
+export PYZ3_TEST_PYTHON_ZIG
+echo "PYZ3_TEST_PYTHON_ZIG=$PYZ3_TEST_PYTHON_ZIG"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

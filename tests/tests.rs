@@ -46,6 +46,8 @@
 //!   shadow the instrumented build;
 //! - `bindings`: nanobind and pybind11 (scikit-build-core) and Cython (setuptools, meson-python)
 //!   example projects: `pyz3 test --sanitize address` and `pyz3 check` on their built modules;
+//! - `zig`: a pyZ3 (Zig) project built by the framework from PyPI: its suite, Zig's safety
+//!   checks and AddressSanitizer on its C sources, `pyz3 check` and `pyz3 bench` on its module;
 //! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
 //!   fixed data, against the `.snap` files in tests/tests/snapshots/;
 //! - `profile`: `pyz3 profile` flamegraphs (drawn by headless Chromium), differential
@@ -108,3 +110,5 @@ mod threads;
 #[path = "tests/typeexpr.rs"]
 mod typeexpr;
 mod util;
+#[path = "tests/zig.rs"]
+mod zig;

@@ -1,6 +1,7 @@
 //! The interpreter's rows of `pyz3 doctor`: the Python (its version and build), its libpython
 //! (for embedding), NumPy, pytest and setuptools, and the build backends and binding libraries of
-//! extension projects (meson-python, scikit-build-core, Cython, nanobind, pybind11), read by one
+//! extension projects (meson-python, scikit-build-core, Cython, nanobind, pybind11, the pyZ3
+//! framework and Zig), read by one
 //! probe run in that interpreter.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use super::probes::{run, table_text, Ran};
 
 /// The Python packages of extension projects' builds: (import name, row name, what to install
 /// for the kind of project that needs it).
-pub(super) const BACKEND_PACKAGES: [(&str, &str, &str); 5] = [
+pub(super) const BACKEND_PACKAGES: [(&str, &str, &str); 7] = [
     ("mesonpy", "meson-python", "meson-python meson ninja"),
     (
         "scikit_build_core",
@@ -30,6 +31,9 @@ pub(super) const BACKEND_PACKAGES: [(&str, &str, &str); 5] = [
         "pybind11",
         "pybind11 scikit-build-core cmake ninja",
     ),
+    // The pyZ3 framework (Zig extensions) and the Zig compiler it builds with, from PyPI.
+    ("pyz3", "pyZ3", "pyz3 ziglang"),
+    ("ziglang", "zig", "ziglang"),
 ];
 
 const PYTHON_PROBE: &str = r#"
@@ -53,10 +57,25 @@ r = {
     "packages": {},
 }
 for name in ("numpy", "pytest", "setuptools", "mesonpy", "scikit_build_core", "Cython", "nanobind",
-             "pybind11"):
+             "pybind11", "pyz3", "ziglang"):
     try:
-        m = importlib.import_module(name)
-        r["packages"][name] = [True, str(getattr(m, "__version__", "") or "")]
+        if name == "pyz3":
+            # The framework's module states an older version than its distribution.
+            import importlib.metadata
+            importlib.import_module("pyz3.buildzig")
+            version = importlib.metadata.version("pyz3")
+        elif name == "ziglang":
+            import subprocess
+            importlib.import_module(name)
+            out = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
+                                 text=True, timeout=30, stdin=subprocess.DEVNULL)
+            if out.returncode != 0:
+                raise RuntimeError("`python -m ziglang version` failed: " + out.stderr.strip()[:200])
+            version = out.stdout.strip()
+        else:
+            m = importlib.import_module(name)
+            version = str(getattr(m, "__version__", "") or "")
+        r["packages"][name] = [True, version]
     except BaseException as e:
         r["packages"][name] = [False, "%s: %s" % (type(e).__name__, e)]
 sys.stdout.write("\nPYZ3_DOCTOR " + json.dumps(r) + "\n")

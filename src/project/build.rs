@@ -3,7 +3,8 @@
 //! Rust crates are built with cargo into `<target>/pyz3/<label>` (a separate directory per
 //! sanitizer set, so ordinary builds are never invalidated); setuptools extensions with
 //! `setup.py build_ext` into `.pyz3/build/<label>`; meson-python and scikit-build-core projects
-//! as wheels built in `.pyz3/build/<label>` ([`super::pep517`]). Every module ends up in one import directory,
+//! as wheels built in `.pyz3/build/<label>` ([`super::pep517`]); pyZ3 projects by the framework's
+//! `zig build` in `.pyz3/build/<label>/zig` ([`super::zig`]). Every module ends up in one import directory,
 //! `.pyz3/build/<label>/lib`, under its dotted name.
 
 use std::io::{BufRead, BufReader};
@@ -42,6 +43,8 @@ pub enum Language {
     Rust,
     /// C, C++ or Cython through setuptools, meson-python or scikit-build-core.
     C,
+    /// Zig through the pyZ3 framework.
+    Zig,
 }
 
 /// One built extension module.
@@ -142,6 +145,11 @@ pub fn build(
                     .join("pyz3")
                     .join(&label);
                 modules.push(build_rust(m, python, opts, &target, &lib_dir, progress)?);
+            }
+            ExtKind::Zig { .. } => {
+                modules.extend(super::zig::build_zig(
+                    m, python, opts, &out, &lib_dir, progress,
+                )?);
             }
             ExtKind::Setuptools { .. } => {
                 modules.extend(build_setuptools(m, python, opts, &out, &lib_dir, progress)?);

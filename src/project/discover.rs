@@ -7,7 +7,9 @@
 //! pyproject `[tool.setuptools] ext-modules` declares; setuptools itself builds them. A
 //! `[build-system] build-backend` of `mesonpy` or `scikit_build_core.build` makes the project one
 //! unit built through that backend ([`super::pep517`]); its module names come from the built
-//! wheel's file list. Any other backend, with nothing else found, is an error naming it.
+//! wheel's file list. `[[tool.pyz3.ext_module]]` entries make it a pyZ3 (Zig) project
+//! ([`super::zig`]), whatever its backend. Any other backend, with nothing else found, is an
+//! error naming it.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +41,12 @@ pub enum ExtKind {
     Pep517 {
         /// The backend.
         backend: Backend,
+        /// The directory with `pyproject.toml`.
+        dir: PathBuf,
+    },
+    /// A pyZ3 project: Zig modules declared as `[[tool.pyz3.ext_module]]` and built by the
+    /// framework's `zig build` ([`super::zig`]).
+    Zig {
         /// The directory with `pyproject.toml`.
         dir: PathBuf,
     },
@@ -95,7 +103,15 @@ impl Project {
             cargo_target = Some(target);
         }
         let backend = table_str(pyproject.as_ref(), &["build-system", "build-backend"]);
-        if let Some(b) = backend.and_then(Backend::from_build_backend) {
+        let zig = super::zig::declares_zig_modules(pyproject.as_ref());
+        if zig {
+            // The framework's build (poetry's build script, or the pytest plugin) runs `zig
+            // build` whatever the build-backend says.
+            modules.push(ExtModule {
+                name: "pyZ3".into(),
+                kind: ExtKind::Zig { dir: root.clone() },
+            });
+        } else if let Some(b) = backend.and_then(Backend::from_build_backend) {
             modules.push(ExtModule {
                 name: b.name().into(),
                 kind: ExtKind::Pep517 {
@@ -109,7 +125,8 @@ impl Project {
         if let Some(b) = backend.filter(|b| !KNOWN_BACKENDS.contains(b)) {
             if modules.is_empty() {
                 bail!(
-                    "{}: pyproject.toml's build-backend `{}` is not one pyz3 builds (it knows {})",
+                    "{}: pyproject.toml's build-backend `{}` is not one pyz3 builds (it knows {}, \
+                     and pyZ3 projects by their [[tool.pyz3.ext_module]] entries)",
                     root.display(),
                     b.escape_debug(),
                     KNOWN_BACKENDS.join(", ")
@@ -120,8 +137,8 @@ impl Project {
             bail!(
                 "{} is not an extension project: found no PyO3 crate (a Cargo.toml whose cdylib \
                  depends on pyo3), no setuptools extension (setup.py with Extension(...) or \
-                 [tool.setuptools] ext-modules) and no build-backend mesonpy or \
-                 scikit_build_core.build",
+                 [tool.setuptools] ext-modules), no build-backend mesonpy or \
+                 scikit_build_core.build and no pyZ3 [[tool.pyz3.ext_module]]",
                 root.display()
             );
         }

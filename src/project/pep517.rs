@@ -178,7 +178,7 @@ fn coverage_compilers() -> anyhow::Result<(PathBuf, PathBuf)> {
 
 /// The first line of build output that states an error (the compiler's, meson's or CMake's),
 /// without terminal colours.
-fn first_error(output: &str) -> Option<String> {
+pub(super) fn first_error(output: &str) -> Option<String> {
     static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let ansi =
         ANSI.get_or_init(|| regex::Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("valid regex"));

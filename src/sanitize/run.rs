@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::report::{self, Report};
 use super::runtime::{Environment, TSAN_SUPPRESSIONS};
 use super::std_race;
-use crate::project::build::Built;
+use crate::project::build::{Built, Language};
 use crate::project::{Interpreter, Project};
 use crate::report::run::{ReportedFinding, TestRun};
 use crate::report::{Finding, FindingKind, Frame, Progress, RunReport};
@@ -246,6 +246,12 @@ pub fn run_tests(
     let start = Instant::now();
     let mut summary = PytestSummary::default();
     let mut crash_status = BTreeMap::new();
+    // Zig's safety panics go to stderr, not to a sanitizer's log file: for pyZ3 modules pytest's
+    // stderr is kept per run, with pytest capturing at the Python level only (a panic written
+    // to a captured file descriptor would die with the process), and the framework's own pytest
+    // plugin (which would build into the project) is left out.
+    let zig = built.modules.iter().any(|m| m.language == Language::Zig);
+    let mut crash_logs: BTreeMap<String, PathBuf> = BTreeMap::new();
     let max = if opts.max_resumes == 0 {
         100
     } else {
@@ -261,6 +267,13 @@ pub fn run_tests(
             cmd.arg("-P");
         }
         cmd.args(["-m", "pytest", "-p", "_pyz3_sanitize"]);
+        let stderr_log = log_dir.join(format!("stderr.{}.log", summary.runs));
+        if zig {
+            cmd.args(["-p", "no:pyz3", "--capture=sys"]);
+            let file = std::fs::File::create(&stderr_log)
+                .with_context(|| format!("cannot create {}", stderr_log.display()))?;
+            cmd.stderr(file);
+        }
         let names_tests = opts
             .pytest_args
             .iter()
@@ -293,6 +306,18 @@ pub fn run_tests(
             .with_context(|| format!("cannot run {}", python.executable.display()))?;
         let status = crate::process::wait_foreground(&mut child, crate::process::BUILD_LIMIT)
             .context("the test suite")?;
+        if zig {
+            let text = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+            // llvm-symbolizer complains about Zig's DWARF address tables, once per entry.
+            let shown: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with("warning: address range table at offset"))
+                .collect();
+            let shown = shown.join("\n");
+            if !shown.trim().is_empty() && super::zig::parse(&text).is_none() {
+                progress.warn(&format!("pytest's stderr:\n{}", shown.trim_end()));
+            }
+        }
         let sessions = read_lines(&log_dir.join("session.json"));
         if sessions.len() > sessions_before {
             let s: serde_json::Value =
@@ -345,6 +370,9 @@ pub fn run_tests(
             break;
         };
         crash_status.insert(crashed.clone(), describe_status(&status));
+        if zig {
+            crash_logs.insert(crashed.clone(), stderr_log.clone());
+        }
         summary.crashed.push(crashed.clone());
         let mut skip = read_lines(&log_dir.join("skip"));
         skip.extend(started);
@@ -371,6 +399,29 @@ pub fn run_tests(
     let mut findings = collect_reports(project, built, &log_dir, &tests)?;
     if sans.contains(Sanitizer::Undefined) {
         findings.extend(panic_findings(&log_dir));
+    }
+    for (crashed, log) in &crash_logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(mut panic) = super::zig::parse(&text) {
+            panic.frames = own_frames_first(panic.frames, &project.root);
+            // The panic ends in abort(), which AddressSanitizer also reports: one finding.
+            findings.retain(|e| {
+                e.finding.test.as_ref() != Some(crashed)
+                    || e.finding.subkind.as_deref() != Some("abrt")
+            });
+            findings.push(Entry {
+                finding: finding(
+                    FindingKind::Sanitizer,
+                    Some(panic.subkind),
+                    format!("Zig safety check: {}", panic.message),
+                    panic.frames,
+                    Some(panic.text),
+                    Some(crashed.clone()),
+                ),
+                sanitizer: Some("zig-safety".into()),
+                log: Some(log.clone()),
+            });
+        }
     }
     for crashed in &summary.crashed {
         if !findings
@@ -399,6 +450,26 @@ pub fn run_tests(
         pytest: summary,
         findings,
     })
+}
+
+/// The frames in the project's own sources (named relative to its root), or all of them when
+/// none is.
+fn own_frames_first(frames: Vec<Frame>, root: &Path) -> Vec<Frame> {
+    let own: Vec<Frame> = frames
+        .iter()
+        .filter_map(|f| {
+            let rel = Path::new(f.file.as_deref()?).strip_prefix(root).ok()?;
+            Some(Frame {
+                file: Some(rel.display().to_string()),
+                ..f.clone()
+            })
+        })
+        .collect();
+    if own.is_empty() {
+        frames
+    } else {
+        own
+    }
 }
 
 fn describe_status(status: &std::process::ExitStatus) -> String {

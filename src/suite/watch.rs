@@ -49,9 +49,9 @@ impl WatchSet {
                     sources.extend(manifest.parent().map(Path::to_path_buf));
                     sources.extend(python_source.clone());
                 }
-                ExtKind::Setuptools { dir, .. } | ExtKind::Pep517 { dir, .. } => {
-                    sources.push(dir.clone())
-                }
+                ExtKind::Setuptools { dir, .. }
+                | ExtKind::Pep517 { dir, .. }
+                | ExtKind::Zig { dir } => sources.push(dir.clone()),
             }
         }
         let tests = if project.test_paths.is_empty() {
@@ -158,9 +158,9 @@ pub fn affected(set: &WatchSet, project: &Project, files: &[PathBuf]) -> (bool, 
             .filter(|m| {
                 let dir = match &m.kind {
                     ExtKind::Rust { manifest, .. } => manifest.parent().map(Path::to_path_buf),
-                    ExtKind::Setuptools { dir, .. } | ExtKind::Pep517 { dir, .. } => {
-                        Some(dir.clone())
-                    }
+                    ExtKind::Setuptools { dir, .. }
+                    | ExtKind::Pep517 { dir, .. }
+                    | ExtKind::Zig { dir } => Some(dir.clone()),
                 };
                 dir.is_some_and(|d| files.iter().any(|f| f.starts_with(&d)))
             })

@@ -115,7 +115,7 @@ pub(crate) fn finding(
 
 /// The project's files outside `.pyz3/`, pytest's cache and the JSON report: a build writes
 /// nothing else.
-fn tree(dir: &Path) -> BTreeSet<String> {
+pub(crate) fn tree(dir: &Path) -> BTreeSet<String> {
     walkdir(dir, dir)
 }
 

@@ -39,6 +39,8 @@ const CHECKS: &[&str] = &[
     "cython",
     "nanobind",
     "pybind11",
+    "pyZ3",
+    "zig",
 ];
 
 fn doctor(args: &[&str], env: impl FnOnce(&mut Command)) -> Output {

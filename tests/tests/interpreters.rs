@@ -21,7 +21,7 @@ pub fn ft_python() -> PathBuf {
 }
 
 /// An interpreter of scripts/python-ft.sh: `$var`, else `<cache>/<venv>/bin/python`.
-fn cached_python(var: &str, venv: &str, flag: &str) -> PathBuf {
+pub(crate) fn cached_python(var: &str, venv: &str, flag: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }

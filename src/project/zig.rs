@@ -1,0 +1,237 @@
+//! Projects built with the pyZ3 framework (PyPI `pyz3`): Zig extension modules declared as
+//! `[[tool.pyz3.ext_module]]` entries in pyproject.toml, built by `zig build` from a script the
+//! framework generates.
+//!
+//! pyz3 asks the framework itself (run by the project's interpreter, `zig_build.py`) to generate
+//! that script into `.pyz3/build/<label>/zig/`, with the sources' paths relative to it, and to
+//! build there; the project gets neither the generated `build.zig` nor Zig's cache nor a module.
+//! Zig ships no sanitizer runtimes for shared libraries: for Zig code the instrumentation is Zig's
+//! own safety checks. The ordinary build is `ReleaseSafe` (the framework's own choice: bounds,
+//! overflow and null checks on); `--sanitize address` and `undefined` build `Debug` (the same
+//! checks, C sources under `-fsanitize-c`, and full debug information, so a safety panic names
+//! the Zig line). Under `address` the modules' C sources (`c_sources`) are also compiled by Zig's
+//! clang with `-fsanitize=address`; their runtime calls resolve at load time to clang's runtime,
+//! which the test run preloads as for any other module.
+//! LeakSanitizer, ThreadSanitizer (the framework's build script exposes no `sanitize_thread`),
+//! coverage and `--fuzz` builds are refused with one line saying why.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use super::build::{BuildOptions, BuiltModule, Language};
+use super::discover::{ExtKind, ExtModule};
+use super::python::Interpreter;
+use crate::report::Progress;
+use crate::toolchain::Sanitizer;
+
+/// The build runner (`zig_build.py`).
+const BUILD_PY: &str = include_str!("zig_build.py");
+
+/// What to install into the project's environment for a pyZ3 build.
+pub const INSTALL: &str = "pyz3 ziglang";
+
+/// The Zig optimize mode of a build, or an error naming what Zig cannot do.
+pub fn optimize_mode(opts: &BuildOptions) -> anyhow::Result<&'static str> {
+    let sans = opts.sanitizers;
+    if sans.contains(Sanitizer::Leak) {
+        bail!(
+            "--sanitize leak is not available for pyZ3 (Zig) projects: Zig ships no \
+             LeakSanitizer; --sanitize address builds them with Zig's safety checks"
+        );
+    }
+    if sans.contains(Sanitizer::Thread) {
+        bail!(
+            "--sanitize thread is not available for pyZ3 (Zig) projects: the pyZ3 framework's \
+             build script has no option for Zig's -fsanitize-thread"
+        );
+    }
+    if opts.coverage {
+        bail!(
+            "--coverage is not available for pyZ3 (Zig) projects: Zig has no coverage \
+             instrumentation (neither LLVM's source-based coverage nor gcov)"
+        );
+    }
+    if opts.fuzz {
+        bail!(
+            "--fuzz builds of pyZ3 (Zig) projects are not supported: the pyZ3 framework's build \
+             script has no option for Zig's fuzzing instrumentation"
+        );
+    }
+    Ok(if !sans.is_empty() {
+        "Debug"
+    } else if opts.release {
+        "ReleaseFast"
+    } else {
+        "ReleaseSafe"
+    })
+}
+
+/// Extra flags for the modules' C sources: AddressSanitizer under `address` (Zig's clang
+/// compiles them; the runtime is preloaded when they run).
+fn c_flags(opts: &BuildOptions) -> Vec<&'static str> {
+    if opts.sanitizers.contains(Sanitizer::Address) {
+        vec!["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Builds the Zig modules of a pyZ3 project into `out` and copies them, with their packages'
+/// Python files, into `lib_dir`.
+pub fn build_zig(
+    m: &ExtModule,
+    python: &Interpreter,
+    opts: &BuildOptions,
+    out: &Path,
+    lib_dir: &Path,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Vec<BuiltModule>> {
+    let ExtKind::Zig { dir } = &m.kind else {
+        unreachable!("build_zig is called for pyZ3 projects")
+    };
+    let optimize = optimize_mode(opts)?;
+    progress.note(&format!(
+        "building Zig modules with the pyZ3 framework ({}{optimize}, Zig's safety checks{})",
+        if opts.sanitizers.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", opts.sanitizers)
+        },
+        if opts.sanitizers.contains(Sanitizer::Address) {
+            "; AddressSanitizer on the modules' C sources"
+        } else {
+            ""
+        }
+    ));
+    let zig_dir = out.join("zig");
+    crate::fs::create_dir_all(&zig_dir)?;
+    let script = out.join("pyz3_zig_build.py");
+    std::fs::write(&script, BUILD_PY)
+        .with_context(|| format!("cannot write {}", script.display()))?;
+    let result = out.join("zig.json");
+    let _ = std::fs::remove_file(&result);
+    let mut cmd = Command::new(&python.executable);
+    cmd.arg(&script)
+        .arg(dir)
+        .arg(&zig_dir)
+        .arg(lib_dir)
+        .arg(optimize)
+        .arg(&result)
+        .arg(serde_json::json!(c_flags(opts)).to_string())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null());
+    let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
+        .with_context(|| format!("cannot build with {}", python.executable.display()))?;
+    let exe = python.executable.display();
+    match output.status.code() {
+        Some(0) => {}
+        Some(3) => bail!(
+            "the pyZ3 framework is not installed in {exe}: run `{exe} -m pip install {INSTALL}`"
+        ),
+        Some(4) => bail!("Zig is not installed in {exe}: run `{exe} -m pip install ziglang`"),
+        Some(5) => bail!(
+            "{}: self-managed pyZ3 builds (`[tool.pyz3] self_managed = true`) are not supported \
+             yet; pyz3 builds `[[tool.pyz3.ext_module]]` entries",
+            dir.display()
+        ),
+        _ => {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            progress.warn(&format!("zig build output:\n{text}"));
+            bail!(
+                "the pyZ3 build of {} failed: {}",
+                dir.display(),
+                super::pep517::first_error(&text).unwrap_or_else(|| "see its output above".into())
+            );
+        }
+    }
+    let text = std::fs::read_to_string(&result)
+        .with_context(|| format!("the pyZ3 build wrote no {}", result.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} does not parse", result.display()))?;
+    let modules: Vec<BuiltModule> = doc["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(BuiltModule {
+                name: m["name"].as_str()?.to_string(),
+                path: PathBuf::from(m["path"].as_str()?),
+                language: Language::Zig,
+                runtimes: Vec::new(),
+                coverage: None,
+            })
+        })
+        .collect();
+    if modules.is_empty() {
+        bail!(
+            "the pyZ3 project {} declares no `[[tool.pyz3.ext_module]]`",
+            dir.display()
+        );
+    }
+    Ok(modules)
+}
+
+/// Whether pyproject.toml declares pyZ3 modules (`[[tool.pyz3.ext_module]]`) or a self-managed
+/// pyZ3 build. pyz3's own settings share the `[tool.pyz3]` table and are not these keys.
+pub fn declares_zig_modules(pyproject: Option<&toml::Table>) -> bool {
+    let Some(table) = pyproject
+        .and_then(|t| t.get("tool")?.get("pyz3"))
+        .and_then(|t| t.as_table())
+    else {
+        return false;
+    };
+    table
+        .get("ext_module")
+        .and_then(|e| e.as_array())
+        .is_some_and(|a| !a.is_empty())
+        || table.get("self_managed").and_then(|s| s.as_bool()) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::SanitizerSet;
+
+    fn opts(sans: &str) -> BuildOptions {
+        BuildOptions {
+            sanitizers: if sans.is_empty() {
+                SanitizerSet::NONE
+            } else {
+                SanitizerSet::parse(sans).unwrap()
+            },
+            release: false,
+            coverage: false,
+            fuzz: false,
+        }
+    }
+
+    #[test]
+    fn sanitizers_map_to_zig_modes_or_say_why_not() {
+        assert_eq!(optimize_mode(&opts("")).unwrap(), "ReleaseSafe");
+        assert_eq!(optimize_mode(&opts("address")).unwrap(), "Debug");
+        assert_eq!(optimize_mode(&opts("undefined")).unwrap(), "Debug");
+        let e = optimize_mode(&opts("thread")).unwrap_err().to_string();
+        assert!(e.contains("-fsanitize-thread"), "{e}");
+        let e = optimize_mode(&opts("address,leak"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LeakSanitizer"), "{e}");
+    }
+
+    #[test]
+    fn pyz3_settings_alone_are_not_a_zig_project() {
+        let t: toml::Table = "[tool.pyz3]\ncases = 10\n".parse().unwrap();
+        assert!(!declares_zig_modules(Some(&t)));
+        let t: toml::Table =
+            "[tool.pyz3]\ncases = 10\n[[tool.pyz3.ext_module]]\nname = \"p.m\"\nroot = \"m.zig\"\n"
+                .parse()
+                .unwrap();
+        assert!(declares_zig_modules(Some(&t)));
+    }
+}

@@ -1,0 +1,104 @@
+"""Builds a pyZ3 project's Zig extension modules in pyz3's build directory (not the project's).
+
+Run by the project's interpreter: argv = project directory, build directory, import directory,
+Zig optimize mode, result file, extra flags for the modules' C sources (a JSON list). The pyZ3 framework reads its own `[tool.pyz3]` table (its
+`ext_module` entries; other keys, pyz3's among them, are ignored by its model) and generates the
+build script; here the script goes into the build directory with the sources' paths made relative
+to it, so the framework's generated `build.zig`, `pyz3.build.zig`, Zig's cache and the installed
+modules stay out of the project. The modules and their package's Python files are then copied
+into the import directory. Exit 3: the framework is missing; 4: Zig is missing; 5: a
+self-managed build; 1: the build failed (Zig's output on stderr).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+PY_FILES = (".py", ".pyi", ".typed")
+
+
+def copy_python_files(src, dest):
+    for path in src.rglob("*"):
+        if "__pycache__" in path.parts or not path.is_file() or path.suffix not in PY_FILES:
+            continue
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def main():
+    project, out, lib, optimize, result, c_flags = sys.argv[1:7]
+    c_flags = json.loads(c_flags)
+    project, out, lib = Path(project).resolve(), Path(out).resolve(), Path(lib).resolve()
+    try:
+        from pyz3 import buildzig, config
+    except ImportError:
+        return 3
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        return 4
+    with open(project / "pyproject.toml", "rb") as f:
+        table = tomllib.load(f).get("tool", {}).get("pyz3", {})
+    conf = config.ToolPydust(**table)
+    if conf.self_managed:
+        return 5
+    out.mkdir(parents=True, exist_ok=True)
+
+    def rel(p):
+        return Path(os.path.relpath(project / p, out)).as_posix()
+
+    modules = [
+        m.model_copy(
+            update={
+                "root": Path(rel(m.root)),
+                "c_sources": [rel(s) for s in m.c_sources],
+                "c_include_dirs": [rel(d) for d in m.c_include_dirs],
+                "c_flags": list(m.c_flags) + c_flags,
+            }
+        )
+        for m in conf.ext_modules
+    ]
+    conf = conf.model_copy(update={"ext_modules": modules, "build_zig": out / "build.zig"})
+    # The framework's build script finds Python's headers and its own sources relative to the
+    # working directory, which must be the build root.
+    os.chdir(out)
+    try:
+        buildzig.zig_build(
+            [
+                "install",
+                f"-Dpython-exe={sys.executable}",
+                f"-Doptimize={optimize}",
+                "--prefix",
+                str(out / "zig-out"),
+            ],
+            conf=conf,
+        )
+    except subprocess.CalledProcessError as e:
+        print(f"zig build failed with exit status {e.returncode}", file=sys.stderr)
+        return 1
+    built = []
+    for m in conf.ext_modules:
+        # The framework installs each module beside the build root's parent of `zig-out`.
+        so = out / m.install_path
+        if not so.is_file():
+            print(f"zig build made no {so}", file=sys.stderr)
+            return 1
+        top = m.name.split(".")[0]
+        if "." in m.name and (project / top).is_dir():
+            copy_python_files(project / top, lib / top)
+        dest = lib / m.install_path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(so, dest)
+        built.append({"name": m.name, "path": str(dest)})
+    with open(result, "w") as f:
+        json.dump({"modules": built}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
