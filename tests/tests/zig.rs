@@ -201,6 +201,27 @@ fn pyz3_project_suite_safety_checks_asan_check_and_bench() {
         "{err}"
     );
 
+    // A build that fails: Zig's error on the last line, exit 2.
+    dir.write(
+        &format!("src/{M}.zig"),
+        &source("zig/ext.zig", Variant::Clean)
+            .replace("return args.a +% args.b;", "return args.a +% ;"),
+    );
+    let out = Pyz3::new(dir.path()).args(["build"]).run();
+    out.assert_exit(2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("pyz3: error: the pyZ3 build of")
+            && last.contains(&format!("src/{M}.zig:"))
+            && last.contains("error:"),
+        "{err}"
+    );
+    dir.write(
+        &format!("src/{M}.zig"),
+        &source("zig/ext.zig", Variant::Clean),
+    );
+
     // Doctor names the framework and Zig in its environment.
     let json = dir.join("doctor.json");
     let out = Pyz3::new(dir.path())
