@@ -9,9 +9,12 @@
 //! counts. Profiles are merged with `llvm-profdata` and read with `llvm-cov` of rustc's LLVM
 //! version ([`LlvmTools`]); gcov data is read with `gcov --json-format` ([`gcov`]).
 //!
+//! A Cython module's generated C is reported as the `.pyx` lines it came from (`cython.rs`).
+//!
 //! The result is a [`CoverageReport`]: per file, lines, regions (LLVM only), functions, and
 //! the count of every line, written as a terminal table, JSON, lcov or HTML ([`output`]).
 
+mod cython;
 pub mod gcov;
 mod llvm;
 mod model;

@@ -105,11 +105,25 @@ impl Session {
     /// Whether a source file belongs to the project (not a dependency, the standard library or
     /// a build directory).
     fn own(&self, path: &Path) -> bool {
+        let outside_deps = !path
+            .components()
+            .any(|c| c.as_os_str() == "site-packages" || c.as_os_str() == "dist-packages");
         path.starts_with(&self.root)
-            && !self.excluded.iter().any(|d| path.starts_with(d))
-            && !path
-                .components()
-                .any(|c| c.as_os_str() == "site-packages" || c.as_os_str() == "dist-packages")
+            && outside_deps
+            // Cython's generated C may live in a build directory (meson's); it stands for the
+            // project's `.pyx`, read through it.
+            && (!self.excluded.iter().any(|d| path.starts_with(d)) || super::cython::is_cython_c(path))
+    }
+
+    /// Adds `f` to `files`: a Cython module's generated C as the `.pyx` lines it came from.
+    fn add(&self, files: &mut BTreeMap<String, FileCoverage>, f: FileCoverage) {
+        if super::cython::is_cython_c(&f.path) {
+            for pyx in super::cython::to_pyx(&f, &self.root) {
+                merge_file(files, pyx, &self.root);
+            }
+        } else {
+            merge_file(files, f, &self.root);
+        }
     }
 
     /// Reads the data written since [`Session::start`] into a report of the project's own
@@ -121,7 +135,7 @@ impl Session {
             tools.push(format!("llvm-cov {}", tools_llvm.major));
             let own = |p: &Path| self.own(p);
             for f in tools_llvm.collect(&self.dir, objects, &own)? {
-                merge_file(&mut files, f, &self.root);
+                self.add(&mut files, f);
             }
         }
         if !self.gcov.is_empty() {
@@ -129,7 +143,7 @@ impl Session {
             for dir in &self.gcov {
                 let own = |p: &Path| self.own(p);
                 for f in gcov::collect(dir, &own)? {
-                    merge_file(&mut files, f, &self.root);
+                    self.add(&mut files, f);
                 }
             }
         }

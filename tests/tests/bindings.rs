@@ -253,13 +253,21 @@ fn coverage_round(kind: Kind) {
     };
     let missing = crate::coverage::missing(entry);
     assert!(
-        missing.contains(&line_of("// NOT RUN")),
+        missing.contains(&line_of("NOT RUN")),
         "{missing:?}\n{shown}"
     );
-    assert!(
-        !missing.contains(&line_of("buf.data()[i] = value")),
-        "{missing:?}\n{shown}"
-    );
+    let (covered, function) = match kind {
+        // The `.pyx` lines, mapped from Cython's generated C (which is not reported).
+        Kind::CythonSetuptools | Kind::CythonMeson => ("buf[i] = value", "fill"),
+        Kind::Nanobind | Kind::Pybind11 => ("buf.data()[i] = value", ""),
+    };
+    assert!(!missing.contains(&line_of(covered)), "{missing:?}\n{shown}");
+    if !function.is_empty() {
+        // `fill` ran; `keep` and `crash_below` did not.
+        let functions = entry["functions"].clone();
+        assert_eq!(functions["total"], 5, "{entry:#}");
+        assert_eq!(functions["covered"], 3, "{entry:#}");
+    }
 }
 
 #[test]
@@ -270,4 +278,10 @@ fn coverage_of_nanobind_shows_the_never_taken_branch() {
 #[test]
 fn coverage_of_pybind11_shows_the_never_taken_branch() {
     coverage_round(Kind::Pybind11);
+}
+
+#[test]
+fn coverage_of_cython_pyx_lines_via_setuptools_and_meson_python() {
+    coverage_round(Kind::CythonSetuptools);
+    coverage_round(Kind::CythonMeson);
 }
