@@ -19,7 +19,7 @@ use super::build::{is_clang, BuildOptions, BuiltModule, Instrumented, Language};
 use super::discover::{ExtKind, ExtModule};
 use super::python::Interpreter;
 use crate::report::Progress;
-use crate::toolchain::{clang as clang_tools, coverage_flags, Sanitizer};
+use crate::toolchain::{clang as clang_tools, coverage_flags};
 
 /// The hook runner: builds the wheel and unpacks it (`pep517_wheel.py`).
 const WHEEL_PY: &str = include_str!("pep517_wheel.py");
@@ -206,13 +206,6 @@ pub fn build_pep517(
     if opts.fuzz {
         bail!(
             "--fuzz builds of {} projects are not supported yet (setuptools and PyO3 crates are)",
-            backend.name()
-        );
-    }
-    if sans.contains(Sanitizer::Thread) {
-        bail!(
-            "--sanitize thread on {} projects is not supported yet (address, leak and undefined \
-             are)",
             backend.name()
         );
     }

@@ -2,7 +2,8 @@
 //! a C extension built by meson-python and a C++ extension (the CPython C API) built by
 //! scikit-build-core with CMake (sources in tests/fixtures/backends/ and, for the C one,
 //! tests/fixtures/sanitize/). Each suite passes in an ordinary build; the planted defects are
-//! found in instrumented builds. Also a backend pyz3 does not know and a build that fails.
+//! found in instrumented builds, a data race in C and C++ under ThreadSanitizer too. Also a
+//! backend pyz3 does not know and a build that fails.
 
 use crate::util::{fixture, render, Assert, Project, Pyz3};
 use std::collections::BTreeSet;
@@ -325,20 +326,75 @@ fn a_build_that_fails_shows_the_compiler_error() {
     }
 }
 
+/// A meson-python C extension whose `bump` races on a counter with the GIL released.
+fn meson_race_project(variant: Variant) -> Project {
+    let m = "mes_race";
+    Project::new()
+        .file(
+            "pyproject.toml",
+            &source("backends/mesonpy.toml", m, variant),
+        )
+        .file("meson.build", &source("backends/meson.build", m, variant))
+        .file(&format!("{m}.c"), &source("backends/race.c", m, variant))
+        .file(
+            "tests/test_ext.py",
+            &source("backends/race_test.py", m, variant),
+        )
+}
+
+/// The same extension compiled as C++ by scikit-build-core (CMake).
+fn cmake_race_project(variant: Variant) -> Project {
+    let m = "skb_race";
+    Project::new()
+        .file(
+            "pyproject.toml",
+            &source("backends/scikit_build_core.toml", m, variant),
+        )
+        .file(
+            "CMakeLists.txt",
+            &source("backends/CMakeLists.txt", m, variant),
+        )
+        .file(&format!("{m}.cpp"), &source("backends/race.c", m, variant))
+        .file(
+            "tests/test_ext.py",
+            &source("backends/race_test.py", m, variant),
+        )
+}
+
 #[test]
-fn thread_is_refused_in_one_line() {
-    let dir = meson_project(Variant::Clean);
-    let out = Pyz3::new(dir.path())
-        .args(["test", "--sanitize", "thread"])
-        .run();
-    out.assert_exit(2);
-    let err = out.stderr_text();
-    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-    assert!(
-        last.contains("--sanitize thread on meson-python projects is not supported yet"),
-        "{}",
-        out.shown()
-    );
+fn meson_python_and_scikit_build_core_data_races_under_thread() {
+    let _cores = crate::util::cores();
+    for (dir, m, file) in [
+        (
+            meson_race_project(Variant::Planted),
+            "mes_race",
+            "mes_race.c",
+        ),
+        (
+            cmake_race_project(Variant::Planted),
+            "skb_race",
+            "skb_race.cpp",
+        ),
+    ] {
+        let (code, report, shown) = test(dir.path(), "thread");
+        assert_eq!(code, 1, "{shown}");
+        assert_eq!(
+            findings(&report),
+            BTreeSet::from([finding(
+                "data-race",
+                "test_bump_in_two_threads",
+                "bump",
+                file
+            )]),
+            "{shown}"
+        );
+        assert_eq!(passed(&report), 2, "{shown}");
+        // Fixed (atomic increments), the same project is clean.
+        dir.write(file, &source("backends/race.c", m, Variant::Clean));
+        let (code, report, shown) = test(dir.path(), "thread");
+        assert_eq!(code, 0, "{shown}");
+        assert!(findings(&report).is_empty(), "{shown}");
+    }
 }
 
 #[test]
