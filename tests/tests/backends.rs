@@ -582,3 +582,115 @@ fn check_on_meson_python_c_and_scikit_build_core_cpp_modules() {
         assert_eq!(checked, declared, "{module}: {shown}");
     }
 }
+
+/// `pyz3 test --watch` on a meson-python project: a source edit rebuilds through the backend and
+/// reruns, a compile error is shown and the watch goes on, the fix is green again, Ctrl-C stops.
+#[test]
+fn watch_rebuilds_a_meson_python_project_on_each_edit() {
+    use crate::coverage::{edit, lines_of, wait_for};
+    use std::process::Stdio;
+    let _cores = crate::util::cores();
+    let dir = meson_race_project(Variant::Clean);
+    let src = dir.join("mes_race.c");
+    let mut child = Pyz3::new(dir.path())
+        .args(["test", "--watch"])
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _stdout = lines_of(child.stdout.take().unwrap());
+    let rx = lines_of(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let line = wait_for(&rx, &mut seen, "waiting for changes", &mut child);
+    assert!(
+        line.contains("ok: rebuilt in") && line.contains("2 passed"),
+        "{line}"
+    );
+    edit(
+        &src,
+        "return PyLong_FromLong(n);",
+        "return PyLong_FromLong(n + 1);",
+    );
+    let line = wait_for(&rx, &mut seen, "waiting for changes", &mut child);
+    assert!(
+        line.contains("FAILED: rebuilt in") && line.contains("1 failed"),
+        "{line}\n{}",
+        seen.join("\n")
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("changed: mes_race.c; rebuilding")),
+        "{}",
+        seen.join("\n")
+    );
+    edit(
+        &src,
+        "return PyLong_FromLong(n + 1);",
+        "return PyLong_FromLong(n +);",
+    );
+    let line = wait_for(&rx, &mut seen, "waiting for changes", &mut child);
+    assert!(line.contains("error:"), "{line}\n{}", seen.join("\n"));
+    assert!(child.try_wait().unwrap().is_none());
+    edit(
+        &src,
+        "return PyLong_FromLong(n +);",
+        "return PyLong_FromLong(n);",
+    );
+    let line = wait_for(&rx, &mut seen, "waiting for changes", &mut child);
+    assert!(
+        line.contains("ok: rebuilt in") && line.contains("2 passed"),
+        "{line}"
+    );
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", seen.join("\n"));
+}
+
+/// `pyz3 bench --compare main` on a meson-python project: both sides built through the backend
+/// (the base in a worktree), a loop made twice as long on the branch found by instruction counts,
+/// the working tree left as it was.
+#[test]
+fn bench_compare_finds_a_2x_slowdown_in_a_meson_python_project() {
+    let _cores = crate::util::cores();
+    let dir = meson_race_project(Variant::Clean)
+        .file(
+            "benches/bench_ext.py",
+            "import mes_race\n\n\ndef bench_bump():\n    mes_race.bump(20000, 1)\n",
+        )
+        .git_init();
+    dir.git(&["checkout", "-q", "-b", "feature"]);
+    let src = dir.join("mes_race.c");
+    crate::coverage::edit(&src, "i < n; i++) {", "i < 2 * n; i++) {");
+    let edited = std::fs::read_to_string(&src).unwrap();
+    let out = Pyz3::new(dir.path())
+        .args([
+            "bench",
+            "--compare",
+            "main",
+            "--instructions",
+            "--format",
+            "json",
+        ])
+        .run();
+    out.assert_exit(1);
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.shown()));
+    let b = &v["benchmarks"][0];
+    assert_eq!(b["name"], "bench_ext::bench_bump", "{}", out.shown());
+    assert_eq!(b["verdict"], "regressed", "{}", out.shown());
+    let change = b["change"].as_f64().unwrap();
+    // Twice the iterations; the compiler may shape the longer loop differently.
+    assert!(
+        (0.6..3.0).contains(&change),
+        "change {change}\n{}",
+        out.shown()
+    );
+    assert_eq!(std::fs::read_to_string(&src).unwrap(), edited);
+    assert_eq!(
+        dir.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "feature"
+    );
+}

@@ -363,7 +363,7 @@ fn check_and_fuzz_corpus_reach_more_than_an_empty_suite() {
 }
 
 /// Lines of a child's stream, read on a thread.
-fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+pub(crate) fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
@@ -377,7 +377,7 @@ fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
 }
 
 /// Waits for a status line containing `want`, collecting every line seen.
-fn wait_for(
+pub(crate) fn wait_for(
     rx: &Receiver<String>,
     seen: &mut Vec<String>,
     want: &str,
@@ -408,7 +408,7 @@ fn wait_for(
     }
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
+pub(crate) fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{from} not in {}", path.display());
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
