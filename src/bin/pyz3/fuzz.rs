@@ -125,6 +125,17 @@ pub enum Sub {
         #[command(flatten)]
         coverage: CoverageArgs,
     },
+    /// Write the ClusterFuzzLite files of the project (.clusterfuzzlite/project.yaml,
+    /// Dockerfile, build.sh, and the GitHub Actions workflows .github/workflows/cflite_pr.yml
+    /// and cflite_batch.yml), so the targets `pyz3 fuzz` runs also run in CI. build.sh builds
+    /// each target with `pyz3 fuzz export`. An existing file is kept unless --force.
+    #[command(name = "init-ci")]
+    InitCi(crate::fuzz_ci::InitCiArgs),
+    /// Build the target of MODULE:FUNC into a directory as a standalone libFuzzer target and
+    /// exit: NAME (a script that runs the same binary `pyz3 fuzz` runs, with its environment),
+    /// NAME.pyz3-bin, NAME.pyz3.json, NAME.options and NAME_seed_corpus.zip, where NAME is
+    /// MODULE_FUNC. This is what ClusterFuzzLite's build.sh puts in $OUT.
+    Export(crate::fuzz_ci::ExportArgs),
 }
 
 /// Runs `pyz3 fuzz`.
@@ -162,6 +173,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             };
             replay_corpus(&cb, &spec, &target, corpus, &dirs, &coverage, p)
         }
+        Some(Sub::InitCi(a)) => crate::fuzz_ci::init_ci(a),
+        Some(Sub::Export(a)) => crate::fuzz_ci::export(a, p),
         None => fuzz_cmd(&args.target.unwrap_or_default(), args.run, p),
     };
     result.inspect_err(show_tool_output)
@@ -183,7 +196,7 @@ pub struct FuzzDirs {
 }
 
 /// The interpreter a fuzz target embeds: one pyo3 can embed (free-threaded builds from 3.14).
-fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::Interpreter> {
+pub fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::Interpreter> {
     let interpreter = crate::project_args::interpreter(explicit)?;
     interpreter.require_harness()?;
     locate::check_interpreter(&interpreter)?;
