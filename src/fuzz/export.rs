@@ -8,12 +8,17 @@
 //!   gives it (the target in `PYZ3_FUZZ_SPEC`, `PYTHONMALLOC=malloc`, AddressSanitizer's
 //!   options); it names `LLVMFuzzerTestOneInput`, which is how ClusterFuzz recognises a fuzz
 //!   target;
-//! - `NAME.pyz3-bin`: the very binary `pyz3 fuzz` runs (its extension keeps ClusterFuzz from
-//!   taking it for a target of its own);
+//! - `NAME.pkg`: the very binary `pyz3 fuzz` runs (named as ClusterFuzzLite names the binary
+//!   behind a Python target's script: its checks of a build look at it, and its extension keeps
+//!   it from being taken for a target of its own);
 //! - `NAME.pyz3.json`: the [`Target`], as `pyz3 fuzz` passes it;
 //! - `NAME.pylib/`: a copy of the module's files, first on the target's `sys.path`;
 //! - `NAME.options`: libFuzzer options (the call timeout);
-//! - `NAME_seed_corpus.zip`: the seed inputs.
+//! - `NAME_seed_corpus.zip`: the seed inputs;
+//! - with [`ExportOptions::bundle_python`], `pyz3-python/`: the interpreter's shared library
+//!   and standard library, which the script points the binary at (`PYTHONHOME`,
+//!   `LD_LIBRARY_PATH`), so the target runs where that Python is not installed (ClusterFuzzLite
+//!   runs targets in another image than the one that built them).
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -63,15 +68,26 @@ pub fn target_name(module: &str, function: &str) -> anyhow::Result<String> {
     Ok(format!("{}_{function}", module.replace('.', "_")))
 }
 
+/// How [`export`] writes a target.
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// Directories whose files are the seed corpus (read-only).
+    pub seeds: Vec<PathBuf>,
+    /// A call running longer than this many seconds is a timeout (at least 1).
+    pub timeout_s: u64,
+    /// The interpreter whose shared library and standard library go to `pyz3-python/` in the
+    /// directory, for the target to run with; none: the target uses the interpreter it was
+    /// built for, where it is installed.
+    pub bundle_python: Option<PathBuf>,
+}
+
 /// Writes `target`, run by the fuzz binary `bin`, into `dir` (created when missing) as a
-/// standalone libFuzzer target, with the files of `seeds` (directories, read-only) as its seed
-/// corpus and a call limit of `timeout_s` seconds.
+/// standalone libFuzzer target.
 pub fn export(
     target: &Target,
     bin: &Path,
     dir: &Path,
-    seeds: &[PathBuf],
-    timeout_s: u64,
+    options: &ExportOptions,
 ) -> anyhow::Result<Exported> {
     let name = target_name(&target.module, &target.function)?;
     crate::fs::check_output_dir(dir)?;
@@ -88,16 +104,24 @@ pub fn export(
         false,
     )?;
     let binary = crate::fs::read(bin)?;
-    write_file(&dir.join(format!("{name}.pyz3-bin")), &binary, true)?;
+    write_file(&dir.join(format!("{name}.pkg")), &binary, true)?;
+    let bundled = match &options.bundle_python {
+        Some(python) => Some(bundle_python(python, &dir.join(BUNDLE))?),
+        None => None,
+    };
     let script = dir.join(&name);
-    write_file(&script, wrapper(&name, target, copied).as_bytes(), true)?;
+    write_file(
+        &script,
+        wrapper(&name, target, copied, bundled.is_some()).as_bytes(),
+        true,
+    )?;
     write_file(
         &dir.join(format!("{name}.options")),
-        format!("[libfuzzer]\ntimeout = {}\n", timeout_s.max(1)).as_bytes(),
+        format!("[libfuzzer]\ntimeout = {}\n", options.timeout_s.max(1)).as_bytes(),
         false,
     )?;
     let mut inputs = Vec::new();
-    for (i, s) in seeds.iter().enumerate() {
+    for (i, s) in options.seeds.iter().enumerate() {
         let mut files: Vec<PathBuf> = crate::fs::read_dir(s)?
             .flatten()
             .map(|e| e.path())
@@ -124,18 +148,24 @@ pub fn export(
 }
 
 /// The script ClusterFuzzLite runs: the binary with the environment `pyz3 fuzz` gives it.
-fn wrapper(name: &str, target: &Target, lib: bool) -> String {
-    let path = if lib {
-        format!(
+fn wrapper(name: &str, target: &Target, lib: bool, bundled: bool) -> String {
+    let mut path = String::new();
+    if lib {
+        path.push_str(&format!(
             "PYTHONPATH=\"$here/{name}.pylib${{PYTHONPATH:+:$PYTHONPATH}}\"\nexport PYTHONPATH\n"
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
+    if bundled {
+        path.push_str(&format!(
+            "PYTHONHOME=\"$here/{BUNDLE}\"\nexport PYTHONHOME\n\
+             LD_LIBRARY_PATH=\"$here/{BUNDLE}/lib${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n\
+             export LD_LIBRARY_PATH\n"
+        ));
+    }
     format!(
         "#!/bin/sh\n\
          # The pyz3 fuzz target of {module}:{function}, written by `pyz3 fuzz export`. The libFuzzer\n\
-         # binary (LLVMFuzzerTestOneInput) is {name}.pyz3-bin beside this script, the one\n\
+         # binary (LLVMFuzzerTestOneInput) is {name}.pkg beside this script, the one\n\
          # `pyz3 fuzz` runs; it reads the function to call from {name}.pyz3.json.\n\
          here=$(dirname \"$0\")\n\
          PYZ3_FUZZ_SPEC=$(cat \"$here/{name}.pyz3.json\") || exit 1\n\
@@ -145,10 +175,75 @@ fn wrapper(name: &str, target: &Target, lib: bool) -> String {
          {path}\
          ASAN_OPTIONS=\"${{ASAN_OPTIONS:+$ASAN_OPTIONS:}}{ASAN_DEFAULTS}\"\n\
          export ASAN_OPTIONS\n\
-         exec \"$here/{name}.pyz3-bin\" \"$@\"\n",
+         exec \"$here/{name}.pkg\" \"$@\"\n",
         module = target.module,
         function = target.function,
     )
+}
+
+/// The directory of the bundled interpreter, beside the targets.
+pub const BUNDLE: &str = "pyz3-python";
+
+/// What of the standard library is not bundled: its tests, the IDE, Tk, and what installs
+/// packages.
+const NOT_BUNDLED: [&str; 8] = [
+    "test",
+    "site-packages",
+    "__pycache__",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "config-3",
+];
+
+/// Copies what `python` needs to start into `home` as a Python prefix (`PYTHONHOME`): its
+/// shared library into `lib/`, its standard library (and `lib-dynload`) into
+/// `lib/pythonX.Y/`. Returns `home`.
+fn bundle_python(python: &Path, home: &Path) -> anyhow::Result<PathBuf> {
+    use crate::process::Within;
+    let code = "import os, sys, sysconfig\n\
+                v = sysconfig.get_config_var\n\
+                lib = os.path.join(v('LIBDIR') or '', v('INSTSONAME') or '')\n\
+                import _struct\n\
+                dyn = os.path.dirname(getattr(_struct, '__file__', '') or '')\n\
+                print('%d.%d' % sys.version_info[:2])\n\
+                print(lib if v('Py_ENABLE_SHARED') and os.path.isfile(lib) else '')\n\
+                print(os.path.dirname(os.__file__))\n\
+                print(dyn)\n";
+    let out = std::process::Command::new(python)
+        .args(["-I", "-c", code])
+        .output_within(crate::process::TOOL_LIMIT)
+        .with_context(|| format!("running {}", python.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let [version, lib, stdlib, dynload] = lines[..] else {
+        bail!(
+            "{} did not say where its libraries are: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    };
+    let libdir = home.join("lib");
+    let dest = libdir.join(format!("python{version}"));
+    crate::fs::create_dir_all(&dest)?;
+    if !lib.is_empty() {
+        let lib = Path::new(lib);
+        let file = lib.file_name().context("libpython has no file name")?;
+        write_file(&libdir.join(file), &crate::fs::read(lib)?, true)?;
+    }
+    for e in crate::fs::read_dir(stdlib)?.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        if NOT_BUNDLED.iter().any(|n| file.starts_with(n)) {
+            continue;
+        }
+        copy_tree(&e.path(), &dest.join(&file))?;
+    }
+    let dyn_dest = dest.join("lib-dynload");
+    if !dynload.is_empty() && !dyn_dest.is_dir() {
+        copy_tree(Path::new(dynload), &dyn_dest)?;
+    }
+    Ok(home.to_path_buf())
 }
 
 /// Copies the files of the top-level package or module of `module` found in `root` (a package

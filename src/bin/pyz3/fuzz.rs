@@ -125,16 +125,22 @@ pub enum Sub {
         #[command(flatten)]
         coverage: CoverageArgs,
     },
-    /// Write the ClusterFuzzLite files of the project (.clusterfuzzlite/project.yaml,
-    /// Dockerfile, build.sh, and the GitHub Actions workflows .github/workflows/cflite_pr.yml
-    /// and cflite_batch.yml), so the targets `pyz3 fuzz` runs also run in CI. build.sh builds
-    /// each target with `pyz3 fuzz export`. An existing file is kept unless --force.
+    /// Write the ClusterFuzzLite files of the project, to fuzz MODULE:FUNC in CI.
+    ///
+    /// Writes .clusterfuzzlite/project.yaml, .clusterfuzzlite/Dockerfile,
+    /// .clusterfuzzlite/build.sh and the GitHub Actions workflows
+    /// .github/workflows/cflite_pr.yml (each pull request) and cflite_batch.yml (every 6 hours).
+    /// build.sh builds each target with `pyz3 fuzz export`: the same binary `pyz3 fuzz` runs.
+    /// Every path is checked before any is written: an existing file is kept unless --force,
+    /// and a symbolic link on the way is refused.
     #[command(name = "init-ci")]
     InitCi(crate::fuzz_ci::InitCiArgs),
-    /// Build the target of MODULE:FUNC into a directory as a standalone libFuzzer target and
-    /// exit: NAME (a script that runs the same binary `pyz3 fuzz` runs, with its environment),
-    /// NAME.pyz3-bin, NAME.pyz3.json, NAME.options and NAME_seed_corpus.zip, where NAME is
-    /// MODULE_FUNC. This is what ClusterFuzzLite's build.sh puts in $OUT.
+    /// Build the fuzz target of MODULE:FUNC into a directory as a standalone libFuzzer target.
+    ///
+    /// Writes NAME (a script that runs the binary `pyz3 fuzz` runs, with its environment),
+    /// NAME.pkg (the binary), NAME.pyz3.json (the target), NAME.pylib/ (the module's files),
+    /// NAME.options and NAME_seed_corpus.zip, where NAME is MODULE_FUNC, then exits. This is
+    /// what the build.sh of `pyz3 fuzz init-ci` puts in ClusterFuzzLite's $OUT.
     Export(crate::fuzz_ci::ExportArgs),
 }
 

@@ -57,6 +57,11 @@ pub struct ExportArgs {
     /// `timeout`).
     #[arg(long = "timeout", value_name = "S", default_value_t = 10)]
     pub timeout: u64,
+    /// Copy the interpreter's shared library and standard library into OUT/pyz3-python and run
+    /// the target with them, so it runs where that Python is not installed (ClusterFuzzLite
+    /// runs targets in another image than the one that built them).
+    #[arg(long = "bundle-python")]
+    pub bundle_python: bool,
     /// A Python expression that must hold after each call (as for `pyz3 fuzz --property`).
     #[arg(long, value_name = "EXPR")]
     pub property: Option<String>,
@@ -121,7 +126,12 @@ pub fn export(a: ExportArgs, p: &mut Terminal) -> anyhow::Result<Outcome> {
             seeds.push(auto);
         }
     }
-    let done = pyz3::fuzz::export::export(target, &bin, &a.out, &seeds, a.timeout)?;
+    let options = pyz3::fuzz::export::ExportOptions {
+        seeds,
+        timeout_s: a.timeout,
+        bundle_python: a.bundle_python.then(|| interpreter.executable.clone()),
+    };
+    let done = pyz3::fuzz::export::export(target, &bin, &a.out, &options)?;
     println!(
         "pyz3: {}: the fuzz target of {} ({} seed inputs in {})",
         done.script.display(),

@@ -48,7 +48,7 @@ fn init_ci_writes_the_clusterfuzzlite_files() {
     for f in FILES {
         assert!(dir.join(f).is_file(), "{f} missing: {}", text(&out));
     }
-    has_lines(&read(dir, FILES[0]), &["language: rust"]);
+    has_lines(&read(dir, FILES[0]), &["language: python"]);
     let docker = read(dir, FILES[1]);
     let project = dir
         .file_name()
@@ -59,7 +59,8 @@ fn init_ci_writes_the_clusterfuzzlite_files() {
     has_lines(
         &docker,
         &[
-            "FROM gcr.io/oss-fuzz-base/base-builder-rust",
+            "FROM gcr.io/oss-fuzz-base/base-builder-python",
+            "&& cargo install --locked cargo-fuzz",
             "ARG PYZ3_GIT=https://example.org/pyz3.git",
             &format!("COPY . $SRC/{project}"),
             &format!("WORKDIR $SRC/{project}"),
@@ -75,7 +76,9 @@ fn init_ci_writes_the_clusterfuzzlite_files() {
     assert_eq!(mode & 0o111, 0o111, "build.sh is executable: {mode:o}");
     for t in ["cplant:mean_per", "pkg.sub:parse_x"] {
         assert!(
-            build.contains(&format!("pyz3 fuzz export '{t}' --out \"$OUT\"")),
+            build.contains(&format!(
+                "pyz3 fuzz export '{t}' --out \"$OUT\" --sanitize \"$pyz3_sanitizer\" --bundle-python"
+            )),
             "{build}"
         );
     }
@@ -92,7 +95,7 @@ fn init_ci_writes_the_clusterfuzzlite_files() {
             &[
                 "uses: google/clusterfuzzlite/actions/build_fuzzers@v1",
                 "uses: google/clusterfuzzlite/actions/run_fuzzers@v1",
-                "language: rust",
+                "language: python",
                 "sanitizer: ${{ matrix.sanitizer }}",
                 &format!("mode: '{mode}'"),
                 &format!("fuzz-seconds: {seconds}"),
@@ -311,6 +314,26 @@ fn generated_build_sh_builds_a_target_that_finds_the_planted_crash() {
         .unwrap()
         .to_string_lossy()
         .starts_with("crash-"));
+    // The interpreter it ran is the copy beside it: without its standard library it cannot
+    // start.
+    let stdlib = std::fs::read_dir(out_dir.join("pyz3-python/lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("lib/pythonX.Y");
+    let encodings = stdlib.join("encodings");
+    let moved = elsewhere.join("encodings");
+    std::fs::rename(&encodings, &moved).unwrap();
+    let broken = Command::new(&script)
+        .arg("-runs=1")
+        .current_dir(elsewhere.path())
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    std::fs::rename(&moved, &encodings).unwrap();
+    assert!(!broken.status.success(), "{}", text(&broken));
+    assert!(text(&broken).contains("encodings"), "{}", text(&broken));
     // The same target: pyz3 decodes the input ClusterFuzzLite would report.
     let r = pyz3(dir)
         .args([
