@@ -45,6 +45,45 @@ impl CiTarget {
     }
 }
 
+/// The targets of every function of `module` (a dotted name, imported by `interpreter`) whose
+/// signature is known, the way `pyz3 check MODULE` finds them; functions without one (or whose
+/// name is not an ASCII identifier) are named in `skipped`. An error when none is left.
+pub fn discover(
+    module: &str,
+    interpreter: &crate::project::Interpreter,
+    stubs: Option<&Path>,
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<Vec<CiTarget>> {
+    if !is_module_name(module) {
+        bail!(
+            "`{}` is not MODULE or MODULE:FUNC of Python identifiers (an importable module, not a path)",
+            safe(module)
+        );
+    }
+    let spec = crate::check::discover::ModuleSpec::parse(module)?;
+    let found = crate::check::discover::describe(
+        interpreter,
+        &spec,
+        stubs,
+        std::time::Duration::from_secs(120),
+    )?;
+    let mut targets = Vec::new();
+    for f in &found.functions {
+        if f.params.is_some() && is_identifier(&f.name) {
+            targets.push(CiTarget {
+                module: module.into(),
+                function: f.name.clone(),
+            });
+        } else {
+            skipped.push(format!("{module}:{}", f.name.escape_debug()));
+        }
+    }
+    if targets.is_empty() {
+        bail!("`{module}` has no public function with a known signature to fuzz (give a stub with --stubs, or MODULE:FUNC)");
+    }
+    Ok(targets)
+}
+
 /// Text from the command line made printable on one line.
 fn safe(text: &str) -> String {
     text.escape_debug().to_string()

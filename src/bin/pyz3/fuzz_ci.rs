@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use pyz3::fuzz::build::{build_generic, sanitizer};
 use pyz3::fuzz::cflite::{self, CiOptions, CiTarget};
 use pyz3::fuzz::locate;
@@ -16,9 +18,13 @@ use crate::Outcome;
 #[derive(clap::Args, Debug)]
 pub struct InitCiArgs {
     /// The functions to fuzz in CI: an importable module (dotted name) and a function name
-    /// each.
-    #[arg(value_name = "MODULE:FUNC", required = true)]
+    /// each; a MODULE alone stands for each of its public functions with a known signature
+    /// (imported here to find them, as `pyz3 check MODULE` does).
+    #[arg(value_name = "MODULE[:FUNC]", required = true)]
     pub targets: Vec<String>,
+    /// A `.pyi` stub file or a directory of stubs, for the signatures of a MODULE's functions.
+    #[arg(long, value_name = "PATH")]
+    pub stubs: Option<PathBuf>,
     /// The project's root directory, where .clusterfuzzlite/ and .github/ are written.
     #[arg(long, value_name = "PROJECT", default_value = ".")]
     pub dir: PathBuf,
@@ -69,16 +75,33 @@ pub struct ExportArgs {
 
 /// Runs `pyz3 fuzz init-ci`.
 pub fn init_ci(a: InitCiArgs) -> anyhow::Result<Outcome> {
-    let targets = a
-        .targets
-        .iter()
-        .map(|t| CiTarget::parse(t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut targets: Vec<CiTarget> = Vec::new();
+    let mut interpreter = None;
+    let mut skipped = Vec::new();
+    for t in &a.targets {
+        let found = if t.contains(':') {
+            vec![CiTarget::parse(t)?]
+        } else {
+            if interpreter.is_none() {
+                interpreter = Some(crate::fuzz::fuzz_interpreter(None)?);
+            }
+            let python = interpreter.as_ref().context("no interpreter")?;
+            cflite::discover(t, python, a.stubs.as_deref(), &mut skipped)?
+        };
+        for f in found {
+            if !targets.contains(&f) {
+                targets.push(f);
+            }
+        }
+    }
     let options = CiOptions {
         project: cflite::project_name(&a.dir),
         pyz3_git: a.pyz3_git,
     };
     let files = cflite::files(&targets, &options)?;
+    for s in &skipped {
+        eprintln!("pyz3: {s}: skipped, its signature is unknown (give a stub with --stubs)");
+    }
     for path in cflite::write(&a.dir, &files, a.force)? {
         println!("pyz3: wrote {}", path.display());
     }

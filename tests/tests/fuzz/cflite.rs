@@ -202,6 +202,22 @@ fn init_ci_rejects_hostile_names() {
             "{bad:?}: nothing written"
         );
     }
+    // Discovered from a module: a function whose name is not an identifier is left out.
+    let tmp = Project::new().file(
+        "hostmod.py",
+        "import sys\n\
+         def ok(x: int) -> int:\n    return x\n\
+         def _f(x: int) -> int:\n    return x\n\
+         setattr(sys.modules[__name__], \"f';touch pwned;'\", _f)\n",
+    );
+    let out = Pyz3::new(tmp.path())
+        .args(["fuzz", "init-ci", "hostmod"])
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let build = read(tmp.path(), FILES[2]);
+    assert!(build.contains("pyz3 fuzz export 'hostmod:ok'"), "{build}");
+    assert!(!build.contains("pwned"), "{build}");
+    assert!(text(&out).contains("skipped"), "{}", text(&out));
     // A git URL that would not stand in the Dockerfile as it is.
     let tmp = Project::new();
     let out = Pyz3::new(tmp.path())
@@ -231,8 +247,14 @@ fn generated_build_sh_builds_a_target_that_finds_the_planted_crash() {
     std::fs::create_dir_all(&seeds).unwrap();
     std::fs::write(seeds.join("one"), b"\x01\x02\x03").unwrap();
     std::fs::write(seeds.join("two"), b"\x04").unwrap();
-    let init = pyz3(dir).args(["fuzz", "init-ci", "cplant:mean_per"]).run();
+    // The module alone: its functions are discovered.
+    let init = pyz3(dir).args(["fuzz", "init-ci", "cplant"]).run();
     assert_eq!(init.status.code(), Some(0), "{}", text(&init));
+    assert!(
+        read(dir, FILES[2]).contains("pyz3 fuzz export 'cplant:mean_per'"),
+        "{}",
+        read(dir, FILES[2])
+    );
 
     let ci = Project::new();
     let (out_dir, src, work) = (ci.join("out"), ci.join("src"), ci.join("work"));
