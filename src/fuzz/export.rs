@@ -94,10 +94,15 @@ pub fn export(
     crate::fs::create_dir_all(dir)?;
     let mut spec = target.clone();
     let lib = dir.join(format!("{name}.pylib"));
-    let copied = match spec.path.take() {
-        Some(root) => copy_module(&root, &target.module, &lib)?,
+    // The module's files go beside the target; when none are found where it was imported
+    // from, the target keeps importing it from there.
+    let copied = match &target.path {
+        Some(root) => copy_module(root, &target.module, &lib)?,
         None => false,
     };
+    if copied {
+        spec.path = None;
+    }
     write_file(
         &dir.join(format!("{name}.pyz3.json")),
         serde_json::to_string(&spec)?.as_bytes(),

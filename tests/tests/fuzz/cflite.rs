@@ -218,6 +218,31 @@ fn init_ci_rejects_hostile_names() {
     assert!(build.contains("pyz3 fuzz export 'hostmod:ok'"), "{build}");
     assert!(!build.contains("pwned"), "{build}");
     assert!(text(&out).contains("skipped"), "{}", text(&out));
+    // pyz3 fuzz export: a place it cannot write to, or a sanitizer it does not build with, is
+    // refused before any work.
+    let tmp = Project::new();
+    std::fs::write(tmp.join("file"), "").unwrap();
+    for (args, needle) in [
+        (&["--out", "file"][..], "cannot write file"),
+        (
+            &["--out", "o", "--sanitize", "memory"][..],
+            "--sanitize must be",
+        ),
+        (
+            &["--out", "o", "--seeds", "missing"][..],
+            "seed directory missing",
+        ),
+    ] {
+        let out = Pyz3::new(tmp.path())
+            .args(["fuzz", "export", "m:f"])
+            .args(args)
+            .run();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!tmp.join("o").exists());
+    }
     // A git URL that would not stand in the Dockerfile as it is.
     let tmp = Project::new();
     let out = Pyz3::new(tmp.path())
