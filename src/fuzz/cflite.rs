@@ -231,7 +231,7 @@ esac
 # -fsanitize=fuzzer-no-link, so the fuzzer is guided by its code) and installed for the
 # interpreter the targets embed. A project that is built already (PYZ3_NO_INSTALL=1) skips it.
 if [ -z \"${{PYZ3_NO_INSTALL:-}}\" ] && {{ [ -f pyproject.toml ] || [ -f setup.py ]; }}; then
-  python3 -m pip install --no-build-isolation .
+  python3 -m pip install .
 fi
 
 # Each target: the binary `pyz3 fuzz MODULE:FUNC` runs, a script that runs it as pyz3 does,
