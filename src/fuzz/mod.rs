@@ -19,8 +19,9 @@
 //! Around the targets, for `pyz3 fuzz` and anyone driving it from Rust: which function a
 //! `MODULE:FUNC` or a `cargo fuzz` target calls ([`locate`]), building the generic target
 //! ([`build`], once per interpreter and sanitizer into the user cache: [`cache`]), a run's libFuzzer command line ([`campaign`]) and its output ([`run`]), what
-//! an artifact is a finding of ([`artifacts`]), corpus minimization ([`cmin`]) and replaying a
-//! corpus for coverage ([`replay`]). None of it prints: progress goes through
+//! an artifact is a finding of ([`artifacts`]), corpus minimization ([`cmin`]), replaying a
+//! corpus for coverage ([`replay`]), a target as a standalone libFuzzer target ([`export`]) and
+//! the ClusterFuzzLite files that build it in CI ([`cflite`]). None of it prints: progress goes through
 //! [`crate::report::Progress`].
 
 pub mod artifacts;
@@ -29,8 +30,10 @@ pub mod cache;
 #[cfg(feature = "embed")]
 mod call;
 pub mod campaign;
+pub mod cflite;
 pub mod cmin;
 pub mod decode;
+pub mod export;
 #[cfg(feature = "embed")]
 mod input;
 pub mod instrumented;

@@ -365,6 +365,8 @@ fn seed_corpora_decode_to_the_documented_inputs() {
 
 #[path = "fuzz/cache.rs"]
 mod cache;
+#[path = "fuzz/cflite.rs"]
+mod cflite;
 #[path = "fuzz/command.rs"]
 mod command;
 #[path = "fuzz/scope.rs"]

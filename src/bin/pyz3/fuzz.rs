@@ -125,6 +125,23 @@ pub enum Sub {
         #[command(flatten)]
         coverage: CoverageArgs,
     },
+    /// Write the ClusterFuzzLite files of the project, to fuzz MODULE:FUNC in CI.
+    ///
+    /// Writes .clusterfuzzlite/project.yaml, .clusterfuzzlite/Dockerfile,
+    /// .clusterfuzzlite/build.sh and the GitHub Actions workflows
+    /// .github/workflows/cflite_pr.yml (each pull request) and cflite_batch.yml (every 6 hours).
+    /// build.sh builds each target with `pyz3 fuzz export`: the same binary `pyz3 fuzz` runs.
+    /// Every path is checked before any is written: an existing file is kept unless --force,
+    /// and a symbolic link on the way is refused.
+    #[command(name = "init-ci")]
+    InitCi(crate::fuzz_ci::InitCiArgs),
+    /// Build the fuzz target of MODULE:FUNC into a directory as a standalone libFuzzer target.
+    ///
+    /// Writes NAME (a script that runs the binary `pyz3 fuzz` runs, with its environment),
+    /// NAME.pkg (the binary), NAME.pyz3.json (the target), NAME.pylib/ (the module's files),
+    /// NAME.options and NAME_seed_corpus.zip, where NAME is MODULE_FUNC, then exits. This is
+    /// what the build.sh of `pyz3 fuzz init-ci` puts in ClusterFuzzLite's $OUT.
+    Export(crate::fuzz_ci::ExportArgs),
 }
 
 /// Runs `pyz3 fuzz`.
@@ -162,6 +179,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             };
             replay_corpus(&cb, &spec, &target, corpus, &dirs, &coverage, p)
         }
+        Some(Sub::InitCi(a)) => crate::fuzz_ci::init_ci(a),
+        Some(Sub::Export(a)) => crate::fuzz_ci::export(a, p),
         None => fuzz_cmd(&args.target.unwrap_or_default(), args.run, p),
     };
     result.inspect_err(show_tool_output)
@@ -183,7 +202,7 @@ pub struct FuzzDirs {
 }
 
 /// The interpreter a fuzz target embeds: one pyo3 can embed (free-threaded builds from 3.14).
-fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::Interpreter> {
+pub fn fuzz_interpreter(explicit: Option<&Path>) -> anyhow::Result<pyz3::project::Interpreter> {
     let interpreter = crate::project_args::interpreter(explicit)?;
     interpreter.require_harness()?;
     locate::check_interpreter(&interpreter)?;

@@ -10,6 +10,7 @@ mod coverage_args;
 mod doctor;
 mod env;
 mod fuzz;
+mod fuzz_ci;
 mod fuzz_findings;
 mod profile;
 mod progress;

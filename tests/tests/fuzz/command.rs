@@ -4,7 +4,7 @@
 use super::*;
 
 /// A C extension with a planted division by zero, compiled here with gcc.
-fn c_extension(dir: &Path) {
+pub(super) fn c_extension(dir: &Path) {
     let c = r#"
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
