@@ -56,6 +56,10 @@ pub struct Target {
     /// Skip the reference-count check.
     #[serde(default)]
     pub no_refcount: bool,
+    /// `pyz3 fuzz`: inputs never select hostile values (`--no-hostile`; see
+    /// [`crate::fuzz::decode::decode_args_with`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_hostile: bool,
     /// A property written in Rust: given the arguments and what the call returned (or raised),
     /// `Err(message)` is a `property-failed` finding. The checker runs it in the calling
     /// process's embedded interpreter, after the worker has run the same case safely; cases are

@@ -159,13 +159,11 @@ pub fn finding(
         std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
     let args = decode(target, &data)?;
     let (call, imports) = target.call_source(&args);
-    let input = format!(
-        "({},)",
-        args.iter()
-            .map(|a| a.python_source().expr)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    // One renderer for all the arguments: hostile values' classes are defined once.
+    let mut renderer = crate::value::Renderer::new();
+    let parts: Vec<String> = args.iter().map(|a| renderer.render(a)).collect();
+    let input = format!("({},)", parts.join(", "));
+    let definitions = renderer.definitions();
     let message = run
         .report
         .as_ref()
@@ -187,7 +185,7 @@ pub fn finding(
         kind,
         input,
         imports,
-        definitions: Vec::new(),
+        definitions,
         message,
         traceback: (!run.crash_lines.is_empty()).then(|| run.crash_lines.join("\n")),
         reproducer: None,

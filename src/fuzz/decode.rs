@@ -25,8 +25,9 @@ use crate::strategy::datetime::days_in_month;
 use crate::strategy::shape::{ArrayKind, Shape};
 use crate::strategy::{buffer, numpy, scalar, Size};
 use crate::value::{
-    dedup_by_key, ArrayData, ByteOrder, DKind, Date, DateTime, Decimal, DecimalKind,
-    DefaultFactory, Fraction, Layout, NdArray, Order, PyStr, Time, TimeDelta, TimeUnit, Tz, Value,
+    dedup_by_key, Action, ArrayData, Behaviour, ByteOrder, DKind, Date, DateTime, Decimal,
+    DecimalKind, DefaultFactory, Fraction, Hostile, HostileBase, Layout, Method, NdArray, Order,
+    PyStr, Time, TimeDelta, TimeUnit, Tz, Value,
 };
 
 /// Containers nest at most this deep in any-value positions; deeper ones hold only scalars.
@@ -205,14 +206,26 @@ pub fn encode_text(cps: &[u32]) -> Vec<u8> {
 
 /// Decodes one value of `shape` from the reader.
 pub fn decode(shape: &Shape, r: &mut Reader<'_>) -> Value {
-    Decoder { nodes: 0 }.value(shape, r, 0, false)
+    Decoder {
+        nodes: 0,
+        hostile: false,
+    }
+    .value(shape, r, 0, false)
 }
 
 /// Decodes a call's arguments from a whole fuzz input: one value per shape, in order, the last
-/// taking all remaining bytes when it is a `str`, `bytes` or `bytearray`.
+/// taking all remaining bytes when it is a `str`, `bytes` or `bytearray`. No hostile values.
 pub fn decode_args(shapes: &[Shape], data: &[u8]) -> Vec<Value> {
+    decode_args_with(shapes, data, false)
+}
+
+/// [`decode_args`], where `hostile` lets inputs select hostile values: in any-value positions
+/// the tags [`HOSTILE_TAGS`] (one in 32 of the byte's values) decode a hostile object, and a
+/// `Callable` parameter decodes a callback, well-behaved or hostile
+/// ([`crate::value::Hostile`]).
+pub fn decode_args_with(shapes: &[Shape], data: &[u8], hostile: bool) -> Vec<Value> {
     let mut r = Reader::new(data);
-    let mut d = Decoder { nodes: 0 };
+    let mut d = Decoder { nodes: 0, hostile };
     let n = shapes.len();
     shapes
         .iter()
@@ -239,7 +252,12 @@ impl<'a> arbitrary::Arbitrary<'a> for Value {
 
 struct Decoder {
     nodes: usize,
+    hostile: bool,
 }
+
+/// The tags of the any-value shape that pick a hostile object (when hostile values are on):
+/// the top of the scalar range.
+pub const HOSTILE_TAGS: std::ops::Range<usize> = 0x78..0x80;
 
 /// The scalar kinds of the any-value shape, common ones first (small bytes pick them).
 const ANY_SCALARS: [Shape; 13] = [
@@ -282,7 +300,7 @@ impl Decoder {
             Shape::Str => Value::Str(PyStr(decode_str(raw(r, last)))),
             Shape::Bytes => Value::Bytes(raw(r, last).to_vec()),
             Shape::ByteArray => Value::ByteArray(raw(r, last).to_vec()),
-            // Fuzzing has no hostile callables yet: a `Callable` parameter gets any value.
+            Shape::Callable if self.hostile => self.callback(r),
             Shape::Any | Shape::Callable => self.any(r, depth, false),
             Shape::Hashable => self.any(r, depth, true),
             Shape::List(e) => Value::List(self.items(e, r, depth)),
@@ -379,6 +397,9 @@ impl Decoder {
     fn any(&mut self, r: &mut Reader<'_>, depth: usize, hashable: bool) -> Value {
         let deep = depth >= MAX_DEPTH || self.nodes >= MAX_NODES;
         let tag = r.byte() as usize;
+        if self.hostile && !deep && HOSTILE_TAGS.contains(&tag) {
+            return self.hostile_object(r, hashable);
+        }
         let scalars = if hashable { 11 } else { ANY_SCALARS.len() };
         // Containers take the tags from 0x80 up, so half the byte range picks a scalar.
         if tag < 0x80 || deep {
@@ -425,6 +446,68 @@ impl Decoder {
         self.value(&shape, r, d, false)
     }
 
+    /// A hostile object: its base, a small payload, one action and the methods that do it
+    /// (every method of the base for a zero byte, else one).
+    fn hostile_object(&mut self, r: &mut Reader<'_>, hashable: bool) -> Value {
+        use HostileBase as B;
+        let bases: &[HostileBase] = if hashable {
+            &[B::Int, B::Object, B::Str, B::Float, B::Bytes, B::Tuple]
+        } else {
+            &[
+                B::Int,
+                B::Object,
+                B::Str,
+                B::Float,
+                B::Bytes,
+                B::List,
+                B::Dict,
+                B::Tuple,
+            ]
+        };
+        let base = bases[r.index(bases.len())];
+        let small = |r: &mut Reader<'_>| Value::int(i64::from(r.byte() as i8));
+        let letters = |r: &mut Reader<'_>| -> Vec<u8> {
+            let n = r.index(6);
+            (0..n).map(|_| b'a' + r.index(26) as u8).collect()
+        };
+        let payload = match base {
+            B::Object | B::Callable => Value::None,
+            B::Int => small(r),
+            B::Float => Value::Float(f64::from(r.byte() as i8) / 4.0),
+            B::Str => Value::Str(PyStr(letters(r).into_iter().map(u32::from).collect())),
+            B::Bytes => Value::Bytes(letters(r)),
+            B::List => Value::List((0..r.index(5)).map(|_| small(r)).collect()),
+            B::Tuple => Value::Tuple((0..r.index(5)).map(|_| small(r)).collect()),
+            B::Dict => Value::Dict(
+                (0..r.index(4) as i64)
+                    .map(|i| (Value::int(i), small(r)))
+                    .collect(),
+            ),
+        };
+        self.nodes += 1;
+        Value::Hostile(Hostile {
+            base,
+            payload: Box::new(payload),
+            behaviours: behaviours(base, r),
+        })
+    }
+
+    /// A callback for a `Callable` parameter: one that returns `None` (an even byte), or a
+    /// hostile one acting on the call's other arguments.
+    fn callback(&mut self, r: &mut Reader<'_>) -> Value {
+        self.nodes += 1;
+        let behaviours = if r.byte() & 1 == 0 {
+            Vec::new()
+        } else {
+            behaviours(HostileBase::Callable, r)
+        };
+        Value::Hostile(Hostile {
+            base: HostileBase::Callable,
+            payload: Box::new(Value::None),
+            behaviours,
+        })
+    }
+
     fn items(&mut self, e: &Shape, r: &mut Reader<'_>, depth: usize) -> Vec<Value> {
         let mut out = Vec::new();
         while out.len() < MAX_ITEMS && self.nodes < MAX_NODES && r.more() {
@@ -459,6 +542,22 @@ impl Decoder {
         }
         merged
     }
+}
+
+/// One action, in every method of `base` (a zero byte) or in one of them.
+fn behaviours(base: HostileBase, r: &mut Reader<'_>) -> Vec<Behaviour> {
+    let action = Action::ALL[r.index(Action::ALL.len())];
+    let methods = base.methods();
+    let which = r.byte() as usize;
+    let chosen: Vec<Method> = if which == 0 {
+        methods.to_vec()
+    } else {
+        vec![methods[(which - 1) % methods.len()]]
+    };
+    chosen
+        .into_iter()
+        .map(|method| Behaviour { method, action })
+        .collect()
 }
 
 fn unreachable_fraction() -> Fraction {
@@ -657,4 +756,53 @@ fn array(kind: ArrayKind, r: &mut Reader<'_>) -> NdArray {
 /// corpora for string functions).
 pub fn str_input(s: &str) -> Vec<u8> {
     encode_text(&s.chars().map(|c| c as u32).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_tags_pick_hostile_objects_only_when_on() {
+        let list = [Shape::List(Box::new(Shape::Any))];
+        // One element: tag 0x78, base Int, payload 3, action Clear, in every method.
+        let data = [1u8, 0x78, 0, 3, 0, 0, 0];
+        let on = decode_args_with(&list, &data, true);
+        let Value::List(items) = &on[0] else {
+            panic!("{on:?}")
+        };
+        let Value::Hostile(h) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(h.base, HostileBase::Int);
+        assert_eq!(*h.payload, Value::int(3));
+        assert!(h.behaviours.iter().all(|b| b.action == Action::Clear));
+        assert_eq!(h.behaviours.len(), HostileBase::Int.methods().len());
+        let off = decode_args_with(&list, &data, false);
+        assert!(!off[0].has_hostile(), "{off:?}");
+        // A `Callable` parameter: a callback, hostile for an odd first byte.
+        let cb = decode_args_with(&[Shape::Callable], &[1, 4, 1], true);
+        assert!(cb[0].has_hostile(), "{cb:?}");
+        let cb = decode_args_with(&[Shape::Callable], &[0], true);
+        assert!(
+            matches!(&cb[0], Value::Hostile(h) if h.base == HostileBase::Callable && !h.is_hostile())
+        );
+        // Every input decodes, hostile values included, and pickles.
+        let mut seed = 0x1234_5678u32;
+        for _ in 0..2000 {
+            let n = (seed % 64) as usize;
+            let bytes: Vec<u8> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 24) as u8
+                })
+                .collect();
+            let args = decode_args_with(
+                &[Shape::List(Box::new(Shape::Any)), Shape::Callable],
+                &bytes,
+                true,
+            );
+            crate::value::args_pickle(&args).unwrap();
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! For [`fuzz_target!`](crate::fuzz_target) (behind the `embed` feature): what `cargo fuzz run`
 //! and `cargo fuzz fmt` print for a failing input is the decoded call as Python source.
 
-use super::decode::decode_args;
+use super::decode::decode_args_with;
 
 /// A fuzz input: the raw bytes, whose `Debug` is the decoded call as Python source (what
 /// `cargo fuzz run` and `cargo fuzz fmt` print for a failing input).
@@ -24,7 +24,7 @@ impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         super::runtime::TARGET.with(|cell| match cell.get() {
             Some(t) => {
-                let args = decode_args(&t.shapes, &self.0);
+                let args = decode_args_with(&t.shapes, &self.0, !t.spec.no_hostile);
                 let (call, imports) = t.spec.call_source(&args);
                 for i in imports {
                     writeln!(f, "import {i}")?;

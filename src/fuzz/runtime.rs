@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
-use super::decode::decode_args;
+use super::decode::decode_args_with;
 use super::instrumented::coverage_counters;
 use super::refcount;
 use super::shapes;
@@ -88,7 +88,7 @@ impl FuzzTarget {
     /// Runs one input: `Some` when it is a finding (crashes are not returned: they end the
     /// process, as they should under libFuzzer).
     pub fn run(&self, data: &[u8]) -> Option<Observation> {
-        let args = decode_args(&self.shapes, data);
+        let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
         shapes::record(&args);
         Python::attach(|py| match self.check(py, &args) {
             Ok(found) => found,
@@ -114,6 +114,9 @@ impl FuzzTarget {
 
     fn check(&self, py: Python<'_>, args: &[Value]) -> PyResult<Option<Observation>> {
         let f = self.function.bind(py);
+        if args.iter().any(holds_hostile_object) {
+            return self.hostile_check(py, f, args);
+        }
         let objs1 = objects(py, args)?;
         let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
         let result = self.call(f, &objs1);
@@ -147,6 +150,38 @@ impl FuzzTarget {
         Ok(None)
     }
 
+    /// One call with armed hostile values, as `pyz3 check` makes it: the arguments built from
+    /// their pickle (the hostile classes' source travels in it), armed by the helpers' `bind`;
+    /// only a `SystemError` is a finding here (a crash or a hang ends the process as usual).
+    /// Exceptions, changed arguments and reference counts are what the hostile code asked for.
+    fn hostile_check(
+        &self,
+        py: Python<'_>,
+        f: &Bound<'_, PyAny>,
+        args: &[Value],
+    ) -> PyResult<Option<Observation>> {
+        let helpers = pickle_helpers(py)?;
+        let data = crate::value::args_pickle(args)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let objs = py
+            .import("pickle")?
+            .call_method1("loads", (pyo3::types::PyBytes::new(py, &data),))?
+            .cast_into::<PyTuple>()?;
+        helpers.call_method1("bind", (&objs, f))?;
+        let result = self.call(f, &objs);
+        drop(objs);
+        if let Err(e) = &result {
+            if e.is_instance_of::<pyo3::exceptions::PySystemError>(py) {
+                return Ok(Some(Observation {
+                    kind: FindingKind::SystemError,
+                    message: err_text(py, e),
+                    traceback: traceback(py, e),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     fn property_check(
         &self,
         py: Python<'_>,
@@ -170,7 +205,7 @@ impl FuzzTarget {
     /// Prints a finding and the input that caused it, as one [`ReportLine`] (read back by
     /// `pyz3 fuzz`) and as readable text.
     pub fn report(&self, data: &[u8], found: &Observation) {
-        let args = decode_args(&self.shapes, data);
+        let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
         let (call, imports) = self.spec.call_source(&args);
         let line = ReportLine::new(found, call.clone(), imports);
         say(&format!("\n{}", line.to_line()));
@@ -185,6 +220,30 @@ impl FuzzTarget {
             say(tb);
         }
     }
+}
+
+/// Whether `v` holds an object of a generated class (hostile or not): such values are built from
+/// their pickle, not by [`Value::to_python`].
+fn holds_hostile_object(v: &Value) -> bool {
+    let mut found = false;
+    v.visit_hostile(&mut |_| found = true);
+    found
+}
+
+/// The pickle helpers module (`_pyz3`: generated classes, `bind`), installed once.
+fn pickle_helpers(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    use crate::value::{PICKLE_HELPERS, PICKLE_HELPERS_MODULE};
+    let modules = py.import("sys")?.getattr("modules")?;
+    if let Ok(m) = modules.get_item(PICKLE_HELPERS_MODULE) {
+        return Ok(m);
+    }
+    let m = py
+        .import("types")?
+        .call_method1("ModuleType", (PICKLE_HELPERS_MODULE,))?;
+    let code = CString::new(PICKLE_HELPERS).expect("no NUL in the helpers");
+    py.run(&code, Some(&m.getattr("__dict__")?.cast_into()?), None)?;
+    modules.set_item(PICKLE_HELPERS_MODULE, &m)?;
+    Ok(m)
 }
 
 /// Says where the fuzzer's coverage comes from: the binary itself (a Rust extension linked

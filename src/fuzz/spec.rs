@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decode::decode_args;
+use super::decode::decode_args_with;
 use crate::report::{FindingKind, Observation};
 use crate::target::Target;
 use crate::value::Value;
@@ -94,7 +94,11 @@ impl ReportLine {
 
 /// Decodes a fuzz input into `target`'s arguments, the way its fuzz target does.
 pub fn decode(target: &Target, data: &[u8]) -> crate::Result<Vec<Value>> {
-    Ok(decode_args(&target.shapes()?.0, data))
+    Ok(decode_args_with(
+        &target.shapes()?.0,
+        data,
+        !target.no_hostile,
+    ))
 }
 
 /// The environment the generic fuzz target runs with for `target`: the target itself, Python

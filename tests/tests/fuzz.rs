@@ -369,6 +369,8 @@ mod cache;
 mod cflite;
 #[path = "fuzz/command.rs"]
 mod command;
+#[path = "fuzz/hostile.rs"]
+mod hostile;
 #[path = "fuzz/scope.rs"]
 mod scope;
 #[path = "fuzz/targets.rs"]

@@ -22,7 +22,7 @@ const FUNCTIONS: [&str; 4] = ["dict_pairs", "str_items", "sum_items", "walk"];
 
 /// Builds the fixture (planted or its twin) as `module` for the project's interpreter in `dir`,
 /// with its stub.
-fn c_module(dir: &Path, module: &str, planted: bool) {
+pub(crate) fn c_module(dir: &Path, module: &str, planted: bool) {
     c_module_for(&venv_python(), dir, module, planted)
 }
 

@@ -59,6 +59,11 @@ pub struct RunArgs {
     /// `result`, `exception`).
     #[arg(long, value_name = "EXPR")]
     pub property: Option<String>,
+    /// Inputs never select hostile values (objects whose dunder methods mutate the arguments,
+    /// raise or re-enter; callbacks that do so for `Callable` parameters). By default a few
+    /// tag bytes of any-typed positions pick them. Give the same to `pyz3 fuzz repro`.
+    #[arg(long = "no-hostile")]
+    pub no_hostile: bool,
     /// Corpus directory (grows as the fuzzer finds new coverage) [default:
     /// .pyz3/fuzz/corpus/MODULE.FUNC].
     #[arg(long, value_name = "DIR")]
@@ -95,6 +100,9 @@ pub enum Sub {
         /// Where the reproducer goes [default: .pyz3/repro].
         #[arg(long = "repro-dir", value_name = "DIR")]
         repro_dir: Option<PathBuf>,
+        /// The input was fuzzed with `--no-hostile` (it decodes without hostile values).
+        #[arg(long = "no-hostile")]
+        no_hostile: bool,
     },
     /// Minimize a corpus: keep the smallest set of inputs with the same coverage. The original
     /// directory is kept beside it as CORPUS.orig-<time>.
@@ -153,7 +161,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             target,
             dirs,
             repro_dir,
-        }) => repro_cmd(&artifact, &target, &dirs, repro_dir, p),
+            no_hostile,
+        }) => repro_cmd(&artifact, &target, &dirs, repro_dir, no_hostile, p),
         Some(Sub::Cmin {
             target,
             corpus,
@@ -233,7 +242,9 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
         &interpreter,
         p,
     )?;
-    let target = &resolved.target;
+    let mut target = resolved.target.clone();
+    target.no_hostile = a.no_hostile;
+    let target = &target;
     if let Some(note) = resolved.guidance_note() {
         p.note(&note);
     }
@@ -340,12 +351,14 @@ fn repro_cmd(
     name: &str,
     dirs: &FuzzDirs,
     repro_dir: Option<PathBuf>,
+    no_hostile: bool,
     p: &mut Terminal,
 ) -> anyhow::Result<Outcome> {
     if !artifact.is_file() {
         bail!("artifact {} does not exist", artifact.display());
     }
-    let (_, target, _) = locate_target(name, dirs, "address", false, p)?;
+    let (_, mut target, _) = locate_target(name, dirs, "address", false, p)?;
+    target.no_hostile = no_hostile;
     let kind = artifacts::owned_kind(artifact, &target, name)?
         .unwrap_or_else(|| artifacts::kind_of(None, artifact));
     let repro = repro_options(repro_dir, 10);
@@ -353,6 +366,12 @@ fn repro_cmd(
         artifacts::finding(&target, artifact, kind, &RunResult::default(), &repro)?;
     for i in &finding.imports {
         println!("import {i}");
+    }
+    if !finding.definitions.is_empty() {
+        println!("# The hostile classes (the helpers they call and `bind` are in the reproducer):");
+        for d in &finding.definitions {
+            println!("{d}");
+        }
     }
     println!("{call}");
     if let Some(path) = &finding.reproducer {
