@@ -403,6 +403,7 @@ fn the_share_of_cases_with_hostile_values_is_modest() {
                 }
             }
             let per_mille_seen = hostile * 1000 / n;
+            eprintln!("{types:?} at {per_mille} per mille: {per_mille_seen} per mille of {n} cases carry a hostile value");
             assert!(
                 (lo..=hi).contains(&per_mille_seen),
                 "{types:?} at {per_mille}: {per_mille_seen} per mille"
