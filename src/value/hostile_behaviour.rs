@@ -197,6 +197,9 @@ pub enum Action {
     Append,
     /// Removes the object itself from the container, dropping the container's reference.
     RemoveSelf,
+    /// Replaces every item of the container (every value of a dict) with a new object: the
+    /// length stays, and every reference the container held is dropped, the object's own too.
+    Replace,
     /// Raises.
     Raise(Raised),
     /// Returns a value of the wrong type: `None`, or a `str` from `__index__`.
@@ -214,12 +217,13 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::Clear,
         Action::Pop,
         Action::DeleteHalf,
         Action::Append,
         Action::RemoveSelf,
+        Action::Replace,
         Action::Raise(Raised::ValueError),
         Action::Raise(Raised::MemoryError),
         Action::Raise(Raised::RecursionError),
@@ -238,6 +242,7 @@ impl Action {
             Action::DeleteHalf => "HalvesContainer".into(),
             Action::Append => "GrowsContainer".into(),
             Action::RemoveSelf => "RemovesItself".into(),
+            Action::Replace => "ReplacesItems".into(),
             Action::Raise(e) => format!("Raises{}", e.name()),
             Action::WrongType => "ReturnsWrongType".into(),
             Action::BadValue => "ReturnsBadValue".into(),
@@ -255,6 +260,11 @@ impl Action {
             Action::Append => "appends 64 items to the container it sits in (once)".into(),
             Action::RemoveSelf => {
                 "removes itself from the container it sits in (dropping that reference)".into()
+            }
+            Action::Replace => {
+                "replaces every item of the container it sits in with a new object (dropping \
+                 the references it held, its own too)"
+                    .into()
             }
             Action::Raise(e) => format!("raises {}", e.name()),
             Action::WrongType | Action::BadValue => "returns None (a wrong type)".into(),
@@ -293,6 +303,7 @@ impl Action {
                 "self.armed = False  # once\n            append_to(self.target)".into()
             }
             (Action::RemoveSelf, _) => "remove_from(self.target, self)".into(),
+            (Action::Replace, _) => "replace_items(self.target)".into(),
             (Action::Raise(e), _) => format!("raise {}('raised by {}')", e.name(), m.dunder()),
             (Action::WrongType, Method::Index) => "return '0'".into(),
             (Action::BadValue, Method::Index | Method::Int) => "return 1 << 100".into(),

@@ -58,6 +58,23 @@ def remove_from(c, x):
         c.discard(x)
 
 
+def replace_items(c):
+    """Puts a new object (a new int) in place of every item of a list, every value of a dict and
+    every byte of a bytearray: the length stays, the references the container held go."""
+    if isinstance(c, list):
+        for i in range(list.__len__(c)):
+            list.__setitem__(c, i, 10 ** 20 + i)
+    elif isinstance(c, dict):
+        for i, k in enumerate(list(dict.keys(c))):
+            dict.__setitem__(c, k, 10 ** 20 + i)
+    elif isinstance(c, bytearray):
+        c[:] = bytes(len(c))
+    elif isinstance(c, set):
+        n = len(c)
+        c.clear()
+        c.update(10 ** 20 + i for i in range(n))
+
+
 class RaisesOnBool:
     """What a hostile __eq__ or __lt__ returns: asking whether it is true raises."""
     def __bool__(self):
