@@ -34,19 +34,7 @@ pub(crate) fn is_cython_c(path: &Path) -> bool {
 /// root as written, else the project's file of that name (meson hands Cython paths relative to
 /// its build directory).
 fn resolve(name: &str, c_file: &Path, root: &Path) -> Option<PathBuf> {
-    let lexical = |p: PathBuf| {
-        let mut out = PathBuf::new();
-        for c in p.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
-                std::path::Component::CurDir => {}
-                c => out.push(c),
-            }
-        }
-        out
-    };
+    let lexical = |p: PathBuf| super::llvm::lexical(&p);
     let named = Path::new(name);
     let mut candidates = Vec::new();
     if let Some(dir) = c_file.parent() {

@@ -172,7 +172,7 @@ impl LlvmTools {
 }
 
 /// `path` with `.` and `..` taken away lexically (`/p/b/../x.c` is `/p/x.c`).
-fn lexical(path: &Path) -> PathBuf {
+pub(crate) fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

@@ -341,6 +341,36 @@ fn pyinit_name(so: &Path, lib: &str) -> Option<String> {
     (names.len() == 1).then(|| names.remove(0))
 }
 
+/// The modules a build helper script listed in its result file `result` (JSON: `{"modules":
+/// [{"name", "path"}, ...]}`, written by `pep517_wheel.py` and `zig_build.py`); `who` names the
+/// build in errors.
+pub(super) fn listed_modules(
+    result: &Path,
+    who: &str,
+    language: Language,
+    coverage: Option<Instrumented>,
+) -> anyhow::Result<(serde_json::Value, Vec<BuiltModule>)> {
+    let text = std::fs::read_to_string(result)
+        .with_context(|| format!("{who} wrote no {}", result.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} does not parse", result.display()))?;
+    let modules = doc["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(BuiltModule {
+                name: m["name"].as_str()?.to_string(),
+                path: PathBuf::from(m["path"].as_str()?),
+                language,
+                runtimes: Vec::new(),
+                coverage: coverage.clone(),
+            })
+        })
+        .collect();
+    Ok((doc, modules))
+}
+
 /// Copies the directory `from` to `to` recursively, leaving out `__pycache__`.
 pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     crate::fs::create_dir_all(to)?;

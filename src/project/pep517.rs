@@ -291,24 +291,12 @@ pub fn build_pep517(
             first_error(&text).unwrap_or_else(|| "see its output above".into())
         );
     }
-    let text = std::fs::read_to_string(&result)
-        .with_context(|| format!("{} wrote no {}", backend.name(), result.display()))?;
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} does not parse", result.display()))?;
-    let modules: Vec<BuiltModule> = doc["modules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            Some(BuiltModule {
-                name: m["name"].as_str()?.to_string(),
-                path: PathBuf::from(m["path"].as_str()?),
-                language: Language::C,
-                runtimes: Vec::new(),
-                coverage: opts.coverage.then_some(Instrumented::Llvm),
-            })
-        })
-        .collect();
+    let (doc, modules) = super::build::listed_modules(
+        &result,
+        backend.name(),
+        Language::C,
+        opts.coverage.then_some(Instrumented::Llvm),
+    )?;
     if modules.is_empty() {
         bail!(
             "the {} wheel of {} ({}) holds no extension module",

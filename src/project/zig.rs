@@ -15,7 +15,7 @@
 //! LeakSanitizer, ThreadSanitizer (the framework's build script exposes no `sanitize_thread`),
 //! coverage and `--fuzz` builds are refused with one line saying why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -150,24 +150,8 @@ pub fn build_zig(
             );
         }
     }
-    let text = std::fs::read_to_string(&result)
-        .with_context(|| format!("the pyZ3 build wrote no {}", result.display()))?;
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} does not parse", result.display()))?;
-    let modules: Vec<BuiltModule> = doc["modules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            Some(BuiltModule {
-                name: m["name"].as_str()?.to_string(),
-                path: PathBuf::from(m["path"].as_str()?),
-                language: Language::Zig,
-                runtimes: Vec::new(),
-                coverage: None,
-            })
-        })
-        .collect();
+    let (_, modules) =
+        super::build::listed_modules(&result, "the pyZ3 build", Language::Zig, None)?;
     if modules.is_empty() {
         bail!(
             "the pyZ3 project {} declares no `[[tool.pyz3.ext_module]]`",

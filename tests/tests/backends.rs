@@ -26,25 +26,26 @@ pub(crate) fn source(rel: &str, module: &str, variant: Variant) -> String {
     }
 }
 
-/// A meson-python project building the C extension `mes_c`.
-fn meson_project(variant: Variant) -> Project {
-    let m = "mes_c";
+/// A meson-python project building the C extension `m` from fixture `c`, with suite `tests`.
+fn meson_c_project(m: &str, c: &str, tests: &str, variant: Variant) -> Project {
     Project::new()
         .file(
             "pyproject.toml",
             &source("backends/mesonpy.toml", m, variant),
         )
         .file("meson.build", &source("backends/meson.build", m, variant))
-        .file(&format!("{m}.c"), &source("sanitize/c_ext.c", m, variant))
-        .file(
-            "tests/test_ext.py",
-            &source("sanitize/c_test.py", m, variant),
-        )
+        .file(&format!("{m}.c"), &source(c, m, variant))
+        .file("tests/test_ext.py", &source(tests, m, variant))
 }
 
-/// A scikit-build-core project building the C++ extension `skb_cpp`.
-fn cmake_project(variant: Variant) -> Project {
-    let m = "skb_cpp";
+/// A meson-python project building the C extension `mes_c`.
+fn meson_project(variant: Variant) -> Project {
+    meson_c_project("mes_c", "sanitize/c_ext.c", "sanitize/c_test.py", variant)
+}
+
+/// A scikit-build-core project building the C++ extension `m` from fixture `cpp`, with suite
+/// `tests`.
+fn cmake_cpp_project(m: &str, cpp: &str, tests: &str, variant: Variant) -> Project {
     Project::new()
         .file(
             "pyproject.toml",
@@ -54,14 +55,18 @@ fn cmake_project(variant: Variant) -> Project {
             "CMakeLists.txt",
             &source("backends/CMakeLists.txt", m, variant),
         )
-        .file(
-            &format!("{m}.cpp"),
-            &source("backends/cpp_ext.cpp", m, variant),
-        )
-        .file(
-            "tests/test_ext.py",
-            &source("backends/cpp_test.py", m, variant),
-        )
+        .file(&format!("{m}.cpp"), &source(cpp, m, variant))
+        .file("tests/test_ext.py", &source(tests, m, variant))
+}
+
+/// A scikit-build-core project building the C++ extension `skb_cpp`.
+fn cmake_project(variant: Variant) -> Project {
+    cmake_cpp_project(
+        "skb_cpp",
+        "backends/cpp_ext.cpp",
+        "backends/cpp_test.py",
+        variant,
+    )
 }
 
 /// Runs `pyz3 test [--sanitize LIST] --json` and returns the exit code, the report and what was
@@ -328,37 +333,22 @@ fn a_build_that_fails_shows_the_compiler_error() {
 
 /// A meson-python C extension whose `bump` races on a counter with the GIL released.
 fn meson_race_project(variant: Variant) -> Project {
-    let m = "mes_race";
-    Project::new()
-        .file(
-            "pyproject.toml",
-            &source("backends/mesonpy.toml", m, variant),
-        )
-        .file("meson.build", &source("backends/meson.build", m, variant))
-        .file(&format!("{m}.c"), &source("backends/race.c", m, variant))
-        .file(
-            "tests/test_ext.py",
-            &source("backends/race_test.py", m, variant),
-        )
+    meson_c_project(
+        "mes_race",
+        "backends/race.c",
+        "backends/race_test.py",
+        variant,
+    )
 }
 
 /// The same extension compiled as C++ by scikit-build-core (CMake).
 fn cmake_race_project(variant: Variant) -> Project {
-    let m = "skb_race";
-    Project::new()
-        .file(
-            "pyproject.toml",
-            &source("backends/scikit_build_core.toml", m, variant),
-        )
-        .file(
-            "CMakeLists.txt",
-            &source("backends/CMakeLists.txt", m, variant),
-        )
-        .file(&format!("{m}.cpp"), &source("backends/race.c", m, variant))
-        .file(
-            "tests/test_ext.py",
-            &source("backends/race_test.py", m, variant),
-        )
+    cmake_cpp_project(
+        "skb_race",
+        "backends/race.c",
+        "backends/race_test.py",
+        variant,
+    )
 }
 
 #[test]
