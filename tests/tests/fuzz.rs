@@ -363,6 +363,64 @@ fn seed_corpora_decode_to_the_documented_inputs() {
     }
 }
 
+/// Hostile values are decoded only when asked for: tag `0x78` in an any-typed position is a
+/// hostile object, a `Callable` parameter a callback; every input still decodes and pickles.
+#[test]
+fn hostile_tags_pick_hostile_objects_only_when_on() {
+    let list = [pyz3::strategy::Shape::List(Box::new(
+        pyz3::strategy::Shape::Any,
+    ))];
+    // One element: tag 0x78, base Int, payload 3, action Clear, in every method.
+    let data = [1u8, 0x78, 0, 3, 0, 0, 0];
+    let on = pyz3::fuzz::decode::decode_args_with(&list, &data, true);
+    let pyz3::value::Value::List(items) = &on[0] else {
+        panic!("{on:?}")
+    };
+    let pyz3::value::Value::Hostile(h) = &items[0] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(h.base, pyz3::value::HostileBase::Int);
+    assert_eq!(*h.payload, pyz3::value::Value::int(3));
+    assert!(h
+        .behaviours
+        .iter()
+        .all(|b| b.action == pyz3::value::Action::Clear));
+    assert_eq!(
+        h.behaviours.len(),
+        pyz3::value::HostileBase::Int.methods().len()
+    );
+    let off = pyz3::fuzz::decode::decode_args_with(&list, &data, false);
+    assert!(!off[0].has_hostile(), "{off:?}");
+    // A `Callable` parameter: a callback, hostile for an odd first byte.
+    let cb =
+        pyz3::fuzz::decode::decode_args_with(&[pyz3::strategy::Shape::Callable], &[1, 4, 1], true);
+    assert!(cb[0].has_hostile(), "{cb:?}");
+    let cb = pyz3::fuzz::decode::decode_args_with(&[pyz3::strategy::Shape::Callable], &[0], true);
+    assert!(
+        matches!(&cb[0], pyz3::value::Value::Hostile(h) if h.base == pyz3::value::HostileBase::Callable && !h.is_hostile())
+    );
+    // Every input decodes, hostile values included, and pickles.
+    let mut seed = 0x1234_5678u32;
+    for _ in 0..2000 {
+        let n = (seed % 64) as usize;
+        let bytes: Vec<u8> = (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect();
+        let args = pyz3::fuzz::decode::decode_args_with(
+            &[
+                pyz3::strategy::Shape::List(Box::new(pyz3::strategy::Shape::Any)),
+                pyz3::strategy::Shape::Callable,
+            ],
+            &bytes,
+            true,
+        );
+        pyz3::value::args_pickle(&args).unwrap();
+    }
+}
+
 #[path = "fuzz/cache.rs"]
 mod cache;
 #[path = "fuzz/cflite.rs"]
