@@ -7,7 +7,11 @@
 # defect) of each run, then per configuration the runs that found it and the median time (a run
 # that did not counts as longer than the budget).
 #
-#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build]   (build: only build, no runs)
+#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build|asan|none]
+#
+# build: only build, no runs; asan: only the four AddressSanitizer configurations (UTF-32 and
+# text seeds, pyz3 and atheris); none: only the two configurations without a sanitizer. Without
+# it, all six.
 #
 # Needs scripts/setup.sh's environment; installs atheris into its own virtualenv under target/.
 set -euo pipefail
@@ -16,7 +20,7 @@ cd "$root"
 . scripts/setup.sh >/dev/null
 budget="${1:-120}"
 runs="${2:-3}"
-only_build="${3:-}"
+only="${3:-}"
 work="$root/target/fuzz-vs-atheris"
 mkdir -p "$work"
 triple=x86_64-unknown-linux-gnu
@@ -37,13 +41,18 @@ build_demo() { # $1 = asan|none
   mkdir -p "$work/so-$1"
   cp "$work/demo-$1/$triple/release/libpyz3_demo.so" "$work/so-$1/pyz3_demo.so"
 }
-build_demo asan
-build_demo none
+want() { [ -z "$only" ] || [ "$only" = build ] || [ "$only" = "$1" ]; } # $1 = asan|none
+want asan && build_demo asan
+want none && build_demo none
 
 # pyz3's target, both ways, built from fuzz/ as a user would (its .cargo/config.toml keeps the
 # coverage instrumentation to the demo crate and its dependencies, as atheris's build above).
-(cd fuzz && cargo +nightly fuzz build -O --target-dir "$root/target/fuzz" parse_string >/dev/null 2>&1)
-(cd fuzz && cargo +nightly fuzz build -O -s none --target-dir "$root/target/fuzz-none" parse_string >/dev/null 2>&1)
+if want asan; then
+  (cd fuzz && cargo +nightly fuzz build -O --target-dir "$root/target/fuzz" parse_string >/dev/null 2>&1)
+fi
+if want none; then
+  (cd fuzz && cargo +nightly fuzz build -O -s none --target-dir "$root/target/fuzz-none" parse_string >/dev/null 2>&1)
+fi
 
 # Seeds, from each committed document (text stored as UTF-32, UTF-16 or UTF-8):
 # - atheris-seeds: the same storage in FuzzedDataProvider's format (0x00: UTF-32, 0x02: UTF-16,
@@ -73,35 +82,49 @@ for name in os.listdir("corpora/parse_string"):
     write("atheris-text-seeds", name, fdp(text, b"\x01", "ascii", (b"\x02", "utf-16-le")))
 PY
 
-[ "$only_build" = build ] && exit 0
+[ "$only" = build ] && exit 0
 
-run() { # $1 = label, rest = command; prints "label run exec/s time-to-crash"
-  local label="$1"; shift
-  for i in $(seq 1 "$runs"); do
-    rm -rf "$work/c" "$work/a"; mkdir -p "$work/c" "$work/a"
-    local start end
-    start=$(date +%s.%N)
-    "$@" "$work/c" "$SEEDS" -artifact_prefix="$work/a/" -max_total_time="$budget" -seed="$i" >"$work/log" 2>&1 || true
-    end=$(date +%s.%N)
-    local eps crash t=inf
-    eps=$(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
-    if ls "$work/a"/crash-* >/dev/null 2>&1; then t=$(echo "$end - $start" | bc); crash="$t"; else crash="not found in ${budget} s"; fi
-    printf '%-34s run %d  %8s exec/s  crash: %s\n' "$label" "$i" "$eps" "$crash"
-    echo "$label|$eps|$t" >>"$work/summary"
-  done
+one() { # $1 = run, $2 = label, rest = command; prints "label run exec/s time-to-crash"
+  local i="$1" label="$2"; shift 2
+  rm -rf "$work/c" "$work/a"; mkdir -p "$work/c" "$work/a"
+  local start end
+  start=$(date +%s.%N)
+  "$@" "$work/c" "$SEEDS" -artifact_prefix="$work/a/" -max_total_time="$budget" -seed="$i" >"$work/log" 2>&1 || true
+  end=$(date +%s.%N)
+  local eps crash t=inf
+  eps=$(grep -o 'exec/s: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
+  if ls "$work/a"/crash-* >/dev/null 2>&1; then t=$(echo "$end - $start" | bc); crash="$t"; else crash="not found in ${budget} s"; fi
+  printf '%-34s run %d  %8s exec/s  crash: %s\n' "$label" "$i" "$eps" "$crash"
+  echo "$label|$eps|$t" >>"$work/summary"
 }
 rm -f "$work/summary"
 
+# Run i of every selected configuration, then run i+1: pyz3 and atheris alternate, so both see
+# the same load on a shared machine.
 export VIRTUAL_ENV="$root/.venv"
-SEEDS="$root/corpora/parse_string" run "pyz3 ASan, UTF-32 seeds" "$root/target/fuzz/$triple/release/parse_string"
-SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 \
-  LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan, UTF-32 seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
-SEEDS="$work/text-seeds" run "pyz3 ASan, text seeds" "$root/target/fuzz/$triple/release/parse_string"
-SEEDS="$work/atheris-text-seeds" PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 \
-  LD_PRELOAD="$apath/asan_with_fuzzer.so" run "atheris ASan, text seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
-SEEDS="$root/corpora/parse_string" run "pyz3 no sanitizer, UTF-32 seeds" "$root/target/fuzz-none/$triple/release/parse_string"
-SEEDS="$work/atheris-seeds" PYTHONPATH="$work/so-none" LD_PRELOAD="$apath/ubsan_with_fuzzer.so" \
-  run "atheris no sanitizer, UTF-32 seeds" "$work/venv/bin/python" benches/atheris_parse_string.py
+pyz3_asan="$root/target/fuzz/$triple/release/parse_string"
+pyz3_none="$root/target/fuzz-none/$triple/release/parse_string"
+atheris() { # $1 = asan|none, $2 = run, $3 = label
+  if [ "$1" = asan ]; then
+    PYTHONPATH="$work/so-asan" PYTHONMALLOC=malloc ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$apath/asan_with_fuzzer.so" \
+      one "$2" "$3" "$work/venv/bin/python" benches/atheris_parse_string.py
+  else
+    PYTHONPATH="$work/so-none" LD_PRELOAD="$apath/ubsan_with_fuzzer.so" \
+      one "$2" "$3" "$work/venv/bin/python" benches/atheris_parse_string.py
+  fi
+}
+for i in $(seq 1 "$runs"); do
+  if want asan; then
+    SEEDS="$root/corpora/parse_string" one "$i" "pyz3 ASan, UTF-32 seeds" "$pyz3_asan"
+    SEEDS="$work/atheris-seeds" atheris asan "$i" "atheris ASan, UTF-32 seeds"
+    SEEDS="$work/text-seeds" one "$i" "pyz3 ASan, text seeds" "$pyz3_asan"
+    SEEDS="$work/atheris-text-seeds" atheris asan "$i" "atheris ASan, text seeds"
+  fi
+  if want none; then
+    SEEDS="$root/corpora/parse_string" one "$i" "pyz3 no sanitizer, UTF-32 seeds" "$pyz3_none"
+    SEEDS="$work/atheris-seeds" atheris none "$i" "atheris no sanitizer, UTF-32 seeds"
+  fi
+done
 
 echo
 "$PYO3_PYTHON" - "$work/summary" "$budget" <<'PY'

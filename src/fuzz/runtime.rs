@@ -36,6 +36,9 @@ pub type Builtin = (
 pub struct FuzzTarget {
     pub(crate) spec: Target,
     pub(crate) shapes: Vec<Shape>,
+    /// Whether some argument can hold text read from the input ([`super::text::holds_text`]):
+    /// without it the mutator's text steps are skipped.
+    pub(crate) text: bool,
     function: Py<PyAny>,
     property: Option<Py<PyAny>>,
 }
@@ -73,6 +76,7 @@ impl FuzzTarget {
             };
             Ok(FuzzTarget {
                 spec,
+                text: shapes.iter().any(super::text::holds_text),
                 shapes,
                 function,
                 property,

@@ -2,10 +2,42 @@
 //! storage width, mutated on whole code points, or narrowed back to UTF-8.
 //!
 //! For the mutator of [`fuzz_target!`](crate::fuzz_target) (behind the `embed` feature: they
-//! read the installed target's argument shapes). Each returns the input's new size.
+//! read the installed target's argument shapes). Each returns the input's new size. They run
+//! only for a target with an argument that can hold text ([`holds_text`]); for any other they
+//! leave the input as it is, at the cost of one look at the installed target.
 
 use super::decode::Reader;
-use crate::strategy::Shape;
+use crate::strategy::{ArrayKind, Shape};
+use crate::value::DKind;
+
+/// Whether a value of `shape` can hold text decoded from the input's bytes: a `str`, an untyped
+/// position (`Any`, hashable, `Callable`, which may decode to a `str`), a NumPy array that may
+/// be of a unicode dtype, or a container, `Optional` or union with such an element. Values drawn
+/// from a strategy (generated enums, registered classes) and `Literal` choices do not: their
+/// text is not the input's bytes, so no text step can shape it.
+pub fn holds_text(shape: &Shape) -> bool {
+    match shape {
+        Shape::Str | Shape::Any | Shape::Hashable | Shape::Callable => true,
+        Shape::Array(ArrayKind::Any | ArrayKind::Kind(DKind::Unicode(_))) => true,
+        Shape::List(e)
+        | Shape::TupleOf(e)
+        | Shape::Set(e)
+        | Shape::FrozenSet(e)
+        | Shape::Counter(e)
+        | Shape::Deque(e)
+        | Shape::Optional(e) => holds_text(e),
+        Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
+            holds_text(k) || holds_text(v)
+        }
+        Shape::Tuple(items) | Shape::OneOf(items) => items.iter().any(holds_text),
+        _ => false,
+    }
+}
+
+/// Whether the installed target has an argument that can hold text (false with none installed).
+fn target_has_text() -> bool {
+    super::runtime::TARGET.with(|cell| cell.get().is_some_and(|t| t.text))
+}
 
 /// Where the installed target's text starts in `data[..size]`: the offset of its last argument,
 /// when that is a `str` (which takes all remaining bytes).
@@ -30,6 +62,9 @@ pub(crate) fn text_start(data: &[u8], size: usize) -> Option<usize> {
 /// size (unchanged when there is no such argument or the result would exceed `max_size`).
 pub fn reencode_text(data: &mut [u8], size: usize, max_size: usize) -> usize {
     let size = size.min(data.len());
+    if !target_has_text() {
+        return size;
+    }
     let Some(start) = text_start(data, size) else {
         return size;
     };
@@ -54,6 +89,9 @@ pub fn reencode_text(data: &mut [u8], size: usize, max_size: usize) -> usize {
 /// argument when it is stored as UTF-32 (`0xFF` mark); `None` (nothing changed) otherwise.
 /// Returns the new size, at most `max_size`.
 pub fn mutate_wide_text(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> Option<usize> {
+    if !target_has_text() {
+        return None;
+    }
     let size = size.min(data.len());
     let start = text_start(data, size)?;
     if data[..size].get(start) != Some(&0xff) {
@@ -75,13 +113,56 @@ pub fn mutate_wide_text(data: &mut [u8], size: usize, max_size: usize, seed: u32
 
 /// [`super::mutate::narrow_wide_text`] on the part of the input that holds text stored as UTF-8: the
 /// installed target's text argument unless it is marked UTF-32 or UTF-16 (whose runs are already
-/// in the width they are compared in), or the whole input when the last argument is not a `str`.
+/// in the width they are compared in), or the whole input when the last argument is not a `str`
+/// but another one can hold text. Without such an argument, `data` is unchanged.
 pub fn narrow_text(data: &mut [u8], size: usize, seed: u32) -> usize {
     let size = size.min(data.len());
+    if !target_has_text() {
+        return size;
+    }
     let text = text_start(data, size);
     if text.is_some_and(|s| matches!(data[..size].get(s), Some(0xff | 0xfe))) {
         return size;
     }
     let start = text.unwrap_or(0).min(size);
     start + super::mutate::narrow_wide_text(&mut data[start..], size - start, seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    fn text_in(types: &[&str]) -> bool {
+        let (shapes, _) = Target::new("m", "f", types).shapes().unwrap();
+        shapes.iter().any(holds_text)
+    }
+
+    #[test]
+    fn text_steps_only_for_arguments_that_hold_text() {
+        for types in [
+            &["list[int]"][..],
+            &["bytes"],
+            &["int", "bytes", "float"],
+            &["dict[int, list[bytes]]"],
+            &["tuple[int, bytes]"],
+            &["Optional[int]"],
+        ] {
+            assert!(!text_in(types), "{types:?}");
+        }
+        for types in [
+            &["str"][..],
+            &["str", "int"],
+            &["bytes", "str"],
+            &["list[str]"],
+            &["dict[int, str]"],
+            &["tuple[int, str]"],
+            &["Optional[str]"],
+            &["Union[int, str]"],
+            &["Any"],
+            &["list[Any]"],
+        ] {
+            assert!(text_in(types), "{types:?}");
+        }
+    }
 }
