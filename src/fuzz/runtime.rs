@@ -124,14 +124,8 @@ impl FuzzTarget {
         let objs1 = objects(py, args)?;
         let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
         let result = self.call(f, &objs1);
-        if let Err(e) = &result {
-            if e.is_instance_of::<pyo3::exceptions::PySystemError>(py) {
-                return Ok(Some(Observation {
-                    kind: FindingKind::SystemError,
-                    message: err_text(py, e),
-                    traceback: traceback(py, e),
-                }));
-            }
+        if let Some(found) = system_error(py, &result) {
+            return Ok(Some(found));
         }
         if let Some(code) = &self.property {
             if let Some(found) = self.property_check(py, code.bind(py), &objs1, &result)? {
@@ -174,14 +168,8 @@ impl FuzzTarget {
         helpers.call_method1("bind", (&objs, f))?;
         let result = self.call(f, &objs);
         drop(objs);
-        if let Err(e) = &result {
-            if e.is_instance_of::<pyo3::exceptions::PySystemError>(py) {
-                return Ok(Some(Observation {
-                    kind: FindingKind::SystemError,
-                    message: err_text(py, e),
-                    traceback: traceback(py, e),
-                }));
-            }
+        if let Some(found) = system_error(py, &result) {
+            return Ok(Some(found));
         }
         Ok(None)
     }
@@ -224,6 +212,17 @@ impl FuzzTarget {
             say(tb);
         }
     }
+}
+
+/// A `system-error` observation when the call raised `SystemError`.
+fn system_error(py: Python<'_>, result: &PyResult<Bound<'_, PyAny>>) -> Option<Observation> {
+    let e = result.as_ref().err()?;
+    e.is_instance_of::<pyo3::exceptions::PySystemError>(py)
+        .then(|| Observation {
+            kind: FindingKind::SystemError,
+            message: err_text(py, e),
+            traceback: traceback(py, e),
+        })
 }
 
 /// Whether `v` holds an object of a generated class (hostile or not): such values are built from

@@ -16,22 +16,16 @@ use crate::value::DKind;
 /// from a strategy (generated enums, registered classes) and `Literal` choices do not: their
 /// text is not the input's bytes, so no text step can shape it.
 pub fn holds_text(shape: &Shape) -> bool {
-    match shape {
-        Shape::Str | Shape::Any | Shape::Hashable | Shape::Callable => true,
-        Shape::Array(ArrayKind::Any | ArrayKind::Kind(DKind::Unicode(_))) => true,
-        Shape::List(e)
-        | Shape::TupleOf(e)
-        | Shape::Set(e)
-        | Shape::FrozenSet(e)
-        | Shape::Counter(e)
-        | Shape::Deque(e)
-        | Shape::Optional(e) => holds_text(e),
-        Shape::Dict(k, v) | Shape::DefaultDict(k, v) | Shape::OrderedDict(k, v) => {
-            holds_text(k) || holds_text(v)
-        }
-        Shape::Tuple(items) | Shape::OneOf(items) => items.iter().any(holds_text),
-        _ => false,
-    }
+    shape.any_inside(&|s| {
+        matches!(
+            s,
+            Shape::Str
+                | Shape::Any
+                | Shape::Hashable
+                | Shape::Callable
+                | Shape::Array(ArrayKind::Any | ArrayKind::Kind(DKind::Unicode(_)))
+        )
+    })
 }
 
 /// Whether the installed target has an argument that can hold text (false with none installed).

@@ -220,7 +220,7 @@ impl Shape {
 
     /// Whether `leaf` holds for this shape or for a shape inside it (items, elements, keys and
     /// values, alternatives).
-    fn any_inside(&self, leaf: &dyn Fn(&Shape) -> bool) -> bool {
+    pub(crate) fn any_inside(&self, leaf: &dyn Fn(&Shape) -> bool) -> bool {
         leaf(self)
             || match self {
                 Shape::OneOf(items) | Shape::Tuple(items) => {
