@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::pool::{bytes_list_pickle, push_frame, Event, Mark, Phase, Worker};
 use super::protocol::{Reply, Request, Setup};
 use super::runner::{
-    attribute, case_deadline, case_pickle, crash_observation, start, timeout_observation,
-    CheckOptions,
+    attribute, case_deadline, case_deadline_with, case_pickle, crash_observation, start,
+    timeout_observation, CheckOptions,
 };
 use super::slow::{retry, slow_input, Retry, SlowInput, MAX_RETRIES};
 use crate::report::{FindingKind, Observation};
@@ -169,11 +169,15 @@ impl Batches<'_> {
             // The case the worker was lost on, if any (its finding already recorded).
             let mut lost: Option<u64> = None;
             while expected < end {
-                match worker.recv(deadline) {
+                // A case with the memory check may take that check's time before its reply.
+                let memory =
+                    (expected..end).any(|i| super::cases::memory_case(options.memory_every, i));
+                match worker.recv(case_deadline_with(options, memory)) {
                     Event::Reply(Reply::Case {
                         index,
                         finding,
                         pyz3_error,
+                        note,
                         ..
                     }) => {
                         if let Some(o) = finding {
@@ -181,6 +185,13 @@ impl Batches<'_> {
                         }
                         if let Some(message) = pyz3_error {
                             own_failure(self.warnings, index, &message);
+                        }
+                        // Once: a fresh worker may make the same note with other figures.
+                        let topic = |n: &str| n.split(':').next().unwrap_or_default().to_owned();
+                        if let Some(note) =
+                            note.filter(|n| !self.warnings.iter().any(|w| topic(w) == topic(n)))
+                        {
+                            self.warnings.push(note);
                         }
                         done += (index + 1).saturating_sub(expected);
                         expected = expected.max(index + 1);

@@ -241,6 +241,8 @@ def heap_in_use():
 ROUNDS = 5
 MIN_BYTES_PER_CALL = 16.0
 MIN_CALLS_PER_ROUND = 100
+# Within the runner's allowance for a case with the memory check (`MEMORY_CHECK_LIMIT`).
+MEMORY_CHECK_SECONDS = 40
 
 
 def _grows(f, fresh, per_round):
@@ -251,11 +253,18 @@ def _grows(f, fresh, per_round):
     gc.collect(1)
     start = heap_in_use()
     series = [start]
+    alive = [True] * len(start)
     for _ in range(ROUNDS):
         for _ in range(per_round):
             call(f, fresh())
         gc.collect(1)
-        series.append(heap_in_use())
+        now = heap_in_use()
+        # A measure that did not grow in some round can no longer pass: once none can, the
+        # remaining rounds would change nothing (most functions stop here after a round or two).
+        alive = [a and b > c for a, b, c in zip(alive, now, series[-1])]
+        if not any(alive):
+            return None
+        series.append(now)
     calls = ROUNDS * per_round
     best = None
     for k in range(len(start)):
@@ -274,7 +283,7 @@ def _grows(f, fresh, per_round):
 def memory_check(f, fresh):
     """A memory-leak finding when memory in use grows in every round of calls with the same
     input, and twice again with rounds twice as long. `fresh()` gives the arguments of each
-    call."""
+    call. A string (a note for the user) when the function is too slow to be checked."""
     # Steady-state time per call (the first calls may import or warm caches).
     for _ in range(3):
         call(f, fresh())
@@ -282,12 +291,14 @@ def memory_check(f, fresh):
     for _ in range(3):
         call(f, fresh())
     per_call = max((time.perf_counter() - t) / 3, 1e-7)
-    # At least 100 calls a round: a few calls cannot tell a leak from a cache filling. A slow
-    # function (over 2 ms a call) gets rounds of about 0.2 s instead, at least 3 calls.
-    if per_call <= 0.002:
-        per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
-    else:
-        per_round = max(int(0.2 / per_call), 3)
+    # At least 100 calls a round: a few calls cannot tell a leak from a cache filling. A
+    # function too slow for that within the check's time limit is not checked, and says so.
+    per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
+    calls = min(per_round, 50) + ROUNDS * per_round * 5
+    if per_call * calls > MEMORY_CHECK_SECONDS:
+        return "memory growth not checked: a call takes %.0f ms, and the check's %d calls " \
+            "(at least %d a round) would take over %d s" % (
+                per_call * 1000, calls, MIN_CALLS_PER_ROUND, MEMORY_CHECK_SECONDS)
     # The measure's own set-up (ctypes, on its first use) and a first round of calls happen
     # before anything is measured: neither may look like the function's growth or shrinkage.
     heap_in_use()

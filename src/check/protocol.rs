@@ -174,6 +174,10 @@ pub enum Reply {
         /// never blamed on the function.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pyz3_error: Option<String>,
+        /// Something the user should know about how this function was checked (a check
+        /// skipped, and why); shown once among the function's warnings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// The cases of a `Threads` request that run clean and in time alone (their positions in
     /// the request's list): round `r` uses them as the scenario assigns.

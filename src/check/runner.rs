@@ -267,6 +267,20 @@ pub(super) fn case_deadline(o: &CheckOptions) -> Duration {
     Duration::from_millis(o.timeout_ms.saturating_mul(6) + 10_000)
 }
 
+/// The most the memory check may take (`checks.py` skips it, with a note, for a function
+/// whose calls are too slow for at least 100 calls a round within it).
+pub(super) const MEMORY_CHECK_LIMIT: Duration = Duration::from_secs(60);
+
+/// [`case_deadline`], plus [`MEMORY_CHECK_LIMIT`] when the case gets the memory check.
+pub(super) fn case_deadline_with(o: &CheckOptions, memory: bool) -> Duration {
+    case_deadline(o)
+        + if memory {
+            MEMORY_CHECK_LIMIT
+        } else {
+            Duration::ZERO
+        }
+}
+
 /// Imports the module in a worker and sets up `target` (its oracle imported, its property
 /// compiled) without running any case: `Err` names what is wrong.
 pub fn validate(target: &Target, options: &CheckOptions) -> crate::Result<()> {
@@ -637,7 +651,7 @@ pub(super) fn replay(
     });
     worker.send_case(&case_pickle(args));
     worker.flush();
-    let outcome = match worker.recv(case_deadline(options)) {
+    let outcome = match worker.recv(case_deadline_with(options, memory)) {
         Event::Reply(Reply::Case { finding, .. }) => return Ok(finding),
         Event::Hung(mark) => attribute(
             mark.phase,

@@ -298,6 +298,13 @@ class Checker:
         self.check_mutation = not setup.get("mutates")
         self.check_determinism = not setup.get("nondeterministic")
         self.check_refcount = not setup.get("no_refcount")
+        # A note on how the function was checked, for the next reply: None before one is
+        # made, False once it was sent.
+        self.note = None
+        # Set once the memory check found a leak: later cases of the batches skip the check
+        # (one leaking input is the finding, more would cost seconds each; replays still run
+        # it).
+        self.memory_leak_found = False
         # Set once pyz3's own work on this function's results hung or crashed: results are then
         # neither compared nor shown (the runner warns once).
         self.result_work = not setup.get("no_result_work")
@@ -403,8 +410,19 @@ class Checker:
                 found = total_refcount_check(f, fresh)
                 if found:
                     return found
-            return memory_check(f, fresh)
+            found = memory_check(f, fresh)
+            self.memory_leak_found |= found is not None and not isinstance(found, str)
+            if isinstance(found, str):
+                self.note, found = (found if self.note is not False else False), None
+            return found
         return None
+
+    def take_note(self, reply):
+        """Adds the pending note to `reply` (each note is sent once per function)."""
+        if self.note:
+            reply["note"] = self.note
+            self.note = False
+        return reply
 
     def hostile_check(self, args):
         """One call with armed hostile values: only a hang or a SystemError is a finding here
@@ -671,7 +689,8 @@ def handle(req, state):
             CH.index = index
             own = None
             try:
-                found = checker.check(case, index in memory_cases)
+                found = checker.check(
+                    case, index in memory_cases and not checker.memory_leak_found)
             except CaseError as e:
                 CH.flush()
                 CH.send({"reply": "error", "message": str(e)})
@@ -687,8 +706,8 @@ def handle(req, state):
                 CH.queue({"reply": "case", "index": index, "finding": None, "pyz3_error": own})
                 CH.flush()
                 reported = index
-            elif found or flush_each or time.monotonic() - CH.last_flush > 0.05:
-                CH.queue({"reply": "case", "index": index, "finding": found})
+            elif found or flush_each or checker.note or time.monotonic() - CH.last_flush > 0.05:
+                CH.queue(checker.take_note({"reply": "case", "index": index, "finding": found}))
                 CH.flush()
                 reported = index
         if reported != index:
@@ -727,7 +746,7 @@ def handle(req, state):
         except Exception as e:
             found, own = None, pyz3_failure(e)
         CH.mark(PHASE_IDLE)
-        reply = {"reply": "case", "index": (1 << 64) - 1, "finding": found}
+        reply = checker.take_note({"reply": "case", "index": (1 << 64) - 1, "finding": found})
         if own:
             reply["pyz3_error"] = own
         CH.send(reply)

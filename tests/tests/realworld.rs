@@ -534,3 +534,47 @@ PyMODINIT_FUNC PyInit_reads(void) { return PyModule_Create(&def); }"#,
         out.stderr_text()
     );
 }
+
+const SLOW_MODULE: &str = r#"
+import time
+
+_kept = []
+
+def _busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+def slow_leak(x: int) -> int:
+    _busy(0.003)
+    _kept.append(bytearray(2000))
+    return 0
+
+def too_slow(x: int) -> int:
+    _busy(0.02)
+    _kept.append(bytearray(2000))
+    return 0
+"#;
+
+/// The memory check makes at least 100 calls a round, slow functions included: a leak in a
+/// 3 ms function is found with rounds of 100 calls; a 20 ms function, for which 100-call rounds
+/// would take too long, is not checked for memory growth, and a warning says so.
+#[test]
+fn slow_functions_get_100_calls_a_round_or_a_warning() {
+    let tmp = Project::new();
+    let dir = tmp.path();
+    std::fs::write(dir.join("slow.py"), SLOW_MODULE).unwrap();
+    let out = pyz3(dir)
+        .args(["check", "slow.py", "--cases", "3", "--json", "r.json"])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_text());
+    let found = report(dir);
+    let kinds = |name: &str| found.iter().find(|f| f.0 == name).unwrap().2.clone();
+    assert_eq!(kinds("slow_leak"), ["memory-leak"]);
+    assert_eq!(kinds("too_slow"), Vec::<String>::new());
+    let text = out.stdout_text();
+    assert!(text.contains("rounds of 100 calls"), "{text}");
+    let warnings = out.stderr_text();
+    let warning = "too_slow: memory growth not checked: a call takes";
+    assert_eq!(warnings.matches(warning).count(), 1, "{warnings}");
+}
