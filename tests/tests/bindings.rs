@@ -3,9 +3,10 @@
 //! through setuptools and through meson-python (sources in tests/fixtures/backends/: one C++
 //! file per binding library, one `.pyx`, one pytest suite and one stub for all four).
 //!
-//! For each: the suite passes in an ordinary build; `pyz3 test --sanitize address` finds the
-//! planted heap overflow with the extension's frame (the `.pyx` line for Cython) and the test id;
-//! the same project with the defect fixed exits 0; and `pyz3 check` on the ordinary build's
+//! For each: the suite passes in an ordinary build; `pyz3 test --sanitize address,undefined`
+//! finds the planted heap overflow and signed overflow, and `--sanitize leak` the lost block,
+//! each with the extension's frame (the `.pyx` line for Cython) and the test id; the same
+//! project with the defects fixed exits 0 under both; and `pyz3 check` on the ordinary build's
 //! module (stubs from the project, or nanobind's stubgen) finds the planted reference leak and
 //! the crash, and nothing on the correct functions.
 
@@ -92,27 +93,43 @@ fn round(kind: Kind) {
     let dir = project(kind);
     let (code, report, shown) = test(dir.path(), "");
     assert_eq!(code, 0, "{shown}");
-    assert_eq!(passed(&report), 3, "{shown}");
-    let (code, report, shown) = test(dir.path(), "address");
+    assert_eq!(passed(&report), 5, "{shown}");
+    let file = kind.frame_file();
+    let (code, report, shown) = test(dir.path(), "address,undefined");
     assert_eq!(code, 1, "{shown}");
     assert_eq!(
         findings(&report),
-        BTreeSet::from([finding(
-            "heap-buffer-overflow",
-            "test_fill",
-            "fill",
-            &kind.frame_file()
-        )]),
+        BTreeSet::from([
+            finding("heap-buffer-overflow", "test_fill", "fill", &file),
+            finding("signed-integer-overflow", "test_add_one", "add_one", &file),
+        ]),
         "{shown}"
     );
-    assert_eq!(passed(&report), 2, "{shown}");
-    // The defect fixed: the same project (an incremental build) is clean.
-    let (fixture, file) = kind.source();
-    dir.write(&file, &source(fixture, m, Variant::Clean));
-    let (code, report, shown) = test(dir.path(), "address");
-    assert_eq!(code, 0, "{shown}");
-    assert!(findings(&report).is_empty(), "{shown}");
-    assert_eq!(passed(&report), 3, "{shown}");
+    // The block `stash` loses, under LeakSanitizer only.
+    let (code, report, shown) = test(dir.path(), "leak");
+    assert_eq!(code, 1, "{shown}");
+    let leaks: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|f| f.0 == "leak")
+        .map(|f| (f.1, f.2))
+        .collect();
+    assert_eq!(
+        leaks,
+        [(
+            "tests/test_ext.py::test_stash".to_string(),
+            "stash".to_string()
+        )],
+        "{shown}"
+    );
+    // The defects fixed: the same project (incremental builds) is clean.
+    let (fixture, source_file) = kind.source();
+    dir.write(&source_file, &source(fixture, m, Variant::Clean));
+    for list in ["address,undefined", "leak"] {
+        let (code, report, shown) = test(dir.path(), list);
+        assert_eq!(code, 0, "{list}\n{shown}");
+        assert!(findings(&report).is_empty(), "{list}\n{shown}");
+        assert_eq!(passed(&report), 5, "{list}\n{shown}");
+    }
     // `pyz3 check` on the ordinary build's module.
     let so = built_module(dir.path(), m);
     let lib = so.parent().unwrap();
@@ -165,7 +182,15 @@ fn round(kind: Kind) {
         .collect();
     assert_eq!(
         checked,
-        BTreeSet::from(["crash_below", "fill", "greet", "keep", "total"]),
+        BTreeSet::from([
+            "add_one",
+            "crash_below",
+            "fill",
+            "greet",
+            "keep",
+            "stash",
+            "total"
+        ]),
         "{shown}"
     );
 }
@@ -273,10 +298,10 @@ fn coverage_round(kind: Kind) {
     };
     assert!(!missing.contains(&line_of(covered)), "{missing:?}\n{shown}");
     if !function.is_empty() {
-        // `fill` ran; `keep` and `crash_below` did not.
+        // The suite's five functions ran; `keep` and `crash_below` did not.
         let functions = entry["functions"].clone();
-        assert_eq!(functions["total"], 5, "{entry:#}");
-        assert_eq!(functions["covered"], 3, "{entry:#}");
+        assert_eq!(functions["total"], 7, "{entry:#}");
+        assert_eq!(functions["covered"], 5, "{entry:#}");
     }
 }
 
