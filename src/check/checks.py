@@ -241,6 +241,8 @@ def heap_in_use():
 ROUNDS = 5
 MIN_BYTES_PER_CALL = 16.0
 MIN_CALLS_PER_ROUND = 100
+# Passes after the first, each of rounds twice as long.
+LATER_PASSES = 2
 # Within the runner's allowance for a case with the memory check (`MEMORY_CHECK_LIMIT`).
 MEMORY_CHECK_SECONDS = 40
 
@@ -294,7 +296,7 @@ def memory_check(f, fresh):
     # At least 100 calls a round: a few calls cannot tell a leak from a cache filling. A
     # function too slow for that within the check's time limit is not checked, and says so.
     per_round = min(max(int(0.04 / per_call), MIN_CALLS_PER_ROUND), 200)
-    calls = min(per_round, 50) + ROUNDS * per_round * 5
+    calls = min(per_round, 50) + ROUNDS * per_round * (1 + 2 * LATER_PASSES)
     if per_call * calls > MEMORY_CHECK_SECONDS:
         return "memory growth not checked: a call takes %.0f ms, and the check's %d calls " \
             "(at least %d a round) would take over %d s" % (
@@ -310,7 +312,7 @@ def memory_check(f, fresh):
     # Twice more with rounds twice as long, at about the same rate each time: a bounded cache
     # (the `re` module's 512 patterns, an `lru_cache`, NumPy's formatting caches) grows for a
     # few hundred calls and then stops, while a leak goes on.
-    for _ in range(2):
+    for _ in range(LATER_PASSES):
         again = _grows(f, fresh, per_round * 2)
         if again is None or again[0] / again[1] < 0.75 * (first[0] / first[1]):
             return None

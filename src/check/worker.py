@@ -298,8 +298,8 @@ class Checker:
         self.check_mutation = not setup.get("mutates")
         self.check_determinism = not setup.get("nondeterministic")
         self.check_refcount = not setup.get("no_refcount")
-        # A note on how the function was checked, for the next reply: None before one is
-        # made, False once it was sent.
+        # A note on how the function was checked, for the next reply (the runner shows it
+        # once).
         self.note = None
         # Set once the memory check found a leak: later cases of the batches skip the check
         # (one leaking input is the finding, more would cost seconds each; replays still run
@@ -411,17 +411,16 @@ class Checker:
                 if found:
                     return found
             found = memory_check(f, fresh)
-            self.memory_leak_found |= found is not None and not isinstance(found, str)
             if isinstance(found, str):
-                self.note, found = (found if self.note is not False else False), None
+                self.note, found = found, None
+            self.memory_leak_found |= found is not None
             return found
         return None
 
     def take_note(self, reply):
-        """Adds the pending note to `reply` (each note is sent once per function)."""
+        """Moves the pending note, if any, into `reply`."""
         if self.note:
-            reply["note"] = self.note
-            self.note = False
+            reply["note"], self.note = self.note, None
         return reply
 
     def hostile_check(self, args):

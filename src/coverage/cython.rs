@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::llvm::lexical;
 use super::{FileCoverage, FunctionCoverage};
 use crate::sanitize::cython::{is_generated, marker, python_name};
 
@@ -34,13 +35,12 @@ pub(crate) fn is_cython_c(path: &Path) -> bool {
 /// root as written, else the project's file of that name (meson hands Cython paths relative to
 /// its build directory).
 fn resolve(name: &str, c_file: &Path, root: &Path) -> Option<PathBuf> {
-    let lexical = |p: PathBuf| super::llvm::lexical(&p);
     let named = Path::new(name);
     let mut candidates = Vec::new();
     if let Some(dir) = c_file.parent() {
-        candidates.push(lexical(dir.join(named)));
+        candidates.push(lexical(&dir.join(named)));
     }
-    candidates.push(lexical(root.join(named)));
+    candidates.push(lexical(&root.join(named)));
     if let Some(file) = named.file_name() {
         candidates.push(root.join(file));
     }
