@@ -45,7 +45,10 @@
 //!   extension, an unknown build backend, a build that fails, an editable install that would
 //!   shadow the instrumented build;
 //! - `bindings`: nanobind and pybind11 (scikit-build-core) and Cython (setuptools, meson-python)
-//!   example projects: `pyz3 test --sanitize address` and `pyz3 check` on their built modules;
+//!   example projects: `pyz3 test --sanitize` (address, undefined, leak, thread), `pyz3 check` on
+//!   their built modules, a build that fails;
+//! - `edit_cycle`: `pyz3 test --watch` and `pyz3 bench --compare` on a C extension built by
+//!   setuptools, meson-python and scikit-build-core;
 //! - `zig`: a pyZ3 (Zig) project built by the framework from PyPI: its suite, Zig's safety
 //!   checks and AddressSanitizer on its C sources, `pyz3 check` and `pyz3 bench` on its module;
 //! - `snapshots`: every text and Markdown writer (check, bench, coverage, sanitize, doctor) fed
@@ -75,6 +78,8 @@ mod coverage;
 mod doctor;
 #[path = "tests/edges.rs"]
 mod edges;
+#[path = "tests/edit_cycle.rs"]
+mod edit_cycle;
 #[path = "tests/files.rs"]
 mod files;
 #[path = "tests/fuzz.rs"]

@@ -430,7 +430,7 @@ fn build_setuptools(
     let ExtKind::Setuptools { dir, setup_py } = &m.kind else {
         unreachable!("build_setuptools is called for setuptools modules")
     };
-    let (name, setup_py) = (&m.name, *setup_py);
+    let setup_py = *setup_py;
     let sans = opts.sanitizers;
     // Coverage prefers clang matching rustc's LLVM (one profile format, one set of tools).
     let coverage_cc = if (opts.coverage || opts.fuzz) && std::env::var_os("CC").is_none() {
@@ -515,14 +515,16 @@ fn build_setuptools(
     let output = crate::process::output_within(&mut cmd, crate::process::BUILD_LIMIT)
         .with_context(|| format!("cannot build with {}", python.executable.display()))?;
     if !output.status.success() {
-        progress.warn(&format!(
-            "setuptools output:\n{}{}",
+        let text = format!(
+            "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
-        ));
+        );
+        progress.warn(&format!("setuptools output:\n{text}"));
         bail!(
-            "the {name} extensions in {} do not build (setuptools and compiler output above)",
-            dir.display()
+            "the setuptools build of {} failed: {}",
+            dir.display(),
+            super::pep517::first_error(&text).unwrap_or_else(|| "see its output above".into())
         );
     }
     let mut modules = Vec::new();

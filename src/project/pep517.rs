@@ -176,16 +176,25 @@ fn coverage_compilers() -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((cc.clone(), cc.with_file_name(name)))
 }
 
-/// The first line of build output that states an error (the compiler's, meson's or CMake's),
-/// without terminal colours.
+/// The first line of build output that states an error (the compiler's, Cython's, meson's or
+/// CMake's), without terminal colours.
 pub(super) fn first_error(output: &str) -> Option<String> {
     static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static CYTHON: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let ansi =
         ANSI.get_or_init(|| regex::Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("valid regex"));
+    // Cython states an error as `m.pyx:12:4: message` (its warnings start with `warning: `).
+    let cython = CYTHON
+        .get_or_init(|| regex::Regex::new(r"^\S+\.(pyx|pxd|pxi):\d+:\d+: ").expect("valid regex"));
     output
         .lines()
         .map(|l| ansi.replace_all(l, "").trim().to_string())
-        .find(|l| l.contains("error:") || l.starts_with("ERROR:") || l.starts_with("CMake Error"))
+        .find(|l| {
+            l.contains("error:")
+                || l.starts_with("ERROR:")
+                || l.starts_with("CMake Error")
+                || cython.is_match(l)
+        })
 }
 
 /// Builds the wheel of a meson-python or scikit-build-core project into `out` and unpacks it
@@ -359,6 +368,12 @@ mod tests {
         assert_eq!(
             first_error(out).as_deref(),
             Some("../x.c:3:1: error: expected ';'")
+        );
+        let cython = "Compiling m.pyx because it changed.\nwarning: m.pyx:2:0: unused\n\
+                      Error compiling Cython file:\n---\nm.pyx:7:11: Expected ')', found 'NEWLINE'\n";
+        assert_eq!(
+            first_error(cython).as_deref(),
+            Some("m.pyx:7:11: Expected ')', found 'NEWLINE'")
         );
     }
 }

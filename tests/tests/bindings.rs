@@ -5,10 +5,12 @@
 //!
 //! For each: the suite passes in an ordinary build; `pyz3 test --sanitize address,undefined`
 //! finds the planted heap overflow and signed overflow, and `--sanitize leak` the lost block,
-//! each with the extension's frame (the `.pyx` line for Cython) and the test id; the same
-//! project with the defects fixed exits 0 under both; and `pyz3 check` on the ordinary build's
-//! module (stubs from the project, or nanobind's stubgen) finds the planted reference leak and
-//! the crash, and nothing on the correct functions.
+//! and `--sanitize thread` the data race of two threads incrementing one counter with the GIL
+//! released, each with the extension's frame (the `.pyx` line for Cython) and the test id; the
+//! same project with the defects fixed exits 0 under all three; `pyz3 check` on the ordinary
+//! build's module (stubs from the project, or nanobind's stubgen) finds the planted reference
+//! leak and the crash, and nothing on the correct functions; and a source that does not compile
+//! is one line naming the compiler's (or Cython's) first error, exit 2.
 
 use crate::backends::{built_module, finding, findings, passed, source, test, Variant};
 use crate::util::{Assert, Project, Pyz3, VENV};
@@ -93,7 +95,7 @@ fn round(kind: Kind) {
     let dir = project(kind);
     let (code, report, shown) = test(dir.path(), "");
     assert_eq!(code, 0, "{shown}");
-    assert_eq!(passed(&report), 5, "{shown}");
+    assert_eq!(passed(&report), 6, "{shown}");
     let file = kind.frame_file();
     let (code, report, shown) = test(dir.path(), "address,undefined");
     assert_eq!(code, 1, "{shown}");
@@ -121,14 +123,37 @@ fn round(kind: Kind) {
         )],
         "{shown}"
     );
+    // Two threads incrementing one counter with the GIL released, under ThreadSanitizer. TSan
+    // may also see `fill`'s write past its block (as a use after free of a neighbouring one).
+    let (code, report, shown) = test(dir.path(), "thread");
+    assert_eq!(code, 1, "{shown}");
+    let (races, others): (Vec<_>, Vec<_>) = findings(&report)
+        .into_iter()
+        .partition(|f| f.0 == "data-race");
+    assert_eq!(
+        races,
+        [finding(
+            "data-race",
+            "test_bump_in_two_threads",
+            "bump",
+            &file
+        )],
+        "{shown}"
+    );
+    assert!(
+        others
+            .iter()
+            .all(|f| f.1.ends_with("::test_fill") && f.2 == "fill"),
+        "{shown}"
+    );
     // The defects fixed: the same project (incremental builds) is clean.
     let (fixture, source_file) = kind.source();
     dir.write(&source_file, &source(fixture, m, Variant::Clean));
-    for list in ["address,undefined", "leak"] {
+    for list in ["address,undefined", "leak", "thread"] {
         let (code, report, shown) = test(dir.path(), list);
         assert_eq!(code, 0, "{list}\n{shown}");
         assert!(findings(&report).is_empty(), "{list}\n{shown}");
-        assert_eq!(passed(&report), 5, "{list}\n{shown}");
+        assert_eq!(passed(&report), 6, "{list}\n{shown}");
     }
     // `pyz3 check` on the ordinary build's module.
     let so = built_module(dir.path(), m);
@@ -184,6 +209,7 @@ fn round(kind: Kind) {
         checked,
         BTreeSet::from([
             "add_one",
+            "bump",
             "crash_below",
             "fill",
             "greet",
@@ -192,6 +218,25 @@ fn round(kind: Kind) {
             "total"
         ]),
         "{shown}"
+    );
+    // A source that does not compile: the compiler's (or Cython's) first error on the last line.
+    let (broken, backend) = match kind {
+        Kind::Nanobind | Kind::Pybind11 => ("int broken(void) { return 1 }\n", "scikit-build-core"),
+        Kind::CythonSetuptools => ("def broken(:\n    pass\n", "setuptools"),
+        Kind::CythonMeson => ("def broken(:\n    pass\n", "meson-python"),
+    };
+    dir.write(&source_file, broken);
+    let out = Pyz3::new(dir.path()).args(["build"]).run();
+    out.assert_exit(2);
+    let err = out.stderr_text();
+    let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.starts_with("pyz3: error: ")
+            && last.contains(&format!("the {backend} build of"))
+            && last.contains(&format!("{source_file}:1:"))
+            && !last.contains('\x1b'),
+        "{}",
+        out.shown()
     );
 }
 

@@ -185,6 +185,27 @@ fn pyo3_leak_under_leak_sanitizer() {
 }
 
 #[test]
+fn c_lost_block_under_leak_sanitizer() {
+    let (dir, module) = c_project(Variant::Planted);
+    let (code, report, shown) = sanitize(dir.path(), "leak");
+    assert_eq!(code, 1, "{shown}");
+    assert_finding(
+        &report,
+        "leak",
+        "test_ext.py::test_stash",
+        "stash",
+        &format!("{module}.c"),
+        &shown,
+    );
+    // Only the extension's leak: none from CPython, pytest or NumPy (also not at exit).
+    let leaks = findings(&report)
+        .iter()
+        .filter(|f| f["subkind"] == "leak")
+        .count();
+    assert_eq!(leaks, 1, "{shown}");
+}
+
+#[test]
 fn pyo3_data_race_under_thread() {
     let (dir, _) = pyo3_project(Variant::Planted);
     let (code, report, shown) = sanitize(dir.path(), "thread");
