@@ -21,8 +21,17 @@ const SKIP_DIRS: [&str; 10] = [
     ".tox",
     "node_modules",
 ];
-const SOURCE_EXTS: [&str; 13] = [
-    "rs", "toml", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "pyx", "pxd", "pxi", "py",
+/// Source files by extension: Rust, C, C++, Cython, Zig, Python, CMake and TOML.
+const SOURCE_EXTS: [&str; 15] = [
+    "rs", "toml", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "pyx", "pxd", "pxi", "py", "zig",
+    "cmake",
+];
+/// Build definitions by name (meson's and CMake's), whose extensions say nothing.
+const SOURCE_NAMES: [&str; 4] = [
+    "meson.build",
+    "meson.options",
+    "meson_options.txt",
+    "CMakeLists.txt",
 ];
 
 /// What is watched: the modules' source directories and the tests.
@@ -87,13 +96,25 @@ impl WatchSet {
             walk(dir, &mut out);
         }
         out.retain(|p, _| {
-            self.is_test(p)
-                || (self.sources.iter().any(|s| p.starts_with(s))
-                    && p.extension()
-                        .is_some_and(|e| SOURCE_EXTS.iter().any(|x| e == *x)))
+            self.is_test(p) || (self.sources.iter().any(|s| p.starts_with(s)) && is_source(p))
         });
         out
     }
+}
+
+/// Whether a file under a module's source directory is one the build reads and nothing
+/// generates: not the C or C++ that Cython writes beside a `.pyx` (setuptools' `cythonize` does
+/// that in the tree on every build, which would start a rebuild after each one).
+fn is_source(p: &Path) -> bool {
+    let by_ext = p
+        .extension()
+        .is_some_and(|e| SOURCE_EXTS.iter().any(|x| e == *x));
+    let by_name = p
+        .file_name()
+        .is_some_and(|n| SOURCE_NAMES.iter().any(|x| n == *x));
+    let cython_output =
+        p.extension().is_some_and(|e| e == "c" || e == "cpp") && p.with_extension("pyx").is_file();
+    (by_ext || by_name) && !cython_output
 }
 
 fn walk(path: &Path, out: &mut Snapshot) {
@@ -314,6 +335,54 @@ mod tests {
         let files = changed(&now, &set.scan());
         assert_eq!(files, [root.join("tests/test_other.py")]);
         assert_eq!(affected(&set, &project, &files), (false, Vec::new()));
+    }
+
+    #[test]
+    fn zig_sources_and_build_definitions_are_watched_cython_output_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "src/m.zig",
+            "src/helper.c",
+            "src/cy.pyx",
+            "src/cy.c",
+            "meson.build",
+            "CMakeLists.txt",
+            "cmake/find.cmake",
+            "notes.txt",
+            "zig-out/lib/m.so",
+        ] {
+            write(&root.join(f), "x\n");
+        }
+        let project = Project {
+            root: root.to_path_buf(),
+            modules: vec![ExtModule {
+                name: "m".into(),
+                kind: ExtKind::Zig {
+                    dir: root.to_path_buf(),
+                },
+            }],
+            cargo_target: None,
+            test_paths: vec![PathBuf::from("tests")],
+            configured_tests: false,
+        };
+        let names: Vec<_> = WatchSet::new(&project)
+            .scan()
+            .into_keys()
+            .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "CMakeLists.txt",
+                "cmake/find.cmake",
+                "meson.build",
+                "src/cy.pyx",
+                "src/helper.c",
+                "src/m.zig"
+            ]
+            .map(PathBuf::from)
+        );
     }
 
     #[test]

@@ -473,12 +473,17 @@ fn editable_install(dir: &Path, env: &Path) -> (PathBuf, String) {
 }
 
 /// meson-python's and scikit-build-core's editable installs put an import hook first on
-/// `sys.meta_path`: the suite would import the ordinary build, so pyz3 refuses in one line.
+/// `sys.meta_path`: the suite would import the ordinary build, so pyz3 refuses in one line (a C
+/// and a C++ extension, and the nanobind, pybind11 and meson-built Cython projects).
 #[test]
 fn an_editable_install_that_would_shadow_the_build_is_refused() {
+    use crate::bindings::{project, Kind};
     for (dir, module) in [
         (meson_project(Variant::Planted), "mes_c"),
         (cmake_project(Variant::Planted), "skb_cpp"),
+        (project(Kind::Nanobind), "nb_ext"),
+        (project(Kind::Pybind11), "pb_ext"),
+        (project(Kind::CythonMeson), "cym_ext"),
     ] {
         let env = tempfile::tempdir().unwrap();
         let (python, path) = editable_install(dir.path(), env.path());
@@ -507,43 +512,60 @@ fn an_editable_install_that_would_shadow_the_build_is_refused() {
 
 /// setuptools' editable finder comes after the path finder on `sys.meta_path`, so the suite
 /// imports pyz3's build first: no refusal, and UBSan's finding (which the editable build,
-/// uninstrumented, cannot give) shows which module ran.
+/// uninstrumented, cannot give) shows which module ran (a C extension and a Cython one).
 #[test]
 fn a_setuptools_editable_install_does_not_shadow_the_build() {
     let m = "st_edit";
-    let dir = Project::new()
+    let c = Project::new()
         .setuptools(m, &source("sanitize/c_ext.c", m, Variant::Planted))
         .file(
             "tests/test_ext.py",
             &source("sanitize/c_test.py", m, Variant::Planted),
         );
-    let env = tempfile::tempdir().unwrap();
-    let (python, path) = editable_install(dir.path(), env.path());
-    let json = dir.join("report.json");
-    let out = Pyz3::new(dir.path())
-        .env("PATH", &path)
-        .args([
-            "test",
-            "--sanitize",
-            "address,undefined",
-            "--python",
-            python.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ])
-        .run();
-    out.assert_exit(1);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert!(
-        findings(&report).contains(&finding(
-            "signed-integer-overflow",
-            "test_add_wraps",
-            "add_i32",
-            &format!("{m}.c")
-        )),
-        "{}",
-        out.shown()
-    );
+    let cython = crate::bindings::project(crate::bindings::Kind::CythonSetuptools);
+    for (dir, overflow) in [
+        (
+            c,
+            finding(
+                "signed-integer-overflow",
+                "test_add_wraps",
+                "add_i32",
+                &format!("{m}.c"),
+            ),
+        ),
+        (
+            cython,
+            finding(
+                "signed-integer-overflow",
+                "test_add_one",
+                "add_one",
+                "cys_ext.pyx",
+            ),
+        ),
+    ] {
+        let env = tempfile::tempdir().unwrap();
+        let (python, path) = editable_install(dir.path(), env.path());
+        let json = dir.join("report.json");
+        let out = Pyz3::new(dir.path())
+            .env("PATH", &path)
+            .args([
+                "test",
+                "--sanitize",
+                "address,undefined",
+                "--python",
+                python.to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .run();
+        out.assert_exit(1);
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert!(
+            findings(&report).contains(&overflow),
+            "{overflow:?}\n{}",
+            out.shown()
+        );
+    }
 }
 
 /// `pyz3 test --coverage` on the coverage fixture (tests/fixtures/coverage/c_ext.c, each line the

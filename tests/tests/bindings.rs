@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Nanobind,
     Pybind11,
     CythonSetuptools,
@@ -26,7 +26,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn module(self) -> &'static str {
+    pub(crate) fn module(self) -> &'static str {
         match self {
             Kind::Nanobind => "nb_ext",
             Kind::Pybind11 => "pb_ext",
@@ -36,7 +36,7 @@ impl Kind {
     }
 
     /// The extension's source: (fixture, file in the project).
-    fn source(self) -> (&'static str, String) {
+    pub(crate) fn source(self) -> (&'static str, String) {
         let m = self.module();
         match self {
             Kind::Nanobind => ("backends/nanobind_ext.cpp", format!("{m}.cpp")),
@@ -54,7 +54,7 @@ impl Kind {
 }
 
 /// The example project of `kind`, the planted variant.
-fn project(kind: Kind) -> Project {
+pub(crate) fn project(kind: Kind) -> Project {
     let m = kind.module();
     let (fixture, file) = kind.source();
     let v = Variant::Planted;
