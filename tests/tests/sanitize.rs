@@ -450,7 +450,7 @@ fn pytest_failures_exit_1_and_configured_testpaths_are_used() {
     assert!(findings(&report).is_empty(), "{shown}");
     assert_eq!(report["pytest"]["failed"], true, "{shown}");
     assert_eq!(report["pytest"]["counts"]["failed"], 1, "{shown}");
-    assert_eq!(report["pytest"]["counts"]["passed"], 4, "{shown}");
+    assert_eq!(report["pytest"]["counts"]["passed"], 5, "{shown}");
 }
 
 #[test]
