@@ -6,7 +6,8 @@ the interpreter:
 - before each test it points every loaded sanitizer runtime's report path at ``DIR/t<index>``
   (``__sanitizer_set_report_path``), and at ``DIR/s<index>`` after it, so each report file
   names its test; tests are recorded in ``DIR/tests.jsonl`` as they start and finish;
-- with LeakSanitizer it runs a recoverable leak check after each test;
+- with LeakSanitizer it runs a recoverable leak check after each test (the test's outcome is
+  recorded before it, as ``checking``);
 - tests listed in ``DIR/skip`` (already run before a crash) are deselected;
 - Rust panics (overflow checks, debug assertions) are recorded in ``DIR/panics.jsonl``;
 - the session's outcome is written to ``DIR/session.json``.
@@ -133,6 +134,10 @@ def pytest_runtest_protocol(item, nextitem):
     if _rec.leak_check is not None:
         import gc
 
+        # The test's outcome first: a leak check that kills the interpreter (LeakSanitizer
+        # failing to stop the world) is the sanitizer's failure, not the test's.
+        _rec.write({"version": FORMAT, "checking": i,
+                    "outcome": _rec.outcomes.get(item.nodeid, "passed")})
         gc.collect()
         _rec.leak_check()
     _rec.set_path("s%d" % i)

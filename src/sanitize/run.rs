@@ -360,6 +360,7 @@ pub fn run_tests(
             .find(|v| {
                 v["test"].is_string() && !done.contains(&v["i"].as_u64().unwrap_or(u64::MAX))
             });
+        let index = last_open.as_ref().and_then(|v| v["i"].as_u64());
         let Some(crashed) = last_open.and_then(|v| v["test"].as_str().map(str::to_string)) else {
             if summary.runs == 1 {
                 bail!(
@@ -369,11 +370,23 @@ pub fn run_tests(
             }
             break;
         };
-        crash_status.insert(crashed.clone(), describe_status(&status));
+        // A sanitizer that failed in its own work (LeakSanitizer's check after the test could
+        // not stop the world) killed the interpreter, not the test: a warning, not a crash.
+        let internal = index.and_then(|i| sanitizer_failure(&log_dir, i));
+        if let Some(line) = &internal {
+            progress.warn(&format!(
+                "the sanitizer failed after {crashed}, not the test ({line}); its leaks are not \
+                 checked; resuming pytest after it"
+            ));
+        } else {
+            crash_status.insert(crashed.clone(), describe_status(&status));
+        }
         if zig {
             crash_logs.insert(crashed.clone(), stderr_log.clone());
         }
-        summary.crashed.push(crashed.clone());
+        if internal.is_none() {
+            summary.crashed.push(crashed.clone());
+        }
         let mut skip = read_lines(&log_dir.join("skip"));
         skip.extend(started);
         crate::fs::write(log_dir.join("skip"), skip.join("\n") + "\n")?;
@@ -387,10 +400,11 @@ pub fn run_tests(
         if remaining == 0 || summary.runs > max {
             break;
         }
-        progress.note(&format!(
-            "the interpreter died in {crashed} ({}); resuming pytest with the {remaining} tests not yet run",
-            crash_status[&crashed]
-        ));
+        if let Some(status) = crash_status.get(&crashed) {
+            progress.note(&format!(
+                "the interpreter died in {crashed} ({status}); resuming pytest with the {remaining} tests not yet run"
+            ));
+        }
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.counts = outcome_counts(&log_dir);
@@ -481,6 +495,25 @@ fn describe_status(status: &std::process::ExitStatus) -> String {
     }
 }
 
+/// The line of a sanitizer's own fatal error (`LeakSanitizer has encountered a fatal error.`) in
+/// the report files of the test with index `i`, if there is one.
+fn sanitizer_failure(log_dir: &Path, i: u64) -> Option<String> {
+    let prefix = format!("t{i}.");
+    std::fs::read_dir(log_dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .find_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            text.lines()
+                .find(|l| l.contains("Sanitizer has encountered a fatal error"))
+                .map(|l| {
+                    l.trim_start_matches(|c: char| c == '=' || c.is_ascii_digit())
+                        .to_string()
+                })
+        })
+}
+
 fn read_lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .map(|t| {
@@ -493,7 +526,8 @@ fn read_lines(path: &Path) -> Vec<String> {
 }
 
 /// Outcome counts over every run, from the plugin's record; a test that never finished counts
-/// as `crashed`.
+/// as `crashed` (one that finished and then lost the interpreter to the leak check after it
+/// counts with its own outcome).
 fn outcome_counts(log_dir: &Path) -> BTreeMap<String, u64> {
     let mut outcome: BTreeMap<u64, String> = BTreeMap::new();
     for v in read_lines(&log_dir.join("tests.jsonl"))
@@ -502,7 +536,10 @@ fn outcome_counts(log_dir: &Path) -> BTreeMap<String, u64> {
     {
         if let Some(i) = v["i"].as_u64() {
             outcome.insert(i, "crashed".into());
-        } else if let (Some(i), Some(o)) = (v["done"].as_u64(), v["outcome"].as_str()) {
+        } else if let (Some(i), Some(o)) = (
+            v["done"].as_u64().or(v["checking"].as_u64()),
+            v["outcome"].as_str(),
+        ) {
             outcome.insert(i, o.to_string());
         }
     }

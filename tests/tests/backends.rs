@@ -387,7 +387,17 @@ pub(crate) fn cmake_race_project(variant: Variant) -> Project {
 #[test]
 fn meson_python_and_scikit_build_core_data_races_under_thread() {
     let _cores = crate::util::cores();
+    let st = Project::new()
+        .setuptools(
+            "st_race",
+            &source("backends/race.c", "st_race", Variant::Planted),
+        )
+        .file(
+            "tests/test_ext.py",
+            &source("backends/race_test.py", "st_race", Variant::Planted),
+        );
     for (dir, m, file) in [
+        (st, "st_race", "st_race.c"),
         (
             meson_race_project(Variant::Planted),
             "mes_race",

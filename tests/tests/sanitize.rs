@@ -205,6 +205,43 @@ fn c_lost_block_under_leak_sanitizer() {
     assert_eq!(leaks, 1, "{shown}");
 }
 
+/// LeakSanitizer's check after a test stops the world with ptrace; when it cannot (here another
+/// process traces the interpreter, as a debugger or a loaded machine can make happen), the
+/// sanitizer dies with its own fatal error. That is not the test's crash: a warning, the test's
+/// own outcome, and the run goes on to exit 0.
+#[test]
+fn a_leak_check_that_cannot_stop_the_world_is_a_warning_not_a_crash() {
+    let (dir, module) = c_project(Variant::Clean);
+    write(
+        dir.path(),
+        "tests/test_traced.py",
+        "import ctypes\nimport os\nimport time\n\n\n\
+         def test_traced_by_another_process():\n\
+         \x20   parent = os.getpid()\n\
+         \x20   if os.fork() == 0:\n\
+         \x20       libc = ctypes.CDLL(None)\n\
+         \x20       libc.prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL with the parent\n\
+         \x20       libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n\
+         \x20       libc.ptrace(0x4206, parent, None, None)  # PTRACE_SEIZE: traced, running\n\
+         \x20       time.sleep(60)\n\
+         \x20       os._exit(0)\n\
+         \x20   time.sleep(1)\n",
+    );
+    let (code, report, shown) = sanitize(dir.path(), "leak");
+    assert_eq!(code, 0, "{module}\n{shown}");
+    assert!(findings(&report).is_empty(), "{shown}");
+    assert!(
+        shown.contains(
+            "the sanitizer failed after tests/test_traced.py::test_traced_by_another_process, \
+             not the test (LeakSanitizer has encountered a fatal error.)"
+        ),
+        "{shown}"
+    );
+    let counts = &report["pytest"]["counts"];
+    assert_eq!(counts["passed"], 6, "{shown}");
+    assert!(counts.get("crashed").is_none(), "{shown}");
+}
+
 #[test]
 fn pyo3_data_race_under_thread() {
     let (dir, _) = pyo3_project(Variant::Planted);
