@@ -7,6 +7,7 @@
 //! after a test that killed the interpreter) and turns reports into findings.
 
 pub mod cython;
+mod fatal;
 pub mod report;
 pub mod run;
 pub mod runtime;

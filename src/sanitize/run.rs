@@ -372,7 +372,7 @@ pub fn run_tests(
         };
         // A sanitizer that failed in its own work (LeakSanitizer's check after the test could
         // not stop the world) killed the interpreter, not the test: a warning, not a crash.
-        let internal = index.and_then(|i| sanitizer_failure(&log_dir, i));
+        let internal = index.and_then(|i| super::fatal::sanitizer_failure(&log_dir, i));
         if let Some(line) = &internal {
             progress.warn(&format!(
                 "the sanitizer failed after {crashed}, not the test ({line}); its leaks are not \
@@ -493,25 +493,6 @@ fn describe_status(status: &std::process::ExitStatus) -> String {
         (None, Some(s)) => format!("signal {s}"),
         _ => "unknown status".into(),
     }
-}
-
-/// The line of a sanitizer's own fatal error (`LeakSanitizer has encountered a fatal error.`) in
-/// the report files of the test with index `i`, if there is one.
-fn sanitizer_failure(log_dir: &Path, i: u64) -> Option<String> {
-    let prefix = format!("t{i}.");
-    std::fs::read_dir(log_dir)
-        .ok()?
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .find_map(|e| {
-            let text = std::fs::read_to_string(e.path()).ok()?;
-            text.lines()
-                .find(|l| l.contains("Sanitizer has encountered a fatal error"))
-                .map(|l| {
-                    l.trim_start_matches(|c: char| c == '=' || c.is_ascii_digit())
-                        .to_string()
-                })
-        })
 }
 
 fn read_lines(path: &Path) -> Vec<String> {
