@@ -380,12 +380,10 @@ pub fn run_tests(
             ));
         } else {
             crash_status.insert(crashed.clone(), describe_status(&status));
+            summary.crashed.push(crashed.clone());
         }
         if zig {
             crash_logs.insert(crashed.clone(), stderr_log.clone());
-        }
-        if internal.is_none() {
-            summary.crashed.push(crashed.clone());
         }
         let mut skip = read_lines(&log_dir.join("skip"));
         skip.extend(started);
