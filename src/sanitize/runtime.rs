@@ -79,6 +79,55 @@ pub fn preload(built: &Built) -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
+/// `GLIBC_TUNABLES` for a ThreadSanitizer build of Zig modules. Zig links a ThreadSanitizer
+/// runtime of its own into each module (unused: the preloaded one interposes it), and that
+/// runtime's initial-exec thread-local storage does not fit in the surplus glibc keeps for
+/// modules loaded later (512 bytes): loading fails with "cannot allocate memory in static TLS
+/// block". The surplus is raised by the modules' own TLS sizes, read from their ELF headers.
+/// The user's own tunables come last, so they win.
+fn static_tls_tunables(built: &Built) -> Option<String> {
+    if !built.sanitizers.contains(Sanitizer::Thread) {
+        return None;
+    }
+    let need: u64 = built
+        .modules
+        .iter()
+        .filter(|m| m.language == Language::Zig)
+        .filter_map(|m| std::fs::read(&m.path).ok())
+        .filter_map(|elf| tls_size(&elf))
+        .sum();
+    if need == 0 {
+        return None;
+    }
+    // glibc's default surplus, the modules' blocks, and room for their alignment.
+    let mut t = format!("glibc.rtld.optional_static_tls={}", 512 + need + 4096);
+    if let Ok(old) = std::env::var("GLIBC_TUNABLES") {
+        if !old.is_empty() {
+            t = format!("{t}:{old}");
+        }
+    }
+    Some(t)
+}
+
+/// The size of a 64-bit little-endian ELF file's thread-local storage segment (`PT_TLS`'s
+/// `p_memsz`), when it has one.
+fn tls_size(elf: &[u8]) -> Option<u64> {
+    const PT_TLS: u32 = 7;
+    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    // "\x7fELF", 64-bit, little-endian.
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let entsize = usize::from(u16_at(0x36)?);
+    (0..usize::from(u16_at(0x38)?)).find_map(|i| {
+        let ph = phoff.checked_add(i.checked_mul(entsize)?)?;
+        (u32_at(ph)? == PT_TLS).then(|| u64_at(ph + 0x28)).flatten()
+    })
+}
+
 /// The environment variables Python runs with under a build's sanitizers.
 pub struct Environment {
     /// The variables, in the order to export them.
@@ -119,6 +168,9 @@ impl Environment {
             }
             vars.push(("LD_PRELOAD".into(), preload));
             vars.push(("PYTHONMALLOC".into(), "malloc".into()));
+        }
+        if let Some(tunables) = static_tls_tunables(built) {
+            vars.push(("GLIBC_TUNABLES".into(), tunables));
         }
         let symbolizer = llvm::symbolizer(rust::sanitizer_llvm_major());
         let common = |tag: &str| {
@@ -194,5 +246,32 @@ impl Environment {
             .iter()
             .map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', "'\\''")))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tls_size;
+
+    #[test]
+    fn the_tls_segment_size_is_read_from_elf_headers() {
+        // An ELF header with one program header, PT_TLS of 0x808 bytes.
+        let mut elf = vec![0u8; 0x40 + 0x38];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[0x20..0x28].copy_from_slice(&0x40u64.to_le_bytes());
+        elf[0x36..0x38].copy_from_slice(&0x38u16.to_le_bytes());
+        elf[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        elf[0x40..0x44].copy_from_slice(&7u32.to_le_bytes());
+        elf[0x40 + 0x28..0x40 + 0x30].copy_from_slice(&0x808u64.to_le_bytes());
+        assert_eq!(tls_size(&elf), Some(0x808));
+        elf[0x40..0x44].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(tls_size(&elf), None);
+        assert_eq!(tls_size(&elf[..0x50]), None);
+        assert_eq!(tls_size(b"#!/bin/sh"), None);
+        let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(
+            tls_size(&own).is_some(),
+            "a Rust test binary has thread locals"
+        );
     }
 }

@@ -122,7 +122,7 @@ fn case(kind: Kind) -> Case {
             Case {
                 dir,
                 file: format!("src/{m}.zig"),
-                tests: 4,
+                tests: 5,
                 ok: "return args.a +% args.b;",
                 failing: "return args.a +% args.b +% 1;",
                 broken: "return args.a +% ;",
