@@ -17,7 +17,9 @@
 //! compiled with `-fsanitize=thread`. Zig links a ThreadSanitizer runtime into the module, but
 //! the module reaches it through its dynamic symbols: the runtime the test run preloads (which
 //! sees the interpreter's locks, the GIL among them) is the one that runs.
-//! LeakSanitizer, coverage and `--fuzz` builds are refused with one line saying why.
+//! `--sanitize leak` is the `address` build: LeakSanitizer needs no instrumentation, only the
+//! preloaded runtime's view of `malloc`, which Zig's `c_allocator` and the C sources call.
+//! Coverage and `--fuzz` builds are refused with one line saying why.
 
 use std::path::Path;
 use std::process::Command;
@@ -39,16 +41,12 @@ pub const INSTALL: &str = "pyz3 ziglang";
 /// The Zig optimize mode of a build, or an error naming what Zig cannot do.
 pub fn optimize_mode(opts: &BuildOptions) -> anyhow::Result<&'static str> {
     let sans = opts.sanitizers;
-    if sans.contains(Sanitizer::Leak) {
-        bail!(
-            "--sanitize leak is not available for pyZ3 (Zig) projects: Zig ships no \
-             LeakSanitizer; --sanitize address builds them with Zig's safety checks"
-        );
-    }
     if opts.coverage {
         bail!(
             "--coverage is not available for pyZ3 (Zig) projects: Zig has no coverage \
-             instrumentation (neither LLVM's source-based coverage nor gcov)"
+             instrumentation with counts (neither LLVM's source-based coverage nor gcov), and \
+             the 8-bit counters of its fuzzing instrumentation wrap: code run 256 times would \
+             be reported as never run"
         );
     }
     if opts.fuzz {
@@ -211,10 +209,7 @@ mod tests {
         assert_eq!(optimize_mode(&opts("address")).unwrap(), "Debug");
         assert_eq!(optimize_mode(&opts("undefined")).unwrap(), "Debug");
         assert_eq!(optimize_mode(&opts("thread")).unwrap(), "Debug");
-        let e = optimize_mode(&opts("address,leak"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("LeakSanitizer"), "{e}");
+        assert_eq!(optimize_mode(&opts("address,leak")).unwrap(), "Debug");
     }
 
     #[test]

@@ -31,6 +31,21 @@ pub struct Report {
     pub text: String,
 }
 
+impl Report {
+    /// Whether this is a leak of a block allocated while a module was imported (its init
+    /// function, `PyInit_*`, or a multi-phase module's exec slot run by `PyModule_ExecDef`, on
+    /// the allocation's stack). Reported at exit, such a block is module state: CPython never
+    /// unloads an extension module and need not free its state, so the block is lost once, not
+    /// on every call.
+    pub fn allocated_at_import(&self) -> bool {
+        self.sanitizer == Sanitizer::Leak
+            && self
+                .frames
+                .iter()
+                .any(|f| f.function.starts_with("PyInit_") || f.function == "PyModule_ExecDef")
+    }
+}
+
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
 }
@@ -380,5 +395,24 @@ bad.c:4:26: runtime error: signed integer overflow: 5 + 2147483647 cannot be rep
         assert_eq!(r[0].frames[1].function, "leaky");
         assert_eq!(r[2].frames.len(), 2);
         assert_eq!(r[3].frames[0].function, "add");
+        assert!(!r.iter().any(Report::allocated_at_import));
+    }
+
+    #[test]
+    fn module_state_allocated_at_import_is_told_apart() {
+        let leak = |frame: &str| {
+            format!(
+                "==1==ERROR: LeakSanitizer: detected memory leaks\n\nDirect leak of 112 byte(s) in 1 object(s) allocated from:\n    #0 0x1 in malloc x.c:1\n    #1 0x2 in init src/modules.zig:54 {{/m.so}}\n    #2 0x3 in {frame} src/m.c:9 {{/m.so}}\n\nSUMMARY: AddressSanitizer: 112 byte(s) leaked in 1 allocation(s).\n"
+            )
+        };
+        for (frame, at_import) in [
+            ("PyInit_zig_ext", true),
+            ("PyModule_ExecDef", true),
+            ("stash", false),
+        ] {
+            let r = parse(&leak(frame));
+            assert_eq!(r.len(), 1, "{frame}");
+            assert_eq!(r[0].allocated_at_import(), at_import, "{frame}");
+        }
     }
 }

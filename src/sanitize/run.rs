@@ -616,8 +616,9 @@ fn collect_reports(
             if !ours && matches!(r.sanitizer, Sanitizer::Leak | Sanitizer::Thread) {
                 continue;
             }
-            // Races inside std's synchronization, which TSan cannot see (std is uninstrumented).
-            if std_race::inside_std(&r) {
+            // Races inside std's synchronization, which TSan cannot see (std is uninstrumented);
+            // blocks allocated at import and lost at exit (module state CPython never frees).
+            if std_race::inside_std(&r) || (order == u64::MAX && r.allocated_at_import()) {
                 continue;
             }
             let frames = if ours {

@@ -122,7 +122,7 @@ fn case(kind: Kind) -> Case {
             Case {
                 dir,
                 file: format!("src/{m}.zig"),
-                tests: 5,
+                tests: 6,
                 ok: "return args.a +% args.b;",
                 failing: "return args.a +% args.b +% 1;",
                 broken: "return args.a +% ;",
