@@ -113,9 +113,11 @@ fn static_tls_tunables(built: &Built) -> Option<String> {
 /// `p_memsz`), when it has one.
 fn tls_size(elf: &[u8]) -> Option<u64> {
     const PT_TLS: u32 = 7;
-    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
-    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
-    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    // Offsets come from the file: every sum is checked.
+    let bytes = |o: usize, n: usize| elf.get(o..o.checked_add(n)?);
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes(o, 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes(o, 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(bytes(o, 8)?.try_into().ok()?));
     // "\x7fELF", 64-bit, little-endian.
     if elf.get(..6)? != b"\x7fELF\x02\x01" {
         return None;
@@ -124,7 +126,9 @@ fn tls_size(elf: &[u8]) -> Option<u64> {
     let entsize = usize::from(u16_at(0x36)?);
     (0..usize::from(u16_at(0x38)?)).find_map(|i| {
         let ph = phoff.checked_add(i.checked_mul(entsize)?)?;
-        (u32_at(ph)? == PT_TLS).then(|| u64_at(ph + 0x28)).flatten()
+        (u32_at(ph)? == PT_TLS)
+            .then(|| u64_at(ph.checked_add(0x28)?))
+            .flatten()
     })
 }
 
@@ -268,6 +272,10 @@ mod tests {
         assert_eq!(tls_size(&elf), None);
         assert_eq!(tls_size(&elf[..0x50]), None);
         assert_eq!(tls_size(b"#!/bin/sh"), None);
+        // A program header table said to start at the end of the address space.
+        let mut far = elf.clone();
+        far[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(tls_size(&far), None);
         let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         assert!(
             tls_size(&own).is_some(),

@@ -265,9 +265,11 @@ fn free_threaded_finds_the_buffer_the_cache_and_borrowed_items_by_default() {
     let dir = tmp.path();
     c_module(&python, dir, "ts_c_planted", true, &[]);
     c_module(&python, dir, "ts_c_fixed", false, &[]);
-    // No --threads: on by default on a free-threaded interpreter.
+    // No --threads: on by default on a free-threaded interpreter. `square`'s race is a window
+    // of a few instructions between the cache's key and value: on 2 cores shared with other
+    // tests it was once missed in 3 runs (found in 1 run in most), so it gets up to 6.
     let functions = ["square", "total", "upper"];
-    for (f, report, run_dir) in found_within(dir, &python, "ts_c_planted", &functions, &[], 3) {
+    for (f, report, run_dir) in found_within(dir, &python, "ts_c_planted", &functions, &[], 6) {
         assert!(report["threads"].as_u64().unwrap() >= 4, "{report:#}");
         assert_thread_finding(&run_dir, &report, &f, &python);
     }
