@@ -328,8 +328,8 @@ fn pyz3_project_leak_under_leak_and_data_race_under_thread() {
 
     // The planted race: two threads add to one counter with the GIL released, in Zig. It is
     // found in the Zig code (Zig's symbol: the module's name, then the function's), with its
-    // line and the test id. ThreadSanitizer also sees the C
-    // helper's write past its block (as a use after free), in `test_fill` only.
+    // line and the test id. ThreadSanitizer also sees the C helper's write past its block (as a
+    // use after free), in `test_fill` only.
     let (code, report, shown) = test(dir.path(), "thread");
     assert_eq!(code, 1, "{shown}");
     assert!(shown.contains("thread: Debug"), "{shown}");
