@@ -49,6 +49,14 @@ pub fn sidecar_path(artifact: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Where the crash report of `artifact` is kept: `ARTIFACT.report.txt`, the lines the fuzzer
+/// printed for it (a sanitizer's report, libFuzzer's for a signal or a timeout).
+pub fn report_path(artifact: &Path) -> PathBuf {
+    let mut s = artifact.as_os_str().to_owned();
+    s.push(".report.txt");
+    PathBuf::from(s)
+}
+
 /// Writes the sidecar of `artifact` (atomically).
 pub fn write_sidecar(artifact: &Path, target: &Target, kind: FindingKind) -> anyhow::Result<()> {
     let side = Sidecar {
@@ -217,6 +225,9 @@ pub fn record(
     let kind = kind_of(run.report.as_ref(), artifact);
     let found = finding(target, artifact, kind, run, repro)?;
     write_sidecar(artifact, target, kind)?;
+    if let Some(tb) = &found.0.traceback {
+        crate::fs::write_atomic(&report_path(artifact), format!("{tb}\n").as_bytes())?;
+    }
     Ok(found)
 }
 

@@ -206,14 +206,14 @@ pub fn build_generic(
     };
     let project = std::env::current_dir()?.join(".pyz3/fuzz/project");
     generic_project(&project, Some(link))?;
-    // With an extension linked in, only it and its dependencies are coverage-instrumented. The
-    // crates are part of the target directory's name: cargo does not see what the wrapper
-    // removes, so a build instrumented differently must not be reused.
+    // With an extension linked in, only it and its dependencies are instrumented. The crates
+    // and the wrapper are part of the target directory's name: cargo does not see what the
+    // wrapper removes, so a build instrumented differently must not be reused.
     let crates = scope::instrumented_crates(&project.join("Cargo.toml"), &link.package)?;
     let mut tdir = std::env::current_dir()?.join(target_dir());
     tdir.push(format!(
         "{sanitize}-{:016x}",
-        fnv1a(crates.join(" ").as_bytes())
+        fnv1a(format!("{} {}", crates.join(" "), scope::WRAPPER).as_bytes())
     ));
     // A target embeds one interpreter: each has its own build.
     if let Some(python) = python {
@@ -264,6 +264,7 @@ fn build_cached(
     entry.discard();
     let project = entry.project();
     generic_project(&project, None)?;
+    forget_other_wrapper(&entry.target_dir)?;
     let cold = !entry.target_dir.join(TRIPLE).join("release").is_dir();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     progress.note(&format!(
@@ -283,7 +284,32 @@ fn build_cached(
     scope_instrumentation(&mut cmd, &project, &GENERIC_INSTRUMENTED.map(String::from))?;
     let total = if cold { crate_count(&project) } else { None };
     run_build(cmd, total, progress)?;
+    crate::fs::write_atomic(
+        &entry.target_dir.join(WRAPPER_MARK),
+        wrapper_mark().as_bytes(),
+    )?;
     entry.install()
+}
+
+/// The file in a cached target directory naming the rustc wrapper its crates were built with.
+const WRAPPER_MARK: &str = "pyz3-wrapper";
+
+fn wrapper_mark() -> String {
+    format!("{:016x}\n", fnv1a(scope::WRAPPER.as_bytes()))
+}
+
+/// Removes what cargo built into `tdir` with another rustc wrapper (or before the wrapper was
+/// recorded): cargo does not see what the wrapper removes from each crate's flags, so it would
+/// reuse crates instrumented the old way.
+fn forget_other_wrapper(tdir: &Path) -> anyhow::Result<()> {
+    let built = tdir.join(TRIPLE);
+    if !built.exists()
+        || std::fs::read_to_string(tdir.join(WRAPPER_MARK)).ok() == Some(wrapper_mark())
+    {
+        return Ok(());
+    }
+    std::fs::remove_dir_all(&built)
+        .with_context(|| format!("cannot remove {} (built by another pyz3)", built.display()))
 }
 
 /// The crates of the cached generic target that keep libFuzzer's coverage instrumentation:

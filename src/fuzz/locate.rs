@@ -31,9 +31,9 @@ impl Resolved {
     pub fn guidance_note(&self) -> Option<String> {
         self.link.is_none().then(|| {
             format!(
-                "note: `{}` is a prebuilt extension: coverage guidance comes only from instrumented \
-                 code (pyz3's decoding, and the extension only if it was compiled with \
-                 -fsanitize=fuzzer-no-link); a Rust crate of this cargo workspace with an rlib is linked in instead",
+                "note: `{}` is a prebuilt extension: coverage guidance comes from its own code only if \
+                 it was compiled with -fsanitize=fuzzer-no-link (`pyz3 build --fuzz`), else from the \
+                 arguments' shapes; a Rust crate of this cargo workspace with an rlib is linked in instead",
                 self.target.module
             )
         })

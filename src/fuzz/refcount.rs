@@ -60,18 +60,20 @@ fn refcnt(obj: &Bound<'_, PyAny>) -> isize {
     unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
 }
 
-/// Collects the objects reachable from `obj` (pre-order); with `labels`, also where each is.
+/// Collects the objects reachable from `obj` (pre-order), each with a count of 0 to be filled in
+/// once the walk is over (its iterators hold references while it runs); with `labels`, also
+/// where each is.
 fn walk<'py>(
     label: &dyn Fn() -> String,
     obj: &Bound<'py, PyAny>,
-    out: &mut Vec<Bound<'py, PyAny>>,
+    out: &mut Vec<(Bound<'py, PyAny>, isize)>,
     labels: &mut Option<Vec<String>>,
     depth: usize,
 ) {
     if depth > 32 || out.len() > 10_000 || shared(obj) {
         return;
     }
-    out.push(obj.clone());
+    out.push((obj.clone(), 0));
     if let Some(l) = labels.as_mut() {
         l.push(label());
     }
@@ -108,15 +110,19 @@ fn walk<'py>(
     }
 }
 
-/// The objects reachable from a call's arguments, and (if asked) their labels.
+/// The objects reachable from a call's arguments with their reference counts, and (if asked)
+/// their labels.
 fn reachable<'py>(
     args: &Bound<'py, PyTuple>,
     with_labels: bool,
-) -> (Vec<Bound<'py, PyAny>>, Vec<String>) {
+) -> (Vec<(Bound<'py, PyAny>, isize)>, Vec<String>) {
     let mut out = Vec::new();
     let mut labels = with_labels.then(Vec::new);
     for (i, a) in args.iter().enumerate() {
         walk(&|| format!("args[{i}]"), &a, &mut out, &mut labels, 0);
+    }
+    for (o, n) in &mut out {
+        *n = refcnt(o);
     }
     (out, labels.unwrap_or_default())
 }
@@ -143,13 +149,6 @@ impl<'py> Watch<'py> {
     /// Records the reference counts of everything reachable from `args`.
     pub fn new(args: &Bound<'py, PyTuple>) -> Self {
         let (objects, _) = reachable(args, false);
-        let objects = objects
-            .into_iter()
-            .map(|o| {
-                let n = refcnt(&o);
-                (o, n)
-            })
-            .collect();
         Watch { objects }
     }
 

@@ -64,6 +64,49 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line[i..].split_whitespace().next()
 }
 
+/// Whether `line` opens a crash report (a sanitizer's, or libFuzzer's for a signal or a
+/// timeout).
+fn starts_crash(line: &str) -> bool {
+    line.contains("==ERROR:")
+        || line.contains("deadly signal")
+        || line.contains("ALARM: working on the last Unit")
+}
+
+/// The sanitizer report of `artifact` made again: `bin` runs that one input (with `envs`, for at
+/// most `timeout_s` per input and twice that plus a minute in all), and its report's lines (at
+/// most 200) are returned when it ends in the same `SUMMARY:` line as `summary`. `pyz3 fuzz`
+/// fuzzes without allocation stacks ([`ASAN_FUZZING`](super::spec::ASAN_FUZZING)); the replay
+/// has them. `None` when the replay does not report the same error (or cannot run).
+pub fn replay_report(
+    bin: &Path,
+    envs: &[(&str, String)],
+    artifact: &Path,
+    timeout_s: u64,
+    summary: &str,
+) -> Option<Vec<String>> {
+    let limit = Duration::from_secs(timeout_s.saturating_mul(2).saturating_add(60));
+    let out = crate::process::output_or_partial(
+        Command::new(bin)
+            .arg(format!("-timeout={timeout_s}"))
+            .arg(artifact)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null()),
+        limit,
+    )
+    .ok()?;
+    let text = String::from_utf8_lossy(&out.2);
+    let lines: Vec<String> = text
+        .lines()
+        .skip_while(|l| !starts_crash(l))
+        .take(200)
+        .map(String::from)
+        .collect();
+    lines
+        .iter()
+        .any(|l| l.trim() == summary.trim())
+        .then_some(lines)
+}
+
 /// How often a status line is passed on: the progress display may show fewer.
 pub const STATUS_EVERY: Duration = Duration::from_millis(500);
 
@@ -110,10 +153,7 @@ pub fn run_fuzzer(
         if let Some(p) = line.split("Test unit written to ").nth(1) {
             r.artifact = Some(PathBuf::from(p.trim()));
         }
-        if line.contains("==ERROR:")
-            || line.contains("deadly signal")
-            || line.contains("ALARM: working on the last Unit")
-        {
+        if starts_crash(&line) {
             in_crash = true;
         }
         if in_crash && r.crash_lines.len() < 200 {

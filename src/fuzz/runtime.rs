@@ -289,13 +289,27 @@ pub fn say(text: &str) {
     let _ = writeln!(err, "{text}");
 }
 
+/// Whether a sanitizer's runtime (AddressSanitizer, MemorySanitizer or ThreadSanitizer) is in
+/// the process, by its entry point: the fuzz binary links it, and exports its symbols.
+fn sanitizer_runtime() -> bool {
+    [c"__asan_init", c"__msan_init", c"__tsan_init"]
+        .iter()
+        // SAFETY: a lookup of a NUL-terminated name in the global scope.
+        .any(|name| !unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }.is_null())
+}
+
 fn prepare_interpreter(builtins: &[Builtin]) -> Result<(), String> {
     // SAFETY: reading a flag of the C API; no interpreter state is touched.
     let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
     if !running {
-        // Read by the interpreter at start-up: Python objects in malloc'ed memory (where the
-        // sanitizers see them), and string hashing that replays the same way for an artifact.
-        for (k, v) in [("PYTHONMALLOC", "malloc"), ("PYTHONHASHSEED", "0")] {
+        // Read by the interpreter at start-up: string hashing that replays the same way for an
+        // artifact, and under a sanitizer Python objects in malloc'ed memory, where it sees
+        // them (without one, Python's own allocator is faster).
+        let mut vars = vec![("PYTHONHASHSEED", "0")];
+        if sanitizer_runtime() {
+            vars.push(("PYTHONMALLOC", "malloc"));
+        }
+        for (k, v) in vars {
             if std::env::var_os(k).is_none() {
                 std::env::set_var(k, v);
             }

@@ -28,6 +28,21 @@ pub const GUIDANCE_PREFIX: &str = "pyz3: guidance: ";
 pub const ASAN_DEFAULTS: &str =
     "detect_leaks=0:allocator_may_return_null=1:detect_stack_use_after_return=0";
 
+/// AddressSanitizer's options while `pyz3 fuzz` fuzzes, unless `ASAN_OPTIONS` says otherwise:
+/// [`ASAN_DEFAULTS`] without allocation stacks (`malloc_context_size=0`). Python objects live in
+/// `malloc`'ed memory under the fuzzer, and unwinding and storing the stack of each allocation
+/// took 20–50% of an execution of a trivial function; a finding's report is made again with the
+/// stacks by running its input alone ([`replay_report`](super::run::replay_report)).
+pub const ASAN_FUZZING: &str = "detect_leaks=0:allocator_may_return_null=1:\
+     detect_stack_use_after_return=0:malloc_context_size=0";
+
+/// The `ASAN_OPTIONS` a generic target runs with: the caller's when set, else [`ASAN_FUZZING`]
+/// to fuzz and [`ASAN_DEFAULTS`] (allocation stacks included) to replay a finding.
+pub fn asan_options(fuzzing: bool) -> String {
+    std::env::var("ASAN_OPTIONS")
+        .unwrap_or_else(|_| if fuzzing { ASAN_FUZZING } else { ASAN_DEFAULTS }.into())
+}
+
 /// The version of the finding line's format (docs/formats.md).
 pub const REPORT_VERSION: u32 = 1;
 
@@ -101,17 +116,13 @@ pub fn decode(target: &Target, data: &[u8]) -> crate::Result<Vec<Value>> {
     ))
 }
 
-/// The environment the generic fuzz target runs with for `target`: the target itself, Python
-/// objects in malloc'ed memory, and AddressSanitizer's options (the caller's `ASAN_OPTIONS`
-/// when set).
+/// The environment the generic fuzz target runs with for `target`: the target itself and
+/// AddressSanitizer's options for fuzzing ([`asan_options`]). (The target puts Python objects in
+/// malloc'ed memory itself when a sanitizer is linked.)
 pub fn generic_env(target: &Target) -> anyhow::Result<Vec<(&'static str, String)>> {
     Ok(vec![
         (SPEC_ENV, serde_json::to_string(target)?),
-        ("PYTHONMALLOC", "malloc".into()),
-        (
-            "ASAN_OPTIONS",
-            std::env::var("ASAN_OPTIONS").unwrap_or_else(|_| ASAN_DEFAULTS.into()),
-        ),
+        ("ASAN_OPTIONS", asan_options(true)),
     ])
 }
 

@@ -240,7 +240,10 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    v.retain(|p| !p.to_string_lossy().ends_with(".json"));
+    v.retain(|p| {
+        let p = p.to_string_lossy();
+        !p.ends_with(".json") && !p.ends_with(".report.txt")
+    });
     v.sort();
     v
 }
@@ -266,12 +269,22 @@ fn text(o: &Output) -> String {
 /// Calls into libFuzzer's coverage callbacks (`__sanitizer_cov_trace_*`) in the disassembly of
 /// the functions whose name contains `function` (`objdump -d -C` output).
 fn traced_calls(asm: &str, function: &str) -> usize {
+    calls_to(asm, function, "__sanitizer_cov_trace")
+}
+
+/// Calls to AddressSanitizer's checks (`__asan_*`) in the functions of `asm` (objdump -d -C)
+/// whose names contain `function`.
+fn asan_calls(asm: &str, function: &str) -> usize {
+    calls_to(asm, function, "__asan_")
+}
+
+fn calls_to(asm: &str, function: &str, callee: &str) -> usize {
     let mut inside = false;
     let mut n = 0;
     for l in asm.lines() {
         if l.ends_with(">:") {
             inside = l.contains(function);
-        } else if inside && l.contains("__sanitizer_cov_trace") {
+        } else if inside && l.contains(callee) {
             n += 1;
         }
     }

@@ -265,7 +265,10 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
         // The fuzzer imports the instrumented build and writes its profiles for it.
         envs.extend(cb.env.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
-    let r = campaign.run(target, &bin, &envs, p)?;
+    let mut r = campaign.run(target, &bin, &envs, p)?;
+    if let Some(artifact) = r.artifact.clone() {
+        with_allocation_stacks(&bin, &envs, &artifact, a.timeout, &mut r, p);
+    }
     let outcome = match &r.artifact {
         Some(artifact) => {
             let repro = repro_options(a.repro_dir, a.timeout);
@@ -298,6 +301,48 @@ fn fuzz_cmd(text: &str, a: RunArgs, p: &mut Terminal) -> anyhow::Result<Outcome>
         }
     }
     Ok(outcome)
+}
+
+/// A sanitizer report of the fuzzing run about a heap block, made without allocation stacks
+/// ([`ASAN_FUZZING`](pyz3::fuzz::spec::ASAN_FUZZING): only the allocator's own frame is shown),
+/// is made again with them by running its input alone; the run's own report stays when the
+/// replay does not end the same way.
+fn with_allocation_stacks(
+    bin: &Path,
+    envs: &[(&str, String)],
+    artifact: &Path,
+    timeout_s: u64,
+    r: &mut RunResult,
+    p: &mut Terminal,
+) {
+    if std::env::var_os("ASAN_OPTIONS").is_some()
+        || !r
+            .crash_lines
+            .iter()
+            .any(|l| l.contains("allocated by thread") || l.contains("freed by thread"))
+    {
+        return;
+    }
+    let Some(summary) = r
+        .crash_lines
+        .iter()
+        .find(|l| l.starts_with("SUMMARY: "))
+        .cloned()
+    else {
+        return;
+    };
+    p.note("running the input again for the allocation stacks of the sanitizer's report");
+    let envs: Vec<(&str, String)> = envs
+        .iter()
+        .map(|(k, v)| match *k {
+            "ASAN_OPTIONS" => (*k, pyz3::fuzz::spec::asan_options(false)),
+            _ => (*k, v.clone()),
+        })
+        .collect();
+    match pyz3::fuzz::run::replay_report(bin, &envs, artifact, timeout_s, &summary) {
+        Some(lines) => r.crash_lines = lines,
+        None => p.note("the input alone did not end in the same report: the report is the fuzzing run's, without allocation stacks"),
+    }
 }
 
 /// Reproducers go to `dir` (default `.pyz3/repro`) and run with the interpreter a fuzz binary

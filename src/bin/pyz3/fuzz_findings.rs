@@ -86,6 +86,10 @@ pub(crate) fn print_finding(target: &Target, artifact: &Path, finding: &Finding,
         println!("  {l}");
     }
     println!("  artifact:   {}", artifact.display());
+    let report = pyz3::fuzz::artifacts::report_path(artifact);
+    if finding.traceback.is_some() && report.is_file() {
+        println!("  report:     {}", report.display());
+    }
     if let Some(p) = &finding.reproducer {
         // Its first line names the interpreter it runs with.
         let python = std::fs::read_to_string(p)

@@ -49,11 +49,23 @@ fn pyz3_fuzz_finds_a_crash_in_a_c_extension() {
         "the input as Python source: {log}"
     );
     assert!(
-        log.contains("coverage guidance comes only from instrumented code"),
+        log.contains("coverage guidance comes from its own code only if"),
         "{log}"
     );
     let arts = artifacts(&tmp.path().join(".pyz3/fuzz/artifacts/cplant.mean_per"));
     assert_eq!(arts.len(), 1, "{log}");
+    // The sanitizer's report is kept beside the artifact and named.
+    let report = pyz3::fuzz::artifacts::report_path(&arts[0]);
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        report_text.contains("SUMMARY: AddressSanitizer: FPE"),
+        "{report_text}"
+    );
+    assert!(
+        log.contains(&format!("report:     {}", report.display()))
+            || log.contains("report:     .pyz3/fuzz/artifacts/cplant.mean_per/"),
+        "{log}"
+    );
     // The sidecar names the target and the kind, in a versioned format.
     let mut side = arts[0].clone().into_os_string();
     side.push(".pyz3.json");
@@ -252,6 +264,91 @@ fn fuzzlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
         traced_calls(&asm, "pyz3::fuzz::decode::decode_text"),
         0,
         "pyz3's decoder is instrumented"
+    );
+    // AddressSanitizer: the linked crate's code is checked, pyz3's is not.
+    assert!(
+        asan_calls(&asm, "fuzzlink::") > 0,
+        "the crate is not checked by AddressSanitizer"
+    );
+    assert_eq!(
+        asan_calls(&asm, "pyz3::fuzz::decode::"),
+        0,
+        "pyz3's decoder is checked by AddressSanitizer"
+    );
+}
+
+/// An overflow of a Python object's memory in a gcc-built (uninstrumented) C extension: the
+/// `memcpy` reads 16 bytes past the end of a `bytes` object. AddressSanitizer sees it through its
+/// `memcpy` interceptor (the object is `malloc`'ed memory under the fuzzer). The campaign runs
+/// without allocation stacks; the report kept beside the artifact has them, made again by running
+/// the input alone.
+#[test]
+fn a_heap_overflow_is_reported_with_its_allocation_stack() {
+    let _g = fuzz_lock();
+    let tmp = Project::new();
+    let c = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+static PyObject *peek(PyObject *self, PyObject *b) {
+    if (!PyBytes_Check(b)) { PyErr_SetString(PyExc_TypeError, "bytes"); return NULL; }
+    char buf[64];
+    Py_ssize_t n = PyBytes_GET_SIZE(b);
+    if (n >= 2 && PyBytes_AS_STRING(b)[0] == 'x') n += 16;
+    if (n > 64) n = 64;
+    memcpy(buf, PyBytes_AS_STRING(b), n);
+    return PyLong_FromLong(buf[0]);
+}
+static PyMethodDef methods[] = {{"peek", peek, METH_O, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "hbo", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_hbo(void) { return PyModule_Create(&mod); }
+"#;
+    std::fs::write(tmp.path().join("hbo.c"), c).unwrap();
+    std::fs::write(
+        tmp.path().join("hbo.pyi"),
+        "def peek(b: bytes) -> int: ...\n",
+    )
+    .unwrap();
+    crate::util::compile_c_extension(tmp.path(), "hbo");
+    let out = pyz3(tmp.path())
+        .args(["fuzz", "hbo:peek", "--max-time", "120"])
+        .run();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("crash in hbo.peek"), "{log}");
+    assert!(
+        log.contains("SUMMARY: AddressSanitizer: heap-buffer-overflow"),
+        "{log}"
+    );
+    assert!(
+        log.contains("running the input again for the allocation stacks"),
+        "{log}"
+    );
+    let arts = artifacts(&tmp.path().join(".pyz3/fuzz/artifacts/hbo.peek"));
+    assert_eq!(arts.len(), 1, "{log}");
+    let report = std::fs::read_to_string(pyz3::fuzz::artifacts::report_path(&arts[0])).unwrap();
+    // The block's allocation: malloc, called from the interpreter making the `bytes` object.
+    let lines: Vec<&str> = report.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("allocated by thread T0 here:"))
+        .unwrap_or_else(|| panic!("no allocation stack: {report}"));
+    let stack: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .copied()
+        .collect();
+    assert!(stack.len() >= 2, "{report}");
+    assert!(stack[0].contains("malloc"), "{report}");
+    assert!(
+        stack
+            .iter()
+            .any(|l| l.contains("PyBytes") || l.contains("libpython")),
+        "{report}"
+    );
+    assert!(
+        report.contains("in peek"),
+        "the extension's frame: {report}"
     );
 }
 

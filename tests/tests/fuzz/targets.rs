@@ -60,6 +60,16 @@ fn demo_targets_instrument_only_the_extension() {
         traced_calls(&asm, "pyz3_demo::parse::") > 0,
         "the demo parser is not instrumented"
     );
+    // AddressSanitizer checks the extension's memory accesses, not the harness's.
+    assert!(
+        asan_calls(&asm, "pyz3_demo::parse::") > 0,
+        "the demo parser is not checked by AddressSanitizer"
+    );
+    assert_eq!(
+        asan_calls(&asm, "pyz3::fuzz::decode::"),
+        0,
+        "pyz3's decoder is checked by AddressSanitizer"
+    );
     // One extra counter per storage width of the text argument, beside the argument-shape
     // counters (`SLOTS` in src/fuzz/shapes.rs, which stay zero in a binary with coverage of
     // its own).
