@@ -5,8 +5,7 @@
 //! (`src/check/worker.py`); these are the embedded counterparts: import, call with the
 //! interpreter's own result checks, evaluate a property, format a traceback.
 
-use pyo3::exceptions::{PyOverflowError, PySystemError};
-use pyo3::ffi;
+use pyo3::exceptions::PySystemError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -43,19 +42,14 @@ pub(crate) fn resolve(module: &Bound<'_, PyAny>, dotted: &str) -> PyResult<Py<Py
 
 /// `f(*args)`'s arguments as Python objects.
 pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
-    // Straight into the tuple: no vector to allocate and free on every input.
-    let n = isize::try_from(args.len())
-        .map_err(|_| PyErr::new::<PyOverflowError, _>("too many arguments"))?;
-    // SAFETY: a new tuple (or an error set), owned here.
-    let tuple = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(n))? };
-    for (i, a) in (0..n).zip(args) {
-        let obj = a.to_python(py)?;
-        // SAFETY: slot `i` of the new tuple, empty and set once; the reference moves into it. A
-        // tuple dropped with empty slots (an error above) frees only what it holds.
-        unsafe { ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i, obj.into_ptr()) };
-    }
-    // SAFETY: made by `PyTuple_New`.
-    Ok(unsafe { tuple.cast_into_unchecked() })
+    // Every object is made before the tuple: making one can run Python code (a collection, and
+    // the finalizers of what earlier inputs left behind), which must never see a tuple with
+    // empty slots.
+    let objs: Vec<Bound<'py, PyAny>> = args
+        .iter()
+        .map(|a| a.to_python(py))
+        .collect::<PyResult<_>>()?;
+    PyTuple::new(py, objs)
 }
 
 /// Evaluates a compiled property expression over the parameters (by name), `args`, `result`
