@@ -90,10 +90,13 @@ def call_again(o):
 
 def bind(args, f=None):
     """Arms the hostile objects in a call's arguments: each acts on the nearest list, dict, set
-    or bytearray that holds it (an argument itself: on the first argument that is one), and
+    or bytearray (of exactly that type) that holds it (an argument itself: on the first argument that is one), and
     calls `f(*args)` again when it is told to. Returns how many it armed."""
     def mutable(x):
-        return isinstance(x, (list, dict, set, bytearray))
+        # Exactly these types: a subclass may walk itself in C code of its own (OrderedDict's
+        # repr in CPython 3.11 reads a freed key when its hash clears it), and making that code
+        # fail is not the extension's fault.
+        return type(x) in (list, dict, set, bytearray)
     first = next((a for a in args if mutable(a)), None)
     stack = [(a, first) for a in args]
     seen = set()

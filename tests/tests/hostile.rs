@@ -485,3 +485,54 @@ fn every_method_and_action_does_what_its_class_is_named_for() {
     let checked: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert_eq!(checked, cases.len());
 }
+
+/// A hostile value inside a container subclass acts on the nearest container of exactly a list,
+/// dict, set or bytearray type, never on the subclass: an `OrderedDict` walks itself in CPython's
+/// own C code, and CPython 3.11's `OrderedDict` repr reads a key freed by that key's `__hash__`
+/// clearing it (a crash with no extension involved, which pyz3 used to pin on the function that
+/// called `str()`). Run under `PYTHONMALLOC=malloc_debug`, where that freed read crashes.
+#[test]
+fn a_value_in_an_ordered_dict_acts_on_the_list_around_it() {
+    use pyz3::value::{Action, Behaviour, Hostile, HostileBase, Method, Renderer, Value};
+    let h = Hostile {
+        base: HostileBase::Int,
+        payload: Box::new(Value::int(0)),
+        behaviours: vec![Behaviour {
+            method: Method::Hash,
+            action: Action::Clear,
+        }],
+    };
+    let mut r = Renderer::new();
+    let expr = r.render(&Value::Hostile(h));
+    let script = format!(
+        "{prelude}\n{classes}\n\
+         import collections\n\
+         outer = [collections.OrderedDict({{{expr}: 0}}), 1]\n\
+         assert bind((outer,)) == 1\n\
+         od = outer[0]\n\
+         key = next(iter(dict.keys(od)))\n\
+         assert key.target is outer, key.target\n\
+         del key\n\
+         try:\n    str(od)\nexcept Exception:\n    pass\n\
+         print(len(outer), len(od))\n",
+        prelude = pyz3::value::HOSTILE_PRELUDE,
+        classes = r.definitions().join("\n"),
+    );
+    let tmp = Project::new();
+    std::fs::write(tmp.path().join("od.py"), script).unwrap();
+    let out = Command::new(venv_python())
+        .arg("od.py")
+        .env("PYTHONMALLOC", "malloc_debug")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The list was cleared by the key's __hash__; the OrderedDict kept its entry.
+    assert_eq!(stdout.trim(), "0 1");
+}
