@@ -25,15 +25,15 @@ only="${3:-}"
 work="$root/target/fuzz-vs-atheris"
 mkdir -p "$work"
 triple=x86_64-unknown-linux-gnu
-sancov="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares -Cforce-frame-pointers=yes"
+sancov="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-max-loads-per-memcmp=0 -Cforce-frame-pointers=yes"
 
 # atheris, in its own virtualenv.
 if [ ! -x "$work/venv/bin/python" ]; then "$PYO3_PYTHON" -m venv "$work/venv"; fi
 "$work/venv/bin/python" -c 'import atheris' 2>/dev/null || "$work/venv/bin/pip" install -q atheris
 apath="$("$work/venv/bin/python" -c 'import atheris; print(atheris.path())')"
 
-# The demo extension, coverage-instrumented for atheris as pyz3's target instruments it: with ASan
-# and without.
+# The demo extension, coverage-instrumented for atheris as pyz3's target instruments it (memcmp
+# kept a call, as src/fuzz/rustc-wrapper.sh keeps it): with ASan and without.
 build_demo() { # $1 = asan|none
   local flags="$sancov"
   [ "$1" = asan ] && flags="$flags -Zsanitizer=address"

@@ -377,6 +377,10 @@ fn crate_count(project: &Path) -> Option<u64> {
     (!names.is_empty()).then_some(names.len() as u64)
 }
 
+/// Environment variable telling the rustc wrapper which libFuzzer interceptors archive the fuzz
+/// target's binary links in full (set only without a sanitizer).
+const INTERCEPTORS_ENV: &str = "PYZ3_FUZZ_INTERCEPTORS";
+
 /// `cargo fuzz build` of the generic target of `project` into `tdir`.
 fn fuzz_build(project: &Path, tdir: &Path, sanitize: &str, python: Option<&Path>) -> Command {
     let mut cmd = cargo(Channel::Nightly);
@@ -393,6 +397,17 @@ fn fuzz_build(project: &Path, tdir: &Path, sanitize: &str, python: Option<&Path>
     if rt.exists() && std::env::var_os("CUSTOM_LIBFUZZER_PATH").is_none() {
         // LLVM's prebuilt libFuzzer: optimized and not itself sanitized, so faster per input.
         cmd.env("CUSTOM_LIBFUZZER_PATH", rt);
+        // It leaves out the interceptors of memcmp, strcmp and kin that report comparisons to
+        // it (a sanitizer's runtime has its own): without a sanitizer the binary links them
+        // (see the wrapper), as clang's -fsanitize=fuzzer does. An empty
+        // PYZ3_FUZZ_INTERCEPTORS in the environment leaves them out.
+        let interceptors = rt.with_file_name("libclang_rt.fuzzer_interceptors-x86_64.a");
+        if sanitize == "none"
+            && interceptors.exists()
+            && std::env::var_os(INTERCEPTORS_ENV).is_none()
+        {
+            cmd.env(INTERCEPTORS_ENV, interceptors);
+        }
     }
     cmd
 }

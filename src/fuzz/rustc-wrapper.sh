@@ -15,7 +15,20 @@
 #   Crates built both ways are linked together, as with the standard library (never
 #   instrumented), so every crate is told that this mixing is intended.
 #
+# The named crates also get -Cllvm-args=-max-loads-per-memcmp=0: LLVM would otherwise expand a
+# memcmp or bcmp of a constant length (a slice compared with a constant) into loads and vector
+# compares, whose traced operands are masks, not the bytes compared; as a call it reaches the
+# interceptor that hands libFuzzer the compared bytes (clang's -fsanitize=fuzzer keeps such
+# calls with -fno-builtin-memcmp and kin).
+#
 # Every other flag is left as it is. With PYZ3_SANCOV_CRATES unset, every crate keeps all of it.
+#
+# Without a sanitizer, PYZ3_FUZZ_INTERCEPTORS may name LLVM's libFuzzer interceptors archive
+# (libclang_rt.fuzzer_interceptors): the fuzz target's binary (a bin crate built for --target,
+# not a build script) links all of it. Its memcmp, strcmp, strstr and kin tell libFuzzer what
+# they compared, as AddressSanitizer's interceptors do, so a comparison of the input with a
+# constant word in the extension's code or in libpython guides the fuzzer without a sanitizer
+# too. (libfuzzer-sys's own libFuzzer has them built in; LLVM's prebuilt one does not.)
 #
 # Cargo runs it as `rustc-wrapper.sh RUSTC ARGS...` (build.rustc-wrapper or RUSTC_WRAPPER).
 rustc=$1
@@ -27,10 +40,14 @@ name=
 prev=
 bin=
 asan=
+cross=
+memcmp=
 for a do
   [ "$prev" = --crate-name ] && name=$a
+  [ "$a" = -Cllvm-args=-max-loads-per-memcmp=0 ] && memcmp=1
   [ "$prev" = --crate-type ] && [ "$a" = bin ] && bin=1
   [ "$a" = -Zsanitizer=address ] && asan=1
+  case $a in --target | --target=*) cross=1 ;; esac
   prev=$a
 done
 keep=
@@ -48,4 +65,10 @@ for a do
   esac
 done
 [ -n "$asan" ] && set -- "$@" -Cunsafe-allow-abi-mismatch=sanitizer
+[ -n "$keep" ] && [ -z "$memcmp" ] && set -- "$@" -Cllvm-args=-max-loads-per-memcmp=0
+case $name in build_script_*) cross= ;; esac
+if [ -n "$bin" ] && [ -n "$cross" ] && [ -z "$asan" ] && [ -n "${PYZ3_FUZZ_INTERCEPTORS:-}" ]; then
+  set -- "$@" -Clink-arg=-Wl,--whole-archive -Clink-arg="$PYZ3_FUZZ_INTERCEPTORS" \
+    -Clink-arg=-Wl,--no-whole-archive
+fi
 exec "$rustc" "$@"

@@ -19,15 +19,24 @@ pub const SHIM_SOURCE: &str = include_str!("sancov-shim.c");
 pub const C_FLAGS: [&str; 3] = ["-fsanitize=fuzzer-no-link", "-g", "-O1"];
 
 /// rustc's flags: the coverage instrumentation cargo-fuzz gives a crate (inline 8-bit counters,
-/// their PC table and traced comparisons).
-pub const RUST_FLAGS: [&str; 6] = [
+/// their PC table and traced comparisons), and [`KEEP_MEMCMP`].
+pub const RUST_FLAGS: [&str; 7] = [
     "-Cpasses=sancov-module",
     "-Cllvm-args=-sanitizer-coverage-level=4",
     "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
     "-Cllvm-args=-sanitizer-coverage-pc-table",
     "-Cllvm-args=-sanitizer-coverage-trace-compares",
+    KEEP_MEMCMP,
     "-Cdebuginfo=1",
 ];
+
+/// Keeps every `memcmp`/`bcmp` of the crate a call: LLVM otherwise expands one of a constant
+/// length into loads and vector compares, whose traced operands are masks, not bytes (a
+/// comparison of a 20-byte key became `pcmpeqb` and a compare with `0xffff`). As a call it
+/// reaches libFuzzer's interceptor, which hands the compared bytes to the mutator. clang's
+/// `-fsanitize=fuzzer-no-link` does the same for C (`-fno-builtin-memcmp` and kin). The rustc
+/// wrapper of `pyz3 fuzz` adds it to the instrumented crates too.
+pub const KEEP_MEMCMP: &str = "-Cllvm-args=-max-loads-per-memcmp=0";
 
 /// Compiles the shim with `cc` (a clang) into `dir/pyz3-sancov-shim.o` and returns its path.
 pub fn shim_object(cc: &str, dir: &Path) -> Result<PathBuf> {

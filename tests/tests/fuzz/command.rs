@@ -352,6 +352,57 @@ PyMODINIT_FUNC PyInit_hbo(void) { return PyModule_Create(&mod); }
     );
 }
 
+/// Without a sanitizer, the target links libFuzzer's interceptors of `strcmp`, `memcmp` and kin
+/// (LLVM's prebuilt libFuzzer leaves them out; a sanitizer's runtime has its own): an
+/// uninstrumented C extension comparing its `str` argument with a 14-character word tells the
+/// fuzzer the word, which random mutation would not hit (it did not in 26 million executions
+/// without them).
+#[test]
+fn without_a_sanitizer_a_strcmp_against_a_word_is_solved() {
+    let _g = fuzz_lock();
+    let tmp = Project::new();
+    let c = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+static PyObject *check(PyObject *self, PyObject *arg) {
+    const char *s = PyUnicode_AsUTF8(arg);
+    if (s == NULL) return NULL;
+    if (strcmp(s, "open-sesame-42") == 0) { volatile int *p = NULL; *p = 1; }
+    Py_RETURN_NONE;
+}
+static PyMethodDef methods[] = {{"check", check, METH_O, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "magicw", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_magicw(void) { return PyModule_Create(&mod); }
+"#;
+    std::fs::write(tmp.path().join("magicw.c"), c).unwrap();
+    std::fs::write(
+        tmp.path().join("magicw.pyi"),
+        "def check(s: str) -> None: ...\n",
+    )
+    .unwrap();
+    crate::util::compile_c_extension(tmp.path(), "magicw");
+    let out = pyz3(tmp.path())
+        .args([
+            "fuzz",
+            "magicw:check",
+            "--sanitize",
+            "none",
+            "--max-time",
+            "60",
+        ])
+        .args(["--", "-seed=1"])
+        .run();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("crash in magicw.check"), "{log}");
+    // strcmp stops at a NUL: the input may go on after one.
+    assert!(
+        log.contains("check('open-sesame-42')") || log.contains("check('open-sesame-42\\x00"),
+        "{log}"
+    );
+}
+
 #[test]
 fn fuzz_bad_input_is_a_usage_error() {
     let tmp = Project::new();

@@ -208,3 +208,78 @@ fn harness_findings_become_libfuzzer_crashes() {
     let out = run_target("word_count", tmp.path(), &["-runs=30000", "-seed=1"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// Without a sanitizer LLVM expands a `memcmp`/`bcmp` of a constant length (a slice compared
+/// with a constant) into vector compares, whose traced operands are masks; the rustc wrapper keeps
+/// it a call in the instrumented crates (`-max-loads-per-memcmp=0`), where libFuzzer's
+/// interceptor sees the compared bytes, and `pyz3 build --fuzz`'s rustc flags do the same. Real
+/// rustc (nightly, cargo-fuzz's coverage flags) through the real wrapper script.
+#[test]
+fn the_wrapper_keeps_a_constant_comparison_a_memcmp_call_in_instrumented_crates() {
+    let tmp = Project::new();
+    let src = tmp.path().join("keyed.rs");
+    std::fs::write(
+        &src,
+        "#[no_mangle]\npub fn keyed(b: &[u8]) -> usize {\n    \
+         if b == b\"open-sesame-pyz3-key\" { return 7; }\n    b.len()\n}\n",
+    )
+    .unwrap();
+    let wrapper = repo_root().join("src/fuzz/rustc-wrapper.sh");
+    let sancov = [
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+    ];
+    // (crates the wrapper instruments, extra flags) -> whether the comparison is a call.
+    let compiled = |crates: &str, extra: &[&str]| -> (usize, usize) {
+        let obj = tmp.path().join(format!("{crates}-{}.o", extra.len()));
+        let out = Command::new("sh")
+            .arg(&wrapper)
+            .args([
+                "rustc",
+                "+nightly",
+                "--crate-type",
+                "lib",
+                "--crate-name",
+                "keyed",
+            ])
+            .args(["--emit", "obj", "-O"])
+            .args(sancov)
+            .args(extra)
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj)
+            .env("PYZ3_SANCOV_CRATES", crates)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let dump = Command::new("objdump")
+            .arg("-dr")
+            .arg(&obj)
+            .output()
+            .unwrap();
+        let asm = String::from_utf8_lossy(&dump.stdout).to_string();
+        (
+            asm.lines()
+                .filter(|l| l.contains("bcmp") || l.contains("memcmp"))
+                .count(),
+            asm.lines().filter(|l| l.contains("pcmpeq")).count(),
+        )
+    };
+    let (calls, vector) = compiled("keyed", &[]);
+    assert!(
+        calls > 0 && vector == 0,
+        "instrumented: {calls} calls, {vector} vector compares"
+    );
+    // A crate the wrapper leaves uninstrumented is compiled as usual: the compare is expanded
+    // (so the check above can fail).
+    let (calls, vector) = compiled("other", &[]);
+    assert!(
+        calls == 0 && vector > 0,
+        "uninstrumented: {calls} calls, {vector} vector compares"
+    );
+    // Given the flag already (pyz3 build --fuzz's flags), it is not passed twice.
+    let (calls, _) = compiled("keyed", &[pyz3::toolchain::fuzz_flags::KEEP_MEMCMP]);
+    assert!(calls > 0);
+}
