@@ -41,10 +41,8 @@ prev=
 bin=
 asan=
 cross=
-memcmp=
 for a do
   [ "$prev" = --crate-name ] && name=$a
-  [ "$a" = -Cllvm-args=-max-loads-per-memcmp=0 ] && memcmp=1
   [ "$prev" = --crate-type ] && [ "$a" = bin ] && bin=1
   [ "$a" = -Zsanitizer=address ] && asan=1
   case $a in --target | --target=*) cross=1 ;; esac
@@ -65,7 +63,7 @@ for a do
   esac
 done
 [ -n "$asan" ] && set -- "$@" -Cunsafe-allow-abi-mismatch=sanitizer
-[ -n "$keep" ] && [ -z "$memcmp" ] && set -- "$@" -Cllvm-args=-max-loads-per-memcmp=0
+[ -n "$keep" ] && set -- "$@" -Cllvm-args=-max-loads-per-memcmp=0
 case $name in build_script_*) cross= ;; esac
 if [ -n "$bin" ] && [ -n "$cross" ] && [ -z "$asan" ] && [ -n "${PYZ3_FUZZ_INTERCEPTORS:-}" ]; then
   set -- "$@" -Clink-arg=-Wl,--whole-archive -Clink-arg="$PYZ3_FUZZ_INTERCEPTORS" \

@@ -90,8 +90,8 @@ def call_again(o):
 
 def bind(args, f=None):
     """Arms the hostile objects in a call's arguments: each acts on the nearest list, dict, set
-    or bytearray (of exactly that type) that holds it (an argument itself: on the first argument that is one), and
-    calls `f(*args)` again when it is told to. Returns how many it armed."""
+    or bytearray (of exactly that type) that holds it (an argument itself: on the first argument
+    that is one), and calls `f(*args)` again when it is told to. Returns how many it armed."""
     def mutable(x):
         # Exactly these types: a subclass may walk itself in C code of its own (OrderedDict's
         # repr in CPython 3.11 reads a freed key when its hash clears it), and making that code

@@ -213,7 +213,8 @@ fn harness_findings_become_libfuzzer_crashes() {
 /// with a constant) into vector compares, whose traced operands are masks; the rustc wrapper keeps
 /// it a call in the instrumented crates (`-max-loads-per-memcmp=0`), where libFuzzer's
 /// interceptor sees the compared bytes, and `pyz3 build --fuzz`'s rustc flags do the same. Real
-/// rustc (nightly, cargo-fuzz's coverage flags) through the real wrapper script.
+/// rustc (nightly, cargo-fuzz's coverage flags) through the real wrapper script, and with
+/// `pyz3 build --fuzz`'s flags alone.
 #[test]
 fn the_wrapper_keeps_a_constant_comparison_a_memcmp_call_in_instrumented_crates() {
     let tmp = Project::new();
@@ -231,26 +232,28 @@ fn the_wrapper_keeps_a_constant_comparison_a_memcmp_call_in_instrumented_crates(
         "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
         "-Cllvm-args=-sanitizer-coverage-trace-compares",
     ];
-    // (crates the wrapper instruments, extra flags) -> whether the comparison is a call.
-    let compiled = |crates: &str, extra: &[&str]| -> (usize, usize) {
-        let obj = tmp.path().join(format!("{crates}-{}.o", extra.len()));
-        let out = Command::new("sh")
-            .arg(&wrapper)
-            .args([
-                "rustc",
-                "+nightly",
-                "--crate-type",
-                "lib",
-                "--crate-name",
-                "keyed",
-            ])
+    // The crates the wrapper instruments (`None`: no wrapper) and the flags -> the calls to
+    // `bcmp`/`memcmp` and the vector compares in the object.
+    let compiled = |crates: Option<&str>, flags: &[&str]| -> (usize, usize) {
+        let name = crates.unwrap_or("plain");
+        let obj = tmp.path().join(format!("{name}.o"));
+        let mut cmd = match crates {
+            Some(crates) => {
+                let mut c = Command::new("sh");
+                c.arg(&wrapper)
+                    .arg("rustc")
+                    .env("PYZ3_SANCOV_CRATES", crates);
+                c
+            }
+            None => Command::new("rustc"),
+        };
+        let out = cmd
+            .args(["+nightly", "--crate-type", "lib", "--crate-name", "keyed"])
             .args(["--emit", "obj", "-O"])
-            .args(sancov)
-            .args(extra)
+            .args(flags)
             .arg(&src)
             .arg("-o")
             .arg(&obj)
-            .env("PYZ3_SANCOV_CRATES", crates)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out));
@@ -267,19 +270,22 @@ fn the_wrapper_keeps_a_constant_comparison_a_memcmp_call_in_instrumented_crates(
             asm.lines().filter(|l| l.contains("pcmpeq")).count(),
         )
     };
-    let (calls, vector) = compiled("keyed", &[]);
+    let (calls, vector) = compiled(Some("keyed"), &sancov);
     assert!(
         calls > 0 && vector == 0,
         "instrumented: {calls} calls, {vector} vector compares"
     );
     // A crate the wrapper leaves uninstrumented is compiled as usual: the compare is expanded
     // (so the check above can fail).
-    let (calls, vector) = compiled("other", &[]);
+    let (calls, vector) = compiled(Some("other"), &sancov);
     assert!(
         calls == 0 && vector > 0,
         "uninstrumented: {calls} calls, {vector} vector compares"
     );
-    // Given the flag already (pyz3 build --fuzz's flags), it is not passed twice.
-    let (calls, _) = compiled("keyed", &[pyz3::toolchain::fuzz_flags::KEEP_MEMCMP]);
-    assert!(calls > 0);
+    // `pyz3 build --fuzz`'s rustc flags, without the wrapper.
+    let (calls, vector) = compiled(None, &pyz3::toolchain::fuzz_flags::RUST_FLAGS);
+    assert!(
+        calls > 0 && vector == 0,
+        "pyz3 build --fuzz: {calls} calls, {vector} vector compares"
+    );
 }
