@@ -125,10 +125,14 @@ fn toml_str(p: &Path) -> String {
     serde_json::to_string(&p.to_string_lossy()).unwrap_or_default()
 }
 
+/// The pyz3 sources the generic target is built from (those of this binary).
+pub(crate) fn pyz3_source() -> PathBuf {
+    PathBuf::from(option_env!("PYZ3_SOURCE_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// Generates (or refreshes) the generic cargo-fuzz crate in `dir`.
 fn generic_project(dir: &Path, link: Option<&LinkedCrate>) -> anyhow::Result<()> {
-    let source =
-        PathBuf::from(option_env!("PYZ3_SOURCE_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR")));
+    let source = pyz3_source();
     if !source.join("Cargo.toml").exists() {
         bail!(
             "the pyz3 sources this binary was built from are gone ({}): reinstall pyz3 from its sources",

@@ -56,14 +56,54 @@ struct Stamp {
     mtime_ns: u128,
 }
 
-/// The running pyz3 binary (path, size, modification time): a rebuilt pyz3 may embed a
-/// different runtime, so it brings cargo back to check the entry.
+/// The running pyz3 binary (path, size, modification time) and a fingerprint of the sources the
+/// target is built from: a rebuilt pyz3 may embed a different runtime, and the runtime's own
+/// code (compiled only into targets) can change without changing this binary; either brings
+/// cargo back to check the entry.
 fn builder() -> String {
     let exe = std::env::current_exe().unwrap_or_default();
     let (size, mtime) = std::fs::metadata(&exe)
         .map(|m| (m.len(), mtime_ns(&m)))
         .unwrap_or_default();
-    format!("{} {size} {mtime}", exe.display())
+    let sources = sources_fingerprint(&super::build::pyz3_source());
+    format!("{} {size} {mtime} src {sources:016x}", exe.display())
+}
+
+/// A hash of the path, size and modification time of every file of the crate at `root` that a
+/// build reads (`Cargo.toml`, `Cargo.lock`, `build.rs` and everything under `src/`). Stat calls
+/// only: a couple of hundred files, well under a millisecond.
+fn sources_fingerprint(root: &Path) -> u64 {
+    fn visit(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() && depth < 16 => visit(&path, out, depth + 1),
+                Ok(t) if t.is_file() => {
+                    if let Ok(m) = e.metadata() {
+                        out.push((path, m.len(), mtime_ns(&m)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for name in ["Cargo.toml", "Cargo.lock", "build.rs"] {
+        let path = root.join(name);
+        if let Ok(m) = std::fs::metadata(&path) {
+            files.push((path, m.len(), mtime_ns(&m)));
+        }
+    }
+    visit(&root.join("src"), &mut files, 0);
+    files.sort();
+    let text: String = files
+        .iter()
+        .map(|(p, size, mtime)| format!("{}\0{size}\0{mtime}\n", p.display()))
+        .collect();
+    super::build::fnv1a(text.as_bytes())
 }
 
 fn mtime_ns(m: &std::fs::Metadata) -> u128 {
@@ -170,7 +210,7 @@ impl Entry {
             return Some("its binary changed since it was built");
         }
         if stamp.version != env!("CARGO_PKG_VERSION") || stamp.builder != builder() {
-            return Some("pyz3 changed since it was built");
+            return Some("pyz3 or its sources changed since it was built");
         }
         None
     }
@@ -304,5 +344,31 @@ mod tests {
             notes[0].starts_with("waiting for another pyz3"),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn a_change_to_any_source_file_changes_the_fingerprint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("src/fuzz")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[package]\n").unwrap();
+        let runtime = root.join("src/fuzz/runtime.rs");
+        std::fs::write(&runtime, "fn a() {}\n").unwrap();
+        let first = sources_fingerprint(root);
+        assert_eq!(sources_fingerprint(root), first, "a fingerprint is stable");
+        // A file only targets compile, rewritten: another size.
+        std::fs::write(&runtime, "fn ab() {}\n").unwrap();
+        let second = sources_fingerprint(root);
+        assert_ne!(second, first);
+        // The same size, a later time.
+        let f = std::fs::File::options().write(true).open(&runtime).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        drop(f);
+        assert_ne!(sources_fingerprint(root), second);
+        // A new file.
+        let third = sources_fingerprint(root);
+        std::fs::write(root.join("src/new.rs"), "").unwrap();
+        assert_ne!(sources_fingerprint(root), third);
     }
 }
