@@ -45,11 +45,21 @@ pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'p
     // Every object is made before the tuple: making one can run Python code (a collection, and
     // the finalizers of what earlier inputs left behind), which must never see a tuple with
     // empty slots.
-    let objs: Vec<Bound<'py, PyAny>> = args
-        .iter()
-        .map(|a| a.to_python(py))
-        .collect::<PyResult<_>>()?;
-    PyTuple::new(py, objs)
+    // Up to eight arguments are held on the stack: no allocation per input for them.
+    const ON_STACK: usize = 8;
+    if args.len() > ON_STACK {
+        let objs: Vec<Bound<'py, PyAny>> = args
+            .iter()
+            .map(|a| a.to_python(py))
+            .collect::<PyResult<_>>()?;
+        return PyTuple::new(py, objs);
+    }
+    let mut made: [Option<Bound<'py, PyAny>>; ON_STACK] = Default::default();
+    for (slot, a) in made.iter_mut().zip(args) {
+        *slot = Some(a.to_python(py)?);
+    }
+    // Every slot up to `args.len()` is filled.
+    PyTuple::new(py, made[..args.len()].iter())
 }
 
 /// Evaluates a compiled property expression over the parameters (by name), `args`, `result`
@@ -114,6 +124,44 @@ pub(crate) unsafe fn checked_call<'py>(
     args: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ptr = pyo3::ffi::PyObject_Call(f.as_ptr(), args.as_ptr(), std::ptr::null_mut());
+    finish_call(py, f, ptr)
+}
+
+/// [`checked_call`] for a caller that needs nothing of the call but a `SystemError` (raised, or
+/// made of a broken calling convention as [`checked_call`] makes it): the result is dropped at
+/// once, and any other exception is cleared without being read. Reading one makes CPython build
+/// the exception object (before 3.12 an error set from a message is only a type and a string
+/// until then), and for a function that rejects most inputs that cost more than the call itself.
+///
+/// # Safety
+/// Must be called with the GIL held (guaranteed by `py`).
+pub(crate) unsafe fn call_for_system_error<'py>(
+    py: Python<'py>,
+    f: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> Option<PyErr> {
+    use pyo3::ffi;
+    let ptr = ffi::PyObject_Call(f.as_ptr(), args.as_ptr(), std::ptr::null_mut());
+    if ptr.is_null()
+        && !ffi::PyErr_Occurred().is_null()
+        && ffi::PyErr_ExceptionMatches(ffi::PyExc_SystemError) == 0
+    {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    finish_call(py, f, ptr).err()
+}
+
+/// Turns what `PyObject_Call` returned (`ptr`, and the pending exception) into a result, with
+/// a broken calling convention made a `SystemError` as CPython words it.
+///
+/// # Safety
+/// Must be called with the GIL held, right after the call that returned `ptr`.
+unsafe fn finish_call<'py>(
+    py: Python<'py>,
+    f: &Bound<'py, PyAny>,
+    ptr: *mut pyo3::ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
     let pending = !pyo3::ffi::PyErr_Occurred().is_null();
     let what = || {
         f.repr()

@@ -5,26 +5,27 @@
 
 use super::decode::decode_args_with;
 
-/// A fuzz input: the raw bytes, whose `Debug` is the decoded call as Python source (what
-/// `cargo fuzz run` and `cargo fuzz fmt` print for a failing input).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Input(pub Vec<u8>);
+/// A fuzz input: the raw bytes (borrowed from libFuzzer's buffer: no copy per input), whose
+/// `Debug` is the decoded call as Python source (what `cargo fuzz run` and `cargo fuzz fmt`
+/// print for a failing input).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Input<'a>(pub &'a [u8]);
 
-impl<'a> arbitrary::Arbitrary<'a> for Input {
+impl<'a> arbitrary::Arbitrary<'a> for Input<'a> {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        Ok(Input(u.bytes(u.len())?.to_vec()))
+        Ok(Input(u.bytes(u.len())?))
     }
 
     fn arbitrary_take_rest(u: arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        Ok(Input(u.take_rest().to_vec()))
+        Ok(Input(u.take_rest()))
     }
 }
 
-impl std::fmt::Debug for Input {
+impl std::fmt::Debug for Input<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         super::runtime::TARGET.with(|cell| match cell.get() {
             Some(t) => {
-                let args = decode_args_with(&t.shapes, &self.0, !t.spec.no_hostile);
+                let args = decode_args_with(&t.shapes, self.0, !t.spec.no_hostile);
                 let (call, imports) = t.spec.call_source(&args);
                 for i in imports {
                     writeln!(f, "import {i}")?;

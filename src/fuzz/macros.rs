@@ -97,8 +97,8 @@ macro_rules! fuzz_target {
                 })*
                 $crate::fuzz::install($spec, &builtins);
             },
-            |input: $crate::fuzz::Input| {
-                $crate::fuzz::fuzz_one(&input.0);
+            |input: $crate::fuzz::Input<'_>| {
+                $crate::fuzz::fuzz_one(input.0);
             }
         );
     };

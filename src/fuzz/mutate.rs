@@ -16,7 +16,9 @@ use super::decode::encode_text;
 /// `size`); with no run found, `data` is unchanged.
 pub fn narrow_wide_text(data: &mut [u8], size: usize, seed: u32) -> usize {
     let size = size.min(data.len());
-    if size < 6 {
+    // A run has three units or more, each with a zero high byte (UTF-32 code points stop at
+    // U+10FFFF, UTF-16 units here are ASCII): text without three NULs has none to look for.
+    if size < 6 || data[..size].iter().filter(|&&b| b == 0).nth(2).is_none() {
         return size;
     }
     let start = seed as usize % size;

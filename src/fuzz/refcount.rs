@@ -23,7 +23,13 @@ fn shared(obj: &Bound<'_, PyAny>) -> bool {
         return true;
     }
     if obj.is_exact_instance_of::<PyInt>() {
-        return matches!(obj.extract::<i64>(), Ok(i) if (-5..=256).contains(&i));
+        // Read without raising: an int too big for 64 bits would otherwise raise (and have
+        // normalized) an `OverflowError` on every input that holds one.
+        let mut overflow = 0;
+        // SAFETY: `obj` is a live exact int; this call reports overflow in `overflow` and
+        // sets no exception.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        return overflow == 0 && (-5..=256).contains(&v);
     }
     if obj.is_exact_instance_of::<PyString>() {
         return obj.len().map_or(true, |n| n <= 1);
@@ -94,6 +100,15 @@ fn walk<'py>(
                 depth + 1,
             );
         }
+    } else if let Ok(items) = obj.cast_exact::<PyList>() {
+        // Exact lists and tuples are read by index: no iterator object per container.
+        for (i, x) in items.iter().enumerate() {
+            walk(&|| format!("{}[{i}]", label()), &x, out, labels, depth + 1);
+        }
+    } else if let Ok(items) = obj.cast_exact::<PyTuple>() {
+        for (i, x) in items.iter().enumerate() {
+            walk(&|| format!("{}[{i}]", label()), &x, out, labels, depth + 1);
+        }
     } else if obj.is_instance_of::<PyList>()
         || obj.is_instance_of::<PyTuple>()
         || obj.is_instance_of::<PySet>()
@@ -116,7 +131,7 @@ fn reachable<'py>(
     args: &Bound<'py, PyTuple>,
     with_labels: bool,
 ) -> (Vec<(Bound<'py, PyAny>, isize)>, Vec<String>) {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16);
     let mut labels = with_labels.then(Vec::new);
     for (i, a) in args.iter().enumerate() {
         walk(&|| format!("args[{i}]"), &a, &mut out, &mut labels, 0);

@@ -12,7 +12,9 @@ use std::ffi::CString;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::call::{check_property, checked_call, import_target, objects, resolve, traceback};
+use super::call::{
+    call_for_system_error, check_property, checked_call, import_target, objects, resolve, traceback,
+};
 use super::decode::decode_args_with;
 use super::instrumented::coverage_counters;
 use super::refcount;
@@ -94,6 +96,7 @@ impl FuzzTarget {
     pub fn run(&self, data: &[u8]) -> Option<Observation> {
         let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
         shapes::record(&args);
+        // With the GIL already held (`hold_gil`) this attach only counts, for pyo3's sake.
         Python::attach(|py| match self.check(py, &args) {
             Ok(found) => found,
             // The value model converts every value it can decode; this would be a pyz3 bug.
@@ -123,16 +126,20 @@ impl FuzzTarget {
         }
         let objs1 = objects(py, args)?;
         let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
-        let result = self.call(f, &objs1);
-        if let Some(found) = system_error(py, &result) {
-            return Ok(Some(found));
-        }
         if let Some(code) = &self.property {
+            let result = self.call(f, &objs1);
+            if let Some(found) = system_error(py, &result) {
+                return Ok(Some(found));
+            }
             if let Some(found) = self.property_check(py, code.bind(py), &objs1, &result)? {
                 return Ok(Some(found));
             }
+        } else {
+            // SAFETY: the GIL is held; `f` and `objs1` are live.
+            if let Some(e) = unsafe { call_for_system_error(py, f, &objs1) } {
+                return Ok(system_error(py, &Err(e)));
+            }
         }
-        drop(result);
         // Reference counts: one cheap look per input; a change is confirmed the harness's way
         // (the same change on fresh arguments, surviving a collection, and on a third call).
         if let Some(watch1) = watch1 {
@@ -381,6 +388,38 @@ pub fn spec_from_env() -> Target {
 static TEXT_WIDTH: [std::sync::atomic::AtomicU8; 3] =
     [const { std::sync::atomic::AtomicU8::new(0) }; 3];
 
+/// Inputs run between two moments when this thread lets other Python threads take the GIL
+/// (about a millisecond: CPython's own switch interval is 5 ms).
+const INPUTS_PER_GIL_RELEASE: u32 = 1024;
+
+thread_local! {
+    /// Inputs this thread has run since it last released the GIL; `None` until it holds the GIL
+    /// between inputs.
+    static GIL_HOLD: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
+/// Keeps the GIL on the fuzzing thread from one input to the next: taking and dropping it for
+/// every input (a mutex and a condition variable each way) cost about a twentieth of an
+/// execution of a trivial function. Every [`INPUTS_PER_GIL_RELEASE`] inputs the thread releases
+/// it and takes it back, so a thread the extension started still runs (a waiting thread gets
+/// the GIL then, as CPython's eval loop would hand it over).
+fn hold_gil() {
+    GIL_HOLD.with(|h| match h.get() {
+        None => {
+            // SAFETY: the interpreter is initialized (`install` ran on this thread); the state
+            // is never released, so the thread stays attached for the life of the process.
+            unsafe { pyo3::ffi::PyGILState_Ensure() };
+            h.set(Some(0));
+        }
+        Some(n) if n + 1 >= INPUTS_PER_GIL_RELEASE => {
+            // SAFETY: this thread holds the GIL (taken above), and takes it back at once.
+            unsafe { pyo3::ffi::PyEval_RestoreThread(pyo3::ffi::PyEval_SaveThread()) };
+            h.set(Some(0));
+        }
+        Some(n) => h.set(Some(n + 1)),
+    })
+}
+
 /// Runs one input on the installed target; a finding is reported and aborts the process, which
 /// libFuzzer records as a crash with the input saved as an artifact.
 pub fn fuzz_one(data: &[u8]) {
@@ -397,6 +436,7 @@ pub fn fuzz_one(data: &[u8]) {
             say("pyz3: no fuzz target installed");
             std::process::abort();
         };
+        hold_gil();
         if let Some(found) = target.run(data) {
             target.report(data, &found);
             std::process::abort();
