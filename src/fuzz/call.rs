@@ -45,8 +45,7 @@ pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'p
     // Every object is made before the tuple: making one can run Python code (a collection, and
     // the finalizers of what earlier inputs left behind), which must never see a tuple with
     // empty slots.
-    // Up to eight arguments are held on the stack: no allocation per input for them.
-    const ON_STACK: usize = 8;
+    use crate::value::to_py::{on_stack, ON_STACK};
     if args.len() > ON_STACK {
         let objs: Vec<Bound<'py, PyAny>> = args
             .iter()
@@ -54,12 +53,7 @@ pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'p
             .collect::<PyResult<_>>()?;
         return PyTuple::new(py, objs);
     }
-    let mut made: [Option<Bound<'py, PyAny>>; ON_STACK] = Default::default();
-    for (slot, a) in made.iter_mut().zip(args) {
-        *slot = Some(a.to_python(py)?);
-    }
-    // Every slot up to `args.len()` is filled.
-    PyTuple::new(py, made[..args.len()].iter())
+    PyTuple::new(py, on_stack(py, args)?[..args.len()].iter())
 }
 
 /// Evaluates a compiled property expression over the parameters (by name), `args`, `result`

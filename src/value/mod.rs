@@ -15,7 +15,7 @@ mod ndarray;
 mod pickle;
 mod source;
 #[cfg(feature = "embed")]
-mod to_py;
+pub(crate) mod to_py;
 
 pub use hostile::{Hostile, HostileBase, HOSTILE_PRELUDE};
 pub use hostile_behaviour::{Action, Behaviour, Method, Raised};

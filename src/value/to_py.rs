@@ -56,6 +56,25 @@ fn seq<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Vec<Bound<'py, PyAny>>
     items.iter().map(|v| v.to_python(py)).collect()
 }
 
+/// How many objects [`on_stack`] makes without allocating.
+pub(crate) const ON_STACK: usize = 16;
+
+/// The Python objects of `items` (at most [`ON_STACK`]), in the first `items.len()` slots, all
+/// made before the caller builds anything of them: making one can run Python code (a
+/// collection, a finalizer), which must never see a container with empty slots. Held on the
+/// stack, so a short list or an argument tuple costs no allocation of its own; the fuzz
+/// targets make one or more per input.
+pub(crate) fn on_stack<'py>(
+    py: Python<'py>,
+    items: &[Value],
+) -> PyResult<[Option<Bound<'py, PyAny>>; ON_STACK]> {
+    let mut made: [Option<Bound<'py, PyAny>>; ON_STACK] = Default::default();
+    for (slot, v) in made.iter_mut().zip(items) {
+        *slot = Some(v.to_python(py)?);
+    }
+    Ok(made)
+}
+
 static ENUM_CLASSES: Mutex<Option<HashMap<GeneratedEnum, Py<PyAny>>>> = Mutex::new(None);
 
 impl GeneratedEnum {
@@ -140,6 +159,12 @@ impl Value {
             Value::Str(s) => s.to_python(py)?,
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::ByteArray(b) => PyByteArray::new(py, b).into_any(),
+            Value::List(items) if items.len() <= ON_STACK => {
+                PyList::new(py, on_stack(py, items)?[..items.len()].iter())?.into_any()
+            }
+            Value::Tuple(items) if items.len() <= ON_STACK => {
+                PyTuple::new(py, on_stack(py, items)?[..items.len()].iter())?.into_any()
+            }
             Value::List(items) => PyList::new(py, seq(py, items)?)?.into_any(),
             Value::Tuple(items) => PyTuple::new(py, seq(py, items)?)?.into_any(),
             Value::Dict(items) => new_dict(py, items)?,
