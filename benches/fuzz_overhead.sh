@@ -28,26 +28,8 @@ trap 'rm -rf "$work"' EXIT
 export NO_COLOR=1
 
 # The function, compiled with gcc (no coverage instrumentation), with its stub.
-cat > "$work/triv.c" <<'C'
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-static PyObject *total(PyObject *self, PyObject *xs) {
-    if (!PyList_Check(xs)) { PyErr_SetString(PyExc_TypeError, "a list"); return NULL; }
-    long t = 0;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xs); i++) {
-        long v = PyLong_AsLong(PyList_GET_ITEM(xs, i));
-        if (v == -1 && PyErr_Occurred()) return NULL;
-        t += v;
-    }
-    return PyLong_FromLong(t);
-}
-static PyObject *ident(PyObject *self, PyObject *b) { Py_INCREF(b); return b; }
-static PyMethodDef methods[] = {
-    {"total", total, METH_O, ""}, {"ident", ident, METH_O, ""}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "triv", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_triv(void) { return PyModule_Create(&mod); }
-C
-printf 'def total(xs: list[int]) -> int: ...\ndef ident(b: bytes) -> bytes: ...\n' > "$work/triv.pyi"
+cp benches/fuzz_triv.c "$work/triv.c"
+cp benches/fuzz_triv.pyi "$work/triv.pyi"
 include="$("$python" -c "import sysconfig; print(sysconfig.get_paths()['include'])")"
 suffix="$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")"
 gcc -shared -fPIC -O2 -I "$include" -o "$work/triv$suffix" "$work/triv.c"

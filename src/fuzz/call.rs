@@ -45,15 +45,7 @@ pub(crate) fn objects<'py>(py: Python<'py>, args: &[Value]) -> PyResult<Bound<'p
     // Every object is made before the tuple: making one can run Python code (a collection, and
     // the finalizers of what earlier inputs left behind), which must never see a tuple with
     // empty slots.
-    use crate::value::to_py::{on_stack, ON_STACK};
-    if args.len() > ON_STACK {
-        let objs: Vec<Bound<'py, PyAny>> = args
-            .iter()
-            .map(|a| a.to_python(py))
-            .collect::<PyResult<_>>()?;
-        return PyTuple::new(py, objs);
-    }
-    PyTuple::new(py, on_stack(py, args)?[..args.len()].iter())
+    crate::value::to_py::tuple_of(py, args)
 }
 
 /// Evaluates a compiled property expression over the parameters (by name), `args`, `result`

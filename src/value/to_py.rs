@@ -56,15 +56,15 @@ fn seq<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Vec<Bound<'py, PyAny>>
     items.iter().map(|v| v.to_python(py)).collect()
 }
 
-/// How many objects [`on_stack`] makes without allocating.
-pub(crate) const ON_STACK: usize = 16;
+/// How many items [`tuple_of`] and short lists hold on the stack while they are made.
+const ON_STACK: usize = 16;
 
 /// The Python objects of `items` (at most [`ON_STACK`]), in the first `items.len()` slots, all
 /// made before the caller builds anything of them: making one can run Python code (a
 /// collection, a finalizer), which must never see a container with empty slots. Held on the
 /// stack, so a short list or an argument tuple costs no allocation of its own; the fuzz
 /// targets make one or more per input.
-pub(crate) fn on_stack<'py>(
+fn on_stack<'py>(
     py: Python<'py>,
     items: &[Value],
 ) -> PyResult<[Option<Bound<'py, PyAny>>; ON_STACK]> {
@@ -73,6 +73,23 @@ pub(crate) fn on_stack<'py>(
         *slot = Some(v.to_python(py)?);
     }
     Ok(made)
+}
+
+/// The tuple of the objects of `items`, every one made before the tuple (see [`on_stack`]).
+pub(crate) fn tuple_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
+    if items.len() <= ON_STACK {
+        PyTuple::new(py, on_stack(py, items)?[..items.len()].iter())
+    } else {
+        PyTuple::new(py, seq(py, items)?)
+    }
+}
+
+fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>> {
+    if items.len() <= ON_STACK {
+        PyList::new(py, on_stack(py, items)?[..items.len()].iter())
+    } else {
+        PyList::new(py, seq(py, items)?)
+    }
 }
 
 static ENUM_CLASSES: Mutex<Option<HashMap<GeneratedEnum, Py<PyAny>>>> = Mutex::new(None);
@@ -159,14 +176,8 @@ impl Value {
             Value::Str(s) => s.to_python(py)?,
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::ByteArray(b) => PyByteArray::new(py, b).into_any(),
-            Value::List(items) if items.len() <= ON_STACK => {
-                PyList::new(py, on_stack(py, items)?[..items.len()].iter())?.into_any()
-            }
-            Value::Tuple(items) if items.len() <= ON_STACK => {
-                PyTuple::new(py, on_stack(py, items)?[..items.len()].iter())?.into_any()
-            }
-            Value::List(items) => PyList::new(py, seq(py, items)?)?.into_any(),
-            Value::Tuple(items) => PyTuple::new(py, seq(py, items)?)?.into_any(),
+            Value::List(items) => list_of(py, items)?.into_any(),
+            Value::Tuple(items) => tuple_of(py, items)?.into_any(),
             Value::Dict(items) => new_dict(py, items)?,
             Value::Set(items) => PySet::new(py, seq(py, items)?)?.into_any(),
             Value::FrozenSet(items) => PyFrozenSet::new(py, seq(py, items)?)?.into_any(),
