@@ -33,6 +33,8 @@ pub mod campaign;
 pub mod cflite;
 pub mod cmin;
 pub mod decode;
+#[cfg(feature = "embed")]
+mod direct;
 pub mod export;
 #[cfg(feature = "embed")]
 mod input;

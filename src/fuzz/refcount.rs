@@ -18,7 +18,9 @@ pub struct Watch<'py> {
     objects: Vec<(Bound<'py, PyAny>, isize)>,
 }
 
-fn shared(obj: &Bound<'_, PyAny>) -> bool {
+/// Whether the interpreter shares `obj` (small ints, one-character strings, `None`, enum
+/// members, ...): its count moves with other code's work, so it is not watched.
+pub(crate) fn shared(obj: &Bound<'_, PyAny>) -> bool {
     if obj.is_none() || obj.is_exact_instance_of::<pyo3::types::PyBool>() {
         return true;
     }
@@ -177,6 +179,66 @@ impl<'py> Watch<'py> {
             .iter()
             .map(|(o, before)| refcnt(o) - before)
             .collect()
+    }
+}
+
+/// The cheap watch of arguments made straight from the input ([`super::direct`]): the objects
+/// are added as they are made (the caller knows which ones are shared), each with an extra
+/// reference, so an over-release cannot free them. A change only says "look again": the runtime
+/// then checks the input the full way ([`Watch`] and [`judge`]). The vector is kept from one
+/// input to the next.
+pub(crate) struct Fresh {
+    objects: Vec<(*mut ffi::PyObject, isize)>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Vec<(*mut ffi::PyObject, isize)>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Fresh {
+    /// An empty watch (on the thread's kept vector).
+    pub(crate) fn new() -> Fresh {
+        Fresh {
+            objects: SPARE.take(),
+        }
+    }
+
+    /// Watches `obj`, a fresh object of the arguments that the interpreter does not share.
+    pub(crate) fn add(&mut self, obj: &Bound<'_, PyAny>) {
+        if self.objects.len() < 10_000 {
+            // SAFETY: `obj` is live and the GIL is held (a `Bound`); the reference is given
+            // back in `drop`.
+            unsafe { ffi::Py_INCREF(obj.as_ptr()) };
+            self.objects.push((obj.as_ptr(), 0));
+        }
+    }
+
+    /// Records the counts, once the arguments are complete.
+    pub(crate) fn arm(&mut self) {
+        for (o, n) in &mut self.objects {
+            // SAFETY: `o` is alive: the watch holds a reference to it.
+            *n = unsafe { ffi::Py_REFCNT(*o) };
+        }
+    }
+
+    /// Whether any count differs from when the watch was armed.
+    pub(crate) fn changed(&self) -> bool {
+        self.objects
+            .iter()
+            // SAFETY: as in `arm`.
+            .any(|(o, n)| unsafe { ffi::Py_REFCNT(*o) } != *n)
+    }
+}
+
+impl Drop for Fresh {
+    /// Gives the references back (the GIL is held: a `Fresh` lives within one input's call).
+    fn drop(&mut self) {
+        for (o, _) in self.objects.drain(..) {
+            // SAFETY: the reference taken in `add`.
+            unsafe { ffi::Py_DECREF(o) };
+        }
+        SPARE.set(std::mem::take(&mut self.objects));
     }
 }
 

@@ -41,6 +41,8 @@ pub struct FuzzTarget {
     /// Whether some argument can hold text read from the input ([`super::text::holds_text`]):
     /// without it the mutator's text steps are skipped.
     pub(crate) text: bool,
+    /// Whether every argument is made straight from the input ([`super::direct`]).
+    direct: bool,
     function: Py<PyAny>,
     property: Option<Py<PyAny>>,
 }
@@ -79,6 +81,7 @@ impl FuzzTarget {
             Ok(FuzzTarget {
                 spec,
                 text: shapes.iter().any(super::text::holds_text),
+                direct: shapes.iter().all(super::direct::supported),
                 shapes,
                 function,
                 property,
@@ -94,10 +97,21 @@ impl FuzzTarget {
     /// Runs one input: `Some` when it is a finding (crashes are not returned: they end the
     /// process, as they should under libFuzzer).
     pub fn run(&self, data: &[u8]) -> Option<Observation> {
-        let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
-        shapes::record(&args);
         // With the GIL already held (`hold_gil`) this attach only counts, for pyo3's sake.
-        Python::attach(|py| match self.check(py, &args) {
+        Python::attach(|py| {
+            let found = if self.direct {
+                self.check_direct(py, data)
+            } else {
+                let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
+                shapes::record(&args);
+                self.check(py, &args)
+            };
+            self.found(py, found)
+        })
+    }
+
+    fn found(&self, py: Python<'_>, found: PyResult<Option<Observation>>) -> Option<Observation> {
+        match found {
             Ok(found) => found,
             // The value model converts every value it can decode; this would be a pyz3 bug.
             Err(e) => {
@@ -107,7 +121,7 @@ impl FuzzTarget {
                 ));
                 None
             }
-        })
+        }
     }
 
     fn call<'py>(
@@ -126,19 +140,8 @@ impl FuzzTarget {
         }
         let objs1 = objects(py, args)?;
         let watch1 = (!self.spec.no_refcount).then(|| refcount::Watch::new(&objs1));
-        if let Some(code) = &self.property {
-            let result = self.call(f, &objs1);
-            if let Some(found) = system_error(py, &result) {
-                return Ok(Some(found));
-            }
-            if let Some(found) = self.property_check(py, code.bind(py), &objs1, &result)? {
-                return Ok(Some(found));
-            }
-        } else {
-            // SAFETY: the GIL is held; `f` and `objs1` are live.
-            if let Some(e) = unsafe { call_for_system_error(py, f, &objs1) } {
-                return Ok(system_error(py, &Err(e)));
-            }
+        if let Some(found) = self.first_call(py, f, &objs1)? {
+            return Ok(Some(found));
         }
         // Reference counts: one cheap look per input; a change is confirmed the harness's way
         // (the same change on fresh arguments, surviving a collection, and on a third call).
@@ -153,6 +156,45 @@ impl FuzzTarget {
             }
         }
         Ok(None)
+    }
+
+    /// [`check`](Self::check) for arguments made straight from the input: one call, watched
+    /// cheaply; when a reference count moved, the input is checked again the full way (fresh
+    /// arguments from the value model, the change confirmed on further calls).
+    fn check_direct(&self, py: Python<'_>, data: &[u8]) -> PyResult<Option<Observation>> {
+        let f = self.function.bind(py);
+        let mut watch = (!self.spec.no_refcount).then(refcount::Fresh::new);
+        let objs = super::direct::arguments(py, &self.shapes, data, watch.as_mut())?;
+        if let Some(w) = watch.as_mut() {
+            w.arm();
+        }
+        if let Some(found) = self.first_call(py, f, &objs)? {
+            return Ok(Some(found));
+        }
+        if watch.is_some_and(|w| w.changed()) {
+            drop(objs);
+            let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
+            return self.check(py, &args);
+        }
+        Ok(None)
+    }
+
+    /// The first call of an input: a `SystemError`, or the property's verdict.
+    fn first_call(
+        &self,
+        py: Python<'_>,
+        f: &Bound<'_, PyAny>,
+        objs: &Bound<'_, PyTuple>,
+    ) -> PyResult<Option<Observation>> {
+        if let Some(code) = &self.property {
+            let result = self.call(f, objs);
+            if let Some(found) = system_error(py, &result) {
+                return Ok(Some(found));
+            }
+            return self.property_check(py, code.bind(py), objs, &result);
+        }
+        // SAFETY: the GIL is held; `f` and `objs` are live.
+        Ok(unsafe { call_for_system_error(py, f, objs) }.and_then(|e| system_error(py, &Err(e))))
     }
 
     /// One call with armed hostile values, as `pyz3 check` makes it: the arguments built from
@@ -423,19 +465,22 @@ fn hold_gil() {
 /// Runs one input on the installed target; a finding is reported and aborts the process, which
 /// libFuzzer records as a crash with the input saved as an artifact.
 pub fn fuzz_one(data: &[u8]) {
-    if let Some(start) = text_start(data, data.len()) {
-        let width = match data.get(start) {
-            Some(0xff) => 2,
-            Some(0xfe) => 1,
-            _ => 0,
-        };
-        TEXT_WIDTH[width].store(1, std::sync::atomic::Ordering::Relaxed);
-    }
     TARGET.with(|cell| {
         let Some(target) = cell.get() else {
             say("pyz3: no fuzz target installed");
             std::process::abort();
         };
+        // Only an argument that holds text has a width (see `TEXT_WIDTH`).
+        if target.text {
+            if let Some(start) = text_start(data, data.len()) {
+                let width = match data.get(start) {
+                    Some(0xff) => 2,
+                    Some(0xfe) => 1,
+                    _ => 0,
+                };
+                TEXT_WIDTH[width].store(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         hold_gil();
         if let Some(found) = target.run(data) {
             target.report(data, &found);
