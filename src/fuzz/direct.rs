@@ -509,6 +509,30 @@ mod tests {
     }
 
     #[test]
+    fn an_item_the_call_over_released_is_left_to_its_container() {
+        Python::attach(|py| {
+            let shapes = [S::List(Box::new(S::Int))];
+            // [1000]
+            let data = [1, 3, 0xe8, 0x03];
+            let mut watch = Fresh::new();
+            let args = arguments(py, &shapes, &data, Some(&mut watch)).unwrap();
+            let item = args.get_item(0).unwrap().get_item(0).unwrap().as_ptr();
+            watch.arm();
+            // SAFETY: the list and the watch hold it (a count of 2); a release the call
+            // should not have made.
+            unsafe {
+                assert_eq!(ffi::Py_REFCNT(item), 2);
+                ffi::Py_DECREF(item);
+            }
+            assert!(watch.changed());
+            drop(watch);
+            // SAFETY: alive: the watch left its reference to the list's item.
+            assert_eq!(unsafe { ffi::Py_REFCNT(item) }, 1);
+            assert_eq!(args.repr().unwrap().to_string(), "([1000],)");
+        });
+    }
+
+    #[test]
     fn the_watch_sees_a_reference_kept_to_an_item_and_skips_shared_objects() {
         Python::attach(|py| {
             let shapes = [S::List(Box::new(S::Int))];

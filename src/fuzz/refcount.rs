@@ -232,11 +232,19 @@ impl Fresh {
 }
 
 impl Drop for Fresh {
-    /// Gives the references back (the GIL is held: a `Fresh` lives within one input's call).
+    /// Gives the references back (the GIL is held: a `Fresh` lives within one input's call),
+    /// but for an object whose count fell since [`Fresh::arm`]: the call over-released it, and
+    /// the watch's reference is the one that keeps it alive for its other holders (a finding
+    /// or not, it is better leaked than freed under them).
     fn drop(&mut self) {
-        for (o, _) in self.objects.drain(..) {
-            // SAFETY: the reference taken in `add`.
-            unsafe { ffi::Py_DECREF(o) };
+        for (o, armed) in self.objects.drain(..) {
+            // SAFETY: `o` is alive (the watch's reference); that reference is given back here
+            // unless the object was over-released.
+            unsafe {
+                if ffi::Py_REFCNT(o) >= armed {
+                    ffi::Py_DECREF(o);
+                }
+            }
         }
         SPARE.set(std::mem::take(&mut self.objects));
     }

@@ -168,11 +168,16 @@ impl FuzzTarget {
         if let Some(w) = watch.as_mut() {
             w.arm();
         }
-        if let Some(found) = self.first_call(py, f, &objs)? {
-            return Ok(Some(found));
+        let found = self.first_call(py, f, &objs);
+        let changed = watch.as_ref().is_some_and(refcount::Fresh::changed);
+        // The watch goes first: it keeps its reference to an object the call over-released,
+        // which the arguments would otherwise free while it still looks at it.
+        drop(watch);
+        drop(objs);
+        if !matches!(found, Ok(None)) {
+            return found;
         }
-        if watch.is_some_and(|w| w.changed()) {
-            drop(objs);
+        if changed {
             let args = decode_args_with(&self.shapes, data, !self.spec.no_hostile);
             return self.check(py, &args);
         }
