@@ -30,8 +30,10 @@ use crate::value::{
 };
 
 mod int;
+pub(crate) use int::in_range;
 use int::int;
-pub(crate) use int::{in_range, int_read, Int};
+#[cfg(feature = "embed")]
+pub(crate) use int::{int_read, Int};
 
 /// Containers nest at most this deep in any-value positions; deeper ones hold only scalars.
 const MAX_DEPTH: usize = 6;

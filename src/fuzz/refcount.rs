@@ -182,6 +182,19 @@ impl<'py> Watch<'py> {
     }
 }
 
+impl Drop for Watch<'_> {
+    /// Gives the references back, but for an object whose count fell while watched: the call
+    /// over-released it, and the watch's reference is the one that keeps it alive for its
+    /// container (a confirmed finding or not, it is better leaked than freed under it).
+    fn drop(&mut self) {
+        for (o, before) in self.objects.drain(..) {
+            if refcnt(&o) < before {
+                std::mem::forget(o);
+            }
+        }
+    }
+}
+
 /// The cheap watch of arguments made straight from the input ([`super::direct`]): the objects
 /// are added as they are made (the caller knows which ones are shared), each with an extra
 /// reference, so an over-release cannot free them. A change only says "look again": the runtime
@@ -307,4 +320,34 @@ pub fn judge<'py>(
         message: lines.join("\n"),
         traceback: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_the_call_over_released_is_left_to_its_container() {
+        Python::attach(|py| {
+            let list = py.eval(c"[1000]", None, None).unwrap();
+            let args = PyTuple::new(py, [&list]).unwrap();
+            let item = list.get_item(0).unwrap().as_ptr();
+            let watch = Watch::new(&args);
+            // SAFETY: the list and the watch hold it (a count of 2); a release the call
+            // should not have made.
+            unsafe {
+                assert_eq!(ffi::Py_REFCNT(item), 2);
+                ffi::Py_DECREF(item);
+            }
+            assert!(watch.changed());
+            drop(watch);
+            // SAFETY: alive: the watch left its reference to the list's item.
+            assert_eq!(unsafe { ffi::Py_REFCNT(item) }, 1);
+            assert_eq!(args.repr().unwrap().to_string(), "([1000],)");
+            // Objects the call left alone get their references back.
+            let before = refcnt(&list);
+            drop(Watch::new(&args));
+            assert_eq!(refcnt(&list), before);
+        });
+    }
 }
