@@ -3,10 +3,12 @@
 # on the same trivial, uninstrumented C functions (`total(xs: list[int]) -> int`, the sum of a
 # list, and `ident(b: bytes) -> bytes`), without a sanitizer and with AddressSanitizer, the same
 # time budget and the same maximum input length (64 bytes); and `pyz3 fuzz --jobs 2` against
-# `--jobs 1` on `total`. The functions cost well under a microsecond, so the rates measure the
-# harnesses: decoding, making the Python objects, the call, the per-input checks and libFuzzer's
-# bookkeeping. Prints one row per run and the median exec/s of each. The pyz3 targets are built
-# (or taken from the user cache) before the timed runs.
+# `--jobs 1` on `total` (libFuzzer's job k runs k seconds: over a short budget the jobs are
+# mostly start-ups, so `--jobs` pays off only over minutes). The functions cost well under a
+# microsecond, so the rates measure the harnesses: decoding, making the Python objects, the
+# call, the per-input checks and libFuzzer's bookkeeping. Prints one row per run and the median
+# exec/s of each. The pyz3 targets are built (or taken from the user cache) before the timed
+# runs.
 #
 #   benches/fuzz_overhead.sh [SECONDS_PER_RUN] [RUNS]     (defaults 15 and 1; runs alternate)
 #

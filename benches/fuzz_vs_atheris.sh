@@ -7,12 +7,13 @@
 # defect) of each run, then per configuration the runs that found it and the median time (a run
 # that did not counts as longer than the budget).
 #
-#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build|asan|none|committed]
+#   benches/fuzz_vs_atheris.sh [SECONDS_PER_RUN] [RUNS] [build|asan|none|committed|committed-asan|committed-none]
 #
 # build: only build, no runs; asan: only the four AddressSanitizer configurations (UTF-32 and
 # text seeds, pyz3 and atheris); none: only the two configurations without a sanitizer;
 # committed: the four configurations from the committed seeds (UTF-32), with AddressSanitizer
-# and without. Without it, all six.
+# and without; committed-asan and committed-none: the two of them with AddressSanitizer, or the
+# two without. Without it, all six.
 #
 # Needs scripts/setup.sh's environment; installs atheris into its own virtualenv under target/.
 set -euo pipefail
@@ -42,7 +43,9 @@ build_demo() { # $1 = asan|none
   mkdir -p "$work/so-$1"
   cp "$work/demo-$1/$triple/release/libpyz3_demo.so" "$work/so-$1/pyz3_demo.so"
 }
-want() { [ -z "$only" ] || [ "$only" = build ] || [ "$only" = committed ] || [ "$only" = "$1" ]; } # $1 = asan|none
+want() { # $1 = asan|none
+  [ -z "$only" ] || [ "$only" = build ] || [ "$only" = committed ] || [ "$only" = "$1" ] || [ "$only" = "committed-$1" ]
+}
 want asan && build_demo asan
 want none && build_demo none
 
@@ -118,7 +121,7 @@ for i in $(seq 1 "$runs"); do
   if want asan; then
     SEEDS="$root/corpora/parse_string" one "$i" "pyz3 ASan, UTF-32 seeds" "$pyz3_asan"
     SEEDS="$work/atheris-seeds" atheris asan "$i" "atheris ASan, UTF-32 seeds"
-    if [ "$only" != committed ]; then
+    if [ "${only#committed}" = "$only" ]; then
       SEEDS="$work/text-seeds" one "$i" "pyz3 ASan, text seeds" "$pyz3_asan"
       SEEDS="$work/atheris-text-seeds" atheris asan "$i" "atheris ASan, text seeds"
     fi

@@ -27,7 +27,8 @@ pub struct RunResult {
     pub crash_lines: Vec<String>,
     /// Executions so far.
     pub execs: u64,
-    /// Executions per second, as libFuzzer last printed it.
+    /// Executions per second: as libFuzzer last printed it for one process; for `-fork`, all
+    /// jobs' executions over the supervisor's time (its own `exec/s` is the last job's alone).
     pub exec_s: u64,
     /// Coverage (libFuzzer's `cov:`).
     pub cov: u64,
@@ -62,6 +63,40 @@ impl std::error::Error for ToolFailed {}
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let i = line.find(key)? + key.len();
     line[i..].split_whitespace().next()
+}
+
+/// Reads a libFuzzer status line (`#EXECS ... cov: ... corp: ... exec/s: ...`) into `r`;
+/// whether it was one. The supervisor of `-fork` prints, after each job, every job's executions
+/// so far with that one job's `exec/s` and its own running `time: Ns`: the rate of all of them
+/// is the executions over that time.
+fn read_status(line: &str, r: &mut RunResult) -> bool {
+    let Some(stats) = line.strip_prefix('#') else {
+        return false;
+    };
+    if let Some(n) = stats
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+    {
+        r.execs = n;
+    }
+    if let Some(c) = field(line, "cov: ") {
+        r.cov = c.parse().unwrap_or(r.cov);
+    }
+    if let Some(c) = field(line, "corp: ") {
+        r.corpus = c.to_string();
+    }
+    let supervisor = field(line, " job: ").and(field(line, " time: "));
+    match supervisor.and_then(|t| t.strip_suffix('s')?.parse::<u64>().ok()) {
+        Some(secs) => r.exec_s = r.execs / secs.max(1),
+        None => {
+            // (Older libFuzzers printed `exec/s N` on some lines.)
+            if let Some(e) = field(line, "exec/s: ").or_else(|| field(line, "exec/s ")) {
+                r.exec_s = e.parse().unwrap_or(r.exec_s);
+            }
+        }
+    }
+    true
 }
 
 /// Whether `line` opens a crash report (a sanitizer's, or libFuzzer's for a signal or a
@@ -159,37 +194,17 @@ pub fn run_fuzzer(
         if in_crash && r.crash_lines.len() < 200 {
             r.crash_lines.push(line.clone());
         }
-        if let Some(stats) = line.strip_prefix('#') {
-            if let Some(n) = stats
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse().ok())
-            {
-                r.execs = n;
-            }
-            if let Some(c) = field(&line, "cov: ") {
-                r.cov = c.parse().unwrap_or(r.cov);
-            }
-            if let Some(c) = field(&line, "corp: ") {
-                r.corpus = c.to_string();
-            }
-            // A single process prints `exec/s: N`, the supervisor of `-fork` `exec/s N` (all
-            // its jobs together).
-            if let Some(e) = field(&line, "exec/s: ").or_else(|| field(&line, "exec/s ")) {
-                r.exec_s = e.parse().unwrap_or(r.exec_s);
-            }
-            if last_print.elapsed() >= STATUS_EVERY {
-                last_print = Instant::now();
-                progress.advance(r.execs);
-                progress.note(&format!(
-                    "{name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
-                    start.elapsed().as_secs_f64(),
-                    r.execs,
-                    r.exec_s,
-                    r.cov,
-                    r.corpus
-                ));
-            }
+        if read_status(&line, &mut r) && last_print.elapsed() >= STATUS_EVERY {
+            last_print = Instant::now();
+            progress.advance(r.execs);
+            progress.note(&format!(
+                "{name}: {:>5.0} s  {} execs  {} exec/s  cov {}  corpus {}",
+                start.elapsed().as_secs_f64(),
+                r.execs,
+                r.exec_s,
+                r.cov,
+                r.corpus
+            ));
         }
         r.tail.push_back(line);
         if r.tail.len() > 60 {
@@ -199,4 +214,32 @@ pub fn run_fuzzer(
     progress.finish();
     r.status = child.wait()?.code();
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_of_fork_jobs_is_all_their_executions_over_the_supervisors_time() {
+        let mut r = RunResult::default();
+        // One process: its own average.
+        assert!(read_status(
+            "#4194304\tpulse  cov: 0 ft: 537 corp: 523/11Kb exec/s: 838860 rss: 61Mb",
+            &mut r
+        ));
+        assert_eq!((r.execs, r.exec_s, r.cov), (4_194_304, 838_860, 0));
+        assert_eq!(r.corpus, "523/11Kb");
+        // The supervisor of -fork=2: 132,641,178 executions of both jobs in 120 s; the last
+        // job alone ran at 643,350 exec/s.
+        let mut r = RunResult::default();
+        assert!(read_status(
+            "#132641178: cov: 0 ft: 591 corp: 591 exec/s: 643350 oom/timeout/crash: 0/0/0 \
+             time: 120s job: 21 dft_time: 0",
+            &mut r
+        ));
+        assert_eq!((r.execs, r.exec_s), (132_641_178, 1_105_343));
+        assert_eq!(r.corpus, "591");
+        assert!(!read_status("INFO: Seed: 1", &mut r));
+    }
 }
