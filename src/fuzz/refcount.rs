@@ -322,6 +322,18 @@ pub fn judge<'py>(
     }))
 }
 
+/// Releases `item` once more than it should be, as a buggy call would, where its container and
+/// a watch hold it (a count of 2); with `watch_changed`, the watch's verdict after it.
+#[cfg(test)]
+pub(crate) fn over_release(item: *mut ffi::PyObject, watch_changed: impl Fn() -> bool) {
+    // SAFETY: `item` is alive, held by its container and the watch.
+    unsafe {
+        assert_eq!(ffi::Py_REFCNT(item), 2);
+        ffi::Py_DECREF(item);
+    }
+    assert!(watch_changed());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,13 +345,7 @@ mod tests {
             let args = PyTuple::new(py, [&list]).unwrap();
             let item = list.get_item(0).unwrap().as_ptr();
             let watch = Watch::new(&args);
-            // SAFETY: the list and the watch hold it (a count of 2); a release the call
-            // should not have made.
-            unsafe {
-                assert_eq!(ffi::Py_REFCNT(item), 2);
-                ffi::Py_DECREF(item);
-            }
-            assert!(watch.changed());
+            over_release(item, || watch.changed());
             drop(watch);
             // SAFETY: alive: the watch left its reference to the list's item.
             assert_eq!(unsafe { ffi::Py_REFCNT(item) }, 1);
