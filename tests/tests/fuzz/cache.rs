@@ -190,8 +190,9 @@ fn pyz3_fuzz_reports_every_finding_kind_on_trivial_functions() {
 }
 
 /// `--jobs 2` (libFuzzer's `-fork=2`): the jobs grow one corpus, the campaign's, and progress
-/// reads the supervisor's status (all jobs' executions over its time); the first finding stops them all and is reported as a single
-/// job's is (the input as Python source, a reproducer), with one artifact.
+/// reads the supervisor's status (all jobs' executions over its time); the first finding stops
+/// them all and is reported as a single job's is (the input as Python source, a reproducer),
+/// with one artifact.
 #[test]
 fn pyz3_fuzz_jobs_share_one_corpus_and_stop_at_the_first_finding() {
     let _g = fuzz_lock();
