@@ -3,6 +3,16 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+# A full run writes about 9 GiB (the clone's target/ with its sanitizer and fuzz builds, the
+# tests' temporary projects): say so at once rather than fail on a full disk 40 minutes in.
+need_gib=12
+free_gib=$(( $(df -Pk "$root" | awk 'NR == 2 { print $4 }') / 1024 / 1024 ))
+if [ "$free_gib" -lt "$need_gib" ]; then
+  echo "scripts/test.sh: only $free_gib GiB free on the disk of $root; the tests need about $need_gib GiB" >&2
+  exit 2
+fi
+
 . scripts/setup.sh
 
 # The second interpreter: free-threaded CPython 3.13 with a static libpython, built once into a
