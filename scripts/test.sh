@@ -9,7 +9,8 @@ cd "$root"
 need_gib=12
 free_gib=$(( $(df -Pk "$root" | awk 'NR == 2 { print $4 }') / 1024 / 1024 ))
 if [ "$free_gib" -lt "$need_gib" ]; then
-  echo "scripts/test.sh: only $free_gib GiB free on the disk of $root; the tests need about $need_gib GiB" >&2
+  echo "scripts/test.sh: only $free_gib GiB free on the disk of $root;" \
+    "the tests need about $need_gib GiB" >&2
   exit 2
 fi
 
